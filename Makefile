@@ -1,0 +1,34 @@
+# Everything a fresh machine needs, from python3 and the package registries only.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOME_DIR ?= data
+
+.PHONY: demo test test-fast dev bench docs clean
+
+$(BIN)/csc-returns: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==25.3"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
+	touch $@
+
+demo: $(BIN)/csc-returns
+	$(BIN)/csc-returns --home $(HOME_DIR) demo
+
+test: $(BIN)/csc-returns
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: $(BIN)/csc-returns
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+dev: $(BIN)/csc-returns
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -m pipelines.definitions
+
+bench: $(BIN)/csc-returns
+	$(BIN)/python bench/run.py
+
+docs: $(BIN)/csc-returns
+	$(BIN)/python -m schemas.rulebook > docs/rules.md
+
+clean:
+	rm -rf $(VENV) data .dagster

@@ -1,0 +1,51 @@
+"""The data home: one folder holding everything the pipeline keeps (see docs/operations.md)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "data"
+HOME_ENV = "CSC_HOME"
+
+
+@dataclass(frozen=True)
+class DataHome:
+    root: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None) -> "DataHome":
+        return cls(Path(home or os.environ.get(HOME_ENV) or DEFAULT_HOME).resolve())
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def publish(self) -> Path:
+        return self.root / "publish"
+
+    @property
+    def reference(self) -> Path:
+        return self.root / "reference"
+
+    def ensure(self) -> "DataHome":
+        for folder in (self.landing, self.archive, self.lake, self.reports, self.publish, self.reference):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,205 @@
+"""Read a monthly return (CSV or XLSX) into a typed table that remembers each cell's text.
+
+One reader per container. Nothing here raises on bad input: whatever cannot be read
+becomes a finding naming the file, row and column, and reading goes on where it can.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.catalogue import REQUIRED_COLUMNS, all_columns, indicators_by_column
+from schemas.findings import ERROR, WARNING, Finding
+
+SUPPORTED_SUFFIXES = (".csv", ".xlsx")
+NOT_AVAILABLE = "x"
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+SOURCE_COLUMNS = ["file", "row"]
+
+
+@dataclass
+class ParsedReturn:
+    """A return as read: `text` holds every known cell as submitted, `values` the typed figures."""
+
+    file: str
+    text: pd.DataFrame
+    values: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return not any(f.rule in ("file_unreadable", "missing_required_column") for f in self.findings)
+
+
+def parse_number(text: str) -> float | None:
+    """The number in a cell as Excel exports it (`1,043`, `184`, `935.9`), or None."""
+    text = text.strip()
+    if not _NUMBER.match(text):
+        return None
+    return float(text.replace(",", ""))
+
+
+def decimals_reported(text: str) -> int:
+    """Decimal places the authority reported: the precision its derived figure is checked at."""
+    text = text.strip()
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def read_return(path: Path, display_name: str | None = None) -> ParsedReturn:
+    name = display_name or Path(path).name
+    suffix = Path(name).suffix.lower()
+    try:
+        if suffix == ".csv":
+            header, rows, findings = _read_csv_cells(Path(path), name)
+        elif suffix == ".xlsx":
+            header, rows, findings = _read_xlsx_cells(Path(path), name)
+        else:
+            return _unreadable(name, f"'{suffix or 'no extension'}' is not a return: send CSV or XLSX")
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:  # corrupt container
+        return _unreadable(name, f"cannot be opened as {suffix[1:].upper()}: {_short(exc)}")
+    return _tabulate(name, header, rows, findings)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
+
+
+def _unreadable(name: str, message: str) -> ParsedReturn:
+    finding = Finding(rule="file_unreadable", severity=ERROR, file=name, message=message)
+    return ParsedReturn(file=name, text=empty_frame(), values=empty_frame(), findings=[finding])
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*SOURCE_COLUMNS, *all_columns()])
+
+
+def _read_csv_cells(path: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Finding]]:
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+    records = list(csv.reader(io.StringIO(content, newline="")))
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise ValueError("the file is empty or has no header row")
+    header, findings, rows = records[0], [], []
+    for line_number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines at the end of Excel exports
+        if len(record) != len(header):
+            findings.append(Finding(
+                rule="ragged_row", severity=ERROR, file=name, row=line_number,
+                message=f"row has {len(record)} cells but the header has {len(header)}",
+            ))
+            continue
+        rows.append((line_number, record))
+    return header, rows, findings
+
+
+def _excel_cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.strftime("%Y-%m")  # a period typed into Excel becomes a date
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _read_xlsx_cells(path: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Finding]]:
+    import openpyxl  # only XLSX needs it
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
+        sheet = sheets.get("return", workbook.worksheets[0])
+        cells = [[_excel_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    while cells and not any(c.strip() for c in cells[0]):
+        cells.pop(0)  # only leading blank rows are skipped; row numbers stay the sheet's own
+    if not cells:
+        raise ValueError("the first sheet is empty")
+    first_row = next(i for i, row in enumerate(cells, start=1) if any(c.strip() for c in row))
+    header = cells[0]
+    rows = [
+        (first_row + offset, row)
+        for offset, row in enumerate(cells[1:], start=1)
+        if any(c.strip() for c in row)
+    ]
+    return header, rows, []
+
+
+def _tabulate(name: str, header: list[str], rows: list[tuple[int, list[str]]], findings: list[Finding]) -> ParsedReturn:
+    known = indicators_by_column()
+    normalised = [h.strip().lower() for h in header]
+    seen: dict[str, int] = {}
+    keep: dict[str, int] = {}
+    for position, column in enumerate(normalised):
+        if not column:
+            if any(row[position].strip() for _, row in rows if position < len(row)):
+                findings.append(Finding(rule="unknown_column", severity=WARNING, file=name, row=1,
+                                        message=f"column {position + 1} has figures but no header: it was not read"))
+            continue
+        if column in seen:
+            findings.append(Finding(rule="duplicate_column", severity=ERROR, file=name, row=1, column=column,
+                                    message=f"column '{column}' appears twice; only the first was read"))
+            continue
+        seen[column] = position
+        if column in known:
+            keep[column] = position
+        else:
+            findings.append(Finding(rule="unknown_column", severity=WARNING, file=name, row=1, column=column,
+                                    message=f"column '{header[position].strip()}' is not in the return standard: it was not read"))
+    for column in REQUIRED_COLUMNS:
+        if column not in keep:
+            findings.append(Finding(rule="missing_required_column", severity=ERROR, file=name, row=1, column=column,
+                                    message=f"required column '{column}' is missing"))
+    if not all(c in keep for c in REQUIRED_COLUMNS):
+        return ParsedReturn(file=name, text=empty_frame(), values=empty_frame(), findings=findings)
+
+    columns = all_columns()
+    text_records = []
+    for line_number, row in rows:
+        record = {"file": name, "row": line_number}
+        for column in columns:
+            position = keep.get(column)
+            record[column] = row[position].strip() if position is not None and position < len(row) else None
+        text_records.append(record)
+    text = pd.DataFrame.from_records(text_records, columns=[*SOURCE_COLUMNS, *columns])
+    values, cell_findings = _typed_values(name, text)
+    return ParsedReturn(file=name, text=text, values=values, findings=findings + cell_findings)
+
+
+def _typed_values(name: str, text: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
+    findings: list[Finding] = []
+    values = pd.DataFrame({"file": text["file"], "row": text["row"].astype("int64")})
+    for column in ("la_code", "la_name", "period"):
+        values[column] = text[column].astype("string").str.strip().replace("", pd.NA)
+    values["la_code"] = values["la_code"].str.upper()
+    for indicator in indicators_by_column().values():
+        if not indicator.is_numeric:
+            continue
+        parsed = []
+        for row_number, la_code, period, cell in zip(text["row"], text["la_code"], text["period"], text[indicator.column]):
+            if cell is None or cell == "" or cell.lower() == NOT_AVAILABLE:
+                parsed.append(None)
+                continue
+            number = parse_number(cell)
+            if number is None:
+                findings.append(Finding(
+                    rule="invalid_value", severity=ERROR, file=name, row=int(row_number),
+                    la_code=la_code or None, period=period or None, column=indicator.column, value=cell,
+                    expected="a number, blank or x",
+                    message=f"'{cell}' is not allowed: a cell is a number, blank (not provided) or x (not available)",
+                ))
+            parsed.append(number)
+        values[indicator.column] = pd.array(parsed, dtype="Float64")
+    return values, findings

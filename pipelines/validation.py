@@ -1,0 +1,49 @@
+"""One entry point for every rule: parsed rows in, one findings table out."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from pipelines.reference import Reference
+from schemas.context_rules import history_findings, identity_findings, plausibility_findings
+from schemas.cross_column import cross_column_findings
+from schemas.findings import ERROR, Finding
+from schemas.structure import structure_findings
+
+ENGINES = ("pandas", "gx")
+
+
+def last_complete_month(today: dt.date | None = None) -> str:
+    today = today or dt.date.today()
+    return (pd.Period(today, freq="M") - 1).strftime("%Y-%m")
+
+
+def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference | None = None,
+                  history: pd.DataFrame | None = None, engine: str = "pandas",
+                  today: dt.date | None = None, include_structure: bool = True) -> list[Finding]:
+    """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
+
+    engine "gx" evaluates the cross-column rules with Great Expectations (the pipeline);
+    "pandas" with numpy (the fast command-line path). Both give the same findings.
+    """
+    if values.empty:
+        return []
+    values = values.reset_index(drop=True)
+    text = text.reset_index(drop=True)
+    findings: list[Finding] = structure_findings(values) if include_structure else []
+    if engine == "gx":
+        from schemas.expectations import gx_cross_column_findings  # GX costs seconds to import
+
+        findings += gx_cross_column_findings(values, text)
+    else:
+        findings += cross_column_findings(values, text)
+    reference = reference or Reference(None, None)
+    findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
+    findings += plausibility_findings(values)
+    findings += history_findings(values, history)
+    return findings
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)

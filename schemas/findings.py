@@ -1,0 +1,62 @@
+"""The one findings table every rule writes to, whichever engine found it."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+FINDING_COLUMNS = [
+    "rule", "severity", "la_code", "period", "column", "value", "expected", "message", "file", "row",
+]
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    file: str | None = None
+    row: int | None = None
+    la_code: str | None = None
+    period: str | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str | None = None
+
+    def one_line(self) -> str:
+        """`file:row [column] severity rule: message`, the way compilers report."""
+        where = self.file or "<input>"
+        if self.row is not None:
+            where += f":{self.row}"
+        if self.column:
+            where += f" [{self.column}]"
+        return f"{where} {self.severity} {self.rule}: {self.message}"
+
+
+def findings_frame(findings: list[Finding] | None = None) -> pd.DataFrame:
+    records = [asdict(f) for f in findings or []]
+    frame = pd.DataFrame.from_records(records, columns=FINDING_COLUMNS)
+    frame["row"] = frame["row"].astype("Int64")
+    for column in FINDING_COLUMNS:
+        if column != "row":
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
+def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return findings_frame()
+    return findings_frame().pipe(lambda empty: pd.concat([empty, *frames], ignore_index=True))[FINDING_COLUMNS]
+
+
+def frame_to_findings(frame: pd.DataFrame) -> list[Finding]:
+    out = []
+    for record in frame.to_dict(orient="records"):
+        clean = {k: (None if pd.isna(v) else v) for k, v in record.items()}
+        if clean["row"] is not None:
+            clean["row"] = int(clean["row"])
+        out.append(Finding(**clean))
+    return out
