@@ -72,12 +72,20 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
             return sorted(failing.get(column, set()))
         return list(values.index[mask.fillna(False)])
 
+    def unreadable(label, column: str) -> bool:
+        """A cell with text that did not parse: the reader already reported it (invalid_value)."""
+        cell = text.at[label, column] if column in text.columns else None
+        return (isinstance(cell, str) and cell.strip() != "" and cell.strip().lower() != "x"
+                and pd.isna(values.at[label, column]))
+
     for column in mandatory_indicators():
         for label in values.index[values[column].isna()]:
             row = values.loc[label]
             cell = text.at[label, column]
             if isinstance(cell, str) and cell.lower() == "x":
                 findings.append(make_finding("mandatory_not_available", row, column))
+            elif unreadable(label, column):
+                continue  # one mistake, one finding: `N/A` is an invalid value, not a missing one
             else:
                 detail = "the column is missing" if column not in present else "it is blank"
                 findings.append(make_finding("mandatory_missing", row, column, detail=detail))
@@ -88,6 +96,8 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
         numerator, denominator = values[indicator.numerator], values[indicator.denominator]
         missing = reported.notna() & (numerator.isna() | denominator.isna())
         for label in values.index[missing.fillna(False)]:
+            if unreadable(label, indicator.numerator) or unreadable(label, indicator.denominator):
+                continue
             row = values.loc[label]
             absent = [c for c in (indicator.numerator, indicator.denominator) if pd.isna(row[c])]
             findings.append(make_finding("derived_without_components", row, column, reported[label],

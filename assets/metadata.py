@@ -1,0 +1,34 @@
+"""Turning findings into what the Dagster UI shows a data steward."""
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+SHOWN_ROWS = 50
+FAILING_ROW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
+FAILING_ROW_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
+    dg.TableColumn("period", "string", description="Month"),
+    dg.TableColumn("column", "string", description="Column of the return"),
+    dg.TableColumn("value", "string", description="Value as submitted"),
+    dg.TableColumn("expected", "string", description="What the rule expected"),
+    dg.TableColumn("message", "string", description="The finding in plain English"),
+    dg.TableColumn("rule", "string", description="Rule id (docs/rules.md)"),
+    dg.TableColumn("file", "string", description="File as submitted"),
+    dg.TableColumn("row", "int", description="Row in that file"),
+    dg.TableColumn("waived", "bool", description="Accepted or overridden by a steward"),
+])
+
+
+def failing_rows_table(findings: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+    """The first SHOWN_ROWS findings as a table, and how many more there are (events stay small)."""
+    shown = findings.reindex(columns=FAILING_ROW_COLUMNS).head(SHOWN_ROWS)
+    # JSON round trip: table cells accept only plain str/int/float/bool/None.
+    records = json.loads(shown.to_json(orient="records"))
+    return {
+        "failing_rows": dg.MetadataValue.table(
+            records=[dg.TableRecord(r) for r in records], schema=FAILING_ROW_SCHEMA),
+        "failing_rows_not_shown": dg.MetadataValue.int(max(len(findings) - SHOWN_ROWS, 0)),
+    }

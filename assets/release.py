@@ -1,0 +1,40 @@
+"""The month's open-data release, published only behind the rule book and the screener."""
+
+import dagster as dg
+
+from assets.returns import OWNERS
+from assets.warehouse import indicator_values
+from pipelines.processing import unwaived_errors_in_accepted
+from pipelines.resources import MONTHS, DataHomeResource
+
+
+@dg.asset(
+    partitions_def=MONTHS,
+    deps=[indicator_values],
+    group_name="publishing",
+    kinds={"csv"},
+    owners=OWNERS,
+    description=(
+        "Open data for the month in the DfE EES layout (data + .meta.csv, regional and England rows, "
+        "disclosure control), screened before it is swapped into <home>/publish/."
+    ),
+)
+def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+    from pipelines.publishing.release import publish_month
+
+    home, month = data_home.home(), context.partition_key
+    # Blocking checks stop a release only within one run; this guard holds for any run.
+    unsafe = unwaived_errors_in_accepted(home, month)
+    if not unsafe.empty:
+        raise dg.Failure(f"{month}: {len(unsafe)} accepted figure(s) carry unwaived errors; nothing published")
+    summary = publish_month(home, month)
+    if not summary.screen_passed:
+        raise dg.Failure(f"{month}: the release failed the screen; nothing published",
+                         metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in summary.screen_findings))})
+    return dg.MaterializeResult(metadata={
+        "local_authority_rows": dg.MetadataValue.int(summary.la_rows),
+        "suppressed_cells": dg.MetadataValue.int(summary.suppressed_cells),
+        "revisions": dg.MetadataValue.int(summary.revisions),
+        "held_back": dg.MetadataValue.text(", ".join(summary.held_back) or "none"),
+        "files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in summary.files)),
+    })

@@ -1,0 +1,47 @@
+"""Accepted indicator values: the figures that may be published."""
+
+import dagster as dg
+
+from assets.metadata import failing_rows_table
+from assets.returns import OWNERS, received_returns
+from pipelines.processing import store_accepted, unwaived_errors_in_accepted
+from pipelines.resources import MONTHS, DataHomeResource
+from schemas.catalogue import indicators_by_column, numeric_columns
+
+VALUES_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
+    dg.TableColumn("period", "string", description="Month, YYYY-MM"),
+    *[dg.TableColumn(c, "double", description=indicators_by_column()[c].label) for c in numeric_columns()],
+])
+
+
+@dg.asset(
+    partitions_def=MONTHS,
+    deps=[received_returns],
+    group_name="warehouse",
+    kinds={"duckdb", "parquet"},
+    owners=OWNERS,
+    description=(
+        "Figures of the month's accepted returns (no unwaived error), in DuckDB table "
+        "`indicator_values` and Parquet under lake/indicator_values/period=YYYY-MM/."
+    ),
+    metadata={"dagster/column_schema": VALUES_SCHEMA},
+)
+def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+    accepted = store_accepted(data_home.home(), context.partition_key)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(len(accepted)),
+        "authorities": dg.MetadataValue.text(", ".join(accepted["la_code"]) or "none"),
+    })
+
+
+@dg.asset_check(
+    asset=indicator_values,
+    partitions_def=MONTHS,
+    blocking=True,
+    description="No accepted figure carries an unwaived error: the guard in front of publication.",
+)
+def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
+    errors = unwaived_errors_in_accepted(data_home.home(), context.partition_key)
+    return dg.AssetCheckResult(passed=errors.empty, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)})

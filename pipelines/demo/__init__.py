@@ -1,0 +1,110 @@
+"""SYNTHETIC demo returns for five real North West authorities.
+
+Codes, names, regions (register.csv) and child populations (population.csv, ONS mid-year
+estimates) are real facts for these authorities; every other figure is made up by a seeded
+generator, and every file it writes says SYNTHETIC in its name.
+"""
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.catalogue import all_columns, derived_indicators
+
+FOLDER = Path(__file__).parent
+FIRST_MONTH, MONTHS = "2023-04", 24
+SEED = 20171231
+# Scale of each authority's caseload relative to its child population (made up).
+PROFILES = {"E06000009": 1.9, "E06000006": 1.1, "E06000008": 1.0, "E06000007": 0.7, "E10000017": 0.9}
+HELD_BACK_EXAMPLE = ("E06000006", "2024-06")  # a rate per 100,000 typed into a per-10,000 column
+
+
+def _populations() -> dict[tuple[str, int], int]:
+    frame = pd.read_csv(FOLDER / "population.csv", dtype=str)
+    return {(r.new_la_code, int(r.time_period)): int(r.population_estimate) for r in frame.itertuples()}
+
+
+def _names() -> dict[str, str]:
+    frame = pd.read_csv(FOLDER / "register.csv", dtype=str)
+    return dict(zip(frame["new_la_code"], frame["la_name"]))
+
+
+def _round_half_up(value: float, places: int) -> float:
+    return float(f"{value + 1e-9:.{places}f}")
+
+
+def generate_rows() -> list[dict[str, object]]:
+    """Internally consistent monthly rows: rolling sums equal the sum of generated months."""
+    rng = random.Random(SEED)
+    populations, names = _populations(), _names()
+    periods = pd.period_range(pd.Period(FIRST_MONTH, "M") - 11, periods=MONTHS + 11, freq="M")
+    rows = []
+    for la_code, scale in PROFILES.items():
+        cin, cp_plans, cla = None, None, None
+        history: list[dict[str, int]] = []
+        for period in periods:
+            year = period.year if period.month >= 4 else period.year - 1
+            population = populations[(la_code, min(year, 2024))]
+            base = population / 10_000 * scale
+            contacts = round(base * rng.uniform(22, 28))
+            referrals = round(contacts * rng.uniform(0.30, 0.45))
+            assessments = round(referrals * rng.uniform(0.85, 0.95))
+            within_45 = round(assessments * rng.uniform(0.80, 0.95))
+            s47 = round(referrals * rng.uniform(0.25, 0.35))
+            icpcs = max(1, round(s47 * rng.uniform(0.3, 0.4)))
+            cin = cin or round(base * 330)
+            cp_plans = cp_plans or round(base * 40)
+            cla = cla or round(base * 60)
+            cin = max(1, cin + rng.randint(-12, 12))
+            cp_plans = max(1, cp_plans + rng.randint(-4, 4))
+            cla = max(1, cla + rng.randint(-3, 3))
+            month = {
+                "contacts": contacts, "referrals": referrals,
+                "referrals_to_assessment": round(referrals * rng.uniform(0.80, 0.90)),
+                "re_referrals": round(referrals * rng.uniform(0.15, 0.25)),
+                "assessments_completed": assessments,
+                "assessments_within_15wd": round(within_45 * rng.uniform(0.25, 0.40)),
+                "assessments_within_45wd": within_45, "s47_enquiries": s47, "icpcs": icpcs,
+                "icpcs_within_15wd": round(icpcs * rng.uniform(0.75, 1.0)),
+                "cp_plans_started": round(icpcs * rng.uniform(0.8, 0.95)),
+                "cla_started": rng.randint(1, 6) if scale < 1 else round(base * rng.uniform(0.8, 1.4)),
+                "cla_ceased": rng.randint(1, 6) if scale < 1 else round(base * rng.uniform(0.8, 1.4)),
+                "cin": cin, "cp_plans": cp_plans, "cla": cla,
+            }
+            history.append(month)
+            if len(history) < 12:
+                continue
+            last_year = history[-12:]
+            row: dict[str, object] = {"la_code": la_code, "la_name": names[la_code], "period": str(period),
+                                      "population_0_17": population, **month}
+            for flow in ("contacts", "referrals", "s47_enquiries"):
+                row[f"{flow}_12m"] = sum(m[flow] for m in last_year)
+            for indicator in derived_indicators():
+                denominator = row[indicator.denominator]
+                row[indicator.column] = _round_half_up(row[indicator.numerator] / denominator * indicator.multiplier, 1) if denominator else ""
+            rows.append(row)
+    return rows
+
+
+def write_demo_landing(landing: Path) -> list[Path]:
+    """One regional collection file per month; one return carries a unit mistake so the demo
+    shows a return held back and what the steward sees."""
+    landing.mkdir(parents=True, exist_ok=True)
+    rows = generate_rows()
+    columns = all_columns()
+    written = []
+    for period in sorted({r["period"] for r in rows}):
+        month_rows = [dict(r) for r in rows if r["period"] == period]
+        for row in month_rows:
+            if (row["la_code"], row["period"]) == HELD_BACK_EXAMPLE:
+                row["cla_rate_per_10k"] = _round_half_up(float(row["cla_rate_per_10k"]) * 10, 1)
+        path = landing / f"SYNTHETIC-north-west-return-{period}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(month_rows)
+        written.append(path)
+    return written

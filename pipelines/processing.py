@@ -1,0 +1,110 @@
+"""A month's journey through the warehouse: validate what was received, then keep what is accepted.
+
+Plain functions over a DataHome; the Dagster assets in `assets/` are thin wrappers around them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.home import DataHome
+from pipelines.intake import received_month
+from pipelines.reference import load_reference
+from pipelines.validation import validate_rows
+from pipelines.warehouse import accepted_history, connect, month_findings, replace_rows, write_lake_month
+from schemas.catalogue import all_columns, numeric_columns
+from schemas.findings import ERROR, WARNING, findings_frame
+from schemas.rules import RULES
+
+ACCEPTED = "accepted"
+HELD_BACK = "held_back"
+
+
+@dataclass
+class MonthValidation:
+    month: str
+    returns: pd.DataFrame  # la_code, status, errors, warnings, file, sha256
+    findings: pd.DataFrame  # the findings table (FINDING_COLUMNS + sha256, family, waived)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[str]:
+        return sorted(self.returns.loc[self.returns["status"] == ACCEPTED, "la_code"])
+
+    @property
+    def held_back(self) -> list[str]:
+        return sorted(self.returns.loc[self.returns["status"] == HELD_BACK, "la_code"])
+
+
+def _apply_waivers(connection, findings: pd.DataFrame) -> pd.DataFrame:
+    try:
+        from pipelines.waivers import apply_waivers
+    except ImportError:  # waivers arrive with the rule book; until then nothing is waived
+        return findings.assign(waived=False, waiver_reason=None)
+    return apply_waivers(connection, findings)
+
+
+def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None) -> MonthValidation:
+    """Validate the current return of every authority for `month` and store returns and findings."""
+    received = received_month(home, month)
+    with connect(home) as connection:
+        history = accepted_history(connection, before_month=month)
+    reference = load_reference(home)
+    findings = list(received.findings)
+    findings += validate_rows(received.values, received.text, reference, history, engine=engine, today=today,
+                              include_structure=False)  # structure was checked per file on intake
+    sha_by_row = dict(zip(zip(received.values["file"], received.values["row"], received.values["la_code"]), received.values["sha256"]))
+    frame = findings_frame(findings)
+    frame["sha256"] = [sha_by_row.get(key) for key in zip(frame["file"], frame["row"], frame["la_code"])]
+    frame["family"] = frame["rule"].map(lambda rule: RULES[rule].family)
+    frame["period"] = month
+    with connect(home) as connection:
+        frame = _apply_waivers(connection, frame)
+        blocking = frame[(frame["severity"] == ERROR) & ~frame["waived"].fillna(False).astype(bool)]
+        returns = _returns_table(received.values, received.text, frame, blocking)
+        replace_rows(connection, "findings", frame, "period = ?", [month])
+        replace_rows(connection, "returns", returns, "period = ?", [month])
+    return MonthValidation(month, returns, frame, sorted(set(received.values["file"])))
+
+
+def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFrame, blocking: pd.DataFrame) -> pd.DataFrame:
+    errors = blocking.groupby("la_code").size()
+    warnings = findings[findings["severity"] == WARNING].groupby("la_code").size()
+    table = values[["la_code", "la_name", "period", "sha256", "file", "row", "arrival", *numeric_columns()]].copy()
+    table["errors"] = table["la_code"].map(errors).fillna(0).astype("int64")
+    table["warnings"] = table["la_code"].map(warnings).fillna(0).astype("int64")
+    table["status"] = [HELD_BACK if n else ACCEPTED for n in table["errors"]]
+    # The cells as submitted: the precision rule and any later re-check need the text.
+    table["cells"] = [json.dumps({c: text.at[i, c] for c in all_columns() if text.at[i, c] not in (None, "")})
+                      for i in text.index]
+    for column in numeric_columns():
+        table[column] = table[column].astype("float64")
+    return table.astype({"row": "int64", "arrival": "int64"})
+
+
+def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
+    """Copy the month's accepted returns into `indicator_values` and the Parquet lake."""
+    with connect(home) as connection:
+        accepted = connection.execute(
+            f"SELECT la_code, period, sha256, {', '.join(numeric_columns())} FROM returns "
+            "WHERE period = ? AND status = ? ORDER BY la_code", [month, ACCEPTED]).df()
+        accepted.insert(2, "period_start", pd.to_datetime(accepted["period"] + "-01").dt.date)
+        replace_rows(connection, "indicator_values", accepted, "period = ?", [month])
+    write_lake_month(home, month, accepted.drop(columns=["period_start"]))
+    return accepted
+
+
+def stored_findings(home: DataHome, month: str) -> pd.DataFrame:
+    with connect(home) as connection:
+        return month_findings(connection, month)
+
+
+def unwaived_errors_in_accepted(home: DataHome, month: str) -> pd.DataFrame:
+    """Error findings that are not waived yet sit on an accepted figure: must always be empty."""
+    with connect(home) as connection:
+        return connection.execute(
+            """SELECT f.* FROM findings f JOIN indicator_values v ON f.la_code = v.la_code AND f.period = v.period
+               WHERE f.period = ? AND f.severity = 'error' AND NOT coalesce(f.waived, FALSE)""", [month]).df()

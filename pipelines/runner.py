@@ -1,0 +1,119 @@
+"""Runs the monthly job in-process against the project's Dagster instance, so CLI runs show in the UI."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipelines.home import DataHome
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The CLI prints its own summary; step logs stay in the instance for the UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@contextlib.contextmanager
+def project_instance() -> Iterator["DagsterInstance"]:  # noqa: F821
+    """The instance `dagster dev` shows: $DAGSTER_HOME, else this checkout's dagster.yaml.
+
+    dagster.yaml keeps storage in relative paths (.dagster/), which Dagster resolves against
+    the working directory, so the instance is opened from the project root.
+    """
+    from dagster import DagsterInstance
+
+    previous = Path.cwd()
+    if not os.environ.get("DAGSTER_HOME"):
+        os.environ["DAGSTER_HOME"] = str(PROJECT_ROOT)
+    os.chdir(os.environ["DAGSTER_HOME"])
+    try:
+        with DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        os.chdir(previous)
+
+
+def months_in_landing(home: DataHome) -> list[str]:
+    from pipelines.intake import archive_landing
+    from pipelines.resources import MONTHS
+
+    valid = set(MONTHS.get_partition_keys())
+    periods = {p for archived in archive_landing(home) for p in archived.periods}
+    return sorted(periods & valid)
+
+
+def run_months(home: DataHome, months: list[str] | None) -> int:
+    from pipelines.definitions import defs
+    from pipelines.processing import HELD_BACK
+    from pipelines.warehouse import connect
+
+    wanted = months_in_landing(home) if months is None else months
+    unreadable = _unreadable_files(home)
+    if not wanted:
+        print(f"no returns for a completed month in {home.landing}")
+        _print_unreadable(unreadable)
+        return 1 if unreadable else 0
+    job = defs.resolve_job_def("monthly_release")
+    failed_runs = []
+    with project_instance() as instance:
+        for month in wanted:
+            result = job.execute_in_process(partition_key=month, instance=instance, raise_on_error=False,
+                                            run_config=QUIET)
+            if not result.success:
+                failed_runs.append(f"{month} ({_first_failure(result)})")
+    with connect(home) as connection:
+        status = connection.execute(
+            "SELECT period, la_code, status, errors, warnings FROM returns WHERE list_contains(?, period) "
+            "ORDER BY period, la_code", [wanted]).fetchall()
+        reasons = connection.execute(
+            """SELECT period, la_code, first(message ORDER BY "row", "column") AS message, count(*) AS n
+               FROM findings WHERE list_contains(?, period) AND severity = 'error' AND NOT coalesce(waived, FALSE)
+               GROUP BY period, la_code ORDER BY period, la_code""", [wanted]).fetchall()
+    failed_months = {f[:7] for f in failed_runs}
+    published = [m for m in wanted if m not in failed_months]
+    print(f"published {len(published)} month(s) to {home.publish}: {_span(published)}")
+    held = [(p, la, e) for p, la, s, e, _ in status if s == HELD_BACK]
+    print(f"held back {len(held)} return(s):" if held else "held back: none")
+    why = {(p, la): (m, n) for p, la, m, n in reasons}
+    for period, la_code, errors in held:
+        message, count = why.get((period, la_code), ("", errors))
+        print(f"  {period} {la_code}: {count} error(s), first: {message}")
+    _print_unreadable(unreadable)
+    if failed_runs:
+        print(f"{len(failed_runs)} run(s) failed; step logs are in the Dagster UI (make dev):", file=sys.stderr)
+        for failure in failed_runs:
+            print(f"  {failure}", file=sys.stderr)
+    return 1 if failed_runs else 0
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            cause = error.cause or error
+            return f"{event.step_key}: {cause.message.strip().splitlines()[-1]}"
+    return "see the Dagster UI"
+
+
+def _span(months: list[str]) -> str:
+    if not months:
+        return "none"
+    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+
+
+def _unreadable_files(home: DataHome) -> list[str]:
+    from pipelines.warehouse import connect
+
+    with connect(home) as connection:
+        rows = connection.execute(
+            """SELECT file, "row", "column", message FROM findings WHERE period IS NULL AND severity = 'error'
+               ORDER BY file, "row" """).fetchall()
+    return [f"{f}{':' + str(r) if r else ''}{' [' + c + ']' if c else ''}: {m}" for f, r, c, m in rows]
+
+
+def _print_unreadable(lines: list[str]) -> None:
+    if lines:
+        print(f"files or rows that could not be placed in a month ({len(lines)}):")
+        for line in lines:
+            print(f"  {line}")
