@@ -61,7 +61,7 @@ def read_return(path: Path, display_name: str | None = None) -> ParsedReturn:
             header, rows, findings = _read_xlsx_cells(Path(path), name)
         else:
             return _unreadable(name, f"'{suffix or 'no extension'}' is not a return: send CSV or XLSX")
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:  # corrupt container
+    except Exception as exc:  # noqa: BLE001 - any corrupt container (bad zip, bad XML, bad encoding) is a finding
         return _unreadable(name, f"cannot be opened as {suffix[1:].upper()}: {_short(exc)}")
     return _tabulate(name, header, rows, findings)
 

@@ -1,0 +1,47 @@
+"""Shared fixtures. Official reference files are read from ../shared/reference (never copied)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from pipelines.home import DataHome
+from pipelines.reference import import_demo_reference
+from schemas.catalogue import all_columns
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REFERENCE = SHARED / "reference"
+EXAMPLE_RETURN = SHARED / "examples" / "monthly-return-example.csv"
+
+
+def requires_shared(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is not beside the checkout (CI and developer machines have ../shared/)")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> DataHome:
+    """An empty data home with the bundled demo register and populations."""
+    data_home = DataHome(tmp_path / "home").ensure()
+    import_demo_reference(data_home)
+    return data_home
+
+
+def write_return(path: Path, rows: list[dict[str, object]], columns: list[str] | None = None) -> Path:
+    """Write SYNTHETIC rows in the return layout (all standard columns unless given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns or all_columns(), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def example_rows() -> list[dict[str, str]]:
+    """The shared SYNTHETIC example return: two authorities, two months, internally consistent."""
+    requires_shared(EXAMPLE_RETURN)
+    with EXAMPLE_RETURN.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

@@ -1,0 +1,72 @@
+"""Archive, supersession and storage: re-running is safe and never duplicates."""
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow.parquet as pq
+
+from pipelines.intake import archive_landing, received_month
+from pipelines.processing import HELD_BACK, store_accepted, validate_month
+from pipelines.warehouse import connect
+from tests.conftest import write_return
+
+
+def _count(home, sql, params=()):
+    with connect(home) as connection:
+        return connection.execute(sql, list(params)).fetchone()[0]
+
+
+def test_every_landed_file_is_archived_byte_for_byte_by_sha256(home, example_rows):
+    landed = write_return(home.landing / "return.csv", example_rows)
+    junk = home.landing / "minutes.docx"
+    junk.write_bytes(b"not a return")
+    (home.landing / "upload.csv.part").write_bytes(b"half a file")
+
+    archived = archive_landing(home)
+    archive_landing(home)  # again: nothing new
+
+    digest = hashlib.sha256(landed.read_bytes()).hexdigest()
+    assert (home.archive / f"{digest}.csv").read_bytes() == landed.read_bytes()
+    assert {a.file_name for a in archived} == {"return.csv", "minutes.docx"}
+    assert _count(home, "SELECT count(*) FROM received_files") == 2
+    assert _count(home, "SELECT count(*) FROM findings WHERE rule = 'file_unreadable' AND file = 'minutes.docx'") == 1
+
+
+def test_a_later_file_supersedes_an_earlier_one_and_both_stay_archived(home, example_rows):
+    first = [r for r in example_rows if r["period"] == "2024-10"]
+    write_return(home.landing / "october.csv", first)
+    archive_landing(home)
+    corrected = [dict(first[0], cla="530", cla_rate_per_10k="185.1"), first[1]]
+    write_return(home.landing / "october.csv", corrected)  # same name, new content
+    archive_landing(home)
+
+    month = received_month(home, "2024-10")
+    validate_month(home, "2024-10", engine="pandas")
+    validate_month(home, "2024-10", engine="pandas")  # re-run: replaces, never adds
+
+    assert len(list(home.archive.iterdir())) == 2
+    blackpool = month.values.set_index("la_code").loc["E06000009"]
+    assert blackpool["cla"] == 530
+    assert _count(home, "SELECT count(*) FROM returns WHERE period = '2024-10'") == 2
+    assert _count(home, "SELECT cla FROM returns WHERE la_code = 'E06000009' AND period = '2024-10'") == 530
+
+
+def test_errors_hold_a_return_back_and_the_rest_are_stored_in_duckdb_and_parquet(home, example_rows):
+    rows = [r for r in example_rows if r["period"] == "2024-11"]
+    rows[1] = dict(rows[1], cla_rate_per_10k="1083.2")  # Halton: a rate per 100,000
+    write_return(home.landing / "november.csv", rows)
+    archive_landing(home)
+
+    result = validate_month(home, "2024-11", engine="pandas")
+    stored = store_accepted(home, "2024-11")
+    store_accepted(home, "2024-11")
+
+    assert result.held_back == ["E06000006"] and result.accepted == ["E06000009"]
+    assert _count(home, "SELECT status FROM returns WHERE la_code = 'E06000006'") == HELD_BACK
+    assert list(stored["la_code"]) == ["E06000009"]
+    assert _count(home, "SELECT count(*) FROM indicator_values") == 1
+    lake = pq.read_table(home.lake / "indicator_values" / "period=2024-11" / "part-0.parquet").to_pandas()
+    assert list(lake["la_code"]) == ["E06000009"]
+    finding = result.findings.query("severity == 'error'").iloc[0]
+    assert (finding["la_code"], finding["column"], finding["file"], finding["row"]) == (
+        "E06000006", "cla_rate_per_10k", "november.csv", 3)
