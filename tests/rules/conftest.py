@@ -121,3 +121,51 @@ def read_frame(tmp_path_factory):
         return read_return(write_return(frame, folder / f"{name}_{next(counter)}.csv"))
 
     return read
+
+
+# SYNTHETIC figures (made up, internally consistent), for rules the real figures cannot exercise:
+# monthly flows, part-whole pairs, percentages and a stored history.
+SYNTHETIC_FLOWS = {
+    "contacts": 520, "referrals": 231, "referrals_to_assessment": 198, "re_referrals": 52,
+    "assessments_completed": 214, "assessments_within_15wd": 61, "assessments_within_45wd": 186,
+    "s47_enquiries": 78, "icpcs": 29, "icpcs_within_15wd": 26, "cp_plans_started": 27,
+    "cla_started": 14, "cla_ceased": 11,
+}
+SYNTHETIC_STOCKS = {"cin": 1748, "cp_plans": 247, "cla": 529}
+
+
+def derive_figures(row: dict) -> dict:
+    """Fill every derived figure at one decimal place from the counts in `row` (text cells)."""
+    from schemas.catalogue import derived_indicators
+
+    out = dict(row)
+    for indicator in derived_indicators():
+        numerator, denominator = row.get(indicator.numerator, ""), row.get(indicator.denominator, "")
+        if str(numerator) in ("", "x") or str(denominator) in ("", "x", "0"):
+            out[indicator.column] = ""
+            continue
+        out[indicator.column] = f"{float(numerator) / float(denominator) * indicator.multiplier:.1f}"
+    return out
+
+
+def synthetic_months(la_code: str = "E06000009", la_name: str = "Blackpool", end: str = "2024-11",
+                     months: int = 15, population: int = 28630) -> pd.DataFrame:
+    """SYNTHETIC: `months` consecutive consistent monthly returns ending with `end`.
+
+    Flows vary from month to month; the rolling sums are the true sums of the flows over the
+    previous 12 months (generated 11 months further back than the first row returned).
+    """
+    periods = pd.period_range(end=pd.Period(end, freq="M"), periods=months + 11, freq="M")
+    flows = []
+    for k, _ in enumerate(periods):
+        wiggle = 1 + 0.08 * ((k * 7) % 5 - 2) / 2  # deterministic month-to-month variation
+        flows.append({column: int(round(value * wiggle)) for column, value in SYNTHETIC_FLOWS.items()})
+    records = []
+    for k in range(11, len(periods)):
+        window = flows[k - 11:k + 1]
+        row = {"la_code": la_code, "la_name": la_name, "period": periods[k].strftime("%Y-%m"),
+               "population_0_17": population, **flows[k]}
+        row.update({f"{flow}_12m": sum(m[flow] for m in window) for flow in ("contacts", "referrals", "s47_enquiries")})
+        row.update({stock: value + (k % 3) for stock, value in SYNTHETIC_STOCKS.items()})
+        records.append(derive_figures({key: str(value) for key, value in row.items()}))
+    return pd.DataFrame.from_records(records).reindex(columns=all_columns()).fillna("")
