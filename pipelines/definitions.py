@@ -1,21 +1,24 @@
-"""The Dagster code location: assembles assets, checks, jobs, schedules and sensors."""
+"""The code location: assembles assets, checks, jobs, schedules and sensors."""
 from __future__ import annotations
 
 import dagster as dg
 
 import assets
-from pipelines.resources import MONTHS, DataHomeResource
+from pipelines.jobs import JOBS, monthly_release_job
+from pipelines.resources import DataHomeResource
+from pipelines.schedules import automation_running, build_release_schedule
+from pipelines.sensors import build_landing_sensor
 
-monthly_release_job = dg.define_asset_job(
-    "monthly_release",
-    selection=dg.AssetSelection.all(),
-    partitions_def=MONTHS,
-    description="Validate, store and publish one month: the job the schedule, the sensor and `csc-returns run` use.",
-)
+_running = automation_running()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_package_module(assets),
     asset_checks=dg.load_asset_checks_from_package_module(assets),
-    jobs=[monthly_release_job],
+    jobs=JOBS,
+    schedules=[build_release_schedule(
+        default_status=dg.DefaultScheduleStatus.RUNNING if _running else dg.DefaultScheduleStatus.STOPPED)],
+    sensors=[build_landing_sensor(
+        monthly_release_job,
+        default_status=dg.DefaultSensorStatus.RUNNING if _running else dg.DefaultSensorStatus.STOPPED)],
     resources={"data_home": DataHomeResource()},
 )
