@@ -1,0 +1,118 @@
+"""The layout of DfE's open-data standard for Explore Education Statistics (EES).
+
+One place for the column names, symbols, metadata and CSV dialect, so that the release
+writer, the screener and the data package all agree on what a published file is.
+"""
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from schemas.catalogue import Indicator, indicators_by_column, load_catalogue
+
+TIME_COLUMNS = ("time_period", "time_identifier")
+GEOGRAPHY_COLUMNS = ("geographic_level", "country_code", "country_name", "region_code", "region_name",
+                     "old_la_code", "new_la_code", "la_name")
+LA_COLUMNS = ("old_la_code", "new_la_code", "la_name")
+META_COLUMNS = ("col_name", "col_type", "label", "indicator_grouping", "indicator_unit", "indicator_dp",
+                "filter_hint", "filter_grouping_column")
+
+NATIONAL, REGIONAL, LOCAL_AUTHORITY = "National", "Regional", "Local authority"
+GEOGRAPHIC_LEVELS = (NATIONAL, REGIONAL, LOCAL_AUTHORITY)
+ENGLAND_CODE, ENGLAND_NAME = "E92000001", "England"
+
+SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE = "c", "x", "z"
+SYMBOLS = ("c", "x", "z", "low", "u")
+MONTH_NAMES = tuple(calendar.month_name[1:])
+# EES accepts these indicator units; counts and rates per 10,000 carry none.
+INDICATOR_UNITS = ("", "%", "£", "£m", "pp", "numberstring")
+UNIT_BY_CATALOGUE = {"count": "", "percent": "%", "rate_per_10k": ""}
+GROUPING_BY_KIND = {
+    "population": "Population",
+    "flow": "Flows in the month",
+    "rolling12": "Twelve months to the end of the month",
+    "stock": "Children at the end of the month",
+}
+GROUPING_BY_UNIT = {"percent": "Percentages", "rate_per_10k": "Rates per 10,000 children"}
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Spreadsheet programs run a cell that starts with one of these as a formula (OWASP CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def published_indicators() -> list[Indicator]:
+    """Every numeric column of the return, in catalogue order: the population denominator first."""
+    return [i for i in load_catalogue() if i.is_numeric]
+
+
+def published_columns() -> list[str]:
+    return [*TIME_COLUMNS, *GEOGRAPHY_COLUMNS, *(i.column for i in published_indicators())]
+
+
+def indicator_grouping(indicator: Indicator) -> str:
+    return GROUPING_BY_UNIT.get(indicator.unit) or GROUPING_BY_KIND[indicator.kind]
+
+
+def meta_rows() -> list[dict[str, str]]:
+    """One metadata row per indicator. No filters: the data has none with more than one value."""
+    return [{
+        "col_name": i.column,
+        "col_type": "Indicator",
+        "label": safe_text(i.label),
+        "indicator_grouping": indicator_grouping(i),
+        "indicator_unit": UNIT_BY_CATALOGUE[i.unit],
+        "indicator_dp": str(i.publish_dp if i.publish_dp is not None else 0),
+        "filter_hint": "",
+        "filter_grouping_column": "",
+    } for i in published_indicators()]
+
+
+def time_identifiers(month: str) -> tuple[str, str]:
+    """`2025-12` -> (`2025`, `December`): EES monthly data keeps the year and month name apart."""
+    return month[:4], MONTH_NAMES[int(month[5:7]) - 1]
+
+
+def month_of(time_period: str, time_identifier: str) -> str:
+    return f"{time_period}-{MONTH_NAMES.index(time_identifier) + 1:02d}"
+
+
+def safe_text(value: str) -> str:
+    """A text cell a spreadsheet would run as a formula is published with a leading apostrophe."""
+    if value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def looks_like_formula(value: str) -> bool:
+    return value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value)
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[dict[str, str]]) -> str:
+    """UTF-8 CSV, no byte-order mark, LF line ends: the same rows always give the same bytes."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(csv_text(columns, rows), encoding="utf-8", newline="")
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Every cell as text, exactly as published (no type guessing, no NA conversion)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        rows = [dict(row) for row in reader]
+        return list(reader.fieldnames or []), rows
+
+
+def indicator(column: str) -> Indicator | None:
+    return indicators_by_column().get(column)
