@@ -94,7 +94,8 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
     cursor = load_cursor(cursor_text)
     known: dict[str, dict] = cursor["files"]
     pending: dict[str, dict] = cursor["pending"]
-    known_hashes = {entry["sha256"]: entry for entry in known.values()}
+    # How a file reads depends on its bytes and its extension (notes.txt resent as notes.csv).
+    known_hashes = {(entry["sha256"], Path(name).suffix.lower()): entry for name, entry in known.items()}
     requests: list[dg.RunRequest] = []
     report: list[str] = []
     still_pending: dict[str, dict] = {}
@@ -115,13 +116,14 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
             still_pending[name] = signature
             continue
         sha256 = sha256_of(path)
-        if sha256 in known_hashes:  # touched, or copied under another name: same content
-            known[name] = {**known_hashes[sha256], **signature}
+        version = (sha256, path.suffix.lower())
+        if version in known_hashes:  # touched, or copied under another name: same content
+            known[name] = {**known_hashes[version], **signature}
             continue
         found = periods_in_file(path)
         months, other = releasable(found.periods, valid_months)
         status = RETURN if months else NOT_A_RETURN
-        known[name] = known_hashes[sha256] = {**signature, "sha256": sha256, "status": status, "periods": months}
+        known[name] = known_hashes[version] = {**signature, "sha256": sha256, "status": status, "periods": months}
         if not months:
             reason = found.problem or (f"no month that can be released (periods: {', '.join(other)})"
                                        if other else "no rows with a period")
