@@ -92,7 +92,7 @@ def _first_failure(result) -> str:
         if event.is_step_failure:
             error = event.event_specific_data.error
             cause = error.cause or error
-            return f"{event.step_key}: {cause.message.strip().splitlines()[-1]}"
+            return f"{event.step_key}: {cause.message.strip().splitlines()[0][:200]}"
     return "see the Dagster UI"
 
 

@@ -31,7 +31,7 @@ def _schema_sql() -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS findings (
             rule VARCHAR, severity VARCHAR, la_code VARCHAR, period VARCHAR, "column" VARCHAR,
             value VARCHAR, expected VARCHAR, message VARCHAR, file VARCHAR, "row" BIGINT,
-            sha256 VARCHAR, family VARCHAR, waived BOOLEAN DEFAULT FALSE, waiver_reason VARCHAR)""",
+            sha256 VARCHAR, family VARCHAR, waived BOOLEAN DEFAULT FALSE, waiver_reason VARCHAR, waiver_id BIGINT)""",
         f"""CREATE TABLE IF NOT EXISTS returns (
             la_code VARCHAR NOT NULL, la_name VARCHAR, period VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
             file VARCHAR NOT NULL, "row" BIGINT NOT NULL, arrival BIGINT NOT NULL, status VARCHAR NOT NULL,

@@ -49,11 +49,11 @@ def generate_rows() -> list[dict[str, object]]:
             year = period.year if period.month >= 4 else period.year - 1
             population = populations[(la_code, min(year, 2024))]
             base = population / 10_000 * scale
-            contacts = round(base * rng.uniform(22, 28))
-            referrals = round(contacts * rng.uniform(0.30, 0.45))
+            contacts = round(base * rng.uniform(100, 130))
+            referrals = round(contacts * rng.uniform(0.33, 0.45))
             assessments = round(referrals * rng.uniform(0.85, 0.95))
             within_45 = round(assessments * rng.uniform(0.80, 0.95))
-            s47 = round(referrals * rng.uniform(0.25, 0.35))
+            s47 = round(referrals * rng.uniform(0.35, 0.50))
             icpcs = max(1, round(s47 * rng.uniform(0.3, 0.4)))
             cin = cin or round(base * 330)
             cp_plans = cp_plans or round(base * 40)
