@@ -90,9 +90,29 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
 
 
 def _waive(args: argparse.Namespace, home: DataHome) -> int:
-    from pipelines.waivers import add_waiver_cli
+    from pipelines.waivers import WaiverError, waive_finding
+    from pipelines.warehouse import connect
 
-    return add_waiver_cli(home, args)
+    if not home.warehouse.exists():
+        print(f"no warehouse in {home.root}: run the pipeline first", file=sys.stderr)
+        return 1
+    with connect(home) as connection:
+        matches = connection.execute(
+            """SELECT * FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT DISTINCT FROM ?""",
+            [args.rule, args.la_code, args.month, args.column]).df()
+        if matches.empty:
+            print(f"no finding {args.rule} on {args.la_code} {args.month} [{args.column}] in the current return",
+                  file=sys.stderr)
+            return 1
+        try:
+            ids = [waive_finding(connection, finding, reason=args.reason, who=args.who)
+                   for _, finding in matches.iterrows()]
+        except WaiverError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+    print(f"waiver {', '.join(map(str, ids))} recorded for {args.rule} on {args.la_code} {args.month} [{args.column}]; "
+          f"it applies from the next run: csc-returns run --month {args.month}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from pipelines.home import DataHome
 from pipelines.intake import received_month
 from pipelines.reference import load_reference
 from pipelines.validation import validate_rows
+from pipelines.waivers import apply_waivers
 from pipelines.warehouse import accepted_history, connect, month_findings, replace_rows, write_lake_month
 from schemas.catalogue import all_columns, numeric_columns
 from schemas.findings import ERROR, WARNING, findings_frame
@@ -39,14 +40,6 @@ class MonthValidation:
         return sorted(self.returns.loc[self.returns["status"] == HELD_BACK, "la_code"])
 
 
-def _apply_waivers(connection, findings: pd.DataFrame) -> pd.DataFrame:
-    try:
-        from pipelines.waivers import apply_waivers
-    except ImportError:  # waivers arrive with the rule book; until then nothing is waived
-        return findings.assign(waived=False, waiver_reason=None)
-    return apply_waivers(connection, findings)
-
-
 def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None) -> MonthValidation:
     """Validate the current return of every authority for `month` and store returns and findings."""
     received = received_month(home, month)
@@ -62,7 +55,7 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     frame["family"] = frame["rule"].map(lambda rule: RULES[rule].family)
     frame["period"] = month
     with connect(home) as connection:
-        frame = _apply_waivers(connection, frame)
+        frame = apply_waivers(connection, frame)
         blocking = frame[(frame["severity"] == ERROR) & ~frame["waived"].fillna(False).astype(bool)]
         returns = _returns_table(received.values, received.text, frame, blocking)
         replace_rows(connection, "findings", frame, "period = ?", [month])

@@ -63,3 +63,32 @@ def test_cold_validate_does_not_import_great_expectations(tmp_path, example_rows
              "sys.exit(10 + status if 'great_expectations' in sys.modules else status)")
     done = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "h")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_checked_afresh(home, example_rows, capsys):
+    from pipelines.intake import archive_landing
+    from pipelines.processing import validate_month
+
+    october = [r for r in example_rows if r["period"] == "2024-10"]
+    write_return(home.landing / "october.csv", [dict(october[0], cla_rate_per_10k="187"), october[1]])
+    archive_landing(home)
+    assert validate_month(home, "2024-10", engine="pandas").held_back == ["E06000009"]
+
+    waive = ["--home", str(home.root), "waive", "--rule", "derived_inconsistent", "--la-code", "E06000009",
+             "--month", "2024-10", "--column", "cla_rate_per_10k", "--who", "j.steward",
+             "--reason", "rate rounded by the case system; board agreed"]
+    assert main(waive) == 0
+    assert "waiver 1 recorded" in capsys.readouterr().out
+    overridden = validate_month(home, "2024-10", engine="pandas")
+    assert overridden.held_back == [] and overridden.findings["waived"].all()
+
+    write_return(home.landing / "october-v2.csv", [dict(october[0], cla="540", cla_rate_per_10k="187")])
+    archive_landing(home)
+    resubmitted = validate_month(home, "2024-10", engine="pandas")
+    assert resubmitted.held_back == ["E06000009"]  # different figures: the waiver does not carry over
+
+
+def test_waiving_a_finding_that_does_not_exist_says_so_in_one_line(home, capsys):
+    status = main(["--home", str(home.root), "waive", "--rule", "stock_jump", "--la-code", "E06000009",
+                   "--month", "2024-10", "--column", "cla", "--reason", "x", "--who", "steward"])
+    assert status == 1 and capsys.readouterr().err.count("\n") == 1
