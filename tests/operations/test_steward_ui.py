@@ -21,7 +21,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from operations_support import FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, REPO, run_held_back_month, write_instance_yaml
+from operations_support import (FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, assert_month_validated, run_held_back_month,
+                                write_instance_yaml)
 
 from pipelines.home import DataHome
 
@@ -142,7 +143,7 @@ def test_steward_sees_the_failing_check_with_its_rows(chromium_path, demo_files,
     monkeypatch.chdir(dagster_home)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         result = run_held_back_month(instance, home, demo_files)
-    assert result.success
+    assert_month_validated(result)
     assert (dagster_home / ".dagster" / "storage").is_dir()
 
     port, log = free_port(), tmp_path / "dagster-dev.log"
