@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.metadata import failing_rows_table
 from pipelines.intake import archive_landing
-from pipelines.processing import stored_findings, validate_month
+from pipelines.processing import data_docs_folder, stored_findings, validate_month
 from pipelines.resources import MONTHS, DataHomeResource
 from schemas.rules import FAMILIES, RULES
 
@@ -26,7 +26,7 @@ def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResou
     home = data_home.home()
     archived = archive_landing(home)
     month = context.partition_key
-    result = validate_month(home, month, engine=data_home.validation_engine)
+    result = validate_month(home, month, engine=data_home.validation_engine, write_report=True)
     counts = result.findings.groupby("severity").size().to_dict()
     return dg.MaterializeResult(metadata={
         "authorities": dg.MetadataValue.int(len(result.returns)),
@@ -36,6 +36,7 @@ def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResou
         "warnings": dg.MetadataValue.int(int(counts.get("warning", 0))),
         "files": dg.MetadataValue.text(", ".join(result.files) or "none"),
         "files_newly_archived": dg.MetadataValue.int(sum(f.new for f in archived)),
+        **({"validation_report": dg.MetadataValue.path(str(result.report))} if result.report else {}),
     })
 
 
@@ -52,7 +53,9 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
         description=FAMILIES[family] + (" Errors hold the return back." if has_errors else " Findings are queries for the steward."),
     )
     def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
-        findings = stored_findings(data_home.home(), context.partition_key)
+        home = data_home.home()
+        findings = stored_findings(home, context.partition_key)
+        report = data_docs_folder(home, context.partition_key) / "index.html"
         findings = findings[findings["family"] == family]
         unwaived = findings[~findings["waived"].fillna(False).astype(bool)]
         errors = int((unwaived["severity"] == "error").sum())
@@ -66,6 +69,7 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
                 "waived": dg.MetadataValue.int(len(findings) - len(unwaived)),
                 "authorities_affected": dg.MetadataValue.text(", ".join(sorted(set(unwaived["la_code"].dropna()))) or "none"),
                 **failing_rows_table(findings),
+                **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
             },
         )
 

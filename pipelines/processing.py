@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,6 +31,7 @@ class MonthValidation:
     returns: pd.DataFrame  # la_code, status, errors, warnings, file, sha256
     findings: pd.DataFrame  # the findings table (FINDING_COLUMNS + sha256, family, waived)
     files: list[str] = field(default_factory=list)
+    report: Path | None = None  # GX Data Docs index for the month, when written
 
     @property
     def accepted(self) -> list[str]:
@@ -40,8 +42,17 @@ class MonthValidation:
         return sorted(self.returns.loc[self.returns["status"] == HELD_BACK, "la_code"])
 
 
-def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None) -> MonthValidation:
-    """Validate the current return of every authority for `month` and store returns and findings."""
+def data_docs_folder(home: DataHome, month: str) -> Path:
+    return home.reports / "gx" / month
+
+
+def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None,
+                   write_report: bool = False) -> MonthValidation:
+    """Validate the current return of every authority for `month` and store returns and findings.
+
+    `write_report` also writes Great Expectations' HTML Data Docs for the month's cross-column
+    rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
+    """
     received = received_month(home, month)
     with connect(home) as connection:
         history = accepted_history(connection, before_month=month)
@@ -60,7 +71,12 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
         returns = _returns_table(received.values, received.text, frame, blocking)
         replace_rows(connection, "findings", frame, "period = ?", [month])
         replace_rows(connection, "returns", returns, "period = ?", [month])
-    return MonthValidation(month, returns, frame, sorted(set(received.values["file"])))
+    report = None
+    if write_report and not received.values.empty:
+        from schemas.expectations import write_data_docs
+
+        report = write_data_docs(received.values, received.text, data_docs_folder(home, month))
+    return MonthValidation(month, returns, frame, sorted(set(received.values["file"])), report)
 
 
 def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFrame, blocking: pd.DataFrame) -> pd.DataFrame:
@@ -101,3 +117,20 @@ def unwaived_errors_in_accepted(home: DataHome, month: str) -> pd.DataFrame:
         return connection.execute(
             """SELECT f.* FROM findings f JOIN indicator_values v ON f.la_code = v.la_code AND f.period = v.period
                WHERE f.period = ? AND f.severity = 'error' AND NOT coalesce(f.waived, FALSE)""", [month]).df()
+
+
+def refresh_scorecard(home: DataHome):
+    """Rebuild the scorecard from every accepted month; None when no targets are imported."""
+    from pipelines.reference import TARGETS_FILE
+    from pipelines.scorecard import build_scorecard, load_targets, write_scorecard
+
+    targets_path = home.reference / TARGETS_FILE
+    if not targets_path.exists():
+        return None
+    with connect(home) as connection:
+        values = connection.execute("SELECT * EXCLUDE (period_start, sha256) FROM indicator_values").df()
+        table = build_scorecard(values, load_targets(targets_path))
+        connection.register("scorecard_rows", table)
+        connection.execute("CREATE OR REPLACE TABLE scorecard AS SELECT * FROM scorecard_rows")
+        connection.unregister("scorecard_rows")
+    return table, write_scorecard(table, home.reports / "scorecard", title="Scorecard against improvement board targets")

@@ -16,6 +16,7 @@ REGISTER_COLUMNS = ["old_la_code", "new_la_code", "la_name", "region_code", "reg
 POPULATION_COLUMNS = ["new_la_code", "year", "population"]
 REGISTER_FILE = "register.csv"
 POPULATION_FILE = "populations.csv"
+TARGETS_FILE = "targets.csv"
 DEMO_FOLDER = Path(__file__).with_name("demo")
 
 
@@ -68,16 +69,25 @@ def import_reference(path: Path, home: DataHome) -> str:
         populations = _normalise_populations(frame, Path(path).name)
         populations.to_csv(home.reference / POPULATION_FILE, index=False)
         return f"populations: {len(populations)} authority-years for {populations['new_la_code'].nunique()} authorities"
+    if {"la_code", "indicator", "target"} <= set(frame.columns):
+        from pipelines.scorecard import TargetsError, validate_targets
+
+        try:
+            targets = validate_targets(frame, Path(path).name)
+        except TargetsError as exc:
+            raise ReferenceError(str(exc)) from None
+        targets.to_csv(home.reference / TARGETS_FILE, index=False)
+        return f"targets: {len(targets)} for {targets['la_code'].nunique()} authorities"
     if "new_la_code" in frame.columns and "la_name" in frame.columns:
         register = _normalise_register(frame, Path(path).name)
         register.to_csv(home.reference / REGISTER_FILE, index=False)
         return f"register: {len(register)} authorities in {register['region_code'].nunique()} regions"
     raise ReferenceError(f"{Path(path).name}: neither a register (new_la_code, la_name, region_code) "
-                         "nor a population file (time_period, population_estimate)")
+                         "nor a population file (time_period, population_estimate) nor targets (la_code, indicator, target)")
 
 
 def import_demo_reference(home: DataHome) -> list[str]:
-    return [import_reference(DEMO_FOLDER / "register.csv", home), import_reference(DEMO_FOLDER / "population.csv", home)]
+    return [import_reference(DEMO_FOLDER / name, home) for name in ("register.csv", "population.csv", "targets.csv")]
 
 
 def load_reference(home: DataHome) -> Reference:

@@ -1,0 +1,34 @@
+"""The improvement board's scorecard: each authority's figures against its targets."""
+import dagster as dg
+
+from assets.returns import OWNERS
+from assets.warehouse import indicator_values
+from pipelines.processing import refresh_scorecard
+from pipelines.resources import MONTHS, DataHomeResource
+
+
+@dg.asset(
+    partitions_def=MONTHS,
+    deps=[indicator_values],
+    group_name="scorecard",
+    kinds={"duckdb", "html"},
+    owners=OWNERS,
+    description=(
+        "Red, amber or green per authority, month and targeted indicator (targets from "
+        "<home>/reference/targets.csv), in DuckDB table `scorecard` and as CSV and an HTML page "
+        "with a trend chart per indicator against its target line, under <home>/reports/scorecard/."
+    ),
+)
+def scorecard(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+    result = refresh_scorecard(data_home.home())
+    if result is None:
+        return dg.MaterializeResult(metadata={"targets": dg.MetadataValue.text("no targets imported")})
+    table, files = result
+    month = table[table["period"] == context.partition_key]
+    return dg.MaterializeResult(metadata={
+        "rows": dg.MetadataValue.int(len(table)),
+        "this_month": dg.MetadataValue.md(
+            month[["la_code", "indicator", "value", "target", "rag"]].to_markdown(index=False) if not month.empty
+            else "no targeted figures this month"),
+        "page": dg.MetadataValue.path(str(files.html)),
+    })
