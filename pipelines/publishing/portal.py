@@ -77,6 +77,10 @@ class CkanPublisher:
 
 
 def _one_line(exc: Exception, token: str) -> str:
+    if isinstance(exc, requests.ConnectionError):
+        return "cannot connect (refused, unknown host or network down)"
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
     text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
     return text.replace(token, "***") if token else text
 
