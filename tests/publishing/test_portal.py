@@ -96,7 +96,7 @@ class LoopbackCkan(BaseHTTPRequestHandler):
 def ckan(monkeypatch):
     handler = type("Handler", (LoopbackCkan,), {"packages": {}, "uploads": {}, "calls": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     monkeypatch.setenv("CSC_CKAN_URL", f"http://127.0.0.1:{server.server_port}")
     monkeypatch.setenv("CSC_CKAN_ORG", "synthetic-council")

@@ -12,20 +12,28 @@ from pipelines.publishing.release import release_file
 from pipelines.publishing.screener import screen_file, screen_release
 from pipelines.reference import load_reference
 
-from .synthetic import BLACKPOOL, HALTON, accept_returns
+from .synthetic import BLACKPOOL, HALTON, NORTH_WEST, accept_returns, make_home, register_of
 
 MONTH = "2025-12"
 
 
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """One screened synthetic release for the whole module (publishing takes a moment)."""
+    root = tmp_path_factory.mktemp("screened")
+    home = make_home(root, register_of([NORTH_WEST]))
+    accept_returns(home, MONTH, {BLACKPOOL: {"cla_started": 3}, HALTON: {}})
+    assert publish_month(home, MONTH).screen_passed
+    return home.publish / f"releases/{MONTH}", load_reference(home).register
+
+
 @pytest.fixture
-def released(north_west_home, tmp_path):
-    """A screened synthetic release copied aside, so each test can damage its own copy."""
-    accept_returns(north_west_home, MONTH, {BLACKPOOL: {"cla_started": 3}, HALTON: {}})
-    assert publish_month(north_west_home, MONTH).screen_passed
+def released(published, tmp_path):
+    """A copy of the release that a test may damage."""
+    source, register = published
     folder = tmp_path / "copy"
-    shutil.copytree(north_west_home.publish / f"releases/{MONTH}", folder)
-    data = folder / Path(release_file(MONTH)).name
-    return data, load_reference(north_west_home).register
+    shutil.copytree(source, folder)
+    return folder / Path(release_file(MONTH)).name, register
 
 
 def _edit(path: Path, change) -> None:
