@@ -9,7 +9,8 @@ import pandas as pd
 
 from schemas.catalogue import indicators_by_column
 from schemas.findings import Finding
-from schemas.rules import (POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, STOCK_JUMP_MIN, STOCK_JUMP_SHARE,
+from schemas.rules import (FLOW_OUTLIER_FACTOR, FLOW_OUTLIER_MIN_DIFFERENCE, FLOW_OUTLIER_MIN_MONTHS,
+                           POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, STOCK_JUMP_MIN, STOCK_JUMP_SHARE,
                            make_finding)
 
 BANDS_PATH = Path(__file__).with_name("plausibility_bands.csv")
@@ -102,6 +103,7 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None) -> list
     valid = values["period"].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False)
     rolling = [i for i in indicators_by_column().values() if i.kind == "rolling12"]
     stocks = [i.column for i in indicators_by_column().values() if i.kind == "stock"]
+    flows = [i.column for i in indicators_by_column().values() if i.kind == "flow"]
     for label in values.index[valid]:
         row = values.loc[label]
         code, period = row["la_code"], row["period"]
@@ -138,4 +140,14 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None) -> list
                 continue
             if abs(current - previous) > max(STOCK_JUMP_SHARE * previous, STOCK_JUMP_MIN):
                 findings.append(make_finding("stock_jump", row, column, current, previous))
+        for column in flows:
+            current = row[column]
+            held = [v for v in (stored(column, -k) for k in range(1, 13)) if v is not None]
+            if pd.isna(current) or len(held) < FLOW_OUTLIER_MIN_MONTHS:
+                continue
+            usual = float(pd.Series(held).median())
+            far = current > usual * FLOW_OUTLIER_FACTOR or current < usual / FLOW_OUTLIER_FACTOR
+            if far and abs(current - usual) >= FLOW_OUTLIER_MIN_DIFFERENCE:
+                findings.append(make_finding("flow_outlier", row, column, current, usual,
+                                             detail=f"median of the {len(held)} previous months held"))
     return findings

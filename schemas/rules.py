@@ -75,9 +75,13 @@ _RULE_LIST = [
     # plausibility
     Rule("implausible_value", "plausibility", WARNING, "A rate or percentage lies within the band English authorities have published (schemas/plausibility_bands.csv).", "band.low <= value <= band.high", "{column} is {value}, outside the published range {expected}: check the unit"),
     # continuity
+    Rule("flow_outlier", "continuity", WARNING, "A monthly flow stays within 2.5 times (either way) of the median of the authority's previous 12 months held (at least 6 months, and 10 cases apart).", "median/2.5 <= flow(m) <= 2.5 x median(flow(m-12..m-1))", "{column} is {value}, far from its usual {expected} a month ({detail})"),
     Rule("stock_jump", "continuity", WARNING, "A stock moves by no more than 20% (and 10 children) month on month.", "|stock(m) - stock(m-1)| <= max(20% x stock(m-1), 10)", "{column} moved from {expected} to {value} in a month"),
 ]
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
+FLOW_OUTLIER_FACTOR = 2.5  # a monthly flow beyond 2.5x, or below 1/2.5, of its own recent median
+FLOW_OUTLIER_MIN_MONTHS = 6
+FLOW_OUTLIER_MIN_DIFFERENCE = 10
 STOCK_JUMP_SHARE = 0.20
 STOCK_JUMP_MIN = 10
 POPULATION_WARNING_SHARE = 0.02

@@ -113,3 +113,15 @@ def test_small_stock_moves_by_a_few_children_without_a_query(read_frame):
     small = small.assign(cin="30", cla="3", cin_rate_per_10k="", cp_rate_per_10k="", cla_rate_per_10k="")
     parsed = read_frame(small, "small")
     assert _rules(validate_rows(parsed.values, parsed.text), "stock_jump") == []
+
+
+@pytest.mark.parametrize("factor, flagged", [(3.0, True), (0.3, True), (1.8, False), (0.6, False)])
+def test_flow_far_from_its_own_history_is_a_query(months, stored, read_frame, factor, flagged):
+    latest = months.iloc[[-1]].copy()
+    usual = float(stored["contacts"].iloc[-12:].median())
+    latest["contacts"] = str(round(usual * factor))
+    latest = latest.assign(contacts_to_referral_percent="", contacts_12m="")  # one rule under test
+    found = _rules(_validate(read_frame, latest, stored), "flow_outlier")
+    assert [(f.column, f.severity) for f in found] == ([("contacts", "warning")] if flagged else [])
+    if flagged:
+        assert found[0].expected == f"{usual:,.0f}" or found[0].expected == f"{usual:,.4f}".rstrip("0").rstrip(".")
