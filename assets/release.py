@@ -20,14 +20,17 @@ from pipelines.resources import MONTHS, DataHomeResource
     ),
 )
 def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
-    from pipelines.publishing.release import publish_month
+    from pipelines.publishing.release import PublishingError, publish_month
 
     home, month = data_home.home(), context.partition_key
     # Blocking checks stop a release only within one run; this guard holds for any run.
     unsafe = unwaived_errors_in_accepted(home, month)
     if not unsafe.empty:
         raise dg.Failure(f"{month}: {len(unsafe)} accepted figure(s) carry unwaived errors; nothing published")
-    summary = publish_month(home, month)
+    try:
+        summary = publish_month(home, month)
+    except PublishingError as exc:  # a one-line reason for the steward, not a traceback
+        raise dg.Failure(str(exc)) from None
     if not summary.screen_passed:
         raise dg.Failure(f"{month}: the release failed the screen; nothing published",
                          metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in summary.screen_findings))})
