@@ -41,3 +41,23 @@ def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeReso
         "held_back": dg.MetadataValue.text(", ".join(summary.held_back) or "none"),
         "files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in summary.files)),
     })
+
+
+@dg.asset_check(
+    asset=open_data_release,
+    partitions_def=MONTHS,
+    blocking=True,
+    description=(
+        "The published files pass the EES screen (DfE's open-data standard): files paired with "
+        "their .meta.csv, mandatory columns, snake_case, valid time identifiers, LA codes, names "
+        "and regions as on the register, no duplicate rows, only the symbols c, x, z, low, u."
+    ),
+)
+def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
+    from pipelines.publishing.release import screen_published
+
+    findings = screen_published(data_home.home(), context.partition_key)
+    return dg.AssetCheckResult(
+        passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")},
+    )

@@ -56,7 +56,7 @@ def test_a_month_with_a_failing_return_holds_it_back_and_publishes_the_rest(home
     table = consistency.metadata["failing_rows"].value
     assert [(r.data["la_code"], r.data["column"]) for r in table.records] == [(la_code, "cla_rate_per_10k")]
     assert evaluations["structure_rules"].passed
-    assert evaluations["accepted_returns_clean"].passed
+    assert evaluations["accepted_returns_clean"].passed and evaluations["release_screen"].passed
     with connect(home) as connection:
         stored = connection.execute("SELECT la_code FROM indicator_values WHERE period = ? ORDER BY 1", [month]).fetchall()
     assert la_code not in {code for (code,) in stored} and len(stored) == 4

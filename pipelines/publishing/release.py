@@ -310,3 +310,8 @@ def _swap_into_place(staging: Path, home: DataHome) -> None:
         os.replace(home.publish, previous)
     os.replace(staging, home.publish)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def screen_published(home: DataHome, month: str) -> list[str]:
+    """Screen what is being served for `month` now: its snapshot and the cumulative series."""
+    return screen_release(home.publish, [release_file(month), SERIES_FILE], _register(home))
