@@ -22,13 +22,15 @@ PROFILES = {"E06000009": 1.9, "E06000006": 1.1, "E06000008": 1.0, "E06000007": 0
 HELD_BACK_EXAMPLE = ("E06000006", "2024-06")  # a rate per 100,000 typed into a per-10,000 column
 
 
-def _populations() -> dict[tuple[str, int], int]:
-    frame = pd.read_csv(FOLDER / "population.csv", dtype=str)
+def read_populations(path: Path = FOLDER / "population.csv") -> dict[tuple[str, int], int]:
+    """ONS estimates in the EES layout (the bundled subset or the official file)."""
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    frame = frame[(frame["geographic_level"] == "Local authority") & frame["population_estimate"].str.isdigit()]
     return {(r.new_la_code, int(r.time_period)): int(r.population_estimate) for r in frame.itertuples()}
 
 
-def _names() -> dict[str, str]:
-    frame = pd.read_csv(FOLDER / "register.csv", dtype=str)
+def read_names(path: Path = FOLDER / "register.csv") -> dict[str, str]:
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     return dict(zip(frame["new_la_code"], frame["la_name"]))
 
 
@@ -36,18 +38,26 @@ def _round_half_up(value: float, places: int) -> float:
     return float(f"{value + 1e-9:.{places}f}")
 
 
-def generate_rows() -> list[dict[str, object]]:
-    """Internally consistent monthly rows: rolling sums equal the sum of generated months."""
+def generate_rows(profiles: dict[str, float] | None = None, names: dict[str, str] | None = None,
+                  populations: dict[tuple[str, int], int] | None = None,
+                  first_month: str = FIRST_MONTH, months: int = MONTHS) -> list[dict[str, object]]:
+    """Internally consistent monthly rows: rolling sums equal the sum of generated months.
+
+    `profiles` maps authority code to a made-up caseload scale (default: the five demo
+    authorities); names and populations default to the bundled demo reference.
+    """
     rng = random.Random(SEED)
-    populations, names = _populations(), _names()
-    periods = pd.period_range(pd.Period(FIRST_MONTH, "M") - 11, periods=MONTHS + 11, freq="M")
+    profiles = profiles or PROFILES
+    populations, names = populations or read_populations(), names or read_names()
+    periods = pd.period_range(pd.Period(first_month, "M") - 11, periods=months + 11, freq="M")
+    last_estimate = max(year for _, year in populations)
     rows = []
-    for la_code, scale in PROFILES.items():
+    for la_code, scale in profiles.items():
         cin, cp_plans, cla = None, None, None
         history: list[dict[str, int]] = []
         for period in periods:
             year = period.year if period.month >= 4 else period.year - 1
-            population = populations[(la_code, min(year, 2024))]
+            population = populations[(la_code, min(year, last_estimate))]
             base = population / 10_000 * scale
             contacts = round(base * rng.uniform(100, 130))
             referrals = round(contacts * rng.uniform(0.33, 0.45))
