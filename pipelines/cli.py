@@ -153,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     home = DataHome.resolve(args.home)
     os.environ["CSC_HOME"] = str(home.root)
-    return args.handler(args, home)
+    import duckdb
+
+    try:
+        return args.handler(args, home)
+    except duckdb.IOException as exc:  # another process holds the warehouse's single write lock
+        print(f"{home.warehouse}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

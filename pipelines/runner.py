@@ -34,13 +34,20 @@ def project_instance() -> Iterator["DagsterInstance"]:  # noqa: F821
         os.chdir(previous)
 
 
-def months_in_landing(home: DataHome) -> list[str]:
+def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
+    """Archive what has landed; (months that can run, {month that cannot: its files})."""
     from pipelines.intake import archive_landing
     from pipelines.resources import MONTHS
 
     valid = set(MONTHS.get_partition_keys())
-    periods = {p for archived in archive_landing(home) for p in archived.periods}
-    return sorted(periods & valid)
+    runnable, outside = set(), {}
+    for archived in archive_landing(home):
+        for period in archived.periods:
+            if period in valid:
+                runnable.add(period)
+            else:
+                outside.setdefault(period, []).append(archived.file_name)
+    return sorted(runnable), outside
 
 
 def run_months(home: DataHome, months: list[str] | None) -> int:
@@ -48,7 +55,21 @@ def run_months(home: DataHome, months: list[str] | None) -> int:
     from pipelines.processing import HELD_BACK
     from pipelines.warehouse import connect
 
-    wanted = months_in_landing(home) if months is None else months
+    from pipelines.resources import MONTHS
+
+    valid = MONTHS.get_partition_keys()
+    if months is None:
+        wanted, outside = months_in_landing(home)
+    else:
+        wanted, outside = months, {}
+        for month in months:
+            if month not in valid:
+                print(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}", file=sys.stderr)
+                return 1
+    for month, files in sorted(outside.items()):
+        # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
+        print(f"not processed: {month} in {', '.join(sorted(set(files)))} is not a completed month "
+              f"from {valid[0]} to {valid[-1]}")
     unreadable = _unreadable_files(home)
     if not wanted:
         print(f"no returns for a completed month in {home.landing}")

@@ -92,3 +92,31 @@ def test_waiving_a_finding_that_does_not_exist_says_so_in_one_line(home, capsys)
     status = main(["--home", str(home.root), "waive", "--rule", "stock_jump", "--la-code", "E06000009",
                    "--month", "2024-10", "--column", "cla", "--reason", "x", "--who", "steward"])
     assert status == 1 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_run_reports_months_it_cannot_process_instead_of_dropping_them(home, example_rows, capsys):
+    write_return(home.landing / "future.csv", [dict(example_rows[0], period="2099-01")])
+
+    assert main(["--home", str(home.root), "run"]) == 0
+    out = capsys.readouterr().out
+    assert "not processed: 2099-01 in future.csv is not a completed month" in out
+
+
+def test_run_rejects_a_month_outside_the_partitions_in_one_line(home, capsys):
+    assert main(["--home", str(home.root), "run", "--month", "2099-01"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("--month 2099-01: not a completed month")
+
+
+def test_a_locked_warehouse_is_one_line_not_a_traceback(home, example_rows, capsys):
+    import duckdb
+
+    write_return(home.landing / "october.csv", example_rows)
+    holder = duckdb.connect(str(home.warehouse))  # another process would hold the same lock
+    try:
+        status = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
+                                capture_output=True, text=True)
+    finally:
+        holder.close()
+    assert status.returncode == 1
+    assert status.stderr.count("\n") == 1 and "warehouse.duckdb" in status.stderr and "Traceback" not in status.stderr
