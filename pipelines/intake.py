@@ -18,6 +18,7 @@ import pandas as pd
 from pipelines.home import DataHome
 from pipelines.reading import ParsedReturn, empty_frame, read_return
 from pipelines.warehouse import connect, replace_rows
+from schemas.catalogue import PERIOD_PATTERN
 from schemas.findings import Finding, concat_findings, findings_frame
 from schemas.rules import RULES
 from schemas.structure import structure_findings
@@ -79,13 +80,18 @@ def parse_archived(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
     return parsed
 
 
+def _unplaced_rows(values: pd.DataFrame) -> set[int]:
+    """Rows naming no authority or no valid month: they belong to their file, not to a month."""
+    if values.empty:
+        return set()
+    placed = values["la_code"].notna() & values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False)
+    return set(values.loc[~placed, "row"])
+
+
 def _file_level(findings: list[Finding], parsed: ParsedReturn) -> list[Finding]:
-    """Findings that belong to no month: the whole file, or rows whose period cannot be read."""
-    valid_periods = set(parsed.values["period"].dropna()) if not parsed.values.empty else set()
-    rows_without_month = set(parsed.values.loc[~parsed.values["period"].isin(valid_periods) |
-                                               ~parsed.values["period"].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False),
-                                               "row"]) if not parsed.values.empty else set()
-    return [f for f in findings if f.row is None or f.row == 1 or f.row in rows_without_month]
+    """Findings about the whole file (no row, or the header) or about rows no month can hold."""
+    unplaced = _unplaced_rows(parsed.values)
+    return [f for f in findings if f.row is None or f.row == 1 or f.row in unplaced]
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
@@ -101,8 +107,8 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
                 continue
             _copy_into_archive(path, archive_path(home, sha256, path.name))
             parsed = parse_archived(home, sha256, path.name)
-            periods = sorted(set(parsed.values["period"].dropna().astype(str))) if parsed.readable else []
-            periods = [p for p in periods if len(p) == 7 and p[4] == "-"]
+            stated = parsed.values["period"].dropna()
+            periods = sorted(set(stated[stated.str.fullmatch(PERIOD_PATTERN)])) if parsed.readable else []
             connection.execute(
                 "INSERT INTO received_files VALUES (?, ?, ?, ?, nextval('arrival_seq'), ?, ?, ?)",
                 [sha256, path.name, Path(path.name).suffix.lower(), path.stat().st_size,
@@ -135,7 +141,5 @@ def received_month(home: DataHome, month: str) -> ReceivedMonth:
     # The latest arrival wins; within one file the last row wins (both rows carry duplicate_return).
     current = values.dropna(subset=["la_code"]).drop_duplicates("la_code", keep="last").index
     current_keys = set(zip(values.loc[current, "sha256"], values.loc[current, "row"]))
-    latest = values["sha256"].iloc[-1]
-    findings = [f for sha256, f in file_findings
-                if (sha256, f.row) in current_keys or (f.la_code is None and sha256 == latest)]
+    findings = [f for sha256, f in file_findings if (sha256, f.row) in current_keys]
     return ReceivedMonth(month, values.loc[current].reset_index(drop=True), text.loc[current].reset_index(drop=True), findings)

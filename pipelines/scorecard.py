@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from schemas.catalogue import indicators_by_column
+from schemas.catalogue import PERIOD_PATTERN, indicators_by_column
 
 TARGET_COLUMNS = ["la_code", "indicator", "target", "polarity", "amber_tolerance", "from_month"]
 SCORECARD_COLUMNS = ["la_code", "period", "indicator", "value", "target", "polarity", "amber_tolerance",
@@ -60,7 +60,7 @@ def validate_targets(frame: pd.DataFrame, name: str = "targets") -> pd.DataFrame
             raise TargetsError(f"{where}: '{row['indicator']}' is not an indicator of the return standard")
         if str(row["polarity"]).strip().lower() not in POLARITIES:
             raise TargetsError(f"{where}: polarity '{row['polarity']}' must be high or low")
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(row["from_month"]).strip()):
+        if not re.fullmatch(PERIOD_PATTERN, str(row["from_month"]).strip()):
             raise TargetsError(f"{where}: from_month '{row['from_month']}' is not a month written YYYY-MM")
         for column in ("target", "amber_tolerance"):
             number_value = pd.to_numeric(pd.Series([row[column]]), errors="coerce").iloc[0]

@@ -14,6 +14,9 @@ CATALOGUE_PATH = Path(__file__).with_name("indicators.csv")
 
 IDENTITY_COLUMNS = ("la_code", "la_name", "period", "population_0_17")
 REQUIRED_COLUMNS = ("la_code", "period", "population_0_17")
+# Whole-value patterns (use with fullmatch): an upper-tier authority's ONS code, a month.
+LA_CODE_PATTERN = r"E(06|08|09|10)\d{6}"
+PERIOD_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.catalogue import indicators_by_column
+from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
 from schemas.rules import (FLOW_OUTLIER_FACTOR, FLOW_OUTLIER_MIN_DIFFERENCE, FLOW_OUTLIER_MIN_MONTHS,
                            POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, STOCK_JUMP_MIN, STOCK_JUMP_SHARE,
@@ -26,8 +26,8 @@ def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, popul
                       last_complete_month: str) -> list[Finding]:
     """Register membership and names, months that have not ended, denominators against ONS."""
     findings: list[Finding] = []
-    well_formed = values["la_code"].str.fullmatch(r"E(06|08|09|10)\d{6}").fillna(False)
-    valid_period = values["period"].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False)
+    well_formed = values["la_code"].str.fullmatch(LA_CODE_PATTERN).fillna(False)
+    valid_period = values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False)
     for label in values.index[valid_period & (values["period"] > last_complete_month)]:
         findings.append(make_finding("period_in_future", values.loc[label], "period", values.at[label, "period"]))
     if register is not None and not register.empty:
@@ -100,7 +100,7 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None) -> list
     known = known.dropna(subset=["la_code", "period"]).drop_duplicates(["la_code", "period"], keep="last")
     lookup = known.set_index(["la_code", "period"])
     findings: list[Finding] = []
-    valid = values["period"].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False)
+    valid = values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False)
     rolling = [i for i in indicators_by_column().values() if i.kind == "rolling12"]
     stocks = [i.column for i in indicators_by_column().values() if i.kind == "stock"]
     flows = [i.column for i in indicators_by_column().values() if i.kind == "flow"]

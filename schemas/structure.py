@@ -10,12 +10,10 @@ from functools import lru_cache
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.catalogue import indicators_by_column
+from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
 from schemas.rules import RULES, describe_value
 
-LA_CODE_PATTERN = r"^E(06|08|09|10)\d{6}$"
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _is_whole(series: pd.Series) -> pd.Series:
@@ -25,8 +23,8 @@ def _is_whole(series: pd.Series) -> pd.Series:
 @lru_cache(maxsize=1)
 def return_schema() -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {
-        "la_code": pa.Column("string", [pa.Check.str_matches(LA_CODE_PATTERN, error="la_code_format")], nullable=True),
-        "period": pa.Column("string", [pa.Check.str_matches(PERIOD_PATTERN, error="period_format")], nullable=True),
+        "la_code": pa.Column("string", [pa.Check.str_matches(f"^{LA_CODE_PATTERN}$", error="la_code_format")], nullable=True),
+        "period": pa.Column("string", [pa.Check.str_matches(f"^{PERIOD_PATTERN}$", error="period_format")], nullable=True),
     }
     for indicator in indicators_by_column().values():
         if not indicator.is_numeric:

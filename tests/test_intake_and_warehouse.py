@@ -70,3 +70,17 @@ def test_errors_hold_a_return_back_and_the_rest_are_stored_in_duckdb_and_parquet
     finding = result.findings.query("severity == 'error'").iloc[0]
     assert (finding["la_code"], finding["column"], finding["file"], finding["row"]) == (
         "E06000006", "cla_rate_per_10k", "november.csv", 3)
+
+
+def test_rows_naming_no_authority_or_month_are_recorded_against_their_file(home, example_rows):
+    rows = [example_rows[0], dict(example_rows[1], la_code=""), dict(example_rows[2], period="Oct-24")]
+    write_return(home.landing / "gaps.csv", rows)
+
+    archive_landing(home)
+    month = received_month(home, "2024-10")
+
+    with connect(home) as connection:
+        unplaced = connection.execute(
+            "SELECT rule, \"row\" FROM findings WHERE period IS NULL AND file = 'gaps.csv' ORDER BY \"row\"").fetchall()
+    assert unplaced == [("la_code_missing", 3), ("period_format", 4)]
+    assert list(month.values["la_code"]) == ["E06000009"]

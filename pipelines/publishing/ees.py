@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from schemas.catalogue import Indicator, indicators_by_column, load_catalogue
+from schemas.catalogue import PERIOD_PATTERN, Indicator, indicators_by_column, load_catalogue
 
 TIME_COLUMNS = ("time_period", "time_identifier")
 GEOGRAPHY_COLUMNS = ("geographic_level", "country_code", "country_name", "region_code", "region_name",
@@ -39,7 +39,7 @@ GROUPING_BY_KIND = {
 }
 GROUPING_BY_UNIT = {"percent": "Percentages", "rate_per_10k": "Rates per 10,000 children"}
 
-MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = re.compile(PERIOD_PATTERN)
 # Spreadsheet programs run a cell that starts with one of these as a formula (OWASP CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")

@@ -75,7 +75,7 @@ def meta_name(data_file: str) -> str:
 
 def publish_month(home: DataHome, month: str, publisher: str = "folder") -> ReleaseSummary:
     """Build, screen and publish the open-data release of `month`; a failed screen publishes nothing."""
-    if not MONTH_PATTERN.match(month or ""):
+    if not MONTH_PATTERN.fullmatch(month or ""):
         raise PublishingError(f"month '{month}' is not YYYY-MM")
     try:
         portal = publisher_for(publisher)
