@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from pipelines.publishing.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED
+from pipelines.publishing.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, month_of
 
 Cell = tuple[str, str]
 SMALL_COUNTS = range(1, 6)
@@ -141,3 +141,35 @@ def publishable_cells(counts: Mapping[Cell, int | None], totals: Sequence[Total]
                 figure, counts.get(numerator), counts.get(denominator),
                 numerator in suppressed, denominator in suppressed)
     return cells
+
+
+def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[str, str],
+                             derived: Sequence[Derived]) -> list[tuple[dict[str, str], str, str]]:
+    """Suppress every twelve-month sum whose window holds a suppressed month of its flow.
+
+    `rows` are one authority's (or many authorities') rows across months, keyed by
+    `new_la_code`, `time_period` and `time_identifier`; `rolling` maps a twelve-month column to
+    the monthly flow it sums. Without this, x(m) = x_12m(m) - x_12m(m-1) + x(m-12) gives a
+    suppressed monthly count back from the published series. Rates and percentages built on a
+    suppressed sum are suppressed with it. Changes `rows` in place and returns each changed
+    cell as (row, column, text before).
+    """
+    by_month: dict[tuple[str, int], dict[str, str]] = {}
+    for row in rows:
+        year, month = month_of(row["time_period"], row["time_identifier"]).split("-")
+        by_month[(row["new_la_code"], int(year) * 12 + int(month))] = row
+    changed: list[tuple[dict[str, str], str, str]] = []
+    for (code, ordinal), row in sorted(by_month.items(), key=lambda item: item[0]):
+        for column, flow in rolling.items():
+            window = (by_month.get((code, ordinal - k)) for k in range(12))
+            if row.get(column) not in (SUPPRESSED, NOT_AVAILABLE) and any(
+                    month_row is not None and month_row.get(flow) == SUPPRESSED for month_row in window):
+                changed.append((row, column, row[column]))
+                row[column] = SUPPRESSED
+        suppressed_sums = {column for changed_row, column, _ in changed if changed_row is row}
+        for figure in derived:
+            if {figure.numerator, figure.denominator} & suppressed_sums and row.get(figure.column) not in (
+                    SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE):
+                changed.append((row, figure.column, row[figure.column]))
+                row[figure.column] = SUPPRESSED
+    return changed

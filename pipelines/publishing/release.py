@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipelines.home import DataHome
 from pipelines.publishing import package
-from pipelines.publishing.disclosure import Derived, Total, part_whole_pairs, publishable_cells
+from pipelines.publishing.disclosure import Derived, Total, part_whole_pairs, publishable_cells, suppress_rolling_windows
 from pipelines.publishing.ees import (ENGLAND_CODE, ENGLAND_NAME, GEOGRAPHY_COLUMNS, LOCAL_AUTHORITY, MONTH_PATTERN,
                                       NATIONAL, NOT_AVAILABLE, REGIONAL, SUPPRESSED, META_COLUMNS, meta_rows,
                                       month_of, published_columns, published_indicators, read_csv, safe_text,
@@ -86,7 +86,7 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
     rows, notes, problems = release_rows(month, register, inputs.values)
     summary = ReleaseSummary(month=month, files=[], held_back=inputs.held_back, screen_passed=False,
                              la_rows=sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows),
-                             suppressed_cells=sum(v == SUPPRESSED for r in rows for v in r.values()), revisions=0)
+                             suppressed_cells=0, revisions=0)
     _recover_interrupted_swap(home)
     home.publish.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".publish-staging-", dir=home.root))
@@ -96,6 +96,7 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
             shutil.copytree(home.publish, staging, dirs_exist_ok=True)
         revisions = _write_series(staging, month, rows, inputs.as_of)
         summary.revisions = len(revisions)
+        summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
         if revisions:
             notes.append(f"{len(revisions)} published figure(s) for {_month_words(month)} revised after "
                          f"resubmission: see {REVISIONS_FILE}.")
@@ -248,7 +249,10 @@ def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: s
     same_month = [r for r in previous if month_of(r["time_period"], r["time_identifier"]) == month]
     kept = [{c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns}
             for r in previous if month_of(r["time_period"], r["time_identifier"]) != month]
-    write_csv(series_path, columns, sorted(kept + rows, key=_row_key))
+    series = sorted(kept + rows, key=_row_key)
+    # Suppression across months changes `rows` in place and may reach months published before.
+    earlier_months = _suppress_across_months(folder, series, month, as_of)
+    write_csv(series_path, columns, series)
     write_csv(folder / meta_name(SERIES_FILE), META_COLUMNS, meta_rows())
 
     published = {(r["geographic_level"], *_geography(r)): r for r in same_month}
@@ -263,9 +267,37 @@ def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: s
                 code, name = _geography(row)
                 revisions.append({"month": month, "geography": code, "geography_name": name,
                                   "indicator": indicator.column, "old": before, "new": after, "date": as_of})
+    revisions += earlier_months
     revisions_path = folder / REVISIONS_FILE
     history = read_csv(revisions_path)[1] if revisions_path.exists() else []
     write_csv(revisions_path, REVISION_COLUMNS, history + revisions)
+    return revisions
+
+
+def _suppress_across_months(folder: Path, series: list[dict[str, str]], month: str, as_of: str) -> list[dict[str, str]]:
+    """Suppress twelve-month sums over suppressed months; rewrite other months' snapshots it changes.
+
+    Returns revision records for cells of months other than `month` (already published) that
+    this release suppresses, so the change to an earlier file is on the record.
+    """
+    rolling = {i.column: i.sums for i in published_indicators() if i.kind == "rolling12"}
+    derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
+               for i in published_indicators() if i.is_derived]
+    authorities = [r for r in series if r["geographic_level"] == LOCAL_AUTHORITY]
+    revisions, touched = [], set()
+    for row, column, before in suppress_rolling_windows(authorities, rolling, derived):
+        row_month = month_of(row["time_period"], row["time_identifier"])
+        if row_month == month:
+            continue
+        touched.add(row_month)
+        code, name = _geography(row)
+        revisions.append({"month": row_month, "geography": code, "geography_name": name, "indicator": column,
+                          "old": before, "new": SUPPRESSED, "date": as_of})
+    for other in sorted(touched):
+        snapshot = folder / release_file(other)
+        if snapshot.exists():
+            write_csv(snapshot, published_columns(),
+                      [r for r in series if month_of(r["time_period"], r["time_identifier"]) == other])
     return revisions
 
 

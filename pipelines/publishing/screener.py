@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from schemas.catalogue import indicators_by_column
+
 from pipelines.publishing.ees import (ENGLAND_CODE, ENGLAND_NAME, GEOGRAPHIC_LEVELS, GEOGRAPHY_COLUMNS,
                                       INDICATOR_UNITS, LA_COLUMNS, LOCAL_AUTHORITY, META_COLUMNS, MONTH_NAMES,
                                       NATIONAL, REGIONAL, SYMBOLS, TIME_COLUMNS, looks_like_formula, read_csv)
@@ -20,6 +22,9 @@ NUMBER = re.compile(r"^-?\d+(\.(\d+))?$")
 REQUIRED_COLUMNS = (*TIME_COLUMNS, "geographic_level", "country_code", "country_name")
 REQUIRED_BY_LEVEL = {REGIONAL: ("region_code", "region_name"),
                      LOCAL_AUTHORITY: ("region_code", "region_name", *LA_COLUMNS)}
+# Counts of children (every count but the population), which disclosure control covers.
+CHILD_COUNTS = frozenset(i.column for i in indicators_by_column().values()
+                         if i.is_count and i.kind != "population")
 # The most findings of one kind reported per file: enough to act on, not a flood.
 MAX_EXAMPLES = 5
 
@@ -123,7 +128,17 @@ def _data_findings(columns: list[str], rows: list[dict[str, str]], meta: list[di
     findings += _duplicate_findings(rows, columns, filters)
     findings += _indicator_findings(rows, indicators, described)
     findings += _formula_findings(rows, columns)
+    findings += _small_count_findings(rows, indicators)
     return findings
+
+
+def _small_count_findings(rows: list[dict[str, str]], indicators: list[str]) -> list[str]:
+    """Backstop for disclosure control: no count about children from 1 to 5 is ever served."""
+    counts = [c for c in indicators if c in CHILD_COUNTS]
+    problems = [f"row {n} {column}: {row[column]}"
+                for n, row in enumerate(rows, start=2) for column in counts
+                if row[column].isdigit() and 1 <= int(row[column]) <= 5]
+    return _examples(problems, "small_count_published")
 
 
 def _examples(problems: list[str], check: str) -> list[str]:

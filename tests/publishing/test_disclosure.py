@@ -149,3 +149,35 @@ def test_regional_rows_only_when_the_region_is_complete():
     assert {region[c] for c in COUNTS} == {"x"}
     assert [r["la_name"] for r in rows if r["geographic_level"] == LOCAL_AUTHORITY] == ["A", "B"]
     assert notes[0].startswith("R1 (E12000001) total not published (x): 1 of 2 authorities")
+
+
+ROLLING = {i.column: i.sums for i in published_indicators() if i.kind == "rolling12"}
+MONTHS_DRAWN = 30
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 12), min_size=MONTHS_DRAWN, max_size=MONTHS_DRAWN))
+def test_no_suppressed_month_can_be_recovered_from_published_twelve_month_sums(flows):
+    """SYNTHETIC monthly s47 enquiries: x(m) = x_12m(m) - x_12m(m-1) + x(m-12) must never give back a `c`."""
+    from pipelines.publishing.disclosure import suppress_rolling_windows
+    from pipelines.publishing.ees import MONTH_NAMES, SUPPRESSED
+
+    rows = []
+    for m in range(11, MONTHS_DRAWN):
+        year, month = divmod(m, 12)
+        rows.append({"new_la_code": "E06000009", "time_period": str(2020 + year), "time_identifier": MONTH_NAMES[month],
+                     "s47_enquiries": SUPPRESSED if 1 <= flows[m] <= 5 else str(flows[m]),
+                     "s47_enquiries_12m": str(sum(flows[m - 11:m + 1])), "population_0_17": "28000",
+                     "s47_rate_per_10k": "1.0"})
+    derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0) for i in DERIVED]
+    suppress_rolling_windows(rows, {"s47_enquiries_12m": ROLLING["s47_enquiries_12m"]}, derived)
+
+    published_sum = {m: row["s47_enquiries_12m"] for m, row in zip(range(11, MONTHS_DRAWN), rows)}
+    for m, row in zip(range(11, MONTHS_DRAWN), rows):
+        if row["s47_enquiries"] != SUPPRESSED:
+            continue
+        # Every published sum whose window holds the suppressed month is itself suppressed...
+        for end in range(m, min(m + 12, MONTHS_DRAWN)):
+            assert published_sum[end] == SUPPRESSED, (m, end)
+        # ...and so is the rate built on it.
+        assert row["s47_rate_per_10k"] == SUPPRESSED

@@ -189,3 +189,27 @@ def test_without_a_register_publishing_stops_with_one_line(tmp_path):
 def test_unknown_publisher_is_a_one_line_error(north_west_home):
     with pytest.raises(PublishingError, match="unknown publisher 'ftp'"):
         publish_month(north_west_home, MONTH, publisher="ftp")
+
+
+def test_twelve_month_sums_over_a_suppressed_month_are_suppressed_in_every_published_file(north_west_home):
+    """SYNTHETIC: Halton's December has 3 s47 enquiries; its January sum would otherwise give them back."""
+    accept_returns(north_west_home, "2026-01", {HALTON: {"s47_enquiries": 12}}, received="2026-02-06")
+    publish_month(north_west_home, "2026-01")
+    january = rows_by_geography(north_west_home.publish / release_file("2026-01"))
+    assert january[HALTON]["s47_enquiries_12m"] not in ("c", "x")
+
+    accept_returns(north_west_home, MONTH, {HALTON: {"s47_enquiries": 3}})  # December, published after
+    summary = publish_month(north_west_home, MONTH)
+
+    assert summary.screen_passed, summary.screen_findings
+    december = rows_by_geography(north_west_home.publish / release_file(MONTH))
+    january = rows_by_geography(north_west_home.publish / release_file("2026-01"))
+    assert december[HALTON]["s47_enquiries"] == "c"
+    for rows in (december, january):
+        assert rows[HALTON]["s47_enquiries_12m"] == "c" and rows[HALTON]["s47_rate_per_10k"] == "c"
+    _, series = read_csv(north_west_home.publish / SERIES_FILE)
+    halton = [r for r in series if r["new_la_code"] == HALTON]
+    assert {r["s47_enquiries_12m"] for r in halton} == {"c"}
+    _, revisions = read_csv(north_west_home.publish / "revisions.csv")
+    assert {(r["month"], r["indicator"], r["new"]) for r in revisions} >= {
+        ("2026-01", "s47_enquiries_12m", "c"), ("2026-01", "s47_rate_per_10k", "c")}

@@ -95,6 +95,8 @@ BREAKAGES = {
     "duplicate row": (lambda d, m: _edit(d, lambda c, rows: rows.append(dict(rows[5]))),
                       "duplicate_rows:"),
     "column not snake_case": (lambda d, m: _edit(d, _rename("cla", "CLA")), "column_snake_case: CLA"),
+    "small count published": (lambda d, m: _edit(d, _set("cla_started", "4", row=24)),
+                              "small_count_published: row 26 cla_started: 4"),
     "formula in a cell": (lambda d, m: _edit(d, _set("la_name", "=1+1", row=24)), "formula_injection: row 26 la_name"),
     "missing required column": (lambda d, m: _edit(d, _drop("country_code")), "required_columns: missing country_code"),
     "meta missing": (lambda d, m: m.unlink(), "file_pairing: no "),
