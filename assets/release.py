@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
-from pipelines.processing import unwaived_errors_in_accepted
+from pipelines.processing import publication_blockers
 from pipelines.resources import MONTHS, DataHomeResource
 
 
@@ -24,9 +24,10 @@ def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeReso
 
     home, month = data_home.home(), context.partition_key
     # Blocking checks stop a release only within one run; this guard holds for any run.
-    unsafe = unwaived_errors_in_accepted(home, month)
+    unsafe = publication_blockers(home, month)
     if not unsafe.empty:
-        raise dg.Failure(f"{month}: {len(unsafe)} accepted figure(s) carry unwaived errors; nothing published")
+        first = unsafe.iloc[0]
+        raise dg.Failure(f"{month}: nothing published; {len(unsafe)} reason(s), first {first['la_code']}: {first['message']}")
     try:
         summary = publish_month(home, month)
     except PublishingError as exc:  # a one-line reason for the steward, not a traceback

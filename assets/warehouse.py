@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.metadata import failing_rows_table
 from assets.returns import OWNERS, received_returns
-from pipelines.processing import store_accepted, unwaived_errors_in_accepted
+from pipelines.processing import publication_blockers, store_accepted
 from pipelines.resources import MONTHS, DataHomeResource
 from schemas.catalogue import indicators_by_column, numeric_columns
 
@@ -39,9 +39,12 @@ def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResou
     asset=indicator_values,
     partitions_def=MONTHS,
     blocking=True,
-    description="No accepted figure carries an unwaived error: the guard in front of publication.",
+    description=(
+        "The stored figures are exactly the month's accepted returns and none carries an unwaived "
+        "error: the guard in front of publication."
+    ),
 )
 def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
-    errors = unwaived_errors_in_accepted(data_home.home(), context.partition_key)
+    errors = publication_blockers(data_home.home(), context.partition_key)
     return dg.AssetCheckResult(passed=errors.empty, severity=dg.AssetCheckSeverity.ERROR,
                                metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)})

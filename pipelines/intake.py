@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ from pipelines.home import DataHome
 from pipelines.reading import ParsedReturn, empty_frame, read_return
 from pipelines.warehouse import connect, replace_rows
 from schemas.catalogue import PERIOD_PATTERN
-from schemas.findings import Finding, concat_findings, findings_frame
+from schemas.findings import ERROR, Finding, findings_frame
 from schemas.rules import RULES
 from schemas.structure import structure_findings
 
@@ -80,30 +80,50 @@ def parse_archived(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
     return parsed
 
 
-def _unplaced_rows(values: pd.DataFrame) -> set[int]:
-    """Rows naming no authority or no valid month: they belong to their file, not to a month."""
+def _placed_rows(values: pd.DataFrame) -> set[int]:
+    """Rows that name an authority and a valid month: a month can hold them."""
     if values.empty:
         return set()
     placed = values["la_code"].notna() & values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False)
-    return set(values.loc[~placed, "row"])
+    return set(values.loc[placed, "row"])
 
 
 def _file_level(findings: list[Finding], parsed: ParsedReturn) -> list[Finding]:
     """Findings about the whole file (no row, or the header) or about rows no month can hold."""
-    unplaced = _unplaced_rows(parsed.values)
-    return [f for f in findings if f.row is None or f.row == 1 or f.row in unplaced]
+    placed = _placed_rows(parsed.values)
+    return [f for f in findings if f.row is None or f.row == 1 or f.row not in placed]
+
+
+def _header_findings(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.row is None or f.row == 1]
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
-    """Archive and register each landed file once (by sha256); idempotent."""
+    """Archive and register each landed file version once; idempotent.
+
+    A file version is its bytes and its extension. A name of the landing folder showing
+    content it did not hold before is an arrival, even of bytes received earlier (an authority
+    re-sending its first submission after a second): the arrival number orders supersession.
+    """
     home.ensure()
     archived = []
     with connect(home) as connection:
         for path in files if files is not None else landed_files(home):
-            sha256 = sha256_of(path)
-            known = connection.execute("SELECT periods, readable FROM received_files WHERE sha256 = ?", [sha256]).fetchone()
+            try:
+                sha256 = sha256_of(path)
+            except FileNotFoundError:  # moved away between listing and reading: next time
+                continue
+            suffix = path.suffix.lower()
+            seen = connection.execute("SELECT sha256 FROM landing_seen WHERE file_name = ?", [path.name]).fetchone()
+            arrived = seen is None or seen[0] != sha256
+            connection.execute("INSERT OR REPLACE INTO landing_seen VALUES (?, ?)", [path.name, sha256])
+            known = connection.execute("SELECT periods, readable FROM received_files WHERE sha256 = ? AND suffix = ?",
+                                       [sha256, suffix]).fetchone()
             if known:
-                archived.append(ArchivedFile(sha256, path.name, tuple(known[0]), known[1], new=False))
+                if arrived:
+                    connection.execute("UPDATE received_files SET arrival = nextval('arrival_seq') "
+                                       "WHERE sha256 = ? AND suffix = ?", [sha256, suffix])
+                archived.append(ArchivedFile(sha256, path.name, tuple(known[0]), known[1], new=arrived))
                 continue
             _copy_into_archive(path, archive_path(home, sha256, path.name))
             parsed = parse_archived(home, sha256, path.name)
@@ -111,12 +131,11 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
             periods = sorted(set(stated[stated.str.fullmatch(PERIOD_PATTERN)])) if parsed.readable else []
             connection.execute(
                 "INSERT INTO received_files VALUES (?, ?, ?, ?, nextval('arrival_seq'), ?, ?, ?)",
-                [sha256, path.name, Path(path.name).suffix.lower(), path.stat().st_size,
+                [sha256, path.name, suffix, path.stat().st_size,
                  dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), periods, parsed.readable])
-            file_findings = _file_level(parsed.findings, parsed)
-            frame = findings_frame(file_findings).assign(sha256=sha256, period=None)
-            frame["family"] = frame["rule"].map(lambda r: RULES[r].family if r in RULES else "structure")
-            replace_rows(connection, "findings", frame, "sha256 = ? AND period IS NULL", [sha256])
+            frame = findings_frame(_file_level(parsed.findings, parsed)).assign(sha256=sha256, period=None)
+            frame["family"] = frame["rule"].map(lambda rule: RULES[rule].family)
+            replace_rows(connection, "findings", frame, "sha256 = ? AND file = ? AND period IS NULL", [sha256, path.name])
             archived.append(ArchivedFile(sha256, path.name, tuple(periods), parsed.readable, new=True))
     return archived
 
@@ -126,13 +145,14 @@ def received_month(home: DataHome, month: str) -> ReceivedMonth:
         files = connection.execute(
             "SELECT sha256, file_name, arrival FROM received_files WHERE list_contains(periods, ?) ORDER BY arrival",
             [month]).fetchall()
-    value_frames, text_frames, file_findings = [], [], []
+    value_frames, text_frames, file_findings, header_findings = [], [], [], {}
     for sha256, file_name, arrival in files:
         parsed = parse_archived(home, sha256, file_name)
         in_month = parsed.values["period"].eq(month).fillna(False).to_numpy()
         value_frames.append(parsed.values[in_month].assign(sha256=sha256, arrival=arrival))
         text_frames.append(parsed.text[in_month])
         file_findings.extend((sha256, f) for f in parsed.findings if f.period == month)
+        header_findings[sha256] = _header_findings(parsed.findings)
     if not value_frames:
         empty = empty_frame()
         return ReceivedMonth(month, empty.assign(sha256=None, arrival=None), empty, [])
@@ -142,4 +162,15 @@ def received_month(home: DataHome, month: str) -> ReceivedMonth:
     current = values.dropna(subset=["la_code"]).drop_duplicates("la_code", keep="last").index
     current_keys = set(zip(values.loc[current, "sha256"], values.loc[current, "row"]))
     findings = [f for sha256, f in file_findings if (sha256, f.row) in current_keys]
+    # A header problem (a column twice, a column not in the standard) concerns every return the
+    # file gives this month: an error holds each of them back, a warning is said once per file.
+    for sha256, header in header_findings.items():
+        rows = values.loc[current][values.loc[current, "sha256"] == sha256]
+        if rows.empty:
+            continue
+        for finding in header:
+            if finding.severity == ERROR:
+                findings += [replace(finding, la_code=code, period=month) for code in rows["la_code"]]
+            else:
+                findings.append(replace(finding, period=month))
     return ReceivedMonth(month, values.loc[current].reset_index(drop=True), text.loc[current].reset_index(drop=True), findings)

@@ -55,14 +55,17 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     """
     received = received_month(home, month)
     with connect(home) as connection:
-        history = accepted_history(connection, before_month=month)
+        history = accepted_history(connection, except_month=month)
     reference = load_reference(home)
     findings = list(received.findings)
     findings += validate_rows(received.values, received.text, reference, history, engine=engine, today=today,
                               include_structure=False)  # structure was checked per file on intake
-    sha_by_row = dict(zip(zip(received.values["file"], received.values["row"], received.values["la_code"]), received.values["sha256"]))
+    # Each authority's current return comes from one file; findings on no authority name their file.
+    sha_by_authority = dict(zip(received.values["la_code"], received.values["sha256"]))
+    sha_by_file = dict(zip(received.values["file"], received.values["sha256"]))
     frame = findings_frame(findings)
-    frame["sha256"] = [sha_by_row.get(key) for key in zip(frame["file"], frame["row"], frame["la_code"])]
+    frame["sha256"] = [sha_by_authority.get(code) if isinstance(code, str) else sha_by_file.get(file)
+                       for code, file in zip(frame["la_code"], frame["file"])]
     frame["family"] = frame["rule"].map(lambda rule: RULES[rule].family)
     frame["period"] = month
     with connect(home) as connection:
@@ -111,12 +114,29 @@ def stored_findings(home: DataHome, month: str) -> pd.DataFrame:
         return month_findings(connection, month)
 
 
-def unwaived_errors_in_accepted(home: DataHome, month: str) -> pd.DataFrame:
-    """Error findings that are not waived yet sit on an accepted figure: must always be empty."""
+def publication_blockers(home: DataHome, month: str) -> pd.DataFrame:
+    """Reasons the month's `indicator_values` must not be published; must always be empty.
+
+    An accepted figure with an unwaived error finding, or figures that are not the current
+    accepted return (a month validated again without storing the accepted figures after it).
+    """
     with connect(home) as connection:
         return connection.execute(
-            """SELECT f.* FROM findings f JOIN indicator_values v ON f.la_code = v.la_code AND f.period = v.period
-               WHERE f.period = ? AND f.severity = 'error' AND NOT coalesce(f.waived, FALSE)""", [month]).df()
+            """SELECT f.la_code, f.period, f."column", f.value, f.expected, f.message, f.rule, f.file, f."row", f.waived
+               FROM findings f JOIN indicator_values v ON f.la_code = v.la_code AND f.period = v.period
+               WHERE f.period = $month AND f.severity = 'error' AND NOT coalesce(f.waived, FALSE)
+               UNION ALL
+               SELECT s.la_code, $month, NULL, NULL, NULL,
+                      'the stored figures are not the current accepted return: run the whole month again',
+                      'stale_indicator_values', r.file, r."row", FALSE
+               FROM (SELECT la_code FROM (
+                       (SELECT la_code, sha256 FROM indicator_values WHERE period = $month
+                        EXCEPT SELECT la_code, sha256 FROM returns WHERE period = $month AND status = 'accepted')
+                       UNION
+                       (SELECT la_code, sha256 FROM returns WHERE period = $month AND status = 'accepted'
+                        EXCEPT SELECT la_code, sha256 FROM indicator_values WHERE period = $month))
+                     GROUP BY la_code) s
+               LEFT JOIN returns r ON r.la_code = s.la_code AND r.period = $month""", {"month": month}).df()
 
 
 def refresh_scorecard(home: DataHome):

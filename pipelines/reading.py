@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -45,25 +46,19 @@ def parse_number(text: str) -> float | None:
     return float(text.replace(",", ""))
 
 
-def decimals_reported(text: str) -> int:
-    """Decimal places the authority reported: the precision its derived figure is checked at."""
-    text = text.strip()
-    return len(text.split(".", 1)[1]) if "." in text else 0
-
-
 def read_return(path: Path, display_name: str | None = None) -> ParsedReturn:
     name = display_name or Path(path).name
     suffix = Path(name).suffix.lower()
     try:
         if suffix == ".csv":
-            header, rows, findings = _read_csv_cells(Path(path), name)
+            header, rows, ragged = _read_csv_cells(Path(path))
         elif suffix == ".xlsx":
-            header, rows, findings = _read_xlsx_cells(Path(path), name)
+            (header, rows), ragged = _read_xlsx_cells(Path(path)), {}
         else:
             return _unreadable(name, f"'{suffix or 'no extension'}' is not a return: send CSV or XLSX")
     except Exception as exc:  # noqa: BLE001 - any corrupt container (bad zip, bad XML, bad encoding) is a finding
         return _unreadable(name, f"cannot be opened as {suffix[1:].upper()}: {_short(exc)}")
-    return _tabulate(name, header, rows, findings)
+    return _tabulate(name, header, rows, ragged)
 
 
 def _short(exc: Exception) -> str:
@@ -80,7 +75,13 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame(columns=[*SOURCE_COLUMNS, *all_columns()])
 
 
-def _read_csv_cells(path: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Finding]]:
+def _read_csv_cells(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], dict[int, int]]:
+    """Header, rows numbered as the file's lines, and {line: cell count} of rows of the wrong width.
+
+    A row of the wrong width is kept, cut or padded to the header, so that its authority and
+    month can be named and the return held back: its cells cannot be trusted, but dropping it
+    would let an older submission stand in silence.
+    """
     raw = path.read_bytes()
     try:
         content = raw.decode("utf-8-sig")
@@ -89,18 +90,15 @@ def _read_csv_cells(path: Path, name: str) -> tuple[list[str], list[tuple[int, l
     records = list(csv.reader(io.StringIO(content, newline="")))
     if not records or not any(cell.strip() for cell in records[0]):
         raise ValueError("the file is empty or has no header row")
-    header, findings, rows = records[0], [], []
+    header, rows, ragged = records[0], [], {}
     for line_number, record in enumerate(records[1:], start=2):
         if not any(cell.strip() for cell in record):
             continue  # blank lines at the end of Excel exports
         if len(record) != len(header):
-            findings.append(Finding(
-                rule="ragged_row", severity=ERROR, file=name, row=line_number,
-                message=f"row has {len(record)} cells but the header has {len(header)}",
-            ))
-            continue
+            ragged[line_number] = len(record)
+            record = (record + [""] * len(header))[: len(header)]
         rows.append((line_number, record))
-    return header, rows, findings
+    return header, rows, ragged
 
 
 def _excel_cell_text(value: object) -> str:
@@ -109,11 +107,12 @@ def _excel_cell_text(value: object) -> str:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.strftime("%Y-%m")  # a period typed into Excel becomes a date
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        # Plain decimals, as Excel shows them: repr would write 1e-05.
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
     return str(value)
 
 
-def _read_xlsx_cells(path: Path, name: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Finding]]:
+def _read_xlsx_cells(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     import openpyxl  # only XLSX needs it
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -123,22 +122,19 @@ def _read_xlsx_cells(path: Path, name: str) -> tuple[list[str], list[tuple[int, 
         cells = [[_excel_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
-    while cells and not any(c.strip() for c in cells[0]):
-        cells.pop(0)  # only leading blank rows are skipped; row numbers stay the sheet's own
-    if not cells:
-        raise ValueError("the first sheet is empty")
-    first_row = next(i for i, row in enumerate(cells, start=1) if any(c.strip() for c in row))
-    header = cells[0]
-    rows = [
-        (first_row + offset, row)
-        for offset, row in enumerate(cells[1:], start=1)
-        if any(c.strip() for c in row)
-    ]
-    return header, rows, []
+    # Leading blank rows are skipped; row numbers stay the sheet's own.
+    header_row = next((i for i, row in enumerate(cells, start=1) if any(c.strip() for c in row)), None)
+    if header_row is None:
+        raise ValueError("the sheet is empty")
+    header = cells[header_row - 1]
+    rows = [(number, row) for number, row in enumerate(cells[header_row:], start=header_row + 1)
+            if any(c.strip() for c in row)]
+    return header, rows
 
 
-def _tabulate(name: str, header: list[str], rows: list[tuple[int, list[str]]], findings: list[Finding]) -> ParsedReturn:
+def _tabulate(name: str, header: list[str], rows: list[tuple[int, list[str]]], ragged: dict[int, int]) -> ParsedReturn:
     known = indicators_by_column()
+    findings: list[Finding] = []
     normalised = [h.strip().lower() for h in header]
     seen: dict[str, int] = {}
     keep: dict[str, int] = {}
@@ -175,7 +171,19 @@ def _tabulate(name: str, header: list[str], rows: list[tuple[int, list[str]]], f
         text_records.append(record)
     text = pd.DataFrame.from_records(text_records, columns=[*SOURCE_COLUMNS, *columns])
     values, cell_findings = _typed_values(name, text)
-    return ParsedReturn(file=name, text=text, values=values, findings=findings + cell_findings)
+    if values.empty:
+        findings.append(Finding(rule="no_data_rows", severity=ERROR, file=name, row=1,
+                                message="the file has a header but no returns under it"))
+    for line_number, width in sorted(ragged.items()):
+        record = values.loc[values["row"] == line_number].iloc[0]
+        findings.append(Finding(
+            rule="ragged_row", severity=ERROR, file=name, row=line_number,
+            la_code=None if pd.isna(record["la_code"]) else record["la_code"],
+            period=None if pd.isna(record["period"]) else record["period"],
+            message=f"row has {width} cells but the header has {len(header)}: its figures cannot be placed in columns"))
+    # The cells of a row of the wrong width are misplaced: ragged_row says it once, not per cell.
+    findings += [f for f in cell_findings if f.row not in ragged]
+    return ParsedReturn(file=name, text=text, values=values, findings=findings)
 
 
 def _typed_values(name: str, text: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:

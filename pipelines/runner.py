@@ -53,9 +53,8 @@ def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
 def run_months(home: DataHome, months: list[str] | None) -> int:
     from pipelines.definitions import defs
     from pipelines.processing import HELD_BACK
-    from pipelines.warehouse import connect
-
     from pipelines.resources import MONTHS
+    from pipelines.warehouse import connect
 
     valid = MONTHS.get_partition_keys()
     if months is None:
@@ -124,12 +123,16 @@ def _span(months: list[str]) -> str:
 
 
 def _unreadable_files(home: DataHome) -> list[str]:
+    """File-level errors of the files in the landing folder now (not of every file ever received)."""
+    from pipelines.intake import landed_files
     from pipelines.warehouse import connect
 
+    names = [path.name for path in landed_files(home)]
     with connect(home) as connection:
         rows = connection.execute(
-            """SELECT file, "row", "column", message FROM findings WHERE period IS NULL AND severity = 'error'
-               ORDER BY file, "row" """).fetchall()
+            """SELECT file, "row", "column", message FROM findings
+               WHERE period IS NULL AND severity = 'error' AND list_contains(?, file) ORDER BY file, "row" """,
+            [names]).fetchall()
     return [f"{f}{':' + str(r) if r else ''}{' [' + c + ']' if c else ''}: {m}" for f, r, c, m in rows]
 
 

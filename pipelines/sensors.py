@@ -6,10 +6,13 @@ each file:
 * unchanged size and mtime since the cursor last saw it: nothing to do (no hashing);
 * modified less than `settle_seconds` ago and not yet seen at the same size and mtime on an
   earlier tick: still being written, looked at again next tick;
-* otherwise hashed (sha256); a known hash is nothing new; a new hash is read (without
-  archiving: the run archives it) and one run is requested per month it carries, with
-  run_key `<sha256>:<month>` so that a file version never starts the same month twice, even
-  after a restart, a cursor reset or a copy of the file under another name;
+* otherwise hashed (sha256); the same content under the same name (a touched file) is nothing
+  new; new content under a name, or a new name, is an arrival, as intake counts arrivals (the
+  latest arrival supersedes, so an authority re-sending its first file after a second one is
+  heard). Content not seen before is read (without archiving: the run archives it); one run
+  is requested per month it carries, with run_key `<sha256>:<month>:<name>:<n>` (n counts the
+  contents the name has held), so no arrival starts the same month twice, even after a
+  restart or a cursor reset;
 * a file that is not a return (wrong extension, unreadable, no month we can release) is
   reported in the tick's log and skip reason once, and remembered by its hash so it is not
   read again until it changes.
@@ -117,16 +120,21 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
             continue
         sha256 = sha256_of(path)
         version = (sha256, path.suffix.lower())
-        if version in known_hashes:  # touched, or copied under another name: same content
-            known[name] = {**known_hashes[version], **signature}
+        if entry and entry["sha256"] == sha256:  # touched: same content under the same name
+            known[name] = {**entry, **signature}
             continue
-        found = periods_in_file(path)
-        months, other = releasable(found.periods, valid_months)
+        arrival = (entry or {}).get("arrival", 0) + 1
+        if version in known_hashes:  # content already read under another name: no need to read it again
+            months, other, problem = known_hashes[version]["periods"], [], None
+        else:
+            found = periods_in_file(path)
+            (months, other), problem = releasable(found.periods, valid_months), found.problem
         status = RETURN if months else NOT_A_RETURN
-        known[name] = known_hashes[version] = {**signature, "sha256": sha256, "status": status, "periods": months}
+        known[name] = known_hashes[version] = {**signature, "sha256": sha256, "status": status, "periods": months,
+                                               "arrival": arrival}
         if not months:
-            reason = found.problem or (f"no month that can be released (periods: {', '.join(other)})"
-                                       if other else "no rows with a period")
+            reason = problem or (f"no month that can be released (periods: {', '.join(other)})"
+                                 if other else "no rows with a period")
             report.append(f"{name}: not a return, not retried until it changes: {reason}")
             continue
         if other:
@@ -134,7 +142,7 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
                           "they are reported by the run")
         for month in months:
             requests.append(dg.RunRequest(
-                run_key=f"{sha256}:{month}",
+                run_key=f"{sha256}:{month}:{name}:{arrival}",
                 partition_key=month,
                 tags={"csc/trigger": "landing", "csc/file": name[:200], "csc/sha256": sha256},
             ))

@@ -8,7 +8,7 @@ import pandas as pd
 from pipelines.reference import Reference
 from schemas.context_rules import history_findings, identity_findings, plausibility_findings
 from schemas.cross_column import cross_column_findings
-from schemas.findings import ERROR, Finding
+from schemas.findings import Finding
 from schemas.structure import structure_findings
 
 ENGINES = ("pandas", "gx")
@@ -27,6 +27,8 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     engine "gx" evaluates the cross-column rules with Great Expectations (the pipeline);
     "pandas" with numpy (the fast command-line path). Both give the same findings.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
     if values.empty:
         return []
     values = values.reset_index(drop=True)
@@ -43,7 +45,3 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     findings += plausibility_findings(values)
     findings += history_findings(values, history)
     return findings
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    return any(f.severity == ERROR for f in findings)

@@ -20,8 +20,6 @@ import pandas as pd
 
 from schemas.rules import RULES
 
-FINDING_INPUT_COLUMNS = ["rule", "severity", "la_code", "period", "column", "value", "expected", "message",
-                         "file", "row", "sha256"]
 UNWAIVABLE_RULES = frozenset({r.id for r in RULES.values() if r.family == "structure"}
                              | {"unknown_authority", "period_in_future", "file_unreadable"})
 _SCHEMA = [

@@ -24,11 +24,15 @@ def _schema_sql() -> list[str]:
     figures = _figure_columns_sql()
     return [
         "CREATE SEQUENCE IF NOT EXISTS arrival_seq START 1",
+        # One row per file version: the same bytes under another extension read differently.
         """CREATE TABLE IF NOT EXISTS received_files (
-            sha256 VARCHAR PRIMARY KEY, file_name VARCHAR NOT NULL, suffix VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, suffix VARCHAR NOT NULL,
             size BIGINT NOT NULL, arrival BIGINT NOT NULL, received_at TIMESTAMP NOT NULL,
-            periods VARCHAR[] NOT NULL, readable BOOLEAN NOT NULL)""",
-        f"""CREATE TABLE IF NOT EXISTS findings (
+            periods VARCHAR[] NOT NULL, readable BOOLEAN NOT NULL, PRIMARY KEY (sha256, suffix))""",
+        # What each landing-folder name held when last seen: new content under a name is an arrival.
+        """CREATE TABLE IF NOT EXISTS landing_seen (
+            file_name VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS findings (
             rule VARCHAR, severity VARCHAR, la_code VARCHAR, period VARCHAR, "column" VARCHAR,
             value VARCHAR, expected VARCHAR, message VARCHAR, file VARCHAR, "row" BIGINT,
             sha256 VARCHAR, family VARCHAR, waived BOOLEAN DEFAULT FALSE, waiver_reason VARCHAR, waiver_id BIGINT)""",
@@ -84,13 +88,14 @@ def month_findings(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
     return frame if not frame.empty else findings_frame().assign(family=None, waived=None, waiver_reason=None)
 
 
-def accepted_history(connection: duckdb.DuckDBPyConnection, before_month: str | None = None) -> pd.DataFrame:
-    """Accepted monthly figures (the history rolling sums and continuity rules read)."""
+def accepted_history(connection: duckdb.DuckDBPyConnection, except_month: str | None = None) -> pd.DataFrame:
+    """Accepted monthly figures (the history rolling sums and continuity rules read), but for
+    `except_month`, the month being validated afresh."""
     query = "SELECT * EXCLUDE (period_start, sha256) FROM indicator_values"
     params: list = []
-    if before_month:
+    if except_month:
         query += " WHERE period <> ?"
-        params.append(before_month)
+        params.append(except_month)
     return connection.execute(query, params).df()
 
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.catalogue import indicators_by_column
+from schemas.context_rules import BANDS_PATH
 
-BANDS_PATH = Path(__file__).with_name("plausibility_bands.csv")
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
 LAIT_FILE = "lait_csc_indicators_2016_to_2022.csv"
 WIDEN = 0.10

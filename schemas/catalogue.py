@@ -12,7 +12,6 @@ from pathlib import Path
 
 CATALOGUE_PATH = Path(__file__).with_name("indicators.csv")
 
-IDENTITY_COLUMNS = ("la_code", "la_name", "period", "population_0_17")
 REQUIRED_COLUMNS = ("la_code", "period", "population_0_17")
 # Whole-value patterns (use with fullmatch): an upper-tier authority's ONS code, a month.
 LA_CODE_PATTERN = r"E(06|08|09|10)\d{6}"
@@ -29,7 +28,8 @@ class Indicator:
     denominator: str | None
     multiplier: int | None
     sums: str | None  # for a rolling twelve-month column: the monthly flow it sums
-    part_of: str | None  # a whole this count may never exceed
+    part_of: str | None  # a whole this count is part of
+    part_check: str | None  # error: part_exceeds_whole applies; warning: a named rule queries it
     polarity: str | None  # high | low | none (as in DfE's LAIT)
     mandatory: bool
     publish_dp: int | None
@@ -71,6 +71,7 @@ def load_catalogue() -> tuple[Indicator, ...]:
                 multiplier=int(multiplier) if multiplier else None,
                 sums=_blank_to_none(row["sums"]),
                 part_of=_blank_to_none(row["part_of"]),
+                part_check=_blank_to_none(row["part_check"]),
                 polarity=_blank_to_none(row["polarity"]),
                 mandatory=row["mandatory"] == "yes",
                 publish_dp=int(publish_dp) if publish_dp else None,
@@ -92,17 +93,13 @@ def numeric_columns() -> list[str]:
     return [i.column for i in load_catalogue() if i.is_numeric]
 
 
-def count_columns() -> list[str]:
-    return [i.column for i in load_catalogue() if i.is_count]
+def strict_parts() -> list[tuple[str, str]]:
+    """(part, whole) pairs where a part above its whole is an error (`part_check` = error)."""
+    return [(i.column, i.part_of) for i in load_catalogue() if i.part_of and i.part_check == "error"]
 
 
 def derived_indicators() -> list[Indicator]:
     return [i for i in load_catalogue() if i.is_derived]
-
-
-def indicator_columns() -> list[str]:
-    """Columns that carry figures about children (everything but identity and population)."""
-    return [i.column for i in load_catalogue() if i.kind not in ("identity", "population")]
 
 
 def mandatory_indicators() -> list[str]:

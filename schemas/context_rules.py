@@ -9,9 +9,16 @@ import pandas as pd
 
 from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
-from schemas.rules import (FLOW_OUTLIER_FACTOR, FLOW_OUTLIER_MIN_DIFFERENCE, FLOW_OUTLIER_MIN_MONTHS,
-                           POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, STOCK_JUMP_MIN, STOCK_JUMP_SHARE,
-                           make_finding)
+from schemas.rules import (
+    FLOW_OUTLIER_FACTOR,
+    FLOW_OUTLIER_MIN_DIFFERENCE,
+    FLOW_OUTLIER_MIN_MONTHS,
+    POPULATION_ERROR_SHARE,
+    POPULATION_WARNING_SHARE,
+    STOCK_JUMP_MIN,
+    STOCK_JUMP_SHARE,
+    make_finding,
+)
 
 BANDS_PATH = Path(__file__).with_name("plausibility_bands.csv")
 

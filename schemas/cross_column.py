@@ -12,17 +12,12 @@ import math
 
 import pandas as pd
 
-from schemas.catalogue import derived_indicators, indicators_by_column, mandatory_indicators
+from schemas.catalogue import derived_indicators, mandatory_indicators, strict_parts
 from schemas.findings import Finding
 from schemas.rules import make_finding
 
 # Floating point noise only; the tolerance itself is exactly half a unit of the last decimal.
 EPSILON = 1e-9
-
-
-def part_whole_pairs() -> list[tuple[str, str]]:
-    return [(i.column, i.part_of) for i in indicators_by_column().values()
-            if i.part_of and i.column not in ("referrals", "cp_plans", "cla")]
 
 
 def _decimals(text: pd.Series) -> pd.Series:
@@ -43,7 +38,7 @@ def derived_frame(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
         frame[f"exact__{column}"] = exact
         frame[f"tolerance__{column}"] = tolerance
         frame[f"excess__{column}"] = (reported - exact).abs() - tolerance - EPSILON
-    for part, whole in part_whole_pairs():
+    for part, whole in strict_parts():
         frame[f"slack__{part}"] = values[whole].astype("float64") - values[part].astype("float64")
     return frame
 
@@ -115,7 +110,7 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
                                          expected=round(exact, 4),
                                          detail=consistency_detail(indicator, row, exact, tolerance)))
 
-    for part, whole in part_whole_pairs():
+    for part, whole in strict_parts():
         slack_column = f"slack__{part}"
         for label in failing_rows(slack_column, derived[slack_column] < 0):
             row = values.loc[label]

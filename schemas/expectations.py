@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.catalogue import derived_indicators
-from schemas.cross_column import cross_column_findings, derived_frame, part_whole_pairs
+from schemas.catalogue import derived_indicators, strict_parts
+from schemas.cross_column import cross_column_findings, derived_frame
 from schemas.findings import Finding
 
 SUITE_NAME = "return_consistency"
@@ -45,7 +45,7 @@ def suite_entries() -> list[SuiteEntry]:
             f"excess__{indicator.column}", "derived_inconsistent", None, 0.0,
             f"{indicator.column} equals {indicator.numerator} / {indicator.denominator} x "
             f"{indicator.multiplier:,} at the precision reported (excess beyond half a unit <= 0)"))
-    for part, whole in part_whole_pairs():
+    for part, whole in strict_parts():
         entries.append(SuiteEntry(f"slack__{part}", "part_exceeds_whole", 0.0, None,
                                   f"{part} <= {whole} (slack {whole} - {part} >= 0)"))
     return entries

@@ -43,20 +43,3 @@ def findings_frame(findings: list[Finding] | None = None) -> pd.DataFrame:
         if column != "row":
             frame[column] = frame[column].astype("string")
     return frame
-
-
-def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return findings_frame()
-    return findings_frame().pipe(lambda empty: pd.concat([empty, *frames], ignore_index=True))[FINDING_COLUMNS]
-
-
-def frame_to_findings(frame: pd.DataFrame) -> list[Finding]:
-    out = []
-    for record in frame.to_dict(orient="records"):
-        clean = {k: (None if pd.isna(v) else v) for k, v in record.items()}
-        if clean["row"] is not None:
-            clean["row"] = int(clean["row"])
-        out.append(Finding(**clean))
-    return out

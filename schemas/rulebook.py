@@ -10,12 +10,10 @@ from __future__ import annotations
 import csv
 import sys
 
-from schemas.catalogue import derived_indicators, indicators_by_column, mandatory_indicators
+from schemas.catalogue import derived_indicators, indicators_by_column, mandatory_indicators, strict_parts
 from schemas.context_rules import BANDS_PATH
-from schemas.cross_column import part_whole_pairs
 from schemas.expectations import suite_entries
-from schemas.rules import (FAMILIES, POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, RULES, STOCK_JUMP_MIN,
-                           STOCK_JUMP_SHARE)
+from schemas.rules import FAMILIES, POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, RULES, STOCK_JUMP_MIN, STOCK_JUMP_SHARE
 
 
 def _cell(text: object) -> str:
@@ -67,7 +65,7 @@ def render() -> str:
                  for i in derived_indicators()]),
         "",
         "Parts and wholes (`part_exceeds_whole`): "
-        + "; ".join(f"`{part}` <= `{whole}`" for part, whole in part_whole_pairs()) + ".",
+        + "; ".join(f"`{part}` <= `{whole}`" for part, whole in strict_parts()) + ".",
         "",
         "Mandatory indicators (configuration default): " + ", ".join(f"`{c}`" for c in mandatory_indicators()) + ".",
         "",

@@ -40,6 +40,8 @@ _RULE_LIST = [
     # structure
     Rule("file_unreadable", "structure", ERROR, "The file can be opened as a CSV or XLSX return.", "container is UTF-8 CSV or XLSX", "{message}"),
     Rule("ragged_row", "structure", ERROR, "Every row has as many cells as the header.", "len(row) == len(header)", "{message}"),
+    Rule("no_data_rows", "structure", ERROR, "A file holds at least one return under its header.", "rows after the header > 0", "{message}"),
+    Rule("schema", "structure", ERROR, "The file's columns can be read with the types the standard gives them.", "pandera column types", "{message}"),
     Rule("missing_required_column", "structure", ERROR, "la_code, period and population_0_17 are present.", "column in header", "required column '{column}' is missing"),
     Rule("duplicate_column", "structure", ERROR, "A column appears once.", "header names unique", "{message}"),
     Rule("unknown_column", "structure", WARNING, "Columns not in the standard are reported, not read.", "column in catalogue", "{message}"),

@@ -15,7 +15,6 @@ from schemas.findings import Finding
 from schemas.rules import RULES, describe_value
 
 
-
 def _is_whole(series: pd.Series) -> pd.Series:
     return (series % 1 == 0) | series.isna()
 

@@ -84,3 +84,80 @@ def test_rows_naming_no_authority_or_month_are_recorded_against_their_file(home,
             "SELECT rule, \"row\" FROM findings WHERE period IS NULL AND file = 'gaps.csv' ORDER BY \"row\"").fetchall()
     assert unplaced == [("la_code_missing", 3), ("period_format", 4)]
     assert list(month.values["la_code"]) == ["E06000009"]
+
+
+def test_re_sending_an_earlier_file_makes_it_current_again(home, example_rows):
+    october = [r for r in example_rows if r["period"] == "2024-10"]
+    path = home.landing / "blackpool.csv"
+    write_return(path, october[:1])
+    first = path.read_bytes()
+    archive_landing(home)
+    write_return(path, [dict(october[0], cla="600", cla_rate_per_10k="209.6")])
+    archive_landing(home)
+    assert received_month(home, "2024-10").values.loc[0, "cla"] == 600
+
+    path.write_bytes(first)  # the authority withdraws its second submission
+    archive_landing(home)
+    archive_landing(home)  # seen again, unchanged: not a new arrival
+
+    assert received_month(home, "2024-10").values.loc[0, "cla"] == 529
+    assert len(list(home.archive.iterdir())) == 2
+
+
+def test_the_same_bytes_under_a_return_extension_are_read(home, example_rows):
+    text = write_return(home.root / "staging.csv", example_rows).read_bytes()
+    (home.landing / "return.txt").write_bytes(text)
+    archive_landing(home)
+    assert received_month(home, "2024-10").values.empty
+
+    (home.landing / "return.txt").rename(home.landing / "return.csv")
+    archive_landing(home)
+
+    assert sorted(received_month(home, "2024-10").values["la_code"]) == ["E06000006", "E06000009"]
+
+
+def test_a_header_error_holds_back_every_return_of_the_file(home, example_rows):
+    path = write_return(home.landing / "twice.csv", [r for r in example_rows if r["period"] == "2024-10"])
+    header, body = path.read_text().split("\n", 1)
+    path.write_text(header + ",cla\n" + "\n".join(line + ",1" for line in body.splitlines()) + "\n")
+    archive_landing(home)
+
+    result = validate_month(home, "2024-10", engine="pandas")
+
+    assert result.held_back == ["E06000006", "E06000009"]
+    duplicate = result.findings[result.findings["rule"] == "duplicate_column"]
+    assert sorted(duplicate["la_code"]) == ["E06000006", "E06000009"] and set(duplicate["sha256"].notna()) == {True}
+
+
+def test_a_ragged_resubmission_is_held_back_not_replaced_by_the_older_return(home, example_rows):
+    write_return(home.landing / "v1.csv", [r for r in example_rows if r["period"] == "2024-10"])
+    archive_landing(home)
+    path = write_return(home.landing / "v2.csv", [r for r in example_rows if r["period"] == "2024-10"][:1])
+    path.write_text(path.read_text().rstrip("\n") + ",99\n")  # one cell too many
+    archive_landing(home)
+
+    result = validate_month(home, "2024-10", engine="pandas")
+
+    assert result.held_back == ["E06000009"]
+    ragged = result.findings[result.findings["rule"] == "ragged_row"].iloc[0]
+    assert (ragged["file"], ragged["row"], ragged["la_code"]) == ("v2.csv", 2, "E06000009")
+
+
+def test_figures_that_are_not_the_current_accepted_return_block_publication(home, example_rows):
+    from pipelines.processing import publication_blockers
+
+    october = [r for r in example_rows if r["period"] == "2024-10"]
+    write_return(home.landing / "v1.csv", october)
+    archive_landing(home)
+    validate_month(home, "2024-10", engine="pandas")
+    store_accepted(home, "2024-10")
+    assert publication_blockers(home, "2024-10").empty
+
+    write_return(home.landing / "v2.csv", [dict(october[0], cla="530", cla_rate_per_10k="185.1")])
+    archive_landing(home)
+    validate_month(home, "2024-10", engine="pandas")  # validated again, accepted figures not stored yet
+
+    stale = publication_blockers(home, "2024-10")
+    assert list(stale["rule"]) == ["stale_indicator_values"] and list(stale["la_code"]) == ["E06000009"]
+    store_accepted(home, "2024-10")
+    assert publication_blockers(home, "2024-10").empty

@@ -6,7 +6,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from pipelines.reading import decimals_reported, parse_number, read_return
+from pipelines.reading import parse_number, read_return
 from tests.conftest import write_return
 
 
@@ -67,14 +67,38 @@ def test_unreadable_files_become_one_finding_not_a_traceback(tmp_path, content, 
     assert "\n" not in finding.message
 
 
-def test_ragged_rows_are_findings(tmp_path):
+def test_a_row_of_the_wrong_width_is_an_error_on_its_authority_and_month(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("la_code,period,population_0_17,cla\nE06000009,2024-10,28630,529\nE06000006,2024-10\n")
 
     parsed = read_return(path)
 
-    assert [(f.rule, f.row) for f in parsed.findings] == [("ragged_row", 3)]
-    assert len(parsed.values) == 1
+    [finding] = parsed.findings
+    assert (finding.rule, finding.row, finding.la_code, finding.period) == ("ragged_row", 3, "E06000006", "2024-10")
+    assert list(parsed.values["la_code"]) == ["E06000009", "E06000006"]  # kept, so it can be held back
+
+
+def test_a_header_without_returns_is_reported(tmp_path):
+    path = tmp_path / "empty-return.csv"
+    path.write_text("la_code,period,population_0_17,cla\n\n")
+
+    assert [(f.rule, f.severity) for f in read_return(path).findings] == [("no_data_rows", "error")]
+
+
+def test_xlsx_rows_are_numbered_as_in_the_sheet_after_leading_blank_rows(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([None])
+    sheet.append([None])
+    sheet.append(["la_code", "period", "population_0_17", "cla", "cla_rate_per_10k"])
+    sheet.append(["E06000009", "2024-10", 28630, "N/A", 0.00001])
+    path = tmp_path / "return.xlsx"
+    workbook.save(path)
+
+    parsed = read_return(path)
+
+    assert [(f.rule, f.row, f.column) for f in parsed.findings] == [("invalid_value", 4, "cla")]
+    assert parsed.text.loc[0, "cla_rate_per_10k"] == "0.00001"
 
 
 def test_xlsx_reads_the_return_sheet_and_dates_typed_as_periods(tmp_path, example_rows):
@@ -100,7 +124,6 @@ def test_xlsx_reads_the_return_sheet_and_dates_typed_as_periods(tmp_path, exampl
     assert parsed.text.loc[0, "cla_rate_per_10k"] == "184.8"
 
 
-def test_number_parsing_and_reported_precision():
+def test_number_parsing():
     assert parse_number("1,043") == 1043 and parse_number("935.9") == 935.9
     assert parse_number("1,04") is None and parse_number("x") is None
-    assert decimals_reported("184") == 0 and decimals_reported("935.90") == 2

@@ -83,9 +83,7 @@ def month_of(time_period: str, time_identifier: str) -> str:
 
 def safe_text(value: str) -> str:
     """A text cell a spreadsheet would run as a formula is published with a leading apostrophe."""
-    if value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value):
-        return "'" + value
-    return value
+    return "'" + value if looks_like_formula(value) else value
 
 
 def looks_like_formula(value: str) -> bool:

@@ -11,11 +11,11 @@ the same inputs give the same bytes.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
+from pipelines.intake import sha256_of
 from pipelines.publishing.ees import GEOGRAPHIC_LEVELS, MONTH_NAMES, SYMBOLS, indicator, read_csv
 
 PACKAGE_NAME = "children-social-care-monthly"
@@ -169,10 +169,6 @@ def _catalogue(folder: Path, series_file: str) -> dict:
 
 def _data_rows(path: Path) -> int:
     return len(read_csv(path)[1])
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_manifest(folder: Path) -> None:

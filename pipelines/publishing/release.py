@@ -20,10 +20,26 @@ import pandas as pd
 from pipelines.home import DataHome
 from pipelines.publishing import package
 from pipelines.publishing.disclosure import Derived, Total, part_whole_pairs, publishable_cells, suppress_rolling_windows
-from pipelines.publishing.ees import (ENGLAND_CODE, ENGLAND_NAME, GEOGRAPHY_COLUMNS, LOCAL_AUTHORITY, MONTH_PATTERN,
-                                      NATIONAL, NOT_AVAILABLE, REGIONAL, SUPPRESSED, META_COLUMNS, meta_rows,
-                                      month_of, published_columns, published_indicators, read_csv, safe_text,
-                                      time_identifiers, write_csv)
+from pipelines.publishing.ees import (
+    ENGLAND_CODE,
+    ENGLAND_NAME,
+    GEOGRAPHY_COLUMNS,
+    LOCAL_AUTHORITY,
+    META_COLUMNS,
+    MONTH_PATTERN,
+    NATIONAL,
+    NOT_AVAILABLE,
+    REGIONAL,
+    SUPPRESSED,
+    meta_rows,
+    month_of,
+    published_columns,
+    published_indicators,
+    read_csv,
+    safe_text,
+    time_identifiers,
+    write_csv,
+)
 from pipelines.publishing.portal import PortalError, publisher_for
 from pipelines.publishing.screener import screen_release
 from pipelines.reference import load_reference

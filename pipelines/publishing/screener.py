@@ -11,11 +11,24 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.publishing.ees import (
+    ENGLAND_CODE,
+    ENGLAND_NAME,
+    GEOGRAPHIC_LEVELS,
+    GEOGRAPHY_COLUMNS,
+    INDICATOR_UNITS,
+    LA_COLUMNS,
+    LOCAL_AUTHORITY,
+    META_COLUMNS,
+    MONTH_NAMES,
+    NATIONAL,
+    REGIONAL,
+    SYMBOLS,
+    TIME_COLUMNS,
+    looks_like_formula,
+    read_csv,
+)
 from schemas.catalogue import indicators_by_column
-
-from pipelines.publishing.ees import (ENGLAND_CODE, ENGLAND_NAME, GEOGRAPHIC_LEVELS, GEOGRAPHY_COLUMNS,
-                                      INDICATOR_UNITS, LA_COLUMNS, LOCAL_AUTHORITY, META_COLUMNS, MONTH_NAMES,
-                                      NATIONAL, REGIONAL, SYMBOLS, TIME_COLUMNS, looks_like_formula, read_csv)
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 NUMBER = re.compile(r"^-?\d+(\.(\d+))?$")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -59,7 +57,7 @@ def test_new_file_requests_one_run_per_month_keyed_by_sha256(instance, data_home
     path = land(data_home, demo_files["2024-06"])
     result = Ticker(instance, data_home).tick()
     sha256 = sha256_of(path)
-    assert requested(result) == [("2024-06", f"{sha256}:2024-06")]
+    assert requested(result) == [("2024-06", f"{sha256}:2024-06:{path.name}:1")]
     assert result.run_requests[0].tags["csc/file"] == path.name
     cursor = json.loads(result.cursor)
     assert cursor["files"][path.name]["sha256"] == sha256
@@ -88,7 +86,7 @@ def test_nothing_is_requested_twice_across_ticks_and_restarts(instance, data_hom
     assert requested(lost) == requested(first)
 
 
-def test_changed_content_is_a_new_run_but_a_touched_or_copied_file_is_not(instance, data_home, demo_files, monkeypatch):
+def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(instance, data_home, demo_files, monkeypatch):
     path = land(data_home, demo_files["2024-06"])
     ticker = Ticker(instance, data_home)
     (_, first_key), = requested(ticker.tick())
@@ -98,15 +96,30 @@ def test_changed_content_is_a_new_run_but_a_touched_or_copied_file_is_not(instan
     stamp = path.stat().st_mtime - 10
     os.utime(path, (stamp, stamp))  # touched: hashed again, same content
     assert not ticker.tick().run_requests
-    land(data_home, path, name="copy-of-june.csv")  # same bytes, another name
-    assert not ticker.tick().run_requests
-    assert reads == []  # neither was read again
+    copy = land(data_home, path, name="copy-of-june.csv")  # same bytes, another name: a later arrival
+    assert requested(ticker.tick()) == [("2024-06", f"{sha256_of(copy)}:2024-06:copy-of-june.csv:1")]
+    assert reads == []  # content already known is not read again
 
     monkeypatch.undo()
     path.write_text(path.read_text() + "\n")  # resubmitted: different bytes, same month
     old(path)
     (_, second_key), = requested(ticker.tick())
-    assert second_key != first_key and second_key == f"{sha256_of(path)}:2024-06"
+    assert second_key != first_key and second_key == f"{sha256_of(path)}:2024-06:{path.name}:2"
+
+
+def test_re_sending_an_earlier_version_under_the_same_name_is_heard(instance, data_home, demo_files):
+    """A, then B, then A again: the authority withdraws B, so A must run (and supersede B) again."""
+    path = land(data_home, demo_files["2024-06"])
+    first = path.read_text()
+    ticker = Ticker(instance, data_home)
+    (_, key_a), = requested(ticker.tick())
+    path.write_text(first + "\n")
+    old(path)
+    (_, key_b), = requested(ticker.tick())
+    path.write_text(first)
+    old(path)
+    (_, key_a_again), = requested(ticker.tick())
+    assert len({key_a, key_b, key_a_again}) == 3 and key_a_again.startswith(sha256_of(path))
 
 
 def test_unchanged_files_are_not_hashed_again(instance, data_home, demo_files, monkeypatch):
@@ -129,7 +142,7 @@ def test_a_file_still_being_written_waits_until_it_stops_changing(instance, data
     growing.write_text(text)  # the copy finishes: size changes
     assert not ticker.tick().run_requests
     settled = ticker.tick()  # same size and mtime as the tick before: complete
-    assert requested(settled) == [("2024-06", f"{sha256_of(growing)}:2024-06")]
+    assert requested(settled) == [("2024-06", f"{sha256_of(growing)}:2024-06:june.csv:1")]
 
 
 def test_files_that_are_not_returns_are_reported_once(instance, data_home, demo_files, caplog):

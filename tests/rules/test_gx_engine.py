@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from pipelines.validation import validate_rows
-from schemas.cross_column import cross_column_findings, derived_frame, part_whole_pairs
+from schemas.catalogue import strict_parts
+from schemas.cross_column import cross_column_findings, derived_frame
 from schemas.catalogue import derived_indicators
 
 from conftest import synthetic_months
@@ -65,7 +66,7 @@ def test_suite_covers_every_rate_and_part_whole_pair(gx_runs):
 
     columns = {e.column for e in suite_entries()}
     assert columns == ({f"excess__{i.column}" for i in derived_indicators()}
-                       | {f"slack__{part}" for part, _ in part_whole_pairs()})
+                       | {f"slack__{part}" for part, _ in strict_parts()})
     derived = derived_frame(pd.DataFrame(columns=synthetic_months(months=1).columns).astype("Float64"),
                             pd.DataFrame(columns=synthetic_months(months=1).columns))
     assert columns <= set(derived.columns)
