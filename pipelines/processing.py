@@ -50,16 +50,18 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
                    write_report: bool = False) -> MonthValidation:
     """Validate the current return of every authority for `month` and store returns and findings.
 
-    `write_report` also writes Great Expectations' HTML Data Docs for the month's cross-column
-    rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
+    `write_report` (engine "gx") also writes Great Expectations' HTML Data Docs for the month's
+    cross-column rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
     """
     received = received_month(home, month)
     with connect(home) as connection:
         history = accepted_history(connection, except_month=month)
     reference = load_reference(home)
     findings = list(received.findings)
+    report_folder = data_docs_folder(home, month) if write_report and not received.values.empty else None
     findings += validate_rows(received.values, received.text, reference, history, engine=engine, today=today,
-                              include_structure=False)  # structure was checked per file on intake
+                              include_structure=False,  # structure was checked per file on intake
+                              report_folder=report_folder)
     # Each authority's current return comes from one file; findings on no authority name their file.
     sha_by_authority = dict(zip(received.values["la_code"], received.values["sha256"]))
     sha_by_file = dict(zip(received.values["file"], received.values["sha256"]))
@@ -74,11 +76,7 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
         returns = _returns_table(received.values, received.text, frame, blocking)
         replace_rows(connection, "findings", frame, "period = ?", [month])
         replace_rows(connection, "returns", returns, "period = ?", [month])
-    report = None
-    if write_report and not received.values.empty:
-        from schemas.expectations import write_data_docs
-
-        report = write_data_docs(received.values, received.text, data_docs_folder(home, month))
+    report = report_folder / "index.html" if report_folder else None
     return MonthValidation(month, returns, frame, sorted(set(received.values["file"])), report)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,7 +22,8 @@ def last_complete_month(today: dt.date | None = None) -> str:
 
 def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference | None = None,
                   history: pd.DataFrame | None = None, engine: str = "pandas",
-                  today: dt.date | None = None, include_structure: bool = True) -> list[Finding]:
+                  today: dt.date | None = None, include_structure: bool = True,
+                  report_folder: Path | None = None) -> list[Finding]:
     """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
 
     engine "gx" evaluates the cross-column rules with Great Expectations (the pipeline);
@@ -29,6 +31,8 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     """
     if engine not in ENGINES:
         raise ValueError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
+    if report_folder is not None and engine != "gx":
+        raise ValueError("an HTML validation report is written by the gx engine only")
     if values.empty:
         return []
     values = values.reset_index(drop=True)
@@ -37,7 +41,7 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     if engine == "gx":
         from schemas.expectations import gx_cross_column_findings  # GX costs seconds to import
 
-        findings += gx_cross_column_findings(values, text)
+        findings += gx_cross_column_findings(values, text, docs_folder=report_folder)
     else:
         findings += cross_column_findings(values, text)
     reference = reference or Reference(None, None)

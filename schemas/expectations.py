@@ -127,23 +127,33 @@ def _failing(result, values: pd.DataFrame) -> dict[str, set]:
     return failing
 
 
-def gx_cross_column_findings(values: pd.DataFrame, text: pd.DataFrame) -> list[Finding]:
-    """Completeness and consistency findings, the consistency verdicts taken from GX."""
+def gx_cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, docs_folder: Path | None = None) -> list[Finding]:
+    """Completeness and consistency findings, the consistency verdicts taken from GX.
+
+    With `docs_folder`, the same run also writes GX's HTML Data Docs there (one validation page
+    per run, an index listing them; the pipeline uses `<home>/reports/gx/<month>/`).
+    """
     if values.empty:
         return []
     derived = derived_frame(values, text)
-    result = _shared_validator().validation.run(batch_parameters={"dataframe": _batch(values, derived)},
-                                                result_format=_RESULT_FORMAT)
+    batch = {"dataframe": _batch(values, derived)}
+    if docs_folder is None:
+        result = _shared_validator().validation.run(batch_parameters=batch, result_format=_RESULT_FORMAT)
+    else:
+        checkpoint_result = _docs_checkpoint(Path(docs_folder)).run(batch_parameters=batch)
+        result = next(iter(checkpoint_result.run_results.values()))
+        if not data_docs_index(docs_folder).exists():
+            raise RuntimeError(f"GX did not write {data_docs_index(docs_folder)}")
     return cross_column_findings(values, text, derived, failing=_failing(result, values))
 
 
-def write_data_docs(values: pd.DataFrame, text: pd.DataFrame, folder: Path) -> Path:
-    """Run the suite on these rows and write GX's HTML Data Docs into `folder`; returns its index.html.
+def data_docs_index(folder: Path) -> Path:
+    return Path(folder).resolve() / "index.html"
 
-    Each call adds one validation page; the index lists every run written into the folder
-    (the pipeline uses one folder per month: `<home>/reports/gx/<month>/`).
-    """
-    folder = Path(folder).resolve()
+
+def _docs_checkpoint(folder: Path):
+    """A checkpoint whose run also writes Data Docs into `folder` (a context of its own per folder)."""
+    folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     context = _new_context()
     site = "site_" + hashlib.sha256(str(folder).encode()).hexdigest()[:12]
@@ -154,9 +164,4 @@ def write_data_docs(values: pd.DataFrame, text: pd.DataFrame, folder: Path) -> P
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
-    checkpoint = _validator(context, docs_site=site).checkpoint
-    checkpoint.run(batch_parameters={"dataframe": _batch(values, derived_frame(values, text))})
-    index = folder / "index.html"
-    if not index.exists():
-        raise RuntimeError(f"GX did not write {index}")
-    return index
+    return _validator(context, docs_site=site).checkpoint

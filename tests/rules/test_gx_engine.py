@@ -98,10 +98,13 @@ def test_gx_engine_on_clean_rows_finds_nothing(gx_runs, read_frame):
 
 
 def test_data_docs_are_written_for_a_run(gx_runs, synthetic, tmp_path):
-    from schemas.expectations import write_data_docs
+    from schemas.expectations import data_docs_index, gx_cross_column_findings
 
-    index = write_data_docs(synthetic.values, synthetic.text, tmp_path / "reports" / "gx" / "2024-11")
-    assert index == (tmp_path / "reports" / "gx" / "2024-11" / "index.html").resolve()
+    folder = tmp_path / "reports" / "gx" / "2024-11"
+    with_docs = gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=folder)
+    assert with_docs == gx_cross_column_findings(synthetic.values, synthetic.text)  # one run, same verdicts
+    index = data_docs_index(folder)
+    assert index == (folder / "index.html").resolve() and index.exists()
     pages = list(index.parent.glob("validations/**/*.html"))
     assert len(pages) == 1
     page = pages[0].read_text(encoding="utf-8")
