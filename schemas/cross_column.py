@@ -60,7 +60,6 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
     """
     derived = derived_frame(values, text) if derived is None else derived
     findings: list[Finding] = []
-    present = set(text.columns[text.notna().any()])
 
     def failing_rows(column: str, mask: pd.Series) -> list:
         if failing is not None:
@@ -82,7 +81,8 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
             elif unreadable(label, column):
                 continue  # one mistake, one finding: `N/A` is an invalid value, not a missing one
             else:
-                detail = "the column is missing" if column not in present else "it is blank"
+                # The reader keeps None for a column the row's file does not have, "" for a blank cell.
+                detail = "its file has no such column" if cell is None or pd.isna(cell) else "it is blank"
                 findings.append(make_finding("mandatory_missing", row, column, detail=detail))
 
     for indicator in derived_indicators():

@@ -161,3 +161,16 @@ def test_figures_that_are_not_the_current_accepted_return_block_publication(home
     assert list(stale["rule"]) == ["stale_indicator_values"] and list(stale["la_code"]) == ["E06000009"]
     store_accepted(home, "2024-10")
     assert publication_blockers(home, "2024-10").empty
+
+
+def test_a_missing_mandatory_column_is_told_apart_from_a_blank_cell_per_file(home, example_rows):
+    october = [r for r in example_rows if r["period"] == "2024-10"]
+    write_return(home.landing / "blank.csv", [dict(october[0], cin="")])
+    write_return(home.landing / "no-cin.csv", [october[1]], [c for c in october[1] if c not in ("cin", "cin_rate_per_10k")])
+    archive_landing(home)
+
+    findings = validate_month(home, "2024-10", engine="pandas").findings
+    missing = findings[findings["rule"] == "mandatory_missing"].set_index("la_code")["message"]
+
+    assert missing["E06000009"] == "cin is mandatory but it is blank"
+    assert missing["E06000006"] == "cin is mandatory but its file has no such column"
