@@ -1,4 +1,5 @@
-"""End to end, as a steward sees it: a month with a held-back return, then the Dagster UI.
+"""End to end, as a steward sees it: a month with a held-back return, then the Dagster UI,
+then a backfill of earlier months launched through the UI's API and run by the daemon.
 
 A test data home and a test DAGSTER_HOME (the project's own dagster.yaml) get the demo month
 2024-06, where E06000006 is held back with a consistency error. `dagster dev` is started on a
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from operations_support import (FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, assert_month_validated, run_held_back_month,
-                                write_instance_yaml)
+from operations_support import (FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, assert_month_validated, land,
+                                run_held_back_month, write_instance_yaml)
 
 from pipelines.home import DataHome
 
@@ -31,6 +32,29 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 STARTUP_SECONDS = 120
+BACKFILL_SECONDS = 300
+BACKFILL_MONTHS = ["2024-04", "2024-05"]
+TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+
+LAUNCH_BACKFILL = """
+mutation ($months: [String!]!) {
+  launchPartitionBackfill(backfillParams: {
+    selector: {partitionSetName: "monthly_release_partition_set",
+               repositorySelector: {repositoryLocationName: "pipelines.definitions", repositoryName: "__repository__"}},
+    partitionNames: $months}) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+BACKFILL_RUNS = """
+query ($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { runs { status tags { key value } } }
+  }
+}
+"""
 
 CHECK_QUERY = """
 query ($partition: String!, $check: String!) {
@@ -116,6 +140,19 @@ def wait_for_code_location(base: str, process: subprocess.Popen, log: Path) -> N
     pytest.fail(f"dagster dev did not serve the code location in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
+def wait_for_backfill_runs(base: str, backfill_id: str, expected: int, process: subprocess.Popen,
+                           log: Path) -> list[dict]:
+    deadline = time.monotonic() + BACKFILL_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster dev exited during the backfill:\n{log.read_text()[-3000:]}")
+        runs = graphql(base, BACKFILL_RUNS, {"id": backfill_id})["partitionBackfillOrError"]["runs"]
+        if len(runs) == expected and all(run["status"] in TERMINAL_RUN_STATUSES for run in runs):
+            return runs
+        time.sleep(2)
+    pytest.fail(f"the backfill did not finish in {BACKFILL_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
 def dismiss_welcome(page) -> None:
     """A fresh instance greets the first visit with a newsletter dialog: skip it, as a steward would."""
     skip = page.get_by_role("button", name="Skip")
@@ -136,7 +173,7 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-def test_steward_sees_the_failing_check_with_its_rows(chromium_path, demo_files, tmp_path, monkeypatch):
+def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chromium_path, demo_files, tmp_path, monkeypatch):
     home = DataHome(tmp_path / "home")
     dagster_home = tmp_path / "dagster_home"
     write_instance_yaml(dagster_home)  # the project's local config, relative paths under .dagster/
@@ -183,6 +220,17 @@ def test_steward_sees_the_failing_check_with_its_rows(chromium_path, demo_files,
         assert HELD_BACK_LA in text
         assert "derived_inconsistent" in text  # the rule, beside the authority, in the failing-rows table
         assert (tmp_path / "received_returns-checks.png").stat().st_size > 10_000
+
+        # (c) history: one backfill over earlier months, queued and run by the daemon, a run per month.
+        for month in BACKFILL_MONTHS:
+            land(home, demo_files[month])
+        launched = graphql(base, LAUNCH_BACKFILL, {"months": BACKFILL_MONTHS})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        runs = wait_for_backfill_runs(base, launched["backfillId"], len(BACKFILL_MONTHS), process, log)
+        partitions = sorted(tag["value"] for run in runs for tag in run["tags"] if tag["key"] == "dagster/partition")
+        assert partitions == BACKFILL_MONTHS and {run["status"] for run in runs} == {"SUCCESS"}
+        for month in BACKFILL_MONTHS:
+            assert (home.publish / "releases" / month).is_dir(), f"{month} not published by the backfill"
     finally:
         stop(process)
     assert process.returncode is not None
