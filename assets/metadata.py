@@ -6,6 +6,8 @@ import json
 import dagster as dg
 import pandas as pd
 
+from schemas.catalogue import indicators_by_column
+
 SHOWN_ROWS = 50
 FAILING_ROW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
 FAILING_ROW_SCHEMA = dg.TableSchema(columns=[
@@ -20,6 +22,12 @@ FAILING_ROW_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("row", "int", description="Row in that file"),
     dg.TableColumn("waived", "bool", description="Accepted or overridden by a steward"),
 ])
+
+
+def figure_columns() -> list[dg.TableColumn]:
+    """A column of the schema per figure of the catalogue, labelled as in the return standard."""
+    return [dg.TableColumn(i.column, "double", description=i.label)
+            for i in indicators_by_column().values() if i.is_numeric]
 
 
 def failing_rows_table(findings: pd.DataFrame) -> dict[str, dg.MetadataValue]:

@@ -5,7 +5,14 @@ import dagster as dg
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.processing import publication_blockers
+from pipelines.publishing.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
 from pipelines.resources import MONTHS, DataHomeResource
+
+RELEASE_SCHEMA = dg.TableSchema(columns=[
+    *[dg.TableColumn(c, "string", description="EES time and geography column") for c in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)],
+    *[dg.TableColumn(i.column, "string", description=f"{i.label}: a number or c, x, z")
+      for i in published_indicators()],
+])
 
 
 @dg.asset(
@@ -14,6 +21,7 @@ from pipelines.resources import MONTHS, DataHomeResource
     group_name="publishing",
     kinds={"csv"},
     owners=OWNERS,
+    metadata={"dagster/column_schema": RELEASE_SCHEMA},
     description=(
         "Open data for the month in the DfE EES layout (data + .meta.csv, regional and England rows, "
         "disclosure control), screened before it is swapped into <home>/publish/."

@@ -2,13 +2,27 @@
 
 import dagster as dg
 
-from assets.metadata import failing_rows_table
+from assets.metadata import failing_rows_table, figure_columns
 from pipelines.intake import archive_landing
 from pipelines.processing import data_docs_folder, stored_findings, validate_month
 from pipelines.resources import MONTHS, DataHomeResource
 from schemas.rules import FAMILIES, RULES
 
 OWNERS = ["team:data-stewards"]
+RETURNS_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
+    dg.TableColumn("la_name", "string", description="Name as submitted (never published)"),
+    dg.TableColumn("period", "string", description="Month, YYYY-MM"),
+    dg.TableColumn("status", "string", description="accepted, or held_back by an unwaived error"),
+    dg.TableColumn("errors", "int", description="Unwaived error findings"),
+    dg.TableColumn("warnings", "int", description="Warning findings (queries for the steward)"),
+    dg.TableColumn("file", "string", description="File as submitted"),
+    dg.TableColumn("row", "int", description="Row in that file"),
+    dg.TableColumn("sha256", "string", description="The archived file (archive/<sha256>.<ext>)"),
+    dg.TableColumn("arrival", "int", description="Order of arrival: the latest supersedes"),
+    *figure_columns(),
+    dg.TableColumn("cells", "json", description="Every cell as submitted (the precision rule reads them)"),
+])
 
 
 @dg.asset(
@@ -16,6 +30,7 @@ OWNERS = ["team:data-stewards"]
     group_name="returns",
     kinds={"python", "duckdb", "pandas"},
     owners=OWNERS,
+    metadata={"dagster/column_schema": RETURNS_SCHEMA, "dagster/table_name": "warehouse.duckdb: returns"},
     description=(
         "The month's returns as received: every landed file archived untouched by its sha256, "
         "the latest submission of each authority kept, and every rule of the rule book run on it. "

@@ -6,6 +6,19 @@ from assets.warehouse import indicator_values
 from pipelines.processing import refresh_scorecard
 from pipelines.resources import MONTHS, DataHomeResource
 
+SCORECARD_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
+    dg.TableColumn("period", "string", description="Month, YYYY-MM"),
+    dg.TableColumn("indicator", "string", description="Column of the return the target is set on"),
+    dg.TableColumn("value", "double", description="The accepted figure"),
+    dg.TableColumn("target", "double", description="The improvement board's target in force that month"),
+    dg.TableColumn("polarity", "string", description="high or low: which side of the target is good"),
+    dg.TableColumn("amber_tolerance", "double", description="How far from the target is still amber"),
+    dg.TableColumn("from_month", "string", description="First month the target applies"),
+    dg.TableColumn("shortfall", "double", description="How far the target is missed (0 when met)"),
+    dg.TableColumn("rag", "string", description="green, amber or red"),
+])
+
 
 @dg.asset(
     partitions_def=MONTHS,
@@ -13,6 +26,7 @@ from pipelines.resources import MONTHS, DataHomeResource
     group_name="scorecard",
     kinds={"duckdb", "html"},
     owners=OWNERS,
+    metadata={"dagster/column_schema": SCORECARD_SCHEMA, "dagster/table_name": "warehouse.duckdb: scorecard"},
     description=(
         "Red, amber or green per authority, month and targeted indicator (targets from "
         "<home>/reference/targets.csv), in DuckDB table `scorecard` and as CSV and an HTML page "

@@ -2,16 +2,16 @@
 
 import dagster as dg
 
-from assets.metadata import failing_rows_table
+from assets.metadata import failing_rows_table, figure_columns
 from assets.returns import OWNERS, received_returns
 from pipelines.processing import publication_blockers, store_accepted
 from pipelines.resources import MONTHS, DataHomeResource
-from schemas.catalogue import indicators_by_column, numeric_columns
 
 VALUES_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
     dg.TableColumn("period", "string", description="Month, YYYY-MM"),
-    *[dg.TableColumn(c, "double", description=indicators_by_column()[c].label) for c in numeric_columns()],
+    dg.TableColumn("sha256", "string", description="The return file the figures come from"),
+    *figure_columns(),
 ])
 
 
@@ -25,7 +25,7 @@ VALUES_SCHEMA = dg.TableSchema(columns=[
         "Figures of the month's accepted returns (no unwaived error), in DuckDB table "
         "`indicator_values` and Parquet under lake/indicator_values/period=YYYY-MM/."
     ),
-    metadata={"dagster/column_schema": VALUES_SCHEMA},
+    metadata={"dagster/column_schema": VALUES_SCHEMA, "dagster/table_name": "warehouse.duckdb: indicator_values"},
 )
 def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
     accepted = store_accepted(data_home.home(), context.partition_key)
