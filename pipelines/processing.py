@@ -151,4 +151,7 @@ def refresh_scorecard(home: DataHome):
         connection.register("scorecard_rows", table)
         connection.execute("CREATE OR REPLACE TABLE scorecard AS SELECT * FROM scorecard_rows")
         connection.unregister("scorecard_rows")
-    return table, write_scorecard(table, home.reports / "scorecard", title="Scorecard against improvement board targets")
+    register = load_reference(home).register
+    names = dict(zip(register["new_la_code"], register["la_name"])) if register is not None else {}
+    return table, write_scorecard(table, home.reports / "scorecard", title="Scorecard against improvement board targets",
+                                  names=names)

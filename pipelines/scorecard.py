@@ -158,12 +158,15 @@ def trend_svg(series: pd.DataFrame, label: str, width: int = 640, height: int = 
         f"{dots}</svg>")
 
 
-def scorecard_html(scorecard: pd.DataFrame, title: str = "Scorecard") -> str:
+def scorecard_html(scorecard: pd.DataFrame, title: str = "Scorecard", names: dict[str, str] | None = None) -> str:
+    """The board's page; `names` (code -> register name) titles each chart with the authority's name."""
     labels = {c: i.label for c, i in indicators_by_column().items()}
+    names = names or {}
     sections = []
     for (la_code, indicator), series in scorecard.groupby(["la_code", "indicator"], sort=True):
         latest = series.sort_values("period").iloc[-1]
-        label = f"{la_code}: {labels.get(indicator, indicator)}"
+        authority = f"{names[la_code]} ({la_code})" if la_code in names else la_code
+        label = f"{authority}: {labels.get(indicator, indicator)}"
         better = "higher is better" if latest["polarity"] == "high" else "lower is better"
         sections.append(
             f'<section><h2>{html.escape(label)}</h2>'
@@ -184,11 +187,12 @@ def scorecard_html(scorecard: pd.DataFrame, title: str = "Scorecard") -> str:
         f"\n{body}\n</body></html>\n")
 
 
-def write_scorecard(scorecard: pd.DataFrame, folder: Path, title: str = "Scorecard") -> ScorecardFiles:
+def write_scorecard(scorecard: pd.DataFrame, folder: Path, title: str = "Scorecard",
+                    names: dict[str, str] | None = None) -> ScorecardFiles:
     """Write `scorecard.csv` and a static `scorecard.html` (no scripts, charts inline) into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = ScorecardFiles(folder / "scorecard.csv", folder / "scorecard.html")
     scorecard.to_csv(files.csv, index=False)
-    files.html.write_text(scorecard_html(scorecard, title), encoding="utf-8")
+    files.html.write_text(scorecard_html(scorecard, title, names), encoding="utf-8")
     return files

@@ -18,7 +18,7 @@ FOLDER = Path(__file__).parent
 FIRST_MONTH, MONTHS = "2023-04", 24
 SEED = 20171231
 # Scale of each authority's caseload relative to its child population (made up).
-PROFILES = {"E06000009": 1.9, "E06000006": 1.1, "E06000008": 1.0, "E06000007": 0.7, "E10000017": 0.9}
+PROFILES = {"E06000009": 3.0, "E06000006": 1.1, "E06000008": 1.0, "E06000007": 0.7, "E10000017": 0.9}
 HELD_BACK_EXAMPLE = ("E06000006", "2024-06")  # a rate per 100,000 typed into a per-10,000 column
 
 

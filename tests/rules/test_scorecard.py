@@ -80,11 +80,13 @@ def test_written_scorecard_has_csv_and_a_chart_per_indicator_with_its_target_lin
                            # contacts as the February 2018 report quotes them (May to December 2017)
                            "contacts": [1160.0, 1043, 1115, 1013, 999, 779, 594, 447, None]})
     card = build_scorecard(values, load_targets(DEMO_TARGETS))
-    files = write_scorecard(card, tmp_path / "scorecard" / "2017-12", title="Blackpool <demo>")
+    files = write_scorecard(card, tmp_path / "scorecard" / "2017-12", title="Blackpool <demo>",
+                            names={"E06000009": "Blackpool"})
     assert pd.read_csv(files.csv).shape == card.shape
     page = files.html.read_text(encoding="utf-8")
     assert page.count("<svg") == 2 and page.count('class="target"') == 2
     assert "Blackpool &lt;demo&gt;" in page and "<script" not in page
+    assert "<h2>Blackpool (E06000009): Children looked after" in page
     cla = re.search(r"Children looked after.*?</svg>", page, re.S).group(0)
     assert cla.count("<circle") == 9 and "2017-12: 537 (red)" in cla
     target_ys = {point.split(",")[1] for point in re.search(r'class="target" points="([^"]+)"', cla).group(1).split()}
