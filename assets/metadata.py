@@ -9,10 +9,12 @@ import pandas as pd
 from schemas.catalogue import indicators_by_column
 
 SHOWN_ROWS = 50
+LA_CODE_COLUMN = dg.TableColumn("la_code", "string", description="Authority (ONS code)")
+PERIOD_COLUMN = dg.TableColumn("period", "string", description="Month, YYYY-MM")
 FAILING_ROW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
 FAILING_ROW_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
-    dg.TableColumn("period", "string", description="Month"),
+    LA_CODE_COLUMN,
+    PERIOD_COLUMN,
     dg.TableColumn("column", "string", description="Column of the return"),
     dg.TableColumn("value", "string", description="Value as submitted"),
     dg.TableColumn("expected", "string", description="What the rule expected"),

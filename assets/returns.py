@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.metadata import failing_rows_table, figure_columns
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
 from pipelines.intake import archive_landing
 from pipelines.processing import data_docs_folder, stored_findings, validate_month
 from pipelines.resources import MONTHS, DataHomeResource
@@ -10,9 +10,9 @@ from schemas.rules import FAMILIES, RULES
 
 OWNERS = ["team:data-stewards"]
 RETURNS_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
+    LA_CODE_COLUMN,
     dg.TableColumn("la_name", "string", description="Name as submitted (never published)"),
-    dg.TableColumn("period", "string", description="Month, YYYY-MM"),
+    PERIOD_COLUMN,
     dg.TableColumn("status", "string", description="accepted, or held_back by an unwaived error"),
     dg.TableColumn("errors", "int", description="Unwaived error findings"),
     dg.TableColumn("warnings", "int", description="Warning findings (queries for the steward)"),

@@ -1,14 +1,15 @@
 """The improvement board's scorecard: each authority's figures against its targets."""
 import dagster as dg
 
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.processing import refresh_scorecard
 from pipelines.resources import MONTHS, DataHomeResource
 
 SCORECARD_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
-    dg.TableColumn("period", "string", description="Month, YYYY-MM"),
+    LA_CODE_COLUMN,
+    PERIOD_COLUMN,
     dg.TableColumn("indicator", "string", description="Column of the return the target is set on"),
     dg.TableColumn("value", "double", description="The accepted figure"),
     dg.TableColumn("target", "double", description="The improvement board's target in force that month"),

@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from assets.metadata import failing_rows_table, figure_columns
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
 from assets.returns import OWNERS, received_returns
 from pipelines.processing import publication_blockers, store_accepted
 from pipelines.resources import MONTHS, DataHomeResource
 
 VALUES_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("la_code", "string", description="Authority (ONS code)"),
-    dg.TableColumn("period", "string", description="Month, YYYY-MM"),
+    LA_CODE_COLUMN,
+    PERIOD_COLUMN,
     dg.TableColumn("sha256", "string", description="The return file the figures come from"),
     *figure_columns(),
 ])
