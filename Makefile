@@ -22,13 +22,15 @@ test-fast: $(BIN)/csc-returns
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 dev: $(BIN)/csc-returns
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -m pipelines.definitions
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -m pipelines.orchestration.definitions
 
+# Benchmarks (not part of `make test`); figures and method in docs/performance.md.
 bench: $(BIN)/csc-returns
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/validate_cold.py
+	$(BIN)/python bench/pipeline_month.py
 
 docs: $(BIN)/csc-returns
-	$(BIN)/python -m schemas.rulebook > docs/rules.md
+	$(BIN)/python -m pipelines.validate.rules_page > docs/rules.md
 
 clean:
 	rm -rf $(VENV) data .dagster

@@ -4,9 +4,9 @@ import dagster as dg
 
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
-from pipelines.processing import publication_blockers
-from pipelines.publishing.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
-from pipelines.resources import MONTHS, DataHomeResource
+from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.resources import DataHomeResource
+from pipelines.publish.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
 
 RELEASE_SCHEMA = dg.TableSchema(columns=[
     *[dg.TableColumn(c, "string", description="EES time and geography column") for c in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)],
@@ -28,15 +28,10 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
     ),
 )
 def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
-    from pipelines.publishing.release import PublishingError, publish_month
+    from pipelines.publish.release import PublishingError, publish_month
 
     home, month = data_home.home(), context.partition_key
-    # Blocking checks stop a release only within one run; this guard holds for any run.
-    unsafe = publication_blockers(home, month)
-    if not unsafe.empty:
-        first = unsafe.iloc[0]
-        raise dg.Failure(f"{month}: nothing published; {len(unsafe)} reason(s), first {first['la_code']}: {first['message']}")
-    try:
+    try:  # publish_month asks the publication guard itself: blocking checks act only within one run
         summary = publish_month(home, month)
     except PublishingError as exc:  # a one-line reason for the steward, not a traceback
         raise dg.Failure(str(exc)) from None
@@ -63,7 +58,7 @@ def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeReso
     ),
 )
 def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
-    from pipelines.publishing.release import screen_published
+    from pipelines.publish.release import screen_published
 
     findings = screen_published(data_home.home(), context.partition_key)
     return dg.AssetCheckResult(

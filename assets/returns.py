@@ -3,9 +3,12 @@
 import dagster as dg
 
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
-from pipelines.intake import archive_landing
-from pipelines.processing import data_docs_folder, stored_findings, validate_month
-from pipelines.resources import MONTHS, DataHomeResource
+from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.resources import DataHomeResource
+from pipelines.steps import archive_landing, validate_month
+from pipelines.store.month import stored_findings
+from pipelines.validate.waivers import unwaived
+from schemas.findings import ERROR, WARNING
 from schemas.rules import FAMILIES, RULES
 
 OWNERS = ["team:data-stewards"]
@@ -56,7 +59,7 @@ def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResou
 
 
 def _family_check(family: str) -> dg.AssetChecksDefinition:
-    has_errors = any(rule.family == family and rule.severity == "error" for rule in RULES.values())
+    has_errors = any(rule.family == family and rule.severity == ERROR for rule in RULES.values())
 
     @dg.asset_check(
         asset=received_returns,
@@ -70,19 +73,19 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
     def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
         home = data_home.home()
         findings = stored_findings(home, context.partition_key)
-        report = data_docs_folder(home, context.partition_key) / "index.html"
+        report = home.data_docs(context.partition_key) / "index.html"
         findings = findings[findings["family"] == family]
-        unwaived = findings[~findings["waived"].fillna(False).astype(bool)]
-        errors = int((unwaived["severity"] == "error").sum())
-        warnings = int((unwaived["severity"] == "warning").sum())
+        open_findings = unwaived(findings)
+        errors = int((open_findings["severity"] == ERROR).sum())
+        warnings = int((open_findings["severity"] == WARNING).sum())
         return dg.AssetCheckResult(
             passed=errors == 0 and warnings == 0,
             severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
             metadata={
                 "errors": dg.MetadataValue.int(errors),
                 "warnings": dg.MetadataValue.int(warnings),
-                "waived": dg.MetadataValue.int(len(findings) - len(unwaived)),
-                "authorities_affected": dg.MetadataValue.text(", ".join(sorted(set(unwaived["la_code"].dropna()))) or "none"),
+                "waived": dg.MetadataValue.int(len(findings) - len(open_findings)),
+                "authorities_affected": dg.MetadataValue.text(", ".join(sorted(set(open_findings["la_code"].dropna()))) or "none"),
                 **failing_rows_table(findings),
                 **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
             },

@@ -4,8 +4,9 @@ import dagster as dg
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
-from pipelines.processing import refresh_scorecard
-from pipelines.resources import MONTHS, DataHomeResource
+from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.resources import DataHomeResource
+from pipelines.steps import refresh_scorecard
 
 SCORECARD_SCHEMA = dg.TableSchema(columns=[
     LA_CODE_COLUMN,

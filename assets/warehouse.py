@@ -4,8 +4,10 @@ import dagster as dg
 
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
 from assets.returns import OWNERS, received_returns
-from pipelines.processing import publication_blockers, store_accepted
-from pipelines.resources import MONTHS, DataHomeResource
+from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.resources import DataHomeResource
+from pipelines.publish.guard import publication_blockers
+from pipelines.store.month import store_accepted
 
 VALUES_SCHEMA = dg.TableSchema(columns=[
     LA_CODE_COLUMN,

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines.demo import generate_rows, read_names, read_populations  # noqa: E402
+from pipelines.demo import POPULATION, REGISTER, generate_rows, read_names, read_populations  # noqa: E402
 from schemas.catalogue import all_columns  # noqa: E402
 
 OFFICIAL = REPO.parent / "shared" / "reference"
@@ -59,7 +59,7 @@ def main() -> None:
     if OFFICIAL.exists():
         register, population = OFFICIAL / "la_register_2025.csv", OFFICIAL / "ons_population_0_17_2012_to_2024.csv"
     else:
-        register, population = REPO / "pipelines/demo/register.csv", REPO / "pipelines/demo/population.csv"
+        register, population = REGISTER, POPULATION
     subprocess.run([CLI, "reference", "import", str(register), str(population)], env=env, check=True,
                    stdout=subprocess.DEVNULL)
 

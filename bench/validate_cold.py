@@ -5,8 +5,8 @@
 Each run is a new process (nothing cached in memory; the OS file cache is warm after the first
 run, as it is for a steward), against an empty data home. Reports the median and range of:
 - the CLI end to end (`csc-returns validate FILE`),
-- `python -c` reading and validating through `pipelines.validation.validate_rows` directly,
-- importing `pipelines.validation` alone,
+- `python -c` reading and validating through `pipelines.validate.rulebook.validate_rows` directly,
+- importing `pipelines.validate.rulebook` alone,
 and whether the validation imported great_expectations (it must not: engine "pandas").
 Outside `make test`: timings depend on the machine. Record results in docs/performance.md.
 """
@@ -33,13 +33,13 @@ ONE_ROW = ("la_code,la_name,period,population_0_17,cin,cp_plans,cla,cin_rate_per
 DIRECT = """
 import sys, time
 t = time.perf_counter()
-from pipelines.reading import read_return
-from pipelines.validation import validate_rows
+from pipelines.ingest.readers import read_return
+from pipelines.validate.rulebook import validate_rows
 parsed = read_return(sys.argv[1])
 findings = validate_rows(parsed.values, parsed.text)
 print("great_expectations" in sys.modules, len(findings))
 """
-IMPORT_ONLY = "import pipelines.validation"
+IMPORT_ONLY = "import pipelines.validate.rulebook"
 
 
 def _time(command: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(ONE_ROW, encoding="utf-8")
         load_before = os.getloadavg()[0]
         env = {**os.environ, "CSC_HOME": str(work / "home"), "PYTHONDONTWRITEBYTECODE": "0"}
-        commands = {"python -c import pipelines.validation": [str(PYTHON), "-c", IMPORT_ONLY],
+        commands = {"python -c import pipelines.validate.rulebook": [str(PYTHON), "-c", IMPORT_ONLY],
                     "python -c read_return + validate_rows": [str(PYTHON), "-c", DIRECT, str(path)]}
         if CLI.exists():
             commands["csc-returns validate FILE"] = [str(CLI), "validate", str(path)]

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from pipelines.home import DataHome
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
 
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
-    from pipelines.reading import read_return
+    from pipelines.ingest.readers import read_return
     from pipelines.reference import load_reference
-    from pipelines.validation import validate_rows
-    from pipelines.warehouse import accepted_history, connect
+    from pipelines.store.month import accepted_history
+    from pipelines.store.warehouse import connect
+    from pipelines.validate.rulebook import validate_rows
     from schemas.findings import ERROR
+    from schemas.rules import new_finding
 
     reference = load_reference(home)
     history = None
@@ -33,8 +33,7 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
     for name in args.files:
         path = Path(name)
         if not path.is_file():
-            from schemas.findings import Finding
-            findings.append(Finding(rule="file_unreadable", severity=ERROR, file=name, message="no such file"))
+            findings.append(new_finding("file_unreadable", file=name, message="no such file"))
             continue
         parsed = read_return(path)
         files.append({"file": name, "rows": len(parsed.values)})
@@ -56,7 +55,7 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
 
 
 def _run(args: argparse.Namespace, home: DataHome) -> int:
-    from pipelines.runner import run_months
+    from pipelines.orchestration.runner import run_months
 
     return run_months(home, [args.month] if args.month else None)
 
@@ -76,8 +75,8 @@ def _reference(args: argparse.Namespace, home: DataHome) -> int:
 
 def _demo(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.demo import write_demo_landing
+    from pipelines.orchestration.runner import run_months
     from pipelines.reference import import_demo_reference
-    from pipelines.runner import run_months
 
     if home.root.exists():
         shutil.rmtree(home.root)  # a fresh demo home every time
@@ -90,16 +89,16 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
 
 
 def _waive(args: argparse.Namespace, home: DataHome) -> int:
-    from pipelines.waivers import WaiverError, waive_finding
-    from pipelines.warehouse import connect
+    from pipelines.store.month import findings_matching
+    from pipelines.store.waivers import waive_finding
+    from pipelines.store.warehouse import connect
+    from pipelines.validate.waivers import WaiverError
 
     if not home.warehouse.exists():
         print(f"no warehouse in {home.root}: run the pipeline first", file=sys.stderr)
         return 1
     with connect(home) as connection:
-        matches = connection.execute(
-            """SELECT * FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT DISTINCT FROM ?""",
-            [args.rule, args.la_code, args.month, args.column]).df()
+        matches = findings_matching(connection, args.rule, args.la_code, args.month, args.column)
         if matches.empty:
             print(f"no finding {args.rule} on {args.la_code} {args.month} [{args.column}] in the current return",
                   file=sys.stderr)

@@ -45,6 +45,10 @@ class DataHome:
     def reference(self) -> Path:
         return self.root / "reference"
 
+    def data_docs(self, month: str) -> Path:
+        """Great Expectations' Data Docs of one month's validation."""
+        return self.reports / "gx" / month
+
     def ensure(self) -> "DataHome":
         for folder in (self.landing, self.archive, self.lake, self.reports, self.publish, self.reference):
             folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Official reference data: the register of authorities and ONS child populations.
+"""Reference data: the register of authorities, ONS child populations and improvement board targets.
 
 `reference import` accepts the official layouts (DfE's LA register; ONS estimates in the
 EES layout) and keeps a normalised copy under `<home>/reference/`.
@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import demo
 from pipelines.home import DataHome
+from pipelines.scorecard.targets import TargetsError, validate_targets
 
 REGISTER_COLUMNS = ["old_la_code", "new_la_code", "la_name", "region_code", "region_name", "la_type"]
 POPULATION_COLUMNS = ["new_la_code", "year", "population"]
 REGISTER_FILE = "register.csv"
 POPULATION_FILE = "populations.csv"
 TARGETS_FILE = "targets.csv"
-DEMO_FOLDER = Path(__file__).with_name("demo")
 
 
 class ReferenceError(ValueError):
@@ -70,8 +71,6 @@ def import_reference(path: Path, home: DataHome) -> str:
         populations.to_csv(home.reference / POPULATION_FILE, index=False)
         return f"populations: {len(populations)} authority-years for {populations['new_la_code'].nunique()} authorities"
     if {"la_code", "indicator", "target"} <= set(frame.columns):
-        from pipelines.scorecard import TargetsError, validate_targets
-
         try:
             targets = validate_targets(frame, Path(path).name)
         except TargetsError as exc:
@@ -87,7 +86,7 @@ def import_reference(path: Path, home: DataHome) -> str:
 
 
 def import_demo_reference(home: DataHome) -> list[str]:
-    return [import_reference(DEMO_FOLDER / name, home) for name in ("register.csv", "population.csv", "targets.csv")]
+    return [import_reference(path, home) for path in (demo.REGISTER, demo.POPULATION, demo.TARGETS)]
 
 
 def load_reference(home: DataHome) -> Reference:

@@ -1,9 +1,9 @@
 """The rule book: every rule's id, family, severity, formula and message, in one place.
 
-Structural rules are evaluated by pandera (`schemas.structure`), cross-column rules by
-Great Expectations (`schemas.expectations`) in the pipeline, with the same arithmetic as
-`cross_column_findings` here (the fast path the CLI uses): the arithmetic lives once, in
-`derived_frame`, and both engines read it.
+This is the registry as declarations; the code that evaluates the rules lives in
+`pipelines/validate/` (pandera for structure, Great Expectations or numpy for the
+cross-column rules, pandas for the rules that need the register, bands and history).
+Every finding, whichever code raises it, is made by `new_finding` from its rule's entry here.
 """
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ _RULE_LIST = [
     Rule("stock_jump", "continuity", WARNING, "A stock moves by no more than 20% (and 10 children) month on month.", "|stock(m) - stock(m-1)| <= max(20% x stock(m-1), 10)", "{column} moved from {expected} to {value} in a month"),
 ]
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
+FAMILY_OF_RULE = {rule.id: rule.family for rule in _RULE_LIST}
 FLOW_OUTLIER_FACTOR = 2.5  # a monthly flow beyond 2.5x, or below 1/2.5, of its own recent median
 FLOW_OUTLIER_MIN_MONTHS = 6
 FLOW_OUTLIER_MIN_DIFFERENCE = 10
@@ -102,16 +103,29 @@ def describe_value(value: object) -> str | None:
     return str(value)
 
 
-def make_finding(rule_id: str, row: pd.Series, column: str | None, value: object = None,
-                 expected: object = None, detail: str = "") -> Finding:
+def new_finding(rule_id: str, *, file: str | None = None, row: int | None = None, la_code: str | None = None,
+                period: str | None = None, column: str | None = None, value: object = None,
+                expected: object = None, detail: str = "", message: str | None = None) -> Finding:
+    """A finding of `rule_id`, its message built from the rule's template.
+
+    A template of `{message}` (the reader's file-level findings) takes the text given as `message`.
+    """
     rule = RULES[rule_id]
     value_text, expected_text = describe_value(value), describe_value(expected)
     return Finding(
-        rule=rule_id, severity=rule.severity,
-        file=None if pd.isna(row.get("file")) else str(row.get("file")),
-        row=None if pd.isna(row.get("row")) else int(row.get("row")),
-        la_code=None if pd.isna(row.get("la_code")) else str(row.get("la_code")),
-        period=None if pd.isna(row.get("period")) else str(row.get("period")),
+        rule=rule_id, severity=rule.severity, file=file, row=row, la_code=la_code, period=period,
         column=column, value=value_text, expected=expected_text,
-        message=rule.message.format(column=column, value=value_text, expected=expected_text, detail=detail),
+        message=rule.message.format(column=column, value=value_text, expected=expected_text, detail=detail,
+                                    message=message),
     )
+
+
+def make_finding(rule_id: str, row: pd.Series, column: str | None, value: object = None,
+                 expected: object = None, detail: str = "") -> Finding:
+    """A finding on one row of a parsed return (its file, row number, authority and month)."""
+    def text(key: str) -> str | None:
+        return None if pd.isna(row.get(key)) else str(row.get(key))
+
+    return new_finding(rule_id, file=text("file"), row=None if pd.isna(row.get("row")) else int(row.get("row")),
+                       la_code=text("la_code"), period=text("period"), column=column, value=value,
+                       expected=expected, detail=detail)

@@ -45,3 +45,11 @@ def example_rows() -> list[dict[str, str]]:
     requires_shared(EXAMPLE_RETURN)
     with EXAMPLE_RETURN.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def warehouse_scalar(home: DataHome, sql: str, params=()):
+    """The first value of a query on the home's warehouse."""
+    from pipelines.store.warehouse import connect
+
+    with connect(home) as connection:
+        return connection.execute(sql, list(params)).fetchone()[0]

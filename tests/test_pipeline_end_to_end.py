@@ -7,9 +7,9 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
-from pipelines.definitions import defs
+from pipelines.orchestration.definitions import defs
 from pipelines.demo import HELD_BACK_EXAMPLE, generate_rows
-from pipelines.warehouse import connect
+from pipelines.store.warehouse import connect
 from tests.conftest import REFERENCE, requires_shared, write_return
 
 pytestmark = pytest.mark.xdist_group("dagster")

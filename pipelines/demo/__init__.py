@@ -15,6 +15,8 @@ import pandas as pd
 from schemas.catalogue import all_columns, derived_indicators
 
 FOLDER = Path(__file__).parent
+# The demo home's reference data: a real subset of the register and ONS populations, made-up targets.
+REGISTER, POPULATION, TARGETS = FOLDER / "register.csv", FOLDER / "population.csv", FOLDER / "targets.csv"
 FIRST_MONTH, MONTHS = "2023-04", 24
 SEED = 20171231
 # Scale of each authority's caseload relative to its child population (made up).
@@ -22,14 +24,14 @@ PROFILES = {"E06000009": 3.0, "E06000006": 1.1, "E06000008": 1.0, "E06000007": 0
 HELD_BACK_EXAMPLE = ("E06000006", "2024-06")  # a rate per 100,000 typed into a per-10,000 column
 
 
-def read_populations(path: Path = FOLDER / "population.csv") -> dict[tuple[str, int], int]:
+def read_populations(path: Path = POPULATION) -> dict[tuple[str, int], int]:
     """ONS estimates in the EES layout (the bundled subset or the official file)."""
     frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     frame = frame[(frame["geographic_level"] == "Local authority") & frame["population_estimate"].str.isdigit()]
     return {(r.new_la_code, int(r.time_period)): int(r.population_estimate) for r in frame.itertuples()}
 
 
-def read_names(path: Path = FOLDER / "register.csv") -> dict[str, str]:
+def read_names(path: Path = REGISTER) -> dict[str, str]:
     frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     return dict(zip(frame["new_la_code"], frame["la_name"]))
 

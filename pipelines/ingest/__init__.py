@@ -1,0 +1,1 @@
+"""Ingest: read returns, archive every file untouched, decide arrivals and supersession."""

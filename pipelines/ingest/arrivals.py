@@ -1,0 +1,102 @@
+"""Arrivals and supersession: which landed files are new submissions, and which return is current.
+
+One decision, used by the intake (which remembers the landing folder in the warehouse) and by
+the landing sensor (which remembers it in its cursor and never opens the warehouse):
+
+* a file version is its bytes and its extension: the same bytes as `.txt` and `.csv` read differently;
+* a name of the landing folder showing content it did not hold before is an arrival, even of
+  bytes received earlier (an authority re-sending its first file after a second one means the
+  first); the same content seen again under the same name is not;
+* what a version holds is read once and remembered by version, whatever name it comes under;
+* for each authority and month the row from the latest arrival supersedes earlier ones; within
+  one file, the last row.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import pandas as pd
+
+from pipelines.home import DataHome
+from pipelines.ingest.readers import ParsedReturn, read_return
+from schemas.catalogue import PERIOD_PATTERN
+
+# Files still being written by a copy tool, and Excel's lock files, are not returns (yet).
+IGNORED_PREFIXES = (".", "~$")
+IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+
+Record = TypeVar("Record")
+Version = tuple[str, str]  # (sha256, suffix)
+
+
+def landed_files(home: DataHome) -> list[Path]:
+    """The files in the landing folder that may be returns, oldest first."""
+    if not home.landing.exists():
+        return []
+    files = [p for p in home.landing.iterdir() if p.is_file()
+             and not p.name.startswith(IGNORED_PREFIXES) and not p.name.lower().endswith(IGNORED_SUFFIXES)]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def version_of(sha256: str, name: str) -> Version:
+    return sha256, Path(name).suffix.lower()
+
+
+@dataclass(frozen=True)
+class FileContents:
+    """What a file version holds, as far as arrivals are concerned."""
+
+    readable: bool
+    periods: tuple[str, ...]  # every period its rows state, as written (`2024-06`, `Oct-24`)
+    problem: str | None  # why nothing of it can be read, in one line
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        """The stated periods that are months written YYYY-MM."""
+        return tuple(p for p in self.periods if re.fullmatch(PERIOD_PATTERN, p))
+
+
+def contents_of(parsed: ParsedReturn) -> FileContents:
+    periods = tuple(sorted({str(p) for p in parsed.values["period"].dropna()})) if parsed.readable else ()
+    return FileContents(parsed.readable, periods, parsed.problem)
+
+
+def read_contents(path: Path) -> FileContents:
+    """What a landed file holds, through the same reader the pipeline uses, without archiving it."""
+    return contents_of(read_return(path))
+
+
+@dataclass(frozen=True)
+class Sighting(Generic[Record]):
+    """One landed file as seen now."""
+
+    name: str
+    sha256: str
+    arrived: bool  # new content under this name (or a new name): an arrival orders supersession
+    known: Record | None  # what was recorded of this version before, under any name
+
+    @property
+    def version(self) -> Version:
+        return version_of(self.sha256, self.name)
+
+
+@dataclass
+class LandingMemory(Generic[Record]):
+    """What each landing-folder name held when last seen, and what was recorded of each version."""
+
+    held: dict[str, str] = field(default_factory=dict)  # name -> sha256
+    versions: dict[Version, Record] = field(default_factory=dict)
+
+    def observe(self, name: str, sha256: str) -> Sighting[Record]:
+        arrived = self.held.get(name) != sha256
+        self.held[name] = sha256
+        return Sighting(name, sha256, arrived, self.versions.get(version_of(sha256, name)))
+
+
+def current_rows(values: pd.DataFrame) -> pd.Index:
+    """Labels of the current return of each authority, `values` being a month's rows in order of
+    arrival and, within a file, of its rows: the latest wins. Rows naming no authority are none's."""
+    return values.dropna(subset=["la_code"]).drop_duplicates("la_code", keep="last").index

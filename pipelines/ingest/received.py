@@ -1,0 +1,57 @@
+"""A month as received: the current return of each authority, assembled from the files that hold it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.ingest.arrivals import current_rows
+from pipelines.ingest.readers import ParsedReturn, empty_frame
+from schemas.catalogue import PERIOD_PATTERN
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """An archived file version that holds rows for the month, with its place in the order of arrival."""
+
+    sha256: str
+    file_name: str
+    arrival: int
+    parsed: ParsedReturn
+
+    def in_month(self, month: str) -> pd.Series:
+        """Which of the file's rows state `month`."""
+        return self.parsed.values["period"].eq(month).fillna(False).astype(bool)
+
+
+@dataclass
+class ReceivedMonth:
+    month: str
+    values: pd.DataFrame  # current rows, one per authority, with sha256 and arrival
+    text: pd.DataFrame  # their cells as submitted, aligned with `values`
+    files: list[ReceivedFile] = field(default_factory=list)  # every file with rows for the month, by arrival
+
+
+def placed_rows(values: pd.DataFrame) -> set[int]:
+    """Rows that name an authority and a valid month: a month can hold them."""
+    if values.empty:
+        return set()
+    placed = values["la_code"].notna() & values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False)
+    return set(values.loc[placed, "row"])
+
+
+def assemble_month(month: str, files: list[ReceivedFile]) -> ReceivedMonth:
+    """The month's current returns from `files` (in order of arrival): the latest arrival wins."""
+    value_frames, text_frames = [], []
+    for received in files:
+        rows = received.in_month(month).to_numpy()
+        value_frames.append(received.parsed.values[rows].assign(sha256=received.sha256, arrival=received.arrival))
+        text_frames.append(received.parsed.text[rows])
+    if not value_frames:
+        empty = empty_frame()
+        return ReceivedMonth(month, empty.assign(sha256=None, arrival=None), empty, [])
+    values = pd.concat(value_frames, ignore_index=True)
+    text = pd.concat(text_frames, ignore_index=True)
+    current = current_rows(values)
+    return ReceivedMonth(month, values.loc[current].reset_index(drop=True), text.loc[current].reset_index(drop=True),
+                         list(files))

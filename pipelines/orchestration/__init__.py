@@ -1,0 +1,1 @@
+"""The Dagster code location: definitions, jobs, partitions, resources, schedules, sensors, runner."""

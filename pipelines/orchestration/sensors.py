@@ -1,0 +1,161 @@
+"""The landing sensor: a run of the monthly job for each month a new or changed file touches.
+
+Each tick lists `<home>/landing/` (skipping names of partial copies, as intake does), and for
+each file:
+
+* unchanged size and mtime since the cursor last saw it: nothing to do (no hashing);
+* modified less than `settle_seconds` ago and not yet seen at the same size and mtime on an
+  earlier tick: still being written, looked at again next tick;
+* otherwise hashed (sha256) and judged by `pipelines.ingest.arrivals`, the rule intake uses: the
+  same content under the same name (a touched file) is nothing new; new content under a name,
+  or a new name, is an arrival (the latest arrival supersedes, so an authority re-sending its
+  first file after a second one is heard). Content not seen before is read through the
+  pipeline's reader (without archiving: the run archives it); one run
+  is requested per month it carries, with run_key `<sha256>:<month>:<name>:<n>` (n counts the
+  contents the name has held), so no arrival starts the same month twice, even after a
+  restart or a cursor reset;
+* a file that is not a return (wrong extension, unreadable, no month we can release) is
+  reported in the tick's log and skip reason once, and remembered by its hash so it is not
+  read again until it changes.
+
+The sensor never opens the warehouse: DuckDB has one writer, and that is the run.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import dagster as dg
+
+from pipelines.home import DataHome
+from pipelines.ingest.archive import sha256_of
+from pipelines.ingest.arrivals import LandingMemory, landed_files, read_contents, version_of
+from pipelines.orchestration.jobs import monthly_release_job
+from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.resources import DataHomeResource
+
+SENSOR_NAME = "landing_sensor"
+MINIMUM_INTERVAL_SECONDS = 30
+# A file modified more recently than this is only read once it has kept its size and mtime
+# across two ticks; an older file is taken as complete on first sight.
+SETTLE_SECONDS = 60
+CURSOR_VERSION = 1
+RETURN = "return"
+NOT_A_RETURN = "not_a_return"
+
+
+def releasable(periods: tuple[str, ...], valid: set[str]) -> tuple[list[str], list[str]]:
+    """Split periods into partitions of the monthly job and the rest (malformed, not yet ended)."""
+    return [p for p in periods if p in valid], [p for p in periods if p not in valid]
+
+
+def load_cursor(text: str | None) -> dict:
+    empty = {"version": CURSOR_VERSION, "files": {}, "pending": {}}
+    if not text:
+        return empty
+    try:
+        cursor = json.loads(text)
+    except json.JSONDecodeError:
+        return empty
+    if not isinstance(cursor, dict) or cursor.get("version") != CURSOR_VERSION:
+        return empty
+    cursor.setdefault("files", {})
+    cursor.setdefault("pending", {})
+    return cursor
+
+
+def dump_cursor(cursor: dict) -> str:
+    return json.dumps(cursor, sort_keys=True, separators=(",", ":"))
+
+
+def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[str],
+                     now: float | None = None, settle_seconds: float = SETTLE_SECONDS,
+                     ) -> tuple[list[dg.RunRequest], list[str], str]:
+    """One tick, as plain Python: (run requests, lines to report, new cursor)."""
+    now = time.time() if now is None else now
+    cursor = load_cursor(cursor_text)
+    known: dict[str, dict] = cursor["files"]
+    pending: dict[str, dict] = cursor["pending"]
+    # The cursor is the sensor's memory of the landing folder; arrivals are decided as intake decides them.
+    memory = LandingMemory(held={name: entry["sha256"] for name, entry in known.items()},
+                           versions={version_of(entry["sha256"], name): entry for name, entry in known.items()})
+    requests: list[dg.RunRequest] = []
+    report: list[str] = []
+    still_pending: dict[str, dict] = {}
+    present: set[str] = set()
+
+    for path in landed_files(home):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # moved away between listing and stat
+            continue
+        name, signature = path.name, {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        present.add(name)
+        entry = known.get(name)
+        if entry and entry["size"] == signature["size"] and entry["mtime_ns"] == signature["mtime_ns"]:
+            continue  # cheap pre-filter: unchanged since it was hashed
+        settled = now - stat.st_mtime_ns / 1e9 >= settle_seconds or pending.get(name) == signature
+        if not settled:
+            still_pending[name] = signature
+            continue
+        sighting = memory.observe(name, sha256_of(path))
+        if not sighting.arrived:  # touched: same content under the same name
+            known[name] = {**entry, **signature}
+            continue
+        arrival = (entry or {}).get("arrival", 0) + 1
+        if sighting.known is not None:  # content already read under another name: no need to read it again
+            months, other, problem = sighting.known["periods"], [], None
+        else:
+            contents = read_contents(path)
+            (months, other), problem = releasable(contents.periods, valid_months), contents.problem
+        status = RETURN if months else NOT_A_RETURN
+        known[name] = memory.versions[sighting.version] = {**signature, "sha256": sighting.sha256, "status": status,
+                                                           "periods": months, "arrival": arrival}
+        if not months:
+            reason = problem or (f"no month that can be released (periods: {', '.join(other)})"
+                                 if other else "no rows with a period")
+            report.append(f"{name}: not a return, not retried until it changes: {reason}")
+            continue
+        if other:
+            report.append(f"{name}: rows for {', '.join(other)} are not a month that can be released yet; "
+                          "they are reported by the run")
+        for month in months:
+            requests.append(dg.RunRequest(
+                run_key=f"{sighting.sha256}:{month}:{name}:{arrival}",
+                partition_key=month,
+                tags={"csc/trigger": "landing", "csc/file": name[:200], "csc/sha256": sighting.sha256},
+            ))
+        report.append(f"{name}: new version {sighting.sha256[:12]}, run(s) requested for {', '.join(months)}")
+
+    cursor["files"] = {name: entry for name, entry in known.items() if name in present}
+    cursor["pending"] = still_pending
+    for name in still_pending:
+        report.append(f"{name}: still being written (modified under {settle_seconds:.0f}s ago); looked at next tick")
+    return requests, report, dump_cursor(cursor)
+
+
+def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition = monthly_release_job,
+                         minimum_interval_seconds: int = MINIMUM_INTERVAL_SECONDS,
+                         settle_seconds: float = SETTLE_SECONDS,
+                         default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=SENSOR_NAME,
+        job=job,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=(
+            "Watches the landing folder (<home>/landing/) and starts the monthly release for each month "
+            "a new or changed file carries, once the file has stopped changing. Files that are not "
+            "returns are reported here once."
+        ),
+    )
+    def landing_sensor(context: dg.SensorEvaluationContext, data_home: DataHomeResource) -> dg.SensorResult:
+        home = DataHome.resolve(data_home.path or None)
+        valid = set(MONTHS.get_partition_keys())
+        requests, report, cursor = evaluate_landing(home, context.cursor, valid, settle_seconds=settle_seconds)
+        for line in report:
+            context.log.info(line)
+        skip = None if requests else ("; ".join(report) or f"nothing new in {home.landing}")
+        return dg.SensorResult(run_requests=requests, cursor=cursor, skip_reason=skip)
+
+    return landing_sensor

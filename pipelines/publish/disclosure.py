@@ -1,0 +1,175 @@
+"""Statistical disclosure control for the published tables, as DfE applies it to these statistics.
+
+A cell is (geography code, column). Counts come in exactly as the authorities returned them
+(totals already summed); what goes out is the text that may be published:
+
+- primary suppression: a count from 1 to 5 is `c` (0 is a true zero and stays 0);
+- differencing inside a row: a part and a whole of it (catalogue `part_of`, followed up the
+  chain) must not both be published when whole - part is from 1 to 5, or the subtraction would
+  publish a small count; the part is suppressed;
+- secondary suppression across rows: where a published total equals the sum of its parts
+  (a region and its authorities, England and its regions), no term may be the only one
+  suppressed, or one subtraction would recover it; the smallest non-zero other part is
+  suppressed too (the total itself when no part qualifies), until no such total is left;
+- regional and England counts are rounded to the nearest 10 (after suppression decisions,
+  which use the exact figures);
+- a rate or percentage is recomputed from the exact components, given to its catalogue
+  decimal places, and is `c` when its numerator or denominator is `c`, `x` when either is
+  not available and `z` when the denominator is zero.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from pipelines.publish.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, month_of
+
+Cell = tuple[str, str]
+SMALL_COUNTS = range(1, 6)
+
+
+@dataclass(frozen=True)
+class Total:
+    """A published total and the cells that add up to it exactly."""
+    whole: Cell
+    parts: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A rate or percentage: numerator / denominator x multiplier, published to `dp` places."""
+    column: str
+    numerator: str
+    denominator: str
+    multiplier: int
+    dp: int
+
+
+def is_small(value: int | None) -> bool:
+    return value is not None and value in SMALL_COUNTS
+
+
+def round_to_ten(value: int) -> int:
+    """Nearest 10, halves up (15 -> 20), as DfE rounds regional and national totals."""
+    return (value + 5) // 10 * 10
+
+
+def part_whole_pairs(part_of: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every (part, whole) the catalogue implies, following `part_of` up its chain."""
+    pairs = []
+    for part in part_of:
+        whole = part_of.get(part)
+        seen = {part}
+        while whole and whole not in seen:
+            pairs.append((part, whole))
+            seen.add(whole)
+            whole = part_of.get(whole)
+    return pairs
+
+
+def suppressed_counts(counts: Mapping[Cell, int | None], totals: Sequence[Total],
+                      pairs: Sequence[tuple[str, str]]) -> set[Cell]:
+    """The count cells to publish as `c` (primary, differencing and secondary suppression)."""
+    suppressed = {cell for cell, value in counts.items() if is_small(value)}
+    geographies = sorted({geography for geography, _ in counts})
+    for geography in geographies:
+        for part, whole in pairs:
+            part_value, whole_value = counts.get((geography, part)), counts.get((geography, whole))
+            if (part_value is None or whole_value is None
+                    or (geography, part) in suppressed or (geography, whole) in suppressed):
+                continue
+            if is_small(whole_value - part_value):
+                suppressed.add((geography, part))
+    changed = True
+    while changed:
+        changed = False
+        for total in totals:
+            hidden = [cell for cell in (total.whole, *total.parts) if cell in suppressed or counts.get(cell) is None]
+            if len(hidden) == 1 and hidden[0] in suppressed:
+                suppressed.add(_complementary_cell(total, counts, suppressed))
+                changed = True
+    return suppressed
+
+
+def _complementary_cell(total: Total, counts: Mapping[Cell, int | None], suppressed: set[Cell]) -> Cell:
+    """The smallest non-zero published part protects best at least cost; else the total itself."""
+    candidates = sorted((counts[cell], cell) for cell in total.parts
+                        if cell not in suppressed and counts.get(cell))
+    return candidates[0][1] if candidates else total.whole
+
+
+def format_number(value: Fraction, dp: int) -> str:
+    quantum = Decimal(1).scaleb(-dp)
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def derived_text(derived: Derived, numerator: int | None, denominator: int | None,
+                 numerator_suppressed: bool, denominator_suppressed: bool) -> str:
+    if numerator is None or denominator is None:
+        return NOT_AVAILABLE
+    if denominator == 0:
+        return NOT_APPLICABLE
+    if numerator_suppressed or denominator_suppressed:
+        return SUPPRESSED
+    return format_number(Fraction(numerator) * derived.multiplier / Fraction(denominator), derived.dp)
+
+
+def publishable_cells(counts: Mapping[Cell, int | None], totals: Sequence[Total], pairs: Sequence[tuple[str, str]],
+                      derived: Iterable[Derived], rounded: set[str]) -> dict[Cell, str]:
+    """Published text for every count and derived cell of the table.
+
+    `rounded` names the geographies (regions, England) whose counts are rounded to 10.
+    """
+    suppressed = suppressed_counts(counts, totals, pairs)
+    cells: dict[Cell, str] = {}
+    for cell, value in counts.items():
+        geography = cell[0]
+        if value is None:
+            cells[cell] = NOT_AVAILABLE
+        elif cell in suppressed:
+            cells[cell] = SUPPRESSED
+        else:
+            cells[cell] = str(round_to_ten(value) if geography in rounded else value)
+    geographies = sorted({geography for geography, _ in counts})
+    for figure in derived:
+        for geography in geographies:
+            numerator, denominator = (geography, figure.numerator), (geography, figure.denominator)
+            cells[(geography, figure.column)] = derived_text(
+                figure, counts.get(numerator), counts.get(denominator),
+                numerator in suppressed, denominator in suppressed)
+    return cells
+
+
+def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[str, str],
+                             derived: Sequence[Derived]) -> list[tuple[dict[str, str], str, str]]:
+    """Suppress every twelve-month sum whose window holds a suppressed month of its flow.
+
+    `rows` are one authority's (or many authorities') rows across months, keyed by
+    `new_la_code`, `time_period` and `time_identifier`; `rolling` maps a twelve-month column to
+    the monthly flow it sums. Without this, x(m) = x_12m(m) - x_12m(m-1) + x(m-12) gives a
+    suppressed monthly count back from the published series. Rates and percentages built on a
+    suppressed sum are suppressed with it. Changes `rows` in place and returns each changed
+    cell as (row, column, text before).
+    """
+    by_month: dict[tuple[str, int], dict[str, str]] = {}
+    for row in rows:
+        year, month = month_of(row["time_period"], row["time_identifier"]).split("-")
+        by_month[(row["new_la_code"], int(year) * 12 + int(month))] = row
+    changed: list[tuple[dict[str, str], str, str]] = []
+    for (code, ordinal), row in sorted(by_month.items(), key=lambda item: item[0]):
+        for column, flow in rolling.items():
+            window = (by_month.get((code, ordinal - k)) for k in range(12))
+            if row.get(column) not in (SUPPRESSED, NOT_AVAILABLE) and any(
+                    month_row is not None and month_row.get(flow) == SUPPRESSED for month_row in window):
+                changed.append((row, column, row[column]))
+                row[column] = SUPPRESSED
+        suppressed_sums = {column for changed_row, column, _ in changed if changed_row is row}
+        for figure in derived:
+            if {figure.numerator, figure.denominator} & suppressed_sums and row.get(figure.column) not in (
+                    SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE):
+                changed.append((row, figure.column, row[figure.column]))
+                row[figure.column] = SUPPRESSED
+    return changed

@@ -1,0 +1,109 @@
+"""The pipeline's steps over a data home, each composing the stages in order.
+
+A step reads what it needs once, hands plain tables from one stage to the next and writes
+once: ingest (read, archive, arrivals) -> validate (the rule book, no database) -> store (one
+transaction) -> publish. The Dagster assets in `assets/` and the command line call these.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.home import DataHome
+from pipelines.ingest.archive import ArchivedFile, copy_into_archive, read_archived, sha256_of
+from pipelines.ingest.arrivals import contents_of, landed_files
+from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
+from pipelines.reference import TARGETS_FILE, load_reference
+from pipelines.scorecard.page import ScorecardFiles, write_scorecard
+from pipelines.scorecard.rag import build_scorecard
+from pipelines.scorecard.targets import load_targets
+from pipelines.store.month import accepted_history, store_validation
+from pipelines.store.received import RecordedVersion, landing_memory, month_files, record_sighting, register_file
+from pipelines.store.waivers import list_waivers
+from pipelines.store.warehouse import connect, replace_table, transaction
+from pipelines.validate.month import MonthInputs, MonthValidation, check_month, file_findings
+
+
+def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
+    """Archive and register each landed file version once, with its own findings; idempotent.
+
+    Which files are arrivals is decided by `pipelines.ingest.arrivals`, as the sensor decides it.
+    """
+    home.ensure()
+    archived = []
+    with connect(home) as connection:
+        memory = landing_memory(connection)
+        for path in files if files is not None else landed_files(home):
+            try:
+                sha256 = sha256_of(path)
+            except FileNotFoundError:  # moved away between listing and reading: next time
+                continue
+            sighting = memory.observe(path.name, sha256)
+            _, suffix = sighting.version
+            if sighting.known is not None:
+                record_sighting(connection, path.name, sha256, suffix, sighting.arrived)
+                archived.append(ArchivedFile(sha256, path.name, sighting.known.periods, sighting.known.readable,
+                                             new=sighting.arrived))
+                continue
+            copy_into_archive(home, path, sha256)
+            parsed = read_archived(home, sha256, path.name)
+            version = RecordedVersion(contents_of(parsed).months, parsed.readable)
+            register_file(connection, path.name, sha256, suffix, path.stat().st_size, version,
+                          file_findings(parsed, sha256))
+            memory.versions[sighting.version] = version
+            archived.append(ArchivedFile(sha256, path.name, version.periods, version.readable, new=True))
+    return archived
+
+
+def _assemble(home: DataHome, month: str, files: list[tuple[str, str, int]]) -> ReceivedMonth:
+    return assemble_month(month, [ReceivedFile(sha256, name, arrival, read_archived(home, sha256, name))
+                                  for sha256, name, arrival in files])
+
+
+def received_month(home: DataHome, month: str) -> ReceivedMonth:
+    """The month's current return of each authority, read from the archive."""
+    with connect(home) as connection:
+        files = month_files(connection, month)
+    return _assemble(home, month, files)
+
+
+def read_month_inputs(home: DataHome, month: str) -> MonthInputs:
+    """Everything the month's validation reads: its returns, the other months' accepted figures,
+    the reference data and the waivers."""
+    with connect(home) as connection:
+        files = month_files(connection, month)
+        history = accepted_history(connection, except_month=month)
+        waivers = list_waivers(connection, include_revoked=True)
+    return MonthInputs(_assemble(home, month, files), history, load_reference(home), waivers)
+
+
+def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None,
+                   write_report: bool = False) -> MonthValidation:
+    """Validate the current return of every authority for `month` and store returns and findings.
+
+    `write_report` (engine "gx") also writes Great Expectations' HTML Data Docs for the month's
+    cross-column rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
+    """
+    inputs = read_month_inputs(home, month)
+    validation = check_month(inputs, engine=engine, today=today,
+                             report_folder=home.data_docs(month) if write_report else None)
+    with connect(home) as connection:
+        store_validation(connection, validation)
+    return validation
+
+
+def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | None:
+    """Rebuild the scorecard from every accepted month; None when no targets are imported."""
+    targets_path = home.reference / TARGETS_FILE
+    if not targets_path.exists():
+        return None
+    with connect(home) as connection:
+        table = build_scorecard(accepted_history(connection), load_targets(targets_path))
+        with transaction(connection):
+            replace_table(connection, "scorecard", table)
+    register = load_reference(home).register
+    names = dict(zip(register["new_la_code"], register["la_name"])) if register is not None else {}
+    return table, write_scorecard(table, home.reports / "scorecard", title="Scorecard against improvement board targets",
+                                  names=names)

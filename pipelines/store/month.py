@@ -1,0 +1,97 @@
+"""A month in the warehouse: its validation (returns and findings) and its accepted figures.
+
+Every write replaces the whole month in one transaction; the reads hand the next stage plain tables.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from pipelines.home import DataHome
+from pipelines.store.lake import write_lake_month
+from pipelines.store.warehouse import connect, replace_rows, transaction
+from pipelines.validate.month import ACCEPTED, HELD_BACK, MonthValidation
+from schemas.catalogue import numeric_columns
+from schemas.findings import FINDING_COLUMNS, findings_frame
+
+_STORED_FINDING_COLUMNS = [*FINDING_COLUMNS, "family", "waived", "waiver_reason"]
+
+
+def store_validation(connection: duckdb.DuckDBPyConnection, validation: MonthValidation) -> None:
+    """The month's findings and the status of each return, replacing the month's, at once."""
+    with transaction(connection):
+        replace_rows(connection, "findings", validation.findings, "period = ?", [validation.month])
+        replace_rows(connection, "returns", validation.returns, "period = ?", [validation.month])
+
+
+def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
+    """Copy the month's accepted returns into `indicator_values` and the Parquet lake."""
+    with connect(home) as connection:
+        accepted = connection.execute(
+            f"SELECT la_code, period, sha256, {', '.join(numeric_columns())} FROM returns "
+            "WHERE period = ? AND status = ? ORDER BY la_code", [month, ACCEPTED]).df()
+        accepted.insert(2, "period_start", pd.to_datetime(accepted["period"] + "-01").dt.date)
+        with transaction(connection):
+            replace_rows(connection, "indicator_values", accepted, "period = ?", [month])
+    write_lake_month(home, month, accepted.drop(columns=["period_start"]))
+    return accepted
+
+
+def accepted_history(connection: duckdb.DuckDBPyConnection, except_month: str | None = None) -> pd.DataFrame:
+    """Accepted monthly figures (la_code, period, indicators), but for `except_month`, the month
+    being validated afresh: the history rolling sums and continuity rules read."""
+    query = "SELECT * EXCLUDE (period_start, sha256) FROM indicator_values"
+    params: list = []
+    if except_month:
+        query += " WHERE period <> ?"
+        params.append(except_month)
+    return connection.execute(query, params).df()
+
+
+def accepted_values(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """The month's stored figures by authority, with the sha256 of the file each comes from."""
+    return connection.execute(
+        "SELECT * EXCLUDE (period_start) FROM indicator_values WHERE period = ? ORDER BY la_code", [month]).df()
+
+
+def accepted_since(connection: duckdb.DuckDBPyConnection, month: str):
+    """When the latest file behind the month's stored figures arrived (None when there are none)."""
+    return connection.execute(
+        "SELECT max(f.received_at) FROM received_files f JOIN indicator_values v ON v.sha256 = f.sha256 "
+        "WHERE v.period = ?", [month]).fetchone()[0]
+
+
+def month_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
+    """The status of every return of `months` (la_code, period, status, errors, warnings, file, row, sha256)."""
+    return connection.execute(
+        'SELECT la_code, period, status, errors, warnings, file, "row", sha256 FROM returns '
+        "WHERE list_contains(?, period) ORDER BY period, la_code", [list(months)]).df()
+
+
+def held_back_authorities(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
+    return [code for (code,) in connection.execute(
+        "SELECT la_code FROM returns WHERE period = ? AND status = ? ORDER BY la_code", [month, HELD_BACK]).fetchall()]
+
+
+def month_findings(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
+    """The stored findings of `months`, by authority, file, row and column."""
+    columns = ", ".join(f'"{c}"' for c in _STORED_FINDING_COLUMNS)
+    frame = connection.execute(
+        f'SELECT {columns} FROM findings WHERE list_contains(?, period) '
+        'ORDER BY period, la_code, file, "row", "column", rule', [list(months)]).df()
+    return frame if not frame.empty else findings_frame().assign(family=None, waived=None, waiver_reason=None)
+
+
+def stored_findings(home: DataHome, month: str) -> pd.DataFrame:
+    with connect(home) as connection:
+        return month_findings(connection, [month])
+
+
+def findings_matching(connection: duckdb.DuckDBPyConnection, rule: str, la_code: str, period: str,
+                      column: str | None) -> pd.DataFrame:
+    """The stored findings of one rule on one authority-month and column (None: no column)."""
+    return connection.execute(
+        """SELECT * FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT DISTINCT FROM ?""",
+        [rule, la_code, period, column]).df()

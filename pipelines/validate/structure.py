@@ -1,0 +1,76 @@
+"""The structural contract of a return as a pandera schema, built from the indicator catalogue.
+
+Each check's `error` is a rule id from `schemas.rules.RULES`, so a pandera failure case maps
+straight onto a finding with that rule's message. Uniqueness is within the rows given: the
+pipeline checks one file at a time.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
+from schemas.findings import Finding
+from schemas.rules import RULES, make_finding, new_finding
+
+
+def _is_whole(series: pd.Series) -> pd.Series:
+    return (series % 1 == 0) | series.isna()
+
+
+@lru_cache(maxsize=1)
+def return_schema() -> pa.DataFrameSchema:
+    columns: dict[str, pa.Column] = {
+        "la_code": pa.Column("string", [pa.Check.str_matches(f"^{LA_CODE_PATTERN}$", error="la_code_format")], nullable=True),
+        "period": pa.Column("string", [pa.Check.str_matches(f"^{PERIOD_PATTERN}$", error="period_format")], nullable=True),
+    }
+    for indicator in indicators_by_column().values():
+        if not indicator.is_numeric:
+            continue
+        checks = []
+        if indicator.kind == "population":
+            checks = [pa.Check.gt(0, error="population_not_positive"), pa.Check(_is_whole, error="not_whole_number")]
+        elif indicator.is_count:
+            checks = [pa.Check.ge(0, error="negative_count"), pa.Check(_is_whole, error="not_whole_number")]
+        elif indicator.unit == "percent":
+            checks = [pa.Check.in_range(0, 100, error="percent_out_of_range")]
+        elif indicator.unit == "rate_per_10k":
+            checks = [pa.Check.in_range(0, 10_000, error="rate_impossible")]
+        columns[indicator.column] = pa.Column("Float64", checks, nullable=True)
+    return pa.DataFrameSchema(columns, unique=["la_code", "period"], report_duplicates="all", strict=False)
+
+
+def structure_findings(values: pd.DataFrame) -> list[Finding]:
+    """Every structural failure in `values` (lazy: all collected), one finding per cell.
+
+    `values` is `ParsedReturn.values` (or several concatenated); missing identity cells are
+    reported here too, since pandera's nullable flag would only say 'column has nulls'.
+    """
+    findings: list[Finding] = []
+    if values.empty:
+        return findings
+    frame = values.reset_index(drop=True)
+    for column, rule in (("la_code", "la_code_missing"), ("period", "period_missing"), ("population_0_17", "population_missing")):
+        for position in frame.index[frame[column].isna()]:
+            findings.append(_finding(rule, frame, position, column))
+    try:
+        return_schema().validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        duplicates = cases[cases["check"] == "multiple_fields_uniqueness"]
+        for position in sorted(set(duplicates["index"].dropna().astype(int))):
+            findings.append(_finding("duplicate_return", frame, position, "la_code"))
+        for case in cases[cases["check"] != "multiple_fields_uniqueness"].itertuples():
+            if case.index is None or pd.isna(case.index) or case.check not in RULES:
+                findings.append(new_finding("schema", file=str(frame["file"].iloc[0]), column=case.column,
+                                            message=f"{case.column}: {case.check}"))
+                continue
+            findings.append(_finding(case.check, frame, int(case.index), case.column))
+    return findings
+
+
+def _finding(rule_id: str, frame: pd.DataFrame, position: int, column: str) -> Finding:
+    record = frame.iloc[position]
+    return make_finding(rule_id, record, column, record.get(column), RULES[rule_id].expected)

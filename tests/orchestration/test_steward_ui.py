@@ -1,0 +1,236 @@
+"""End to end, as a steward sees it: a month with a held-back return, then the Dagster UI,
+then a backfill of earlier months launched through the UI's API and run by the daemon.
+
+A test data home and a test DAGSTER_HOME (the project's own dagster.yaml) get the demo month
+2024-06, where E06000006 is held back with a consistency error. `dagster dev` is started on a
+free loopback port against that instance; the test reads the failing check through the
+GraphQL API and opens the asset's checks page in headless Chromium (Debian's, never a
+downloaded browser). Every process started is stopped by its process group at the end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from orchestration_support import (FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, assert_month_validated, land,
+                                run_held_back_month, write_instance_yaml)
+
+from pipelines.home import DataHome
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("steward_ui")]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+STARTUP_SECONDS = 120
+BACKFILL_SECONDS = 300
+BACKFILL_MONTHS = ["2024-04", "2024-05"]
+TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+
+LAUNCH_BACKFILL = """
+mutation ($months: [String!]!) {
+  launchPartitionBackfill(backfillParams: {
+    selector: {partitionSetName: "monthly_release_partition_set",
+               repositorySelector: {repositoryLocationName: "pipelines.orchestration.definitions", repositoryName: "__repository__"}},
+    partitionNames: $months}) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+BACKFILL_RUNS = """
+query ($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { runs { status tags { key value } } }
+  }
+}
+"""
+
+CHECK_QUERY = """
+query ($partition: String!, $check: String!) {
+  assetCheckExecutions(assetKey: {path: ["received_returns"]}, checkName: $check, partition: $partition, limit: 5) {
+    partition
+    status
+    evaluation {
+      success
+      severity
+      metadataEntries {
+        label
+        ... on TableMetadataEntry { table { records } }
+        ... on TextMetadataEntry { text }
+        ... on IntMetadataEntry { intValue }
+      }
+    }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.load(response)
+    assert "errors" not in answer, answer.get("errors")
+    return answer["data"]
+
+
+def _restore_signals() -> None:
+    # A shell or test runner may start us with SIGINT ignored; dagster dev must be stoppable.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start_dagster_dev(dagster_home: Path, home: DataHome, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CSC_HOME": str(home.root)}
+    for variable in ("CSC_AUTOMATION", "CSC_RELEASE_CRON"):
+        env.pop(variable, None)  # sensor and schedule stay stopped: nothing runs behind the test
+    dagster = Path(sys.executable).with_name("dagster")
+    return subprocess.Popen(
+        [str(dagster), "dev", "-m", "pipelines.orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=dagster_home, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_restore_signals)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGINT to the process group (dagster dev stops its webserver, daemon and code server), then KILL."""
+    if process.poll() is not None:
+        return
+    group = os.getpgid(process.pid)
+    os.killpg(group, signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(group, signal.SIGKILL)  # anything of the group still alive
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+def wait_for_code_location(base: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster dev exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            data = graphql(base, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }")
+            if data["repositoriesOrError"].get("nodes"):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, AssertionError):
+            pass
+        time.sleep(1)
+    pytest.fail(f"dagster dev did not serve the code location in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
+def wait_for_backfill_runs(base: str, backfill_id: str, expected: int, process: subprocess.Popen,
+                           log: Path) -> list[dict]:
+    deadline = time.monotonic() + BACKFILL_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster dev exited during the backfill:\n{log.read_text()[-3000:]}")
+        runs = graphql(base, BACKFILL_RUNS, {"id": backfill_id})["partitionBackfillOrError"]["runs"]
+        if len(runs) == expected and all(run["status"] in TERMINAL_RUN_STATUSES for run in runs):
+            return runs
+        time.sleep(2)
+    pytest.fail(f"the backfill did not finish in {BACKFILL_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
+def dismiss_welcome(page) -> None:
+    """A fresh instance greets the first visit with a newsletter dialog: skip it, as a steward would."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=3_000)
+        skip.click()
+        skip.wait_for(state="hidden", timeout=5_000)
+    except Exception:  # noqa: BLE001  (no dialog this time)
+        pass
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: .ci/run installs the Debian package chromium")
+        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium; .ci/run installs it)")
+    return CHROMIUM
+
+
+def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chromium_path, demo_files, tmp_path, monkeypatch):
+    home = DataHome(tmp_path / "home")
+    dagster_home = tmp_path / "dagster_home"
+    write_instance_yaml(dagster_home)  # the project's local config, relative paths under .dagster/
+    monkeypatch.chdir(dagster_home)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        result = run_held_back_month(instance, home, demo_files)
+    assert_month_validated(result)
+    assert (dagster_home / ".dagster" / "storage").is_dir()
+
+    port, log = free_port(), tmp_path / "dagster-dev.log"
+    base = f"http://127.0.0.1:{port}"
+    process = start_dagster_dev(dagster_home, home, port, log)
+    try:
+        wait_for_code_location(base, process, log)
+
+        # (a) the API: the failing check of 2024-06 carries the failing rows.
+        executions = graphql(base, CHECK_QUERY, {"partition": HELD_BACK_MONTH, "check": FAILING_CHECK})["assetCheckExecutions"]
+        assert executions, "no execution of the check stored for the month"
+        latest = executions[0]
+        assert latest["partition"] == HELD_BACK_MONTH and latest["status"] == "FAILED"
+        assert latest["evaluation"]["success"] is False and latest["evaluation"]["severity"] == "ERROR"
+        entries = {entry["label"]: entry for entry in latest["evaluation"]["metadataEntries"]}
+        rows = [json.loads(record) for record in entries["failing_rows"]["table"]["records"]]
+        assert rows and {row["la_code"] for row in rows} == {HELD_BACK_LA}
+        assert all(row["period"] == HELD_BACK_MONTH and row["message"] for row in rows)
+        assert entries["authorities_affected"]["text"] == HELD_BACK_LA
+
+        # (b) the page a steward opens from the asset: its checks tab, this check selected.
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.goto(f"{base}/assets/received_returns?view=checks&checkDetail={FAILING_CHECK}",
+                          wait_until="domcontentloaded", timeout=60_000)
+                page.get_by_text(HELD_BACK_LA).first.wait_for(timeout=60_000)
+                dismiss_welcome(page)
+                text = page.inner_text("body")
+                page.screenshot(path=str(tmp_path / "received_returns-checks.png"), full_page=True)
+            finally:
+                browser.close()
+        assert FAILING_CHECK in text
+        assert HELD_BACK_LA in text
+        assert "derived_inconsistent" in text  # the rule, beside the authority, in the failing-rows table
+        assert (tmp_path / "received_returns-checks.png").stat().st_size > 10_000
+
+        # (c) history: one backfill over earlier months, queued and run by the daemon, a run per month.
+        for month in BACKFILL_MONTHS:
+            land(home, demo_files[month])
+        launched = graphql(base, LAUNCH_BACKFILL, {"months": BACKFILL_MONTHS})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        runs = wait_for_backfill_runs(base, launched["backfillId"], len(BACKFILL_MONTHS), process, log)
+        partitions = sorted(tag["value"] for run in runs for tag in run["tags"] if tag["key"] == "dagster/partition")
+        assert partitions == BACKFILL_MONTHS and {run["status"] for run in runs} == {"SUCCESS"}
+        for month in BACKFILL_MONTHS:
+            assert (home.publish / "releases" / month).is_dir(), f"{month} not published by the backfill"
+    finally:
+        stop(process)
+    assert process.returncode is not None

@@ -1,0 +1,131 @@
+"""The release screen finds each kind of mistake DfE's screener rejects, in a file we then break on purpose."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.publish.release import publish_month
+from pipelines.publish.ees import read_csv, write_csv
+from pipelines.publish.files import release_file
+from pipelines.publish.screener import screen_file, screen_release
+from pipelines.reference import load_reference
+
+from .synthetic import BLACKPOOL, HALTON, NORTH_WEST, accept_returns, make_home, register_of
+
+MONTH = "2025-12"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """One screened synthetic release for the whole module (publishing takes a moment)."""
+    root = tmp_path_factory.mktemp("screened")
+    home = make_home(root, register_of([NORTH_WEST]))
+    accept_returns(home, MONTH, {BLACKPOOL: {"cla_started": 3}, HALTON: {}})
+    assert publish_month(home, MONTH).screen_passed
+    return home.publish / f"releases/{MONTH}", load_reference(home).register
+
+
+@pytest.fixture
+def released(published, tmp_path):
+    """A copy of the release that a test may damage."""
+    source, register = published
+    folder = tmp_path / "copy"
+    shutil.copytree(source, folder)
+    return folder / Path(release_file(MONTH)).name, register
+
+
+def _edit(path: Path, change) -> None:
+    columns, rows = read_csv(path)
+    columns = change(columns, rows) or columns
+    write_csv(path, columns, rows)
+
+
+def _set(column: str, value: str, row: int = 3):
+    def change(columns, rows):
+        rows[row][column] = value
+    return change
+
+
+def test_a_published_release_screens_clean(released):
+    data, register = released
+    assert screen_file(data, register) == []
+
+
+def _rename(old: str, new: str):
+    def change(columns, rows):
+        for row in rows:
+            row[new] = row.pop(old)
+        return [new if c == old else c for c in columns]
+    return change
+
+
+def _drop(column: str):
+    def change(columns, rows):
+        for row in rows:
+            del row[column]
+        return [c for c in columns if c != column]
+    return change
+
+
+def _add(column: str, value: str):
+    def change(columns, rows):
+        for row in rows:
+            row[column] = value
+        return [*columns, column]
+    return change
+
+
+def _describe_filter(columns, rows):
+    rows.append({**dict.fromkeys(columns, ""), "col_name": "care_setting", "col_type": "Filter", "label": "Care setting"})
+
+
+BREAKAGES = {
+    "blank indicator": (lambda d, m: _edit(d, _set("cla", "")), "indicator_values: row 5 cla: blank"),
+    "colon symbol": (lambda d, m: _edit(d, _set("cla", ":")), "neither a number nor one of c, x, z, low, u"),
+    "too many decimals": (lambda d, m: _edit(d, _set("cla_rate_per_10k", "189.43")), "more than 1 decimal places"),
+    "mixed time identifiers": (lambda d, m: _edit(d, _set("time_identifier", "Calendar year")),
+                               "time_identifier: not a month name: Calendar year (time identifiers are mixed)"),
+    "two-digit year": (lambda d, m: _edit(d, _set("time_period", "25")), "is not a 4-digit year"),
+    "name as submitted": (lambda d, m: _edit(d, _set("la_name", "Blackpool Council", row=24)),
+                          "is not an authority of the register"),
+    "region in the wrong case": (lambda d, m: _edit(d, _set("region_name", "north west", row=1)),
+                                 "is not a region of the register"),
+    "duplicate row": (lambda d, m: _edit(d, lambda c, rows: rows.append(dict(rows[5]))),
+                      "duplicate_rows:"),
+    "column not snake_case": (lambda d, m: _edit(d, _rename("cla", "CLA")), "column_snake_case: CLA"),
+    "small count published": (lambda d, m: _edit(d, _set("cla_started", "4", row=24)),
+                              "small_count_published: row 26 cla_started: 4"),
+    "formula in a cell": (lambda d, m: _edit(d, _set("la_name", "=1+1", row=24)), "formula_injection: row 26 la_name"),
+    "missing required column": (lambda d, m: _edit(d, _drop("country_code")), "required_columns: missing country_code"),
+    "meta missing": (lambda d, m: m.unlink(), "file_pairing: no "),
+    "duplicate label": (lambda d, m: _edit(m, lambda c, rows: rows[1].__setitem__("label", rows[0]["label"])),
+                        "meta_duplicate_label"),
+    "unit not allowed": (lambda d, m: _edit(m, lambda c, rows: rows[-1].__setitem__("indicator_unit", "per 10k")),
+                         "meta_indicator_unit: cla_rate_per_10k"),
+    "dp not a number": (lambda d, m: _edit(m, lambda c, rows: rows[0].__setitem__("indicator_dp", "one")),
+                        "meta_indicator_dp: population_0_17"),
+    "single-valued filter": (lambda d, m: (_edit(d, _add("care_setting", "All")), _edit(m, _describe_filter)),
+                             "filter_not_singular: care_setting"),
+    "geography described in meta": (lambda d, m: _edit(m, lambda c, rows: rows.append(
+        {**rows[0], "col_name": "la_name", "label": "Authority"})), "meta_geography_or_time_described: la_name"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_each_breakage_is_found(released, breakage):
+    data, register = released
+    meta = data.with_name(data.name.replace(".csv", ".meta.csv"))
+    damage, expected = BREAKAGES[breakage]
+    damage(data, meta)
+    findings = screen_file(data, register)
+    assert any(expected in finding for finding in findings), findings
+    assert all("\n" not in finding for finding in findings)
+
+
+def test_orphan_metadata_file_is_found(released):
+    data, register = released
+    (data.parent / "stray.meta.csv").write_text("col_name\n", encoding="utf-8")
+    findings = screen_release(data.parent, [data.name], register)
+    assert findings == ["stray.meta.csv: file_pairing: metadata file without a data file"]

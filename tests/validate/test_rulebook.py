@@ -1,0 +1,72 @@
+"""Generated documentation and calibrated bands stay in step with the code and the data."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from schemas.calibrate_bands import BANDS_PATH, bands_csv, calibrate
+from schemas.catalogue import indicators_by_column
+from pipelines.validate.rules_page import render
+from schemas.rules import RULES
+
+from conftest import REPO
+
+
+def test_docs_rules_md_is_up_to_date():
+    committed = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert committed == render(), "regenerate: python -m pipelines.validate.rules_page > docs/rules.md"
+
+
+def test_every_rule_and_band_is_documented():
+    page = render()
+    for rule_id in RULES:
+        assert f"`{rule_id}`" in page
+    for column in pd.read_csv(BANDS_PATH)["column"]:
+        assert f"`{column}`" in page
+
+
+def test_committed_bands_are_what_calibration_on_the_reference_gives(real_reference_folder):
+    assert BANDS_PATH.read_text(encoding="utf-8") == bands_csv(calibrate(real_reference_folder)), \
+        "recalibrate: python -m schemas.calibrate_bands"
+
+
+def test_bands_admit_every_published_value_and_reject_unit_mistakes(real_reference_folder):
+    from schemas.calibrate_bands import SOURCES, published_values
+
+    bands = pd.read_csv(BANDS_PATH).set_index("column")
+    assert list(bands.columns) == ["low", "high", "basis", "source", "method"]
+    for source in SOURCES:
+        low, high = bands.loc[source.column, ["low", "high"]]
+        values = published_values(real_reference_folder, source.lait_indicator)
+        assert values.between(low, high).all(), source.column
+        if indicators_by_column()[source.column].unit == "rate_per_10k":
+            # a rate per 100,000 from a typical authority lands outside the band
+            assert values.median() * 10 > high, source.column
+
+
+def test_fast_validation_does_not_import_great_expectations(tmp_path):
+    """The command line's path: read and validate a return without GX (it costs seconds to import)."""
+    script = f"""
+import json, sys
+from pathlib import Path
+from pipelines.ingest.readers import read_return
+from pipelines.validate.rulebook import validate_rows
+path = Path({str(tmp_path / 'one.csv')!r})
+path.write_text("la_code,period,population_0_17,cin,cp_plans,cla,cla_rate_per_10k\\nE06000009,2024-11,28630,1748,247,529,184.8\\n")
+parsed = read_return(path)
+findings = validate_rows(parsed.values, parsed.text)
+print(json.dumps({{"findings": len(findings), "gx": "great_expectations" in sys.modules}}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {"findings": 0, "gx": False}
+
+
+def test_expectations_module_imports_without_great_expectations():
+    script = ("import sys, pipelines.validate.expectations, pipelines.validate.rules_page; "
+              "print('great_expectations' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+    assert result.stdout.strip() == "False"

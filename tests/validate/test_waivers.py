@@ -1,0 +1,109 @@
+"""Waivers accept one finding on one file's figures, and never a resubmission's (SYNTHETIC findings)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from pipelines.home import DataHome
+from pipelines.store.waivers import WaiverError, add_waiver, apply_waivers, list_waivers, revoke_waiver, waive_finding
+from pipelines.store.warehouse import connect
+
+SHA_FIRST, SHA_RESUBMITTED = "a" * 64, "b" * 64
+
+
+def _finding(**changes) -> dict:
+    finding = {"rule": "stock_jump", "severity": "warning", "la_code": "E06000009", "period": "2024-11",
+               "column": "cla", "value": "640", "expected": "530",
+               "message": "cla moved from 530 to 640 in a month", "file": "blackpool.csv", "row": 2,
+               "sha256": SHA_FIRST}
+    finding.update(changes)
+    return finding
+
+
+@pytest.fixture
+def home(tmp_path):
+    return DataHome(tmp_path / "home")
+
+
+def test_waiver_applies_to_the_finding_it_names_and_survives_reconnection(home):
+    with connect(home) as connection:
+        waiver_id = waive_finding(connection, _finding(), reason="sibling group of 12 placed together", who="steward")
+    with connect(home) as connection:
+        out = apply_waivers(connection, pd.DataFrame([_finding(), _finding(column="cp_plans")]))
+    assert out["waived"].tolist() == [True, False]
+    assert out.loc[0, "waiver_reason"] == "sibling group of 12 placed together"
+    assert out.loc[0, "waiver_id"] == waiver_id
+    assert pd.isna(out.loc[1, "waiver_reason"])
+
+
+@pytest.mark.parametrize("changes", [
+    {"sha256": SHA_RESUBMITTED},  # the same figure in a resubmitted file
+    {"value": "650"},             # a different figure
+    {"expected": "520"},          # the figure it was compared with changed
+    {"la_code": "E06000006"}, {"period": "2024-12"}, {"rule": "implausible_value"},
+])
+def test_waiver_does_not_carry_over_to_other_figures(home, changes):
+    with connect(home) as connection:
+        waive_finding(connection, _finding(), reason="checked with the authority", who="steward")
+        out = apply_waivers(connection, pd.DataFrame([_finding(**changes)]))
+    assert out["waived"].tolist() == [False]
+
+
+def test_finding_without_column_or_value_matches_null_safely(home):
+    finding = _finding(rule="mandatory_missing", severity="error", column="cin", value=None, expected=None)
+    with connect(home) as connection:
+        waive_finding(connection, finding, reason="cin not collected this month", who="steward")
+        out = apply_waivers(connection, pd.DataFrame([finding, _finding(rule="mandatory_missing", column="cin", value="0")]))
+    assert out["waived"].tolist() == [True, False]
+
+
+def test_revoked_waiver_stops_applying_but_stays_on_record(home):
+    with connect(home) as connection:
+        waiver_id = waive_finding(connection, _finding(), reason="ok", who="steward")
+        assert revoke_waiver(connection, waiver_id, who="lead")
+        assert not revoke_waiver(connection, waiver_id, who="lead")
+        assert apply_waivers(connection, pd.DataFrame([_finding()]))["waived"].tolist() == [False]
+        assert list_waivers(connection).empty
+        assert list_waivers(connection, include_revoked=True)["revoked_by"].tolist() == ["lead"]
+
+
+def test_latest_waiver_reason_wins(home):
+    with connect(home) as connection:
+        waive_finding(connection, _finding(), reason="first", who="a", now=dt.datetime(2024, 12, 1))
+        waive_finding(connection, _finding(), reason="second", who="b", now=dt.datetime(2024, 12, 2))
+        out = apply_waivers(connection, pd.DataFrame([_finding()]))
+    assert out["waiver_reason"].tolist() == ["second"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"rule": "negative_count"}, "cannot be waived"),
+    ({"rule": "invalid_value"}, "cannot be waived"),
+    ({"rule": "unknown_authority"}, "cannot be waived"),
+    ({"rule": "no_such_rule"}, "not a rule"),
+])
+def test_structural_and_unknown_rules_cannot_be_waived(home, changes, message):
+    with connect(home) as connection, pytest.raises(WaiverError, match=message):
+        waive_finding(connection, _finding(**changes), reason="x", who="y")
+
+
+@pytest.mark.parametrize("field", ["reason", "who", "sha256"])
+def test_waiver_needs_reason_author_and_file(home, field):
+    arguments = dict(rule="stock_jump", la_code="E06000009", period="2024-11", column="cla", value="640",
+                     sha256=SHA_FIRST, reason="r", who="w")
+    arguments[field] = "  "
+    with connect(home) as connection, pytest.raises(WaiverError, match=field):
+        add_waiver(connection, **arguments)
+
+
+def test_apply_keeps_order_and_columns_and_handles_empty(home):
+    findings = pd.DataFrame([_finding(row=r) for r in (5, 3, 9)], index=[10, 20, 30])
+    with connect(home) as connection:
+        waive_finding(connection, _finding(row=3), reason="ok", who="w")
+        out = apply_waivers(connection, findings)
+        empty = apply_waivers(connection, findings.iloc[0:0])
+    assert out.index.tolist() == [10, 20, 30] and out["row"].tolist() == [5, 3, 9]
+    assert out["waived"].tolist() == [True, True, True]  # row number is not part of the fingerprint
+    assert list(out.columns[:11]) == list(findings.columns)
+    assert {"waived", "waiver_reason", "waiver_id"} <= set(empty.columns) and empty.empty
