@@ -15,7 +15,6 @@ from pipelines.home import DataHome
 from pipelines.scorecard.targets import TargetsError, validate_targets
 
 REGISTER_COLUMNS = ["old_la_code", "new_la_code", "la_name", "region_code", "region_name", "la_type"]
-POPULATION_COLUMNS = ["new_la_code", "year", "population"]
 REGISTER_FILE = "register.csv"
 POPULATION_FILE = "populations.csv"
 TARGETS_FILE = "targets.csv"

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.catalogue import indicators_by_column
 from schemas.bands import BANDS_PATH
+from schemas.catalogue import indicators_by_column
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
 LAIT_FILE = "lait_csc_indicators_2016_to_2022.csv"

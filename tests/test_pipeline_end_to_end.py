@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
-from pipelines.orchestration.definitions import defs
 from pipelines.demo import HELD_BACK_EXAMPLE, generate_rows
+from pipelines.orchestration.definitions import defs
 from pipelines.store.warehouse import connect
 from tests.conftest import REFERENCE, requires_shared, write_return
 

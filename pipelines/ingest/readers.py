@@ -19,7 +19,6 @@ from schemas.catalogue import REQUIRED_COLUMNS, all_columns, indicators_by_colum
 from schemas.findings import Finding
 from schemas.rules import RULES, new_finding
 
-SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 NOT_AVAILABLE = "x"
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 SOURCE_COLUMNS = ["file", "row"]

@@ -47,9 +47,9 @@ from pipelines.publish.files import (
     release_file,
     release_metadata,
 )
+from pipelines.publish.guard import month_blockers, refusal
 from pipelines.publish.portal import PortalError, publisher_for
 from pipelines.publish.screener import screen_release
-from pipelines.publish.guard import month_blockers, refusal
 from pipelines.reference import load_reference
 from pipelines.store.month import accepted_since, accepted_values, held_back_authorities
 from pipelines.store.warehouse import connect

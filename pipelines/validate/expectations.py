@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.catalogue import derived_indicators, strict_parts
 from pipelines.validate.cross_column import cross_column_findings, derived_frame
+from schemas.catalogue import derived_indicators, strict_parts
 from schemas.findings import Finding
 
 SUITE_NAME = "return_consistency"

@@ -9,10 +9,10 @@ import pytest
 from orchestration_support import land, old
 
 import pipelines.orchestration.sensors as sensors
-from pipelines.orchestration.definitions import defs
 from pipelines.home import DataHome
 from pipelines.ingest.archive import sha256_of
 from pipelines.ingest.arrivals import FileContents
+from pipelines.orchestration.definitions import defs
 from pipelines.orchestration.resources import DataHomeResource
 
 

@@ -11,8 +11,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import pytest
-from orchestration_support import (FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, REPO, assert_month_validated,
-                                run_held_back_month, write_instance_yaml)
+from orchestration_support import (
+    FAILING_CHECK,
+    HELD_BACK_LA,
+    HELD_BACK_MONTH,
+    REPO,
+    assert_month_validated,
+    run_held_back_month,
+    write_instance_yaml,
+)
 
 from pipelines.home import DataHome
 

@@ -22,8 +22,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from orchestration_support import (FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, assert_month_validated, land,
-                                run_held_back_month, write_instance_yaml)
+from orchestration_support import (
+    FAILING_CHECK,
+    HELD_BACK_LA,
+    HELD_BACK_MONTH,
+    assert_month_validated,
+    land,
+    run_held_back_month,
+    write_instance_yaml,
+)
 
 from pipelines.home import DataHome
 

@@ -10,8 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pipelines.publish.disclosure import (Derived, Total, part_whole_pairs, publishable_cells, round_to_ten,
-                                             suppressed_counts)
+from pipelines.publish.disclosure import Derived, Total, part_whole_pairs, publishable_cells, round_to_ten, suppressed_counts
 from pipelines.publish.ees import ENGLAND_CODE, LOCAL_AUTHORITY, REGIONAL, published_indicators
 from pipelines.publish.release import release_rows
 from schemas.catalogue import load_catalogue

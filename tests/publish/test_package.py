@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from pipelines.publish.release import publish_month
 from pipelines.publish.ees import read_csv
+from pipelines.publish.release import publish_month
 
 from .synthetic import BLACKPOOL, HALTON, accept_returns
 

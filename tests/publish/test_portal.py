@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pipelines.publish.release import PublishingError, publish_month
 from pipelines.publish.portal import PortalError, publisher_for
+from pipelines.publish.release import PublishingError, publish_month
 
 from .synthetic import BLACKPOOL, HALTON, accept_returns
 

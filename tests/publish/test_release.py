@@ -5,11 +5,22 @@ import json
 
 import pytest
 
-from pipelines.publish.release import PublishingError, publish_month
 from pipelines.publish.ees import MONTH_NAMES, published_indicators, read_csv
 from pipelines.publish.files import SERIES_FILE, release_file
-from .synthetic import (BLACKPOOL, HALTON, NORTH_EAST, NORTH_WEST, WARRINGTON, accept_returns,
-                                       folder_bytes, make_home, register_of, rows_by_geography)
+from pipelines.publish.release import PublishingError, publish_month
+
+from .synthetic import (
+    BLACKPOOL,
+    HALTON,
+    NORTH_EAST,
+    NORTH_WEST,
+    WARRINGTON,
+    accept_returns,
+    folder_bytes,
+    make_home,
+    register_of,
+    rows_by_geography,
+)
 
 MONTH = "2025-12"
 INDICATOR_COLUMNS = {i.column for i in published_indicators()}

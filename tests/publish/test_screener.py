@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.publish.release import publish_month
 from pipelines.publish.ees import read_csv, write_csv
 from pipelines.publish.files import release_file
+from pipelines.publish.release import publish_month
 from pipelines.publish.screener import screen_file, screen_release
 from pipelines.reference import load_reference
 

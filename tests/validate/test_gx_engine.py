@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from pipelines.validate.rulebook import validate_rows
-from schemas.catalogue import strict_parts
-from pipelines.validate.cross_column import cross_column_findings, derived_frame
-from schemas.catalogue import derived_indicators
-
 from conftest import synthetic_months
 from test_real_returns import plant_defects
+
+from pipelines.validate.cross_column import cross_column_findings, derived_frame
+from pipelines.validate.rulebook import validate_rows
+from schemas.catalogue import derived_indicators, strict_parts
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import synthetic_months
 
 from pipelines.validate.rulebook import validate_rows
 from schemas.findings import ERROR
-
-from conftest import synthetic_months
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ import subprocess
 import sys
 
 import pandas as pd
+from conftest import REPO
 
+from pipelines.validate.rules_page import render
 from schemas.calibrate_bands import BANDS_PATH, bands_csv, calibrate
 from schemas.catalogue import indicators_by_column
-from pipelines.validate.rules_page import render
 from schemas.rules import RULES
-
-from conftest import REPO
 
 
 def test_docs_rules_md_is_up_to_date():

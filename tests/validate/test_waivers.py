@@ -5,10 +5,13 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.home import DataHome
 from pipelines.store.waivers import WaiverError, add_waiver, apply_waivers, list_waivers, revoke_waiver, waive_finding
 from pipelines.store.warehouse import connect
+from pipelines.validate.waivers import match_waivers
 
 SHA_FIRST, SHA_RESUBMITTED = "a" * 64, "b" * 64
 
@@ -107,3 +110,57 @@ def test_apply_keeps_order_and_columns_and_handles_empty(home):
     assert out["waived"].tolist() == [True, True, True]  # row number is not part of the fingerprint
     assert list(out.columns[:11]) == list(findings.columns)
     assert {"waived", "waiver_reason", "waiver_id"} <= set(empty.columns) and empty.empty
+
+
+# The matching once ran as SQL in DuckDB; it now runs in pandas so that validation needs no database.
+# The SQL stays here as the oracle: a finding is waived by the latest active waiver with its fingerprint.
+ORACLE = """
+    SELECT f.position, arg_max(w.waiver_id, w.created_at) AS waiver_id, arg_max(w.reason, w.created_at) AS reason
+    FROM findings_to_waive f JOIN waivers w
+      ON w.revoked_at IS NULL AND w.rule = f.rule AND w.la_code = f.la_code AND w.period = f.period
+     AND w."column" IS NOT DISTINCT FROM f."column" AND w.value IS NOT DISTINCT FROM f.value
+     AND w.expected IS NOT DISTINCT FROM f.expected AND w.sha256 = f.sha256
+    GROUP BY f.position"""
+FINGERPRINT = ["rule", "la_code", "period", "column", "value", "expected", "sha256"]
+# Waivers are drawn over a few fingerprints, so that several often name the same finding, and
+# findings either carry one of those fingerprints or any other (null parts included).
+fingerprints = st.fixed_dictionaries({
+    "rule": st.sampled_from(["stock_jump", "implausible_value"]),
+    "la_code": st.sampled_from(["E06000009", "E06000006"]),
+    "period": st.sampled_from(["2024-11", "2024-12"]),
+    "column": st.sampled_from([None, "cla"]), "value": st.sampled_from([None, "640"]),
+    "expected": st.sampled_from([None, "530"]),
+    "sha256": st.sampled_from([SHA_FIRST, SHA_RESUBMITTED]),
+})
+any_finding = st.fixed_dictionaries({
+    "rule": st.sampled_from(["stock_jump", "mandatory_missing"]), "la_code": st.sampled_from([None, "E06000009"]),
+    "period": st.just("2024-11"), "column": st.sampled_from([None, "cla"]), "value": st.sampled_from([None, "640"]),
+    "expected": st.sampled_from([None, "530"]), "sha256": st.sampled_from([None, SHA_FIRST]),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_matching_in_pandas_gives_what_the_sql_gave(data):
+    import duckdb
+
+    shapes = data.draw(st.lists(fingerprints, min_size=1, max_size=3))
+    waivers = data.draw(st.lists(st.tuples(st.sampled_from(shapes), st.booleans(), st.sampled_from(["ok", "agreed"])),
+                                 max_size=6))
+    findings = data.draw(st.lists(st.one_of(st.sampled_from(shapes), any_finding), max_size=6))
+    register = pd.DataFrame([{**shape, "reason": reason, "waiver_id": n + 1,
+                              "created_at": dt.datetime(2024, 12, 1) + dt.timedelta(hours=n),  # distinct: no ties
+                              "revoked_at": dt.datetime(2025, 1, 1) if revoked else None}
+                             for n, (shape, revoked, reason) in enumerate(waivers)],
+                            columns=[*FINGERPRINT, "reason", "waiver_id", "created_at", "revoked_at"])
+    frame = pd.DataFrame(findings, columns=FINGERPRINT)
+    got = match_waivers(frame, register)
+
+    connection = duckdb.connect()
+    connection.register("findings_to_waive", frame.assign(position=range(len(frame))))
+    connection.register("waivers", register.astype({"revoked_at": "datetime64[ns]"}))
+    expected = connection.execute(ORACLE).df().set_index("position")
+    assert got["waived"].tolist() == [n in expected.index for n in range(len(frame))]
+    for n in expected.index:
+        assert (got["waiver_id"].iloc[n], got["waiver_reason"].iloc[n]) == (
+            expected.at[n, "waiver_id"], expected.at[n, "reason"])
