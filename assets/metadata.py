@@ -7,11 +7,11 @@ import dagster as dg
 import pandas as pd
 
 from schemas.catalogue import indicators_by_column
+from schemas.findings import REVIEW_COLUMNS
 
 SHOWN_ROWS = 50
 LA_CODE_COLUMN = dg.TableColumn("la_code", "string", description="Authority (ONS code)")
 PERIOD_COLUMN = dg.TableColumn("period", "string", description="Month, YYYY-MM")
-FAILING_ROW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
 FAILING_ROW_SCHEMA = dg.TableSchema(columns=[
     LA_CODE_COLUMN,
     PERIOD_COLUMN,
@@ -34,7 +34,7 @@ def figure_columns() -> list[dg.TableColumn]:
 
 def failing_rows_table(findings: pd.DataFrame) -> dict[str, dg.MetadataValue]:
     """The first SHOWN_ROWS findings as a table, and how many more there are (events stay small)."""
-    shown = findings.reindex(columns=FAILING_ROW_COLUMNS).head(SHOWN_ROWS)
+    shown = findings.reindex(columns=REVIEW_COLUMNS).head(SHOWN_ROWS)
     # JSON round trip: table cells accept only plain str/int/float/bool/None.
     records = json.loads(shown.to_json(orient="records"))
     return {

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import demo
 from pipelines.home import DataHome
-from pipelines.scorecard.targets import TargetsError, validate_targets
 
 REGISTER_COLUMNS = ["old_la_code", "new_la_code", "la_name", "region_code", "region_name", "la_type"]
 REGISTER_FILE = "register.csv"
@@ -70,6 +68,9 @@ def import_reference(path: Path, home: DataHome) -> str:
         populations.to_csv(home.reference / POPULATION_FILE, index=False)
         return f"populations: {len(populations)} authority-years for {populations['new_la_code'].nunique()} authorities"
     if {"la_code", "indicator", "target"} <= set(frame.columns):
+        # Imported here: validation reads the register and populations through this module.
+        from pipelines.scorecard.targets import TargetsError, validate_targets
+
         try:
             targets = validate_targets(frame, Path(path).name)
         except TargetsError as exc:
@@ -85,6 +86,8 @@ def import_reference(path: Path, home: DataHome) -> str:
 
 
 def import_demo_reference(home: DataHome) -> list[str]:
+    from pipelines import demo
+
     return [import_reference(path, home) for path in (demo.REGISTER, demo.POPULATION, demo.TARGETS)]
 
 

@@ -8,6 +8,8 @@ import pandas as pd
 FINDING_COLUMNS = [
     "rule", "severity", "la_code", "period", "column", "value", "expected", "message", "file", "row",
 ]
+# A finding as a steward reviews it: where, what, why, and whether a waiver accepts it.
+REVIEW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
 ERROR = "error"
 WARNING = "warning"
 

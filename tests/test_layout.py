@@ -1,6 +1,7 @@
 """The layout holds: stage packages never import Dagster, validation cannot reach a database."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -73,16 +74,46 @@ print(json.dumps({"accepted": result.accepted, "held_back": result.held_back,
                        "errors": [["E06000006", "derived_inconsistent"]]}
 
 
-def test_stage_packages_import_no_later_stage():
-    """The data flows ingest -> validate -> store -> publish; a stage imports only earlier ones."""
-    order = {stage: position for position, stage in enumerate(("ingest", "validate", "store", "publish"))}
-    backwards = []
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in a file, inside functions too; `from pipelines import demo`
+    counts as `pipelines.demo`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.lineno, node.module))
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _sources(*folders: str) -> list[Path]:
+    return [path for folder in folders for path in sorted((REPO / folder).rglob("*.py"))]
+
+
+def test_stages_import_only_earlier_stages_and_schemas_nothing_of_pipelines():
+    """The data flows ingest -> validate -> store -> publish; scorecard reads what is stored. A stage
+    never reaches forward, nor into the steps, the command line or the Dagster code location."""
+    order = {"ingest": 0, "validate": 1, "store": 2, "publish": 3, "scorecard": 3}
+    outside = ("pipelines.steps", "pipelines.cli", "pipelines.orchestration")
+    wrong = []
     for stage, position in order.items():
-        for module in (PIPELINES / stage).rglob("*.py"):
-            for line in Path(module).read_text(encoding="utf-8").splitlines():
-                words = line.split()
-                if len(words) >= 2 and words[0] in ("from", "import") and words[1].startswith("pipelines."):
-                    target = words[1].split(".")[1]
-                    if target in order and order[target] > position:
-                        backwards.append(f"{module.relative_to(REPO)}: {line.strip()}")
-    assert backwards == []
+        for path in _sources(f"pipelines/{stage}"):
+            for line, module in _imports(path):
+                parts = module.split(".")
+                later = parts[0] == "pipelines" and len(parts) > 1 and order.get(parts[1], -1) > position
+                if later or module.startswith(outside):
+                    wrong.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    for path in _sources("schemas"):
+        wrong += [f"{path.relative_to(REPO)}:{line} imports {module}" for line, module in _imports(path)
+                  if module.startswith("pipelines")]
+    assert wrong == []
+
+
+def test_no_dagster_import_anywhere_in_domain_code_not_even_inside_a_function():
+    domain = _sources("schemas", *(f"pipelines/{stage}" for stage in STAGES))
+    domain += [REPO / (name.replace(".", "/") + ".py") for name in DOMAIN_MODULES if name != "pipelines.demo"]
+    domain += _sources("pipelines/demo")
+    wrong = [f"{path.relative_to(REPO)}:{line} imports {module}" for path in domain
+             for line, module in _imports(path) if module.split(".")[0] == "dagster"]
+    assert wrong == []

@@ -11,3 +11,10 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 # The first month of the ONS population series we check denominators against (2012-13).
 FIRST_MONTH = "2012-04"
 MONTHS = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m", timezone="Europe/London")
+
+
+def releasable(periods, valid: set[str] | None = None) -> tuple[list[str], list[str]]:
+    """Split periods into months the monthly job can run (completed months of the series) and the
+    rest (malformed, not yet ended, before the series)."""
+    valid = set(MONTHS.get_partition_keys()) if valid is None else valid
+    return [p for p in periods if p in valid], [p for p in periods if p not in valid]

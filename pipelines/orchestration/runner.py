@@ -36,17 +36,16 @@ def project_instance() -> Iterator["DagsterInstance"]:  # noqa: F821
 
 def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
     """Archive what has landed; (months that can run, {month that cannot: its files})."""
-    from pipelines.orchestration.partitions import MONTHS
+    from pipelines.orchestration.partitions import MONTHS, releasable
     from pipelines.steps import archive_landing
 
     valid = set(MONTHS.get_partition_keys())
     runnable, outside = set(), {}
     for archived in archive_landing(home):
-        for period in archived.periods:
-            if period in valid:
-                runnable.add(period)
-            else:
-                outside.setdefault(period, []).append(archived.file_name)
+        months, others = releasable(archived.periods, valid)
+        runnable.update(months)
+        for period in others:
+            outside.setdefault(period, []).append(archived.file_name)
     return sorted(runnable), outside
 
 

@@ -16,7 +16,9 @@ each file:
   restart or a cursor reset;
 * a file that is not a return (wrong extension, unreadable, no month we can release) is
   reported in the tick's log and skip reason once, and remembered by its hash so it is not
-  read again until it changes.
+  read again until it changes;
+* a name that leaves the folder is remembered (what it held, how many contents) under "left",
+  as intake remembers it: sent again with other content, it is an arrival with a new run key.
 
 The sensor never opens the warehouse: DuckDB has one writer, and that is the run.
 """
@@ -31,7 +33,7 @@ from pipelines.home import DataHome
 from pipelines.ingest.archive import sha256_of
 from pipelines.ingest.arrivals import LandingMemory, landed_files, read_contents, version_of
 from pipelines.orchestration.jobs import monthly_release_job
-from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.partitions import MONTHS, releasable
 from pipelines.orchestration.resources import DataHomeResource
 
 SENSOR_NAME = "landing_sensor"
@@ -44,13 +46,8 @@ RETURN = "return"
 NOT_A_RETURN = "not_a_return"
 
 
-def releasable(periods: tuple[str, ...], valid: set[str]) -> tuple[list[str], list[str]]:
-    """Split periods into partitions of the monthly job and the rest (malformed, not yet ended)."""
-    return [p for p in periods if p in valid], [p for p in periods if p not in valid]
-
-
 def load_cursor(text: str | None) -> dict:
-    empty = {"version": CURSOR_VERSION, "files": {}, "pending": {}}
+    empty = {"version": CURSOR_VERSION, "files": {}, "pending": {}, "left": {}}
     if not text:
         return empty
     try:
@@ -61,6 +58,7 @@ def load_cursor(text: str | None) -> dict:
         return empty
     cursor.setdefault("files", {})
     cursor.setdefault("pending", {})
+    cursor.setdefault("left", {})
     return cursor
 
 
@@ -76,9 +74,13 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
     cursor = load_cursor(cursor_text)
     known: dict[str, dict] = cursor["files"]
     pending: dict[str, dict] = cursor["pending"]
+    # Names that left the folder: what they held and how many contents, as intake remembers them too,
+    # so that a file taken away and sent again is an arrival with a run key of its own.
+    left: dict[str, dict] = cursor["left"]
     # The cursor is the sensor's memory of the landing folder; arrivals are decided as intake decides them.
-    memory = LandingMemory(held={name: entry["sha256"] for name, entry in known.items()},
-                           versions={version_of(entry["sha256"], name): entry for name, entry in known.items()})
+    remembered = {**left, **known}
+    memory = LandingMemory(held={name: entry["sha256"] for name, entry in remembered.items()},
+                           versions={version_of(entry["sha256"], name): entry for name, entry in remembered.items()})
     requests: list[dg.RunRequest] = []
     report: list[str] = []
     still_pending: dict[str, dict] = {}
@@ -94,6 +96,7 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
         entry = known.get(name)
         if entry and entry["size"] == signature["size"] and entry["mtime_ns"] == signature["mtime_ns"]:
             continue  # cheap pre-filter: unchanged since it was hashed
+        entry = entry or left.get(name)
         settled = now - stat.st_mtime_ns / 1e9 >= settle_seconds or pending.get(name) == signature
         if not settled:
             still_pending[name] = signature
@@ -127,7 +130,11 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
             ))
         report.append(f"{name}: new version {sighting.sha256[:12]}, run(s) requested for {', '.join(months)}")
 
+    for name, entry in known.items():
+        if name not in present:
+            left[name] = {key: value for key, value in entry.items() if key not in ("size", "mtime_ns")}
     cursor["files"] = {name: entry for name, entry in known.items() if name in present}
+    cursor["left"] = {name: entry for name, entry in left.items() if name not in present}
     cursor["pending"] = still_pending
     for name in still_pending:
         report.append(f"{name}: still being written (modified under {settle_seconds:.0f}s ago); looked at next tick")

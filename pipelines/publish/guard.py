@@ -14,8 +14,8 @@ from pipelines.store.month import accepted_values, month_findings, month_returns
 from pipelines.store.warehouse import connect
 from pipelines.validate.month import ACCEPTED
 from pipelines.validate.waivers import unwaived_errors
+from schemas.findings import REVIEW_COLUMNS
 
-BLOCKER_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
 STALE_RULE = "stale_indicator_values"
 STALE_MESSAGE = "the stored figures are not the current accepted return: run the whole month again"
 
@@ -36,8 +36,9 @@ def month_blockers(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
              .merge(returns[["la_code", "file", "row"]], on="la_code", how="left")
              .assign(period=month, column=None, value=None, expected=None, message=STALE_MESSAGE, rule=STALE_RULE,
                      waived=False))
-    return pd.concat([errors.reindex(columns=BLOCKER_COLUMNS), stale.reindex(columns=BLOCKER_COLUMNS)],
-                     ignore_index=True)
+    parts = [part.reindex(columns=REVIEW_COLUMNS).astype("object") for part in (errors, stale) if not part.empty]
+    blockers = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REVIEW_COLUMNS)
+    return blockers.astype({"row": "Int64"})
 
 
 def publication_blockers(home: DataHome, month: str) -> pd.DataFrame:

@@ -86,6 +86,7 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
     """Build, screen and publish the open-data release of `month`; a failed screen publishes nothing."""
     if not MONTH_PATTERN.fullmatch(month or ""):
         raise PublishingError(f"month '{month}' is not YYYY-MM")
+    _refuse_what_the_guard_blocks(home, month)
     try:
         portal = publisher_for(publisher)
     except PortalError as exc:
@@ -138,6 +139,20 @@ def _register(home: DataHome) -> pd.DataFrame:
     return register
 
 
+def _refuse_what_the_guard_blocks(home: DataHome, month: str) -> None:
+    """The publication guard, asked before anything else whatever run called: Dagster's blocking
+    checks act only within one run. Without a warehouse nothing is stored that could be blocked."""
+    if not home.warehouse.exists():
+        return
+    try:
+        with connect(home, read_only=True) as connection:
+            blockers = month_blockers(connection, month)
+    except duckdb.Error as exc:
+        raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
+    if not blockers.empty:
+        raise PublishingError(refusal(month, blockers))
+
+
 def _read_month(home: DataHome, month: str) -> ReleaseInputs:
     if not home.warehouse.exists():
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
@@ -146,13 +161,10 @@ def _read_month(home: DataHome, month: str) -> ReleaseInputs:
             values = accepted_values(connection, month).drop(columns=["sha256"])
             held_back = held_back_authorities(connection, month)
             arrived = accepted_since(connection, month)
-            blockers = month_blockers(connection, month)
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
     if values.empty:
         raise PublishingError(f"no accepted returns for {month}: nothing to publish")
-    if not blockers.empty:
-        raise PublishingError(refusal(month, blockers))
     as_of = arrived.date().isoformat() if arrived is not None else f"{month}-01"
     return ReleaseInputs(values=values, held_back=held_back, as_of=as_of)
 

@@ -66,13 +66,13 @@ def screen_file(data_path: Path, register: pd.DataFrame, label: str | None = Non
         return [f"{label}: file_pairing: a data file must be named <name>.csv"]
     if not SNAKE_CASE.match(data_path.name[: -len(DATA_SUFFIX)]):
         return [f"{label}: file_name: not snake_case"]
-    meta_file = meta_path(data_path)
+    metadata = meta_path(data_path)
     if not data_path.exists():
         return [f"{label}: file_pairing: data file missing"]
-    if not meta_file.exists():
-        return [f"{label}: file_pairing: no {meta_file.name} beside it"]
+    if not metadata.exists():
+        return [f"{label}: file_pairing: no {metadata.name} beside it"]
     columns, rows = read_csv(data_path)
-    meta_columns, meta = read_csv(meta_file)
+    meta_columns, meta = read_csv(metadata)
     findings = [f"{label}: {message}" for message in _meta_findings(columns, meta_columns, meta)]
     findings += [f"{label}: {message}" for message in _data_findings(columns, rows, meta, register)]
     return findings

@@ -1,1 +1,1 @@
-"""Store: the DuckDB warehouse and the Parquet lake; every write replaces a whole month."""
+"""Store: the DuckDB warehouse and the Parquet lake; each write is one transaction, a month is replaced whole."""

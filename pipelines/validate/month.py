@@ -56,9 +56,9 @@ class MonthValidation:
         return sorted(self.returns.loc[self.returns["status"] == HELD_BACK, "la_code"])
 
 
-def _header(findings: list[Finding]) -> list[Finding]:
-    """Findings about the file as a whole (no row, or the header row)."""
-    return [f for f in findings if f.row is None or f.row == 1]
+def _about_the_file(finding: Finding) -> bool:
+    """A finding about the file as a whole: no row, or the header row."""
+    return finding.row is None or finding.row == 1
 
 
 def file_findings(parsed: ParsedReturn, sha256: str) -> pd.DataFrame:
@@ -66,7 +66,7 @@ def file_findings(parsed: ParsedReturn, sha256: str) -> pd.DataFrame:
     or rows no month can hold (reading and structure)."""
     findings = parsed.findings + (structure_findings(parsed.values) if parsed.readable else [])
     placed = placed_rows(parsed.values)
-    own = [f for f in findings if f.row is None or f.row == 1 or f.row not in placed]
+    own = [f for f in findings if _about_the_file(f) or f.row not in placed]
     frame = findings_frame(own).assign(sha256=sha256, period=None)
     frame["family"] = frame["rule"].map(FAMILY_OF_RULE)
     return frame
@@ -86,7 +86,7 @@ def _received_findings(received: ReceivedMonth) -> list[Finding]:
         returns = values.loc[values["sha256"] == file.sha256, "la_code"]
         if returns.empty:
             continue
-        for finding in _header(own):
+        for finding in filter(_about_the_file, own):
             if finding.severity == ERROR:
                 header += [replace(finding, la_code=code, period=month) for code in returns]
             else:

@@ -1,4 +1,4 @@
-"""Helpers for the operations tests: SYNTHETIC demo returns, a data home, a Dagster instance."""
+"""Helpers for the orchestration tests: SYNTHETIC demo returns, a data home, a Dagster instance."""
 from __future__ import annotations
 
 import os

@@ -2,7 +2,7 @@
 
 After an intended change, regenerate and commit the snapshot:
 
-    CSC_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/operations/test_definitions_snapshot.py
+    CSC_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/orchestration/test_definitions_snapshot.py
 """
 from __future__ import annotations
 

@@ -148,12 +148,16 @@ def test_matching_in_pandas_gives_what_the_sql_gave(data):
     waivers = data.draw(st.lists(st.tuples(st.sampled_from(shapes), st.booleans(), st.sampled_from(["ok", "agreed"])),
                                  max_size=6))
     findings = data.draw(st.lists(st.one_of(st.sampled_from(shapes), any_finding), max_size=6))
+    # Times drawn apart from the ids (a later waiver may have a smaller id), distinct: SQL's arg_max
+    # picks arbitrarily between ties.
+    hours = data.draw(st.permutations(range(len(waivers))))
     register = pd.DataFrame([{**shape, "reason": reason, "waiver_id": n + 1,
-                              "created_at": dt.datetime(2024, 12, 1) + dt.timedelta(hours=n),  # distinct: no ties
+                              "created_at": dt.datetime(2024, 12, 1) + dt.timedelta(hours=hours[n]),
                               "revoked_at": dt.datetime(2025, 1, 1) if revoked else None}
                              for n, (shape, revoked, reason) in enumerate(waivers)],
                             columns=[*FINGERPRINT, "reason", "waiver_id", "created_at", "revoked_at"])
-    frame = pd.DataFrame(findings, columns=FINGERPRINT)
+    # As the pipeline holds them: text columns of pandas' string dtype, missing cells pd.NA.
+    frame = pd.DataFrame(findings, columns=FINGERPRINT).astype("string")
     got = match_waivers(frame, register)
 
     connection = duckdb.connect()
