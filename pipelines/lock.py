@@ -1,0 +1,116 @@
+"""One writer at a time on a data home: an advisory lock every writer takes.
+
+Writers (`run`, `reference import`, `waive`, every Dagster run that writes the warehouse) hold
+`<home>/.writer.lock` with `flock` for as long as they write. A second writer waits, saying once
+who holds it, and proceeds when it is free; after `timeout` seconds it gives up with
+`WriterLockTimeout` (the CLI exits `exit_codes.LOCKED`). The kernel drops the lock when the
+holder dies, so a killed run never leaves a stale lock behind.
+
+Re-entrant in one process (the CLI holds it around an in-process Dagster run whose steps take it
+again) and inherited by child processes through `HELD_ENV`, so a run's step subprocesses do
+not wait for their own run.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pipelines.home import DataHome
+
+LOCK_FILE = ".writer.lock"
+HELD_ENV = "CSC_WRITER_LOCK_HELD"
+TIMEOUT_ENV = "CSC_LOCK_TIMEOUT"
+DEFAULT_TIMEOUT = 3600.0
+POLL_SECONDS = 0.2
+
+_held: dict[Path, int] = {}
+
+
+class WriterLockTimeout(Exception):
+    """The lock stayed with another writer for longer than the wait allowed."""
+
+
+def lock_path(home: DataHome) -> Path:
+    return home.root / LOCK_FILE
+
+
+def default_timeout() -> float:
+    value = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        return float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def holder(home: DataHome) -> str:
+    """Who holds (or last held) the lock, as its holder wrote it: `process N that started at HH:MM:SS`."""
+    try:
+        text = lock_path(home).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+    return text or "another process"
+
+
+def _held_by_parent(path: Path) -> bool:
+    return os.environ.get(HELD_ENV) == str(path)
+
+
+@contextlib.contextmanager
+def writer_lock(home: DataHome, *, timeout: float | None = None,
+                announce: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the data home's writer lock; wait up to `timeout` seconds (default $CSC_LOCK_TIMEOUT or 1 h)."""
+    path = lock_path(home)
+    if _held.get(path) or _held_by_parent(path):
+        _held[path] = _held.get(path, 0) + 1
+        try:
+            yield
+        finally:
+            _held[path] -= 1
+        return
+    home.root.mkdir(parents=True, exist_ok=True)
+    timeout = default_timeout() if timeout is None else timeout
+    announce = announce or (lambda line: print(line, file=sys.stderr, flush=True))
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(descriptor, home, timeout, announce)
+        started = dt.datetime.now().strftime("%H:%M:%S")
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"process {os.getpid()} that started at {started}\n".encode(), 0)
+        _held[path] = 1
+        previous = os.environ.get(HELD_ENV)
+        os.environ[HELD_ENV] = str(path)
+        try:
+            yield
+        finally:
+            _held.pop(path, None)
+            if previous is None:
+                os.environ.pop(HELD_ENV, None)
+            else:
+                os.environ[HELD_ENV] = previous
+            os.ftruncate(descriptor, 0)
+    finally:
+        os.close(descriptor)  # closing releases the flock
+
+
+def _acquire(descriptor: int, home: DataHome, timeout: float, announce: Callable[[str], None]) -> None:
+    deadline = time.monotonic() + timeout
+    announced = False
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        if not announced:
+            announce(f"waiting for the run in {holder(home)} ({home.root})")
+            announced = True
+        if time.monotonic() >= deadline:
+            raise WriterLockTimeout(f"{home.root} is still held by the run in {holder(home)} after "
+                                    f"{timeout:g} s; try again later (or raise {TIMEOUT_ENV})")
+        time.sleep(POLL_SECONDS)

@@ -1,0 +1,73 @@
+"""The writer lock: one writer at a time, a waiting writer says who it waits for, a timeout gives up."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.home import DataHome
+from pipelines.lock import WriterLockTimeout, writer_lock
+from tests.conftest import REPO
+
+HOLD = """
+import sys, time
+from pipelines.home import DataHome
+from pipelines.lock import writer_lock
+with writer_lock(DataHome.resolve(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _holder(home: DataHome, seconds: float) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(home.root), str(seconds)], cwd=REPO,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_second_writer_waits_names_the_holder_and_gives_up_after_its_timeout(tmp_path):
+    home = DataHome.resolve(tmp_path / "home")
+    holder = _holder(home, 30)
+    lines = []
+    try:
+        started = time.monotonic()
+        with pytest.raises(WriterLockTimeout, match="still held by the run in process"):
+            with writer_lock(home, timeout=0.6, announce=lines.append):
+                pass
+        assert 0.5 <= time.monotonic() - started < 5
+        assert len(lines) == 1 and f"process {holder.pid} that started at" in lines[0]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_waiting_writer_proceeds_when_the_holder_finishes(tmp_path):
+    home = DataHome.resolve(tmp_path / "home")
+    holder = _holder(home, 1.0)
+    lines = []
+    started = time.monotonic()
+    with writer_lock(home, timeout=30, announce=lines.append):
+        waited = time.monotonic() - started
+    holder.wait()
+    assert len(lines) == 1 and 0.5 < waited < 10  # waited for the holder's second, then went ahead
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    home = DataHome.resolve(tmp_path / "home")
+    holder = _holder(home, 60)
+    holder.kill()
+    holder.wait()
+    with writer_lock(home, timeout=2):
+        pass
+
+
+def test_the_lock_is_reentrant_in_one_process(tmp_path):
+    home = DataHome.resolve(tmp_path / "home")
+    with writer_lock(home, timeout=1):
+        with writer_lock(home, timeout=1):
+            pass
+        with writer_lock(home, timeout=1):
+            pass
