@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 FINDING_COLUMNS = [
-    "rule", "severity", "la_code", "period", "column", "value", "expected", "message", "file", "row",
+    "rule", "severity", "la_code", "period", "column", "value", "expected", "message", "file", "row", "cell",
 ]
 # A finding as a steward reviews it: where, what, why, and whether a waiver accepts it.
-REVIEW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "waived"]
+REVIEW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "cell",
+                  "waived"]
 ERROR = "error"
 WARNING = "warning"
 
@@ -21,6 +22,8 @@ class Finding:
     message: str
     file: str | None = None
     row: int | None = None
+    # Where a spreadsheet user finds it: `Sheet!F12` for a workbook cell, blank for a CSV row.
+    cell: str | None = None
     la_code: str | None = None
     period: str | None = None
     column: str | None = None

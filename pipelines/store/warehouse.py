@@ -30,7 +30,7 @@ def _schema_sql() -> list[str]:
             file_name VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS findings (
             rule VARCHAR, severity VARCHAR, la_code VARCHAR, period VARCHAR, "column" VARCHAR,
-            value VARCHAR, expected VARCHAR, message VARCHAR, file VARCHAR, "row" BIGINT,
+            value VARCHAR, expected VARCHAR, message VARCHAR, file VARCHAR, "row" BIGINT, cell VARCHAR,
             sha256 VARCHAR, family VARCHAR, waived BOOLEAN DEFAULT FALSE, waiver_reason VARCHAR, waiver_id BIGINT)""",
         f"""CREATE TABLE IF NOT EXISTS returns (
             la_code VARCHAR NOT NULL, la_name VARCHAR, period VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
@@ -40,6 +40,8 @@ def _schema_sql() -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS indicator_values (
             la_code VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL, sha256 VARCHAR NOT NULL,
             {figures}, PRIMARY KEY (la_code, period))""",
+        # Columns added after a warehouse was first built (a general migration is issue 11's).
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS cell VARCHAR",
         "CREATE SEQUENCE IF NOT EXISTS waiver_seq START 1",
         # Waivers are never deleted: a revoked waiver keeps its record and stops applying.
         """CREATE TABLE IF NOT EXISTS waivers (

@@ -79,13 +79,13 @@ def test_an_unwaived_error_on_a_stored_figure_blocks_publication_and_a_waived_on
 # The guard once ran as one SQL query; it now runs in pandas over the stored tables. The SQL stays
 # here as the oracle (it gave no order, so the comparison is of the rows, not their order).
 ORACLE = """
-    SELECT f.la_code, f.period, f."column", f.value, f.expected, f.message, f.rule, f.file, f."row", f.waived
+    SELECT f.la_code, f.period, f."column", f.value, f.expected, f.message, f.rule, f.file, f."row", f.cell, f.waived
     FROM findings f JOIN indicator_values v ON f.la_code = v.la_code AND f.period = v.period
     WHERE f.period = $month AND f.severity = 'error' AND NOT coalesce(f.waived, FALSE)
     UNION ALL
     SELECT s.la_code, $month, NULL, NULL, NULL,
            'the stored figures are not the current accepted return: run the whole month again',
-           'stale_indicator_values', r.file, r."row", FALSE
+           'stale_indicator_values', r.file, r."row", NULL, FALSE
     FROM (SELECT la_code FROM (
             (SELECT la_code, sha256 FROM indicator_values WHERE period = $month
              EXCEPT SELECT la_code, sha256 FROM returns WHERE period = $month AND status = 'accepted')
