@@ -166,7 +166,7 @@ def build_benchmarks(values: pd.DataFrame, register: pd.DataFrame | None, neighb
     table.loc[too_few, comparators] = _annual_comparators(table[too_few], annual)[comparators]
 
     table = table.merge(_neighbour_means(long, neighbours), on=["la_code", "period", "indicator"], how="left")
-    table["neighbours_authorities"] = table["neighbours_authorities"].fillna(0)
+    table["neighbours_authorities"] = pd.to_numeric(table["neighbours_authorities"]).fillna(0)
     table["quartile"] = quartiles(table)
     polarity = table["indicator"].map({i.column: i.polarity for i in load_catalogue()})
     table["band"] = bands(table["quartile"], polarity)

@@ -36,8 +36,12 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _cell(value: object) -> str:
-    return "" if value is None or pd.isna(value) else _number(float(value))
+def _figure(value: object, indicator: str) -> str:
+    """A count as a whole number; a rate or percentage at one decimal place, as benchmarks compute it."""
+    if value is None or pd.isna(value):
+        return ""
+    known = indicators_by_column().get(indicator)
+    return _number(float(value)) if known is None or known.is_count else f"{float(value):,.1f}"
 
 
 def trend_svg(series: pd.DataFrame, label: str, width: int = 640, height: int = 240) -> str:
@@ -137,13 +141,13 @@ def _summary_table(frame: pd.DataFrame, labels: dict[str, str]) -> str:
         latest, previous = series.iloc[-1], (series.iloc[-2] if len(series) > 1 else None)
         rag = (f' <span class="rag {latest["rag"]}">{latest["rag"].upper()}</span>'
                if isinstance(latest["rag"], str) else "")
-        target = f'{_number(latest["target"])}{rag}' if pd.notna(latest["target"]) else ""
+        target = f'{_figure(latest["target"], indicator)}{rag}' if pd.notna(latest["target"]) else ""
         band = latest["band"] if isinstance(latest["band"], str) else ""
         quartile = f' (quartile {int(latest["quartile"])})' if pd.notna(latest["quartile"]) else ""
         rows.append(
             f'<tr><th scope="row">{html.escape(labels.get(indicator, indicator))}</th>'
-            f'<td>{_number(latest["value"])} <small>{html.escape(latest["period"])}</small></td><td>{target}</td>'
-            f'<td>{_cell(latest["england"])}</td><td>{_cell(latest["neighbours"])}</td>'
+            f'<td>{_figure(latest["value"], indicator)} <small>{html.escape(latest["period"])}</small></td><td>{target}</td>'
+            f'<td>{_figure(latest["england"], indicator)}</td><td>{_figure(latest["neighbours"], indicator)}</td>'
             f'<td>{html.escape(band)}{quartile}</td><td>{_direction(latest, previous)}</td></tr>')
     return ('<table class="summary"><thead><tr><th scope="col">Indicator</th><th scope="col">Latest</th>'
             '<th scope="col">Target and RAG</th><th scope="col">England</th><th scope="col">Neighbours</th>'
@@ -154,16 +158,16 @@ def _summary_table(frame: pd.DataFrame, labels: dict[str, str]) -> str:
 def _indicator_section(authority: str, indicator: str, series: pd.DataFrame, labels: dict[str, str]) -> str:
     label = f"{authority}: {labels.get(indicator, indicator)}"
     latest = series.sort_values("period").iloc[-1]
-    facts = [f'Latest {html.escape(latest["period"])}: <strong>{_number(latest["value"])}</strong>']
+    facts = [f'Latest {html.escape(latest["period"])}: <strong>{_figure(latest["value"], indicator)}</strong>']
     if pd.notna(latest["target"]):
         better = "higher is better" if latest["polarity"] == "high" else "lower is better"
         facts.append(f'against a target of {_number(latest["target"])} ({better}; amber within '
                      f'{_number(latest["amber_tolerance"])}): <span class="rag {latest["rag"]}">{latest["rag"].upper()}</span>')
     if pd.notna(latest["england"]):
         source = "" if latest["source"] == "returns" else f' ({html.escape(str(latest["source"]))})'
-        facts.append(f'England {_number(latest["england"])}{source}')
+        facts.append(f'England {_figure(latest["england"], indicator)}{source}')
     if pd.notna(latest["neighbours"]):
-        facts.append(f'statistical neighbours {_number(latest["neighbours"])}')
+        facts.append(f'statistical neighbours {_figure(latest["neighbours"], indicator)}')
     if isinstance(latest["band"], str):
         facts.append(f'band {latest["band"]} (quartile {int(latest["quartile"])})')
     return (f'<section class="chart"><h3>{html.escape(label)}</h3><p>{"; ".join(facts)}.</p>'
