@@ -143,15 +143,15 @@ def _summary_table(frame: pd.DataFrame, labels: dict[str, str]) -> str:
                if isinstance(latest["rag"], str) else "")
         target = f'{_figure(latest["target"], indicator)}{rag}' if pd.notna(latest["target"]) else ""
         band = latest["band"] if isinstance(latest["band"], str) else ""
-        quartile = f' (quartile {int(latest["quartile"])})' if pd.notna(latest["quartile"]) else ""
+        quartile = f' <small>Q{int(latest["quartile"])}</small>' if pd.notna(latest["quartile"]) else ""
         rows.append(
             f'<tr><th scope="row">{html.escape(labels.get(indicator, indicator))}</th>'
-            f'<td>{_figure(latest["value"], indicator)} <small>{html.escape(latest["period"])}</small></td><td>{target}</td>'
+            f'<td>{_figure(latest["value"], indicator)} <br><small>{html.escape(latest["period"])}</small></td><td>{target}</td>'
             f'<td>{_figure(latest["england"], indicator)}</td><td>{_figure(latest["neighbours"], indicator)}</td>'
             f'<td>{html.escape(band)}{quartile}</td><td>{_direction(latest, previous)}</td></tr>')
     return ('<table class="summary"><thead><tr><th scope="col">Indicator</th><th scope="col">Latest</th>'
             '<th scope="col">Target and RAG</th><th scope="col">England</th><th scope="col">Neighbours</th>'
-            '<th scope="col">Band</th><th scope="col">Since last month</th></tr></thead><tbody>'
+            '<th scope="col">Band (quartile)</th><th scope="col">Since last month</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")
 
 
@@ -198,7 +198,7 @@ def scorecard_html(scorecard: pd.DataFrame, title: str = "Scorecard", names: dic
     return (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}"
+        "body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;padding:0 1em;color:#222}"
         "h2{font-size:1.3em;margin-top:2em;border-bottom:2px solid #1d4f91}h3{font-size:1.05em;margin-top:1.6em}"
         ".rag{font-weight:bold;padding:0 .4em;color:#fff}"
         "table.summary{border-collapse:collapse;width:100%;font-size:.9em}"
