@@ -204,7 +204,7 @@ def scorecard_html(scorecard: pd.DataFrame, title: str = "Scorecard", names: dic
         "table.summary{border-collapse:collapse;width:100%;font-size:.9em}"
         "table.summary th,table.summary td{border-bottom:1px solid #ccc;padding:.25em .4em;text-align:left;vertical-align:top}"
         "svg{max-width:100%;height:auto}"
-        "@media print{body{margin:0;max-width:none}section.authority{break-before:page}"
+        "@media print{body{margin:0;max-width:none}section.authority+section.authority{break-before:page}"
         "section.chart{break-inside:avoid}.rag{-webkit-print-color-adjust:exact;print-color-adjust:exact}}"
         + "".join(f".rag.{k}{{background:{v}}}" for k, v in RAG_COLOURS.items())
         + f"</style></head><body><h1>{html.escape(title)}</h1>"
