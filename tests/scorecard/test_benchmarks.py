@@ -299,3 +299,22 @@ def test_page_shows_england_and_neighbour_lines_and_a_summary_table_first(tmp_pa
     rate = blackpool[blackpool.index("<h3>Blackpool (E06000009): Children looked after per 10,000"):]
     rate = rate[:rate.index("</svg>")]
     assert 'class="england"' in rate and 'class="neighbours"' in rate and 'class="target"' not in rate
+
+
+def test_csc_returns_imports_the_official_neighbour_model_warning_in_one_line_each(tmp_path):
+    """The command as a user runs it, on the real model with one authority renamed to a code no register has."""
+    import subprocess
+    import sys
+
+    requires_shared(NEIGHBOURS)
+    altered = tmp_path / "statistical_neighbours_altered.csv"
+    text = NEIGHBOURS.read_text(encoding="utf-8-sig").splitlines()
+    text[1] = text[1].replace("301,", "998,", 1)  # Barking and Dagenham's row now names an unknown authority
+    altered.write_text("\n".join(text) + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(tmp_path / "home"), "reference", "import",
+                           str(REGISTER), str(altered)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr + done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[1] == "statistical neighbours: 152 authorities, 1520 neighbour pairs"
+    assert lines[2:] == [f"warning: {altered.name} row 2: authority '998' is not on the register; "
+                         "its neighbours are left out"]
