@@ -51,3 +51,10 @@ def test_benchmarks_asset_writes_every_month_once_and_shows_the_boards_table(hom
         assert (home.reports / "scorecard" / "benchmarks.csv").read_bytes() == before  # re-running never duplicates
         with connect(home) as connection:
             assert connection.execute("SELECT count(*) FROM benchmarks").fetchone()[0] == len(written)
+
+        # the threshold is the asset's config: five authorities are enough when a steward says so
+        own = job.execute_in_process(partition_key=MONTHS[0], instance=instance, raise_on_error=False,
+                                     run_config={"ops": {"benchmarks": {"config": {"min_authorities": 5}}}})
+        assert own.success
+        rewritten = pd.read_csv(home.reports / "scorecard" / "benchmarks.csv", dtype={"period": str})
+        assert (rewritten["source"] == "returns").all() and (rewritten["england_authorities"] == 5).all()
