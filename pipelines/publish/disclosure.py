@@ -163,7 +163,7 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
     give it back by differencing: x(m-12) = x(m) - (x_12m(m) - x_12m(m-1)), or a lone unknown
     month = x_12m(m) minus the eleven published ones. A sum over published months only is
     already a function of published figures, so it reveals nothing (docs/publishing.md proves
-    it). Rates and percentages on a suppressed sum are suppressed with it (a rate to one decimal
+    it); an authority's sum must also equal those months, or it is suppressed. Rates and percentages on a suppressed sum are suppressed with it (a rate to one decimal
     place times the published population gives the sum back). Changes `rows` in place and
     returns each changed cell as (row, column, text before).
     """
@@ -179,7 +179,8 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
         for column, flow in rolling.items():
             run = published_run.get((code, ordinal - 1, flow), 0) + 1 if is_number(row.get(flow)) else 0
             published_run[(code, ordinal, flow)] = run
-            if run < 12 and is_number(row.get(column)):
+            if is_number(row.get(column)) and (run < 12 or not _agrees_with_its_months(
+                    row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)])):
                 changed.append((row, column, row[column]))
                 row[column] = SUPPRESSED
         for figure in derived:
@@ -188,6 +189,13 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
                 changed.append((row, figure.column, row[figure.column]))
                 row[figure.column] = SUPPRESSED
     return changed
+
+
+def _agrees_with_its_months(row: Mapping[str, str], column: str, months: Sequence[str]) -> bool:
+    """An authority's sum must equal its twelve published months, or it says something they do not:
+    a sum returned before one of its months was resubmitted differs from them by the old figure.
+    Regional and England figures are rounded, so their sums cannot be held to their months."""
+    return not row.get("new_la_code") or Decimal(row[column]) == sum(Decimal(month) for month in months)
 
 
 def withhold_revised_figures(revisions: Iterable[dict[str, str]],
