@@ -423,3 +423,29 @@ def test_the_worked_example_of_the_docs(tmp_path):
     assert returned["2026-02"] - returned["2026-01"] + 14 == 3
     assert sums_a_rate_allows("49.3", 30000, 10000, 1) == [148]
     assert recovered(plan, releases, with_totals=False) == []
+
+
+def test_a_sum_returned_before_its_month_was_resubmitted_is_not_published(tmp_path):
+    """SYNTHETIC: authority 0 returns 3 for January 2025 (published c), then resubmits 8. Its February
+    return still holds the sum made with the 3; when February is published again (authority 1
+    resubmits it), all twelve months of that window are published numbers, but the sum is not
+    their total, and the difference is the withdrawn 3."""
+    world = World([Authority("E06000006", "E12000002", 30000), Authority("E06000007", "E12000002", 41000)])
+    january, february = ordinal("2025-01"), ordinal("2025-02")
+    for n in range(2):
+        for t in range(january - 23, february + 1):
+            world.new_value(n, t, 3 if (n, t) == (0, january) else 12)
+        for t in range(january - 12, february + 1):
+            world.submit(n, t, "accepted")
+    steps = [("publish", t) for t in range(january - 12, february + 1)]
+    steps += [("resubmit", 0, january, 8, "accepted"), ("resubmit", 1, february, None, "accepted")]
+    plan = Plan(world, 14, steps)
+
+    releases = publish_all(plan, tmp_path)
+
+    last = {(r["new_la_code"], month_of(r["time_period"], r["time_identifier"])): r for r in releases[-1].series}
+    assert last[("E06000006", "2025-01")][FLOW] == "8" and last[("E06000006", "2025-01")][SUM] == "140"
+    stale = last[("E06000006", "2025-02")]
+    assert (stale[FLOW], stale[SUM], stale[RATE]) == ("12", "c", "c")  # returned 135, its months add to 140
+    assert last[("E06000007", "2025-02")][SUM] == "144"
+    assert recovered(plan, releases, with_totals=False) == []
