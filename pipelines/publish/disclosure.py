@@ -163,9 +163,10 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
     give it back by differencing: x(m-12) = x(m) - (x_12m(m) - x_12m(m-1)), or a lone unknown
     month = x_12m(m) minus the eleven published ones. A sum over published months only is
     already a function of published figures, so it reveals nothing (docs/publishing.md proves
-    it); an authority's sum must also equal those months, or it is suppressed. Rates and percentages on a suppressed sum are suppressed with it (a rate to one decimal
-    place times the published population gives the sum back). Changes `rows` in place and
-    returns each changed cell as (row, column, text before).
+    it); an authority's sum must also equal those months, or it is suppressed. Rates and
+    percentages on a suppressed sum are suppressed with it (a rate to one decimal place times
+    the published population gives the sum back). Changes `rows` in place and returns each
+    changed cell as (row, column, text before).
     """
     by_month: dict[tuple[str, int], dict[str, str]] = {}
     for row in rows:

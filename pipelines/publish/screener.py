@@ -35,7 +35,15 @@ from pipelines.publish.ees import (
     read_csv,
 )
 from pipelines.publish.disclosure import geography_code
-from pipelines.publish.files import DATA_SUFFIX, META_SUFFIX, REVISIONS_FILE, SERIES_FILE, data_file, is_meta_file, meta_file
+from pipelines.publish.files import (
+    DATA_SUFFIX,
+    META_SUFFIX,
+    REVISIONS_FILE,
+    SERIES_FILE,
+    data_file,
+    is_meta_file,
+    meta_file,
+)
 from schemas.catalogue import indicators_by_column
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")

@@ -39,8 +39,6 @@ from pipelines.publish.disclosure import format_number, geography_code
 from pipelines.publish.ees import (
     ENGLAND_CODE,
     LOCAL_AUTHORITY,
-    MONTH_NAMES,
-    SUPPRESSED,
     is_number,
     month_of,
     published_indicators,
@@ -60,7 +58,8 @@ WINDOW = 12
 # so some authorities must have clean years for the attack to have sums to work on.
 LARGE, SMALL = [0, 6, 7, 9, 12, 20, 41], [1, 2, 3, 4, 5]
 COUNT_PALETTES = [LARGE, LARGE * 3 + [2], LARGE + SMALL]
-STATUS_PALETTES = [["accepted"], ["accepted"] * 20 + ["held_back", "missing"], ["accepted"] * 4 + ["held_back", "missing"]]
+STATUS_PALETTES = [["accepted"], ["accepted"] * 20 + ["held_back", "missing"],
+                   ["accepted"] * 4 + ["held_back", "missing"]]
 MONTHLY = st.sampled_from(LARGE + SMALL)
 
 Equation = tuple[dict[int, int], Fraction]
@@ -320,9 +319,10 @@ def recovered(plan: Plan, releases: list[Release], with_totals: bool) -> list[st
             seen.add(key)
             solver.add(coefficients, value)
     index = {a.code: n for n, a in enumerate(plan.world.authorities)}
-    published_as_number = {release.returns[(index[row["new_la_code"]], ordinal(month_of(row["time_period"], row["time_identifier"])))].flow
-                           for release in releases for row in release.series
-                           if row["geographic_level"] == LOCAL_AUTHORITY and is_number(row[FLOW])}
+    published_as_number = {
+        release.returns[(index[row["new_la_code"]], ordinal(month_of(row["time_period"], row["time_identifier"])))].flow
+        for release in releases for row in release.series
+        if row["geographic_level"] == LOCAL_AUTHORITY and is_number(row[FLOW])}
     return [f"authority {plan.world.origin[v][0]}, {month_text(plan.world.origin[v][1])}: {value} recovered "
             f"(variable {v}), never published as a number"
             for v, value in sorted(solver.determined().items()) if v not in published_as_number]
@@ -345,7 +345,8 @@ def assert_revisions_hold_only_published_figures(folder: Path, releases: list[Re
 
 # --- the properties ---------------------------------------------------------------------------
 
-ATTACKS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+ATTACKS = settings(max_examples=40, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @ATTACKS

@@ -152,7 +152,8 @@ REVISION_BREAKAGES = {
     "small count": (_revision(HALTON, "cla", "4", "9"), "revisions.csv: small_count_published: row 2 old: cla 4"),
     "not a symbol": (_revision(HALTON, "cla", "n/a", "300"), "revisions.csv: revision_values: row 2 old: 'n/a'"),
     "formula": (_revision(HALTON, "cla", "290", "300", name="=1+1"), "revisions.csv: formula_injection: row 2"),
-    "unknown indicator": (_revision(HALTON, "children", "290", "300"), "revisions.csv: revision_values: row 2: month '2025-12' or indicator 'children'"),
+    "unknown indicator": (_revision(HALTON, "children", "290", "300"),
+                          "revisions.csv: revision_values: row 2: month '2025-12' or indicator 'children'"),
 }
 
 
