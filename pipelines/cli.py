@@ -85,20 +85,22 @@ def _reference(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.orchestration.progress import Progress, showing_progress
     from pipelines.reference import ReferenceError, import_reference
 
-    status = OK
+    said, problems = [], []  # printed once the progress display has finished
     with showing_progress("files", quiet=args.quiet) as progress:
         for done, name in enumerate(args.files):
             progress(Progress(done, len(args.files), Path(name).name, "reading"))
+            outcome = "imported"
             try:
-                line = import_reference(Path(name), home)
+                said.append(import_reference(Path(name), home))
             except (ReferenceError, OSError) as exc:
-                print(f"{name}: {exc}" if isinstance(exc, OSError) else str(exc), file=sys.stderr)
-                status = FINDINGS
-                progress(Progress(done + 1, len(args.files), Path(name).name, finished="refused"))
-                continue
-            print(line)
-            progress(Progress(done + 1, len(args.files), Path(name).name, finished="imported"))
-    return status
+                problems.append(f"{name}: {exc}" if isinstance(exc, OSError) else str(exc))
+                outcome = "refused"
+            progress(Progress(done + 1, len(args.files), Path(name).name, finished=outcome))
+    for line in said:
+        print(line)
+    for line in problems:
+        print(line, file=sys.stderr)
+    return FINDINGS if problems else OK
 
 
 def _demo(args: argparse.Namespace, home: DataHome) -> int:

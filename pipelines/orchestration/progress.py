@@ -103,8 +103,11 @@ def _bar(output: TextIO, unit: str) -> Iterator[ProgressCallback]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
     console = Console(file=output, force_terminal=True)
+    # No redirection of sys.stdout/sys.stderr into the bar: what the work prints belongs to the
+    # step's log or to standard output, which callers print once the bar has finished.
     bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn(unit), TimeElapsedColumn(), console=console, transient=False)
+                       TextColumn(unit), TimeElapsedColumn(), console=console, transient=False,
+                       redirect_stdout=False, redirect_stderr=False)
     task = bar.add_task("starting", total=None)
 
     def report(progress: Progress) -> None:
