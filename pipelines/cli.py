@@ -105,6 +105,7 @@ def _reference(args: argparse.Namespace, home: DataHome) -> int:
 
 def _demo(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.demo import write_demo_landing
+    from pipelines.orchestration.progress import showing_progress
     from pipelines.orchestration.runner import run_months
     from pipelines.reference import import_demo_reference
 
@@ -115,7 +116,9 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
         print(f"reference {line} (demo subset)")
     files = write_demo_landing(home.landing)
     print(f"landed {len(files)} SYNTHETIC demo returns in {home.landing}")
-    status = _say_run(run_months(home, None), home)
+    with showing_progress("months") as progress:
+        summary = run_months(home, None, progress=progress)
+    status = _say_run(summary, home)
     return OK if status == FINDINGS else status  # the demo holds a return back on purpose
 
 
@@ -160,25 +163,33 @@ def _nothing_run(home: DataHome) -> str:
 
 def _status(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.publish.files import released_at
-    from pipelines.store.status import WarehouseBusy, iso_utc, month_statuses, pending_files, reading, stored_months
+    from pipelines.store.status import (
+        WarehouseBusy,
+        iso_utc,
+        month_statuses,
+        names_seen,
+        pending_files,
+        reading,
+        stored_months,
+    )
 
     complaint = _month_argument(args.month)
     if complaint:
         return _one_line(complaint)
-    if not home.warehouse.exists():
-        report = {"months": [], "pending_files": sorted(p.name for p in _landed(home))}
-    else:
+    statuses, seen = [], {}
+    if home.warehouse.exists():
         try:
             with reading(home) as connection:
                 unknown = _unknown(connection, home, args.month, None)
                 if unknown:
                     return _one_line(unknown)
-                months = [args.month] if args.month else stored_months(connection)
-                report = {"months": month_statuses(connection, months), "pending_files": pending_files(home, connection)}
+                statuses = month_statuses(connection, [args.month] if args.month else stored_months(connection))
+                seen = names_seen(connection)
         except WarehouseBusy as exc:
             return _one_line(str(exc), LOCKED)
-        for month in report["months"]:
-            month["released_at"] = iso_utc(released_at(home.publish, month["month"]))
+    for month in statuses:
+        month["released_at"] = iso_utc(released_at(home.publish, month["month"]))
+    report = {"months": statuses, "pending_files": pending_files(home, seen)}
     if args.json:
         print(json.dumps(report, indent=2))
         return OK
@@ -195,12 +206,6 @@ def _status(args: argparse.Namespace, home: DataHome) -> int:
     if report["pending_files"]:
         print(f"landed, not yet run ({len(report['pending_files'])}): {', '.join(report['pending_files'])}")
     return OK
-
-
-def _landed(home: DataHome) -> list[Path]:
-    from pipelines.ingest.arrivals import landed_files
-
-    return landed_files(home)
 
 
 def _waiver_line(waiver: dict) -> str:

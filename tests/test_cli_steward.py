@@ -298,3 +298,18 @@ def test_quiet_shows_no_progress_on_a_terminal(tmp_path):
     assert status == 0 and screen == "" and "register: 153 authorities" in out
     status, out, screen = _run_on_a_terminal(["--home", home, "run", "--quiet"], env)
     assert status == 0 and screen == "" and out.startswith("no returns for a completed month")
+
+
+def test_a_reader_waits_briefly_for_a_writer_then_says_busy_in_one_line(real_run, capsys):
+    home = _copy(real_run, "busy")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+                               "time.sleep(60)", str(home.warehouse)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        status, out, err = _cli(home, "status", capsys=capsys)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert status == 75 and out == "" and err.count("\n") == 1 and "is busy (a run is writing)" in err
+    assert _cli(home, "status", capsys=capsys)[0] == 0  # the writer gone, the reader reads

@@ -54,6 +54,7 @@ def _private_copy(stream: TextIO) -> TextIO:
         descriptor = stream.fileno()
     except (AttributeError, io.UnsupportedOperation, ValueError):  # a test's captured stream
         return stream
+    sys.stdout.flush()  # what was said before the progress comes before it in a shared log
     stream.flush()
     return os.fdopen(os.dup(descriptor), "w", buffering=1, encoding=getattr(stream, "encoding", None) or "utf-8",
                      errors="replace", closefd=True)

@@ -44,20 +44,17 @@ def reading(home: DataHome, wait_seconds: float = 5.0) -> Iterator[duckdb.DuckDB
     Use it for one batch of queries and let it go: a reader also keeps writers out while open.
     """
     deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            connection_manager = connect(home, read_only=True)
-            connection = connection_manager.__enter__()
-            break
-        except duckdb.IOException as exc:
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(f"{home.warehouse} is busy (a run is writing): try again in a moment "
-                                    f"({str(exc).splitlines()[0][:80]})") from None
-            time.sleep(0.2)
-    try:
+    with contextlib.ExitStack() as stack:
+        while True:
+            try:
+                connection = stack.enter_context(connect(home, read_only=True))
+                break
+            except duckdb.IOException as exc:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(f"{home.warehouse} is busy (a run is writing): try again in a moment "
+                                        f"({str(exc).splitlines()[0][:80]})") from None
+                time.sleep(0.2)
         yield connection
-    finally:
-        connection_manager.__exit__(None, None, None)
 
 
 def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -146,17 +143,22 @@ def month_statuses(connection: duckdb.DuckDBPyConnection, months: Sequence[str])
     return statuses
 
 
-def pending_files(home: DataHome, connection: duckdb.DuckDBPyConnection) -> list[str]:
+def names_seen(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """What each landing-folder name held when a run last took it in: {name: sha256}."""
+    return landing_memory(connection).held
+
+
+def pending_files(home: DataHome, seen: dict[str, str]) -> list[str]:
     """Files in the landing folder whose content has not been taken in (archived and run) under
-    their name: new files, and files changed since; the decision is `LandingMemory`'s."""
-    memory = landing_memory(connection)
+    their name, `seen` being `names_seen` (empty before any run): new files, and files changed
+    since. Hashed after the warehouse is closed: a reader must not keep a writer waiting."""
     pending = []
     for path in landed_files(home):
         try:
             sha256 = sha256_of(path)
         except FileNotFoundError:  # taken away while we looked
             continue
-        if memory.held.get(path.name) != sha256:
+        if seen.get(path.name) != sha256:
             pending.append(path.name)
     return sorted(pending)
 
