@@ -24,7 +24,7 @@ from pipelines.cli import main
 from pipelines.home import DataHome
 from pipelines.store.status import FINDINGS_EXPORT_COLUMNS
 from pipelines.store.warehouse import connect
-from tests.conftest import REPO
+from tests.conftest import REPO, write_return
 from tests.validate.conftest import POPULATION, REGISTER, reference_folder, shape_real_returns
 
 pytestmark = pytest.mark.xdist_group("cli_steward")
@@ -313,3 +313,16 @@ def test_a_reader_waits_briefly_for_a_writer_then_says_busy_in_one_line(real_run
         holder.wait()
     assert status == 75 and out == "" and err.count("\n") == 1 and "is busy (a run is writing)" in err
     assert _cli(home, "status", capsys=capsys)[0] == 0  # the writer gone, the reader reads
+
+
+def test_a_failed_step_exits_3_with_the_step_and_its_error(tmp_path, example_rows, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", _env(tmp_path / "dagster")["DAGSTER_HOME"])
+    home = DataHome(tmp_path / "home").ensure()  # no register imported: the release cannot be built
+    month = example_rows[0]["period"]
+    write_return(home.landing / "SYNTHETIC-example.csv", [r for r in example_rows if r["period"] == month])
+
+    status, out, err = _cli(home, "run", "--month", month, "--json", "--quiet", capsys=capsys)
+    summary = json.loads(out)
+    assert status == 3 and summary["exit_code"] == 3 and err == ""
+    assert summary["published"] == [] and [f["month"] for f in summary["failed"]] == [month]
+    assert summary["failed"][0]["error"].split(":")[0] in {"received_returns", "indicator_values", "open_data_release"}
