@@ -50,6 +50,10 @@ def _schema_sql() -> list[str]:
             value VARCHAR, expected VARCHAR, sha256 VARCHAR NOT NULL,
             reason VARCHAR NOT NULL, who VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
             revoked_at TIMESTAMP, revoked_by VARCHAR)""",
+        # What each month's validation depended on (store/validations.py): the publication guard compares.
+        """CREATE TABLE IF NOT EXISTS validations (
+            period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL, arrival BIGINT NOT NULL,
+            waivers JSON NOT NULL, reference JSON NOT NULL)""",
     ]
 
 
