@@ -68,28 +68,34 @@ def recorded_basis(connection: duckdb.DuckDBPyConnection, month: str) -> Validat
     return ValidationBasis(month, int(row[0]), json.loads(row[1]), json.loads(row[2]))
 
 
+def current_basis(home: DataHome, connection: duckdb.DuckDBPyConnection, month: str) -> ValidationBasis:
+    """What a validation of `month` would depend on now."""
+    waivers = connection.execute("SELECT waiver_id, period, revoked_at FROM waivers WHERE period = ?", [month]).df()
+    return ValidationBasis(month, latest_arrival(connection, month)[0], waiver_states(waivers, month),
+                           reference_fingerprint(home))
+
+
 def changes_since_validation(home: DataHome, connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
     """What the month's validation depended on that has changed since, one phrase each; empty when nothing.
 
-    A month with stored figures but no record (validated before records were kept) counts as changed.
+    A month with stored returns but no record (validated by a version that kept none) counts as
+    changed: nothing says it is not.
     """
     then = recorded_basis(connection, month)
     if then is None:
         stored = connection.execute("SELECT count(*) FROM returns WHERE period = ?", [month]).fetchone()[0]
         return ["no record of what its validation depended on (validated by an older version)"] if stored else []
+    now = current_basis(home, connection, month)
     causes = []
-    arrival, name = latest_arrival(connection, month)
-    if arrival > then.arrival:
-        causes.append(f"a file arrived for {month} after its validation ({name})")
-    now = waiver_states(connection.execute("SELECT waiver_id, period, revoked_at FROM waivers WHERE period = ?",
-                                           [month]).df(), month)
-    granted = sorted(set(now) - set(then.waivers), key=int)
-    revoked = sorted((w for w, r in now.items() if r and not then.waivers.get(w, False)), key=int)
+    if now.arrival > then.arrival:
+        causes.append(f"a file arrived for {month} after its validation ({latest_arrival(connection, month)[1]})")
+    granted = sorted(set(now.waivers) - set(then.waivers), key=int)
+    revoked = sorted((w for w, r in now.waivers.items() if r and not then.waivers.get(w, False)), key=int)
     if granted:
         causes.append(f"waiver {', '.join(granted)} granted after its validation")
     if revoked:
         causes.append(f"waiver {', '.join(revoked)} revoked after its validation")
-    changed = [name for name, digest in reference_fingerprint(home).items() if then.reference.get(name) != digest]
+    changed = [name for name, digest in now.reference.items() if then.reference.get(name) != digest]
     if changed:
         causes.append(f"reference data re-imported after its validation ({', '.join(changed)})")
     return causes
