@@ -88,10 +88,17 @@ def scan_landing(home: DataHome) -> tuple[list[Path], list[Refusal]]:
             refused.append(Refusal(printable_name(name), "the file name is not valid UTF-8 text (or holds a "
                                    "control character): not read; rename it and it is read on the next run"))
             continue
-        if link and not (path.resolve().parent == landing and path.is_file()):
-            refused.append(Refusal(name, "a symbolic link to something outside the landing folder (or to "
-                                   "nothing): not followed, not read"))
-            continue
+        if link:
+            target = path.resolve()
+            if not target.is_relative_to(landing):
+                refused.append(Refusal(name, "a symbolic link leading out of the landing folder: not followed, "
+                                       "not read"))
+                continue
+            if not target.exists():
+                refused.append(Refusal(name, "a symbolic link to nothing: not read"))
+                continue
+            if not (target.parent == landing and target.is_file()):
+                continue  # a link to a folder of the landing folder: a folder, nothing to say
         try:
             found.append((path.stat().st_mtime_ns, name, path))
         except FileNotFoundError:  # moved away between listing and stat
