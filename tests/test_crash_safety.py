@@ -207,3 +207,41 @@ def test_a_torn_archive_file_without_a_good_copy_stops_the_run_with_one_line_nam
     assert run.returncode != 0 and "Traceback" not in run.stdout + run.stderr
     assert f"archive/{stored.name} (return-2024-10.csv) does not match its sha256" in run.stderr
     assert not (home.publish / SERIES_FILE).exists()
+
+
+def test_two_folders_are_exchanged_in_one_step_on_this_system(tmp_path):
+    from pipelines.ingest.durable import exchange
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "name.txt").write_text(folder.name)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the atomic exchange is checked on Linux, where the pipeline runs in production")
+    assert exchange(first, second)
+    assert (first / "name.txt").read_text() == "second" and (second / "name.txt").read_text() == "first"
+
+
+def test_where_the_system_cannot_exchange_two_renames_give_the_same_release(home, example_rows, monkeypatch):
+    """The fallback for file systems without an atomic exchange (and the repair of its one gap)."""
+    import pipelines.ingest.durable as durable
+    from pipelines.publish.release import _previous_path, publish_month
+    from pipelines.steps import archive_landing, validate_month
+    from pipelines.store.month import store_accepted
+
+    _land_month(home, example_rows, "2024-10")
+    archive_landing(home)
+    validate_month(home, "2024-10", engine="pandas")
+    store_accepted(home, "2024-10")
+    publish_month(home, "2024-10")
+    exchanged = _served(home)
+
+    monkeypatch.setattr(durable, "_SWAP", None)  # as on a file system without renameat2
+    publish_month(home, "2024-10")
+    assert _served(home) == exchanged
+    assert not list(home.root.glob(".publish-*"))
+
+    # Killed between the two renames: publish/ set aside. The next release puts it back first.
+    home.publish.rename(_previous_path(home))
+    publish_month(home, "2024-10")
+    assert _served(home) == exchanged and not _previous_path(home).exists()
