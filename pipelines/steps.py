@@ -99,8 +99,9 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     `write_report` (engine "gx") also writes Great Expectations' HTML Data Docs for the month's
     cross-column rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
     """
+    reference = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
     inputs = read_month_inputs(home, month)
-    basis = validation_basis(home, month, inputs)
+    basis = validation_basis(month, inputs, reference)
     validation = check_month(inputs, engine=engine, today=today,
                              report_folder=home.data_docs(month) if write_report else None)
     with connect(home) as connection:
@@ -108,11 +109,10 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     return validation
 
 
-def validation_basis(home: DataHome, month: str, inputs: MonthInputs) -> ValidationBasis:
-    """What this validation reads that may change before publication (the guard compares)."""
+def validation_basis(month: str, inputs: MonthInputs, reference: dict[str, str]) -> ValidationBasis:
+    """What this validation read that may change before publication (the guard compares)."""
     arrivals = [received.arrival for received in inputs.received.files]
-    return ValidationBasis(month, max(arrivals, default=0), waiver_states(inputs.waivers, month),
-                           reference_fingerprint(home))
+    return ValidationBasis(month, max(arrivals, default=0), waiver_states(inputs.waivers, month), reference)
 
 
 def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | None:
