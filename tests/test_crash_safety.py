@@ -131,6 +131,7 @@ def dagster_home(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow  # nine `csc-returns run` subprocesses: in `make test`, not in `make test-fast`
 def test_a_run_killed_at_each_point_then_run_again_stores_and_publishes_each_month_once(
         home, example_rows, dagster_home, tmp_path):
     _land_month(home, example_rows, "2024-10")
