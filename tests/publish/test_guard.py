@@ -228,7 +228,7 @@ def test_a_release_only_run_refuses_after_a_waiver_is_granted_or_revoked(home, e
 
     assert run_whole_month(instance, "2024-10").success  # validated with the waiver
     with connect(home) as connection:
-        assert revoke_waiver(connection, waiver, who="steward")
+        assert revoke_waiver(connection, waiver, who="steward", reason="granted in error")
     refused = release_only(instance, "2024-10")
     assert not refused.success
     assert _failure(refused).endswith(f"waiver {waiver} revoked after its validation: run the whole month again")
