@@ -1,53 +1,95 @@
-"""Cross-column rules: the arithmetic once (`derived_frame`), read by both engines.
+"""Cross-column rules: the arithmetic once, read by both engines.
 
-`derived_frame` adds, per rate or percentage, the exact recomputed value, the tolerance
-implied by the precision the authority reported, and the excess beyond it; per part-whole
-pair, the slack. Great Expectations (`pipelines.validate.expectations`) asserts `excess <= 0` and
-`slack >= 0` over this frame in the pipeline; `cross_column_findings` does the same with
-numpy for the fast command-line check. Tests hold the two engines to the same findings.
+`expected_derived` (numerator / denominator x multiplier), `precision_tolerance` (half a unit of
+the last decimal the authority reported) and `rolling_total` (a twelve-month sum) are the
+arithmetic; `derived_frame` applies the first two per rate or percentage. Great Expectations
+(`pipelines.validate.expectations`) calls the same functions inside its own expectations in the
+pipeline; `cross_column_findings` evaluates the rules with pandas for the fast command-line
+check. Tests hold the two engines to the same findings from their own evaluations.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from schemas.catalogue import derived_indicators, mandatory_indicators, strict_parts
 from schemas.findings import Finding
-from schemas.rules import make_finding
+from schemas.rules import make_findings
 
 # Floating point noise only; the tolerance itself is exactly half a unit of the last decimal.
 EPSILON = 1e-9
 
 
-def _decimals(text: pd.Series) -> pd.Series:
+def reported_decimals(text: pd.Series) -> pd.Series:
+    """Decimal places of each cell as submitted ('189.4' -> 1, '189' -> 0)."""
     text = text.fillna("").astype(str).str.strip()
     after = text.str.split(".", n=1).str[1].fillna("")
     return after.str.len()
+
+
+def expected_derived(numerator: pd.Series, denominator: pd.Series, multiplier: float) -> pd.Series:
+    """The exact derived figure: numerator / denominator x multiplier (NaN over a zero denominator)."""
+    numerator, denominator = numerator.astype("float64"), denominator.astype("float64")
+    return numerator / denominator.where(denominator != 0) * multiplier
+
+
+def precision_tolerance(decimals: pd.Series) -> pd.Series:
+    """Half a unit of the last decimal place reported: 0.05 for '189.4'."""
+    return 0.5 * 10.0 ** (-decimals.astype("float64"))
+
+
+def derived_excess(reported: pd.Series, exact: pd.Series, tolerance: pd.Series) -> pd.Series:
+    """How far a reported figure lies beyond its tolerance (> 0: inconsistent; NaN: not checkable)."""
+    return (reported.astype("float64") - exact).abs() - tolerance - EPSILON
+
+
+def rolling_total(months: list[pd.Series]) -> pd.Series:
+    """A twelve-month sum of aligned monthly columns, added in order (NaN when any month is missing)."""
+    total = months[0].astype("float64")
+    for month in months[1:]:
+        total = total + month.astype("float64")
+    return total
 
 
 def derived_frame(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(index=values.index)
     for indicator in derived_indicators():
         column = indicator.column
-        numerator = values[indicator.numerator].astype("float64")
-        denominator = values[indicator.denominator].astype("float64")
-        reported = values[column].astype("float64")
-        exact = numerator / denominator.where(denominator != 0) * indicator.multiplier
-        tolerance = 0.5 * 10.0 ** (-_decimals(text[column]).astype("float64"))
+        exact = expected_derived(values[indicator.numerator], values[indicator.denominator], indicator.multiplier)
+        tolerance = precision_tolerance(reported_decimals(text[column]))
         frame[f"exact__{column}"] = exact
         frame[f"tolerance__{column}"] = tolerance
-        frame[f"excess__{column}"] = (reported - exact).abs() - tolerance - EPSILON
+        frame[f"excess__{column}"] = derived_excess(values[column], exact, tolerance)
     for part, whole in strict_parts():
         frame[f"slack__{part}"] = values[whole].astype("float64") - values[part].astype("float64")
     return frame
 
 
+def _places(tolerance: float) -> int:
+    """One decimal place more than the authority reported."""
+    return round(-math.log10(tolerance * 2)) + 1
+
+
 def consistency_detail(indicator, row: pd.Series, exact: float, tolerance: float) -> str:
     """`537 / 28,354 x 10,000 = 189.39`: one decimal place more than the authority reported."""
-    places = round(-math.log10(tolerance * 2)) + 1
     return (f"{row[indicator.numerator]:,.0f} / {row[indicator.denominator]:,.0f} x {indicator.multiplier:,}"
-            f" = {exact:,.{places}f}")
+            f" = {exact:,.{_places(tolerance)}f}")
+
+
+def _in_row_order(values: pd.DataFrame, labelled: list[tuple[object, Finding]]) -> list[Finding]:
+    positions = {label: position for position, label in enumerate(values.index)}
+    return [finding for _, finding in sorted(labelled, key=lambda item: positions[item[0]])]
+
+
+def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str) -> pd.Series:
+    """Cells with text that did not parse: the reader already reported them (invalid_value)."""
+    if column not in text.columns:
+        return pd.Series(False, index=values.index)
+    stripped = text[column].astype("string").str.strip()
+    return (stripped.notna() & (stripped != "") & (stripped.str.lower() != "x")).fillna(False).astype(bool) \
+        & values[column].isna()
 
 
 def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.DataFrame | None = None,
@@ -55,73 +97,60 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
     """Findings of the completeness and consistency rules on one or more parsed returns.
 
     `failing` maps a derived-frame column to the row labels an engine found failing; when
-    None, numpy decides (the fast path). Messages are built here either way, so both
-    engines speak with one voice.
+    None, pandas decides (the fast path). Each rule is a mask over whole columns; only the
+    failing rows become findings.
     """
     derived = derived_frame(values, text) if derived is None else derived
     findings: list[Finding] = []
 
-    def failing_rows(column: str, mask: pd.Series) -> list:
+    def failing_rows(column: str, mask: pd.Series) -> pd.Index:
         if failing is not None:
-            return sorted(failing.get(column, set()))
-        return list(values.index[mask.fillna(False)])
-
-    def unreadable(label, column: str) -> bool:
-        """A cell with text that did not parse: the reader already reported it (invalid_value)."""
-        cell = text.at[label, column] if column in text.columns else None
-        return (isinstance(cell, str) and cell.strip() != "" and cell.strip().lower() != "x"
-                and pd.isna(values.at[label, column]))
+            return pd.Index(sorted(failing.get(column, set())))
+        return values.index[mask.fillna(False).astype(bool)]
 
     for column in mandatory_indicators():
-        for label in values.index[values[column].isna()]:
-            row = values.loc[label]
-            cell = text.at[label, column]
-            if isinstance(cell, str) and cell.lower() == "x":
-                findings.append(make_finding("mandatory_not_available", row, column))
-            elif unreadable(label, column):
-                continue  # one mistake, one finding: `N/A` is an invalid value, not a missing one
-            else:
-                # The reader keeps None for a column the row's file does not have, "" for a blank cell.
-                detail = "its file has no such column" if cell is None or pd.isna(cell) else "it is blank"
-                findings.append(make_finding("mandatory_missing", row, column, detail=detail))
+        cell = text[column].astype("string")
+        blank = values[column].isna()
+        marked_x = (cell.str.lower() == "x").fillna(False).astype(bool)
+        not_available = values[blank & marked_x]
+        missing = values[blank & ~marked_x & ~_unreadable(values, text, column)]  # `N/A` is an invalid value, not a missing one
+        # The reader keeps None for a column the row's file does not have, "" for a blank cell.
+        detail = cell[missing.index].isna().map({True: "its file has no such column", False: "it is blank"})
+        findings += _in_row_order(values, [
+            *zip(not_available.index, make_findings("mandatory_not_available", not_available, column)),
+            *zip(missing.index, make_findings("mandatory_missing", missing, column, detail=detail))])
 
     for indicator in derived_indicators():
         column = indicator.column
         reported = values[column]
         numerator, denominator = values[indicator.numerator], values[indicator.denominator]
-        missing = reported.notna() & (numerator.isna() | denominator.isna())
-        for label in values.index[missing.fillna(False)]:
-            if unreadable(label, indicator.numerator) or unreadable(label, indicator.denominator):
-                continue
-            row = values.loc[label]
-            absent = [c for c in (indicator.numerator, indicator.denominator) if pd.isna(row[c])]
-            findings.append(make_finding("derived_without_components", row, column, reported[label],
-                                         detail=" and ".join(absent) + (" is" if len(absent) == 1 else " are")))
-        undefined = reported.notna() & numerator.notna() & (denominator == 0)
-        for label in values.index[undefined.fillna(False)]:
-            findings.append(make_finding("derived_undefined", values.loc[label], column, reported[label],
-                                         detail=indicator.denominator))
+        skip = _unreadable(values, text, indicator.numerator) | _unreadable(values, text, indicator.denominator)
+        missing = values[(reported.notna() & (numerator.isna() | denominator.isna())).fillna(False).astype(bool) & ~skip]
+        absent_numerator, absent_denominator = missing[indicator.numerator].isna(), missing[indicator.denominator].isna()
+        detail = np.where(absent_numerator & absent_denominator,
+                          f"{indicator.numerator} and {indicator.denominator} are",
+                          np.where(absent_numerator, f"{indicator.numerator} is", f"{indicator.denominator} is"))
+        findings += make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
+        undefined = values[(reported.notna() & numerator.notna() & (denominator == 0)).fillna(False).astype(bool)]
+        findings += make_findings("derived_undefined", undefined, column, undefined[column], detail=indicator.denominator)
         excess_column = f"excess__{column}"
-        for label in failing_rows(excess_column, derived[excess_column] > 0):
-            row = values.loc[label]
-            exact = derived.at[label, f"exact__{column}"]
-            tolerance = derived.at[label, f"tolerance__{column}"]
-            findings.append(make_finding("derived_inconsistent", row, column, text.at[label, column],
-                                         expected=round(exact, 4),
-                                         detail=consistency_detail(indicator, row, exact, tolerance)))
+        labels = failing_rows(excess_column, derived[excess_column] > 0)
+        rows = values.loc[labels]
+        exact = derived.loc[labels, f"exact__{column}"]
+        tolerance = derived.loc[labels, f"tolerance__{column}"]
+        detail = [f"{n:,.0f} / {d:,.0f} x {indicator.multiplier:,} = {e:,.{_places(t)}f}"
+                  for n, d, e, t in zip(rows[indicator.numerator], rows[indicator.denominator], exact, tolerance)]
+        findings += make_findings("derived_inconsistent", rows, column, list(text.loc[labels, column]),
+                                  expected=[round(e, 4) for e in exact], detail=detail)
 
     for part, whole in strict_parts():
-        slack_column = f"slack__{part}"
-        for label in failing_rows(slack_column, derived[slack_column] < 0):
-            row = values.loc[label]
-            findings.append(make_finding("part_exceeds_whole", row, part, row[part], expected=row[whole],
-                                         detail=f"{whole} is {row[whole]:,.0f}"))
+        rows = values.loc[failing_rows(f"slack__{part}", derived[f"slack__{part}"] < 0)]
+        findings += make_findings("part_exceeds_whole", rows, part, rows[part], expected=rows[whole],
+                                  detail=[f"{whole} is {w:,.0f}" for w in rows[whole]])
 
     stocks = values["cp_plans"] + values["cla"]
-    for label in values.index[(stocks > values["cin"]).fillna(False)]:
-        findings.append(make_finding("plans_and_looked_after_exceed_cin", values.loc[label], "cin",
-                                     stocks[label], expected=values.at[label, "cin"]))
-    for label in values.index[(values["referrals"] > values["contacts"]).fillna(False)]:
-        findings.append(make_finding("referrals_exceed_contacts", values.loc[label], "referrals",
-                                     values.at[label, "referrals"], expected=values.at[label, "contacts"]))
+    over = values[(stocks > values["cin"]).fillna(False).astype(bool)]
+    findings += make_findings("plans_and_looked_after_exceed_cin", over, "cin", stocks[over.index], expected=over["cin"])
+    over = values[(values["referrals"] > values["contacts"]).fillna(False).astype(bool)]
+    findings += make_findings("referrals_exceed_contacts", over, "referrals", over["referrals"], expected=over["contacts"])
     return findings

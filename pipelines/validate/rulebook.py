@@ -14,7 +14,7 @@ from pipelines.validate.context import identity_findings, plausibility_findings
 from pipelines.validate.cross_column import cross_column_findings
 from pipelines.validate.history import history_findings
 from pipelines.validate.structure import structure_findings
-from schemas.findings import Finding
+from schemas.findings import ERROR, Finding
 
 ENGINES = ("pandas", "gx")
 
@@ -29,6 +29,9 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
                   today: dt.date | None = None, include_structure: bool = True,
                   report_folder: Path | None = None) -> list[Finding]:
     """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
+
+    The history rules read `history` (accepted stored months) and the rows given, but a row
+    with an error is no one's history (`accepted_history_findings`).
 
     engine "gx" evaluates the cross-column rules with Great Expectations (the pipeline);
     "pandas" with numpy (the fast command-line path). Both give the same findings.
@@ -51,5 +54,35 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     reference = reference or Reference(None, None)
     findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
     findings += plausibility_findings(values)
-    findings += history_findings(values, history)
+    return findings + accepted_history_findings(values, history, findings)
+
+
+def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
+    """Rows of `values` whose authority-month has an error among `findings`."""
+    keys = pd.MultiIndex.from_arrays([values["la_code"].astype("string"), values["period"].astype("string")])
+    errors = pd.MultiIndex.from_tuples(
+        {(f.la_code, f.period) for f in findings if f.severity == ERROR and f.la_code and f.period} or {("", "")})
+    return pd.Series(keys.isin(errors), index=values.index)
+
+
+def accepted_history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
+                              other_findings: list[Finding]) -> list[Finding]:
+    """History rules where only accepted months are history: no error cascades into later months.
+
+    A month is accepted when its row has no error, and whether it has one depends only on the
+    months before it (history looks back, never forward). So the accepted rows are the fixed
+    point of "rows with no error when the accepted rows are the history": start from the rows
+    without an error of the other rules, evaluate the history rules over the whole file at once
+    (columnar), drop the rows that now have an error, and repeat until nothing changes. After
+    pass n the first n months of the file are settled, so it ends within as many passes as the
+    file has months; one wrong month takes two passes (the second confirms nothing moved).
+    """
+    other_error = _with_error(values, other_findings)
+    accepted = ~other_error
+    for _ in range(values["period"].nunique() + 1):
+        findings = history_findings(values, history, accepted)
+        settled = ~(other_error | _with_error(values, findings))
+        if settled.equals(accepted):
+            break
+        accepted = settled
     return findings
