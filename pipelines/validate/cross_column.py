@@ -25,8 +25,8 @@ EPSILON = 1e-9
 def reported_decimals(text: pd.Series) -> pd.Series:
     """Decimal places of each cell as submitted ('189.4' -> 1, '189' -> 0)."""
     text = text.fillna("").astype(str).str.strip()
-    after = text.str.split(".", n=1).str[1].fillna("")
-    return after.str.len()
+    point = text.str.find(".")
+    return (text.str.len() - point - 1).where(point >= 0, 0)
 
 
 def expected_derived(numerator: pd.Series, denominator: pd.Series, multiplier: float) -> pd.Series:
@@ -83,13 +83,13 @@ def _in_row_order(values: pd.DataFrame, labelled: list[tuple[object, Finding]]) 
     return [finding for _, finding in sorted(labelled, key=lambda item: positions[item[0]])]
 
 
-def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str) -> pd.Series:
-    """Cells with text that did not parse: the reader already reported them (invalid_value)."""
+def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str, rows: pd.Index) -> pd.Series:
+    """Which of `rows` hold text in `column` that did not parse: the reader already reported it (invalid_value)."""
     if column not in text.columns:
-        return pd.Series(False, index=values.index)
-    stripped = text[column].astype("string").str.strip()
+        return pd.Series(False, index=rows)
+    stripped = text.loc[rows, column].astype("string").str.strip()
     return (stripped.notna() & (stripped != "") & (stripped.str.lower() != "x")).fillna(False).astype(bool) \
-        & values[column].isna()
+        & values.loc[rows, column].isna()
 
 
 def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.DataFrame | None = None,
@@ -113,7 +113,8 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
         blank = values[column].isna()
         marked_x = (cell.str.lower() == "x").fillna(False).astype(bool)
         not_available = values[blank & marked_x]
-        missing = values[blank & ~marked_x & ~_unreadable(values, text, column)]  # `N/A` is an invalid value, not a missing one
+        candidates = values.index[blank & ~marked_x]
+        missing = values.loc[candidates[~_unreadable(values, text, column, candidates).to_numpy()]]  # `N/A` is an invalid value, not a missing one
         # The reader keeps None for a column the row's file does not have, "" for a blank cell.
         detail = cell[missing.index].isna().map({True: "its file has no such column", False: "it is blank"})
         findings += _in_row_order(values, [
@@ -124,8 +125,10 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
         column = indicator.column
         reported = values[column]
         numerator, denominator = values[indicator.numerator], values[indicator.denominator]
-        skip = _unreadable(values, text, indicator.numerator) | _unreadable(values, text, indicator.denominator)
-        missing = values[(reported.notna() & (numerator.isna() | denominator.isna())).fillna(False).astype(bool) & ~skip]
+        candidates = values.index[(reported.notna() & (numerator.isna() | denominator.isna())).fillna(False).astype(bool)]
+        skip = (_unreadable(values, text, indicator.numerator, candidates)
+                | _unreadable(values, text, indicator.denominator, candidates))
+        missing = values.loc[candidates[~skip.to_numpy()]]
         absent_numerator, absent_denominator = missing[indicator.numerator].isna(), missing[indicator.denominator].isna()
         detail = np.where(absent_numerator & absent_denominator,
                           f"{indicator.numerator} and {indicator.denominator} are",
