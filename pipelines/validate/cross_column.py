@@ -9,7 +9,6 @@ check. Tests hold the two engines to the same findings from their own evaluation
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -67,15 +66,11 @@ def derived_frame(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _places(tolerance: float) -> int:
-    """One decimal place more than the authority reported."""
-    return round(-math.log10(tolerance * 2)) + 1
-
-
-def consistency_detail(indicator, row: pd.Series, exact: float, tolerance: float) -> str:
+def derivation_detail(indicator, numerator: pd.Series, denominator: pd.Series, exact: pd.Series,
+                      decimals: pd.Series) -> list[str]:
     """`537 / 28,354 x 10,000 = 189.39`: one decimal place more than the authority reported."""
-    return (f"{row[indicator.numerator]:,.0f} / {row[indicator.denominator]:,.0f} x {indicator.multiplier:,}"
-            f" = {exact:,.{_places(tolerance)}f}")
+    return [f"{n:,.0f} / {d:,.0f} x {indicator.multiplier:,} = {e:,.{int(p) + 1}f}"
+            for n, d, e, p in zip(numerator, denominator, exact, decimals)]
 
 
 def _in_row_order(values: pd.DataFrame, labelled: list[tuple[object, Finding]]) -> list[Finding]:
@@ -92,23 +87,22 @@ def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str, rows: pd.
         & values.loc[rows, column].isna()
 
 
-def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.DataFrame | None = None,
-                          failing: dict[str, set] | None = None) -> list[Finding]:
-    """Findings of the completeness and consistency rules on one or more parsed returns.
+def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[str] | None = None) -> list[Finding]:
+    """Findings of the completeness and consistency rules on one or more parsed returns (the pandas engine).
 
-    `failing` maps a derived-frame column to the row labels an engine found failing; when
-    None, pandas decides (the fast path). Each rule is a mask over whole columns; only the
-    failing rows become findings.
+    Each rule is a mask over whole columns; only the failing rows become findings. `only` limits
+    the rules evaluated (the GX engine evaluates the others itself).
     """
-    derived = derived_frame(values, text) if derived is None else derived
+    derived = derived_frame(values, text)
     findings: list[Finding] = []
 
+    def wanted(rule: str) -> bool:
+        return only is None or rule in only
+
     def failing_rows(column: str, mask: pd.Series) -> pd.Index:
-        if failing is not None:
-            return pd.Index(sorted(failing.get(column, set())))
         return values.index[mask.fillna(False).astype(bool)]
 
-    for column in mandatory_indicators():
+    for column in mandatory_indicators() if wanted("mandatory_missing") else []:
         cell = text[column].astype("string")
         blank = values[column].isna()
         marked_x = (cell.str.lower() == "x").fillna(False).astype(bool)
@@ -133,27 +127,29 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
         detail = np.where(absent_numerator & absent_denominator,
                           f"{indicator.numerator} and {indicator.denominator} are",
                           np.where(absent_numerator, f"{indicator.numerator} is", f"{indicator.denominator} is"))
-        findings += make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
+        findings += [] if not wanted("derived_without_components") else make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
         undefined = values[(reported.notna() & numerator.notna() & (denominator == 0)).fillna(False).astype(bool)]
-        findings += make_findings("derived_undefined", undefined, column, undefined[column], detail=indicator.denominator)
-        excess_column = f"excess__{column}"
-        labels = failing_rows(excess_column, derived[excess_column] > 0)
+        findings += [] if not wanted("derived_undefined") else make_findings("derived_undefined", undefined, column, undefined[column], detail=indicator.denominator)
+        if not wanted("derived_inconsistent"):
+            continue
+        labels = failing_rows(column, derived[f"excess__{column}"] > 0)
         rows = values.loc[labels]
         exact = derived.loc[labels, f"exact__{column}"]
-        tolerance = derived.loc[labels, f"tolerance__{column}"]
-        detail = [f"{n:,.0f} / {d:,.0f} x {indicator.multiplier:,} = {e:,.{_places(t)}f}"
-                  for n, d, e, t in zip(rows[indicator.numerator], rows[indicator.denominator], exact, tolerance)]
+        detail = derivation_detail(indicator, rows[indicator.numerator], rows[indicator.denominator], exact,
+                                   reported_decimals(text.loc[labels, column]))
         findings += make_findings("derived_inconsistent", rows, column, list(text.loc[labels, column]),
                                   expected=[round(e, 4) for e in exact], detail=detail)
 
-    for part, whole in strict_parts():
+    for part, whole in strict_parts() if wanted("part_exceeds_whole") else []:
         rows = values.loc[failing_rows(f"slack__{part}", derived[f"slack__{part}"] < 0)]
         findings += make_findings("part_exceeds_whole", rows, part, rows[part], expected=rows[whole],
                                   detail=[f"{whole} is {w:,.0f}" for w in rows[whole]])
 
-    stocks = values["cp_plans"] + values["cla"]
-    over = values[(stocks > values["cin"]).fillna(False).astype(bool)]
-    findings += make_findings("plans_and_looked_after_exceed_cin", over, "cin", stocks[over.index], expected=over["cin"])
-    over = values[(values["referrals"] > values["contacts"]).fillna(False).astype(bool)]
-    findings += make_findings("referrals_exceed_contacts", over, "referrals", over["referrals"], expected=over["contacts"])
+    if wanted("plans_and_looked_after_exceed_cin"):
+        stocks = values["cp_plans"] + values["cla"]
+        over = values[(stocks > values["cin"]).fillna(False).astype(bool)]
+        findings += make_findings("plans_and_looked_after_exceed_cin", over, "cin", stocks[over.index], expected=over["cin"])
+    if wanted("referrals_exceed_contacts"):
+        over = values[(values["referrals"] > values["contacts"]).fillna(False).astype(bool)]
+        findings += make_findings("referrals_exceed_contacts", over, "referrals", over["referrals"], expected=over["contacts"])
     return findings

@@ -37,6 +37,7 @@ class MonthInputs:
     history: pd.DataFrame  # accepted figures of the other months
     reference: Reference
     waivers: pd.DataFrame  # the waiver register (revoked waivers included: they do not apply)
+    targets: pd.DataFrame | None = None  # the board's targets, for the Data Docs' target bands (never findings)
 
 
 @dataclass
@@ -106,7 +107,7 @@ def check_month(inputs: MonthInputs, engine: str = "gx", today: dt.date | None =
     findings = _received_findings(received)
     findings += validate_rows(values, text, inputs.reference, inputs.history, engine=engine, today=today,
                               include_structure=False,  # checked per file above
-                              report_folder=report_folder)
+                              report_folder=report_folder, targets=inputs.targets if report_folder else None)
     # Each authority's current return comes from one file; findings on no authority name their file.
     sha_by_authority = dict(zip(values["la_code"], values["sha256"]))
     sha_by_file = dict(zip(values["file"], values["sha256"]))

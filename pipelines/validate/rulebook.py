@@ -27,14 +27,16 @@ def last_complete_month(today: dt.date | None = None) -> str:
 def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference | None = None,
                   history: pd.DataFrame | None = None, engine: str = "pandas",
                   today: dt.date | None = None, include_structure: bool = True,
-                  report_folder: Path | None = None) -> list[Finding]:
+                  report_folder: Path | None = None, targets: pd.DataFrame | None = None) -> list[Finding]:
     """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
 
     The history rules read `history` (accepted stored months) and the rows given, but a row
     with an error is no one's history (`accepted_history_findings`).
 
-    engine "gx" evaluates the cross-column rules with Great Expectations (the pipeline);
-    "pandas" with numpy (the fast command-line path). Both give the same findings.
+    engine "gx" evaluates the cross-column rules and plausibility bands with Great Expectations
+    (the pipeline; with `report_folder` it writes the Data Docs there, and with `targets` (the
+    board's table) a target-band suite of warnings joins them); "pandas" with pandas (the fast
+    command-line path). Both give the same findings.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
@@ -45,16 +47,24 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     values = values.reset_index(drop=True)
     text = text.reset_index(drop=True)
     findings: list[Finding] = structure_findings(values) if include_structure else []
+    reference = reference or Reference(None, None)
     if engine == "gx":
         from pipelines.validate.expectations import gx_cross_column_findings  # GX costs seconds to import
 
-        findings += gx_cross_column_findings(values, text, docs_folder=report_folder)
+        # GX evaluates the consistency rules and the plausibility bands itself.
+        findings += gx_cross_column_findings(values, text, docs_folder=report_folder, targets=targets,
+                                             month=_single_month(values))
+        findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
     else:
         findings += cross_column_findings(values, text)
-    reference = reference or Reference(None, None)
-    findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
-    findings += plausibility_findings(values)
+        findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
+        findings += plausibility_findings(values)
     return findings + accepted_history_findings(values, history, findings)
+
+
+def _single_month(values: pd.DataFrame) -> str | None:
+    months = values["period"].dropna().unique()
+    return str(months[0]) if len(months) == 1 else None
 
 
 def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
