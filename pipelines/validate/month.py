@@ -122,6 +122,33 @@ def check_month(inputs: MonthInputs, engine: str = "gx", today: dt.date | None =
     return MonthValidation(month, returns, frame, sorted(set(values["file"])), report)
 
 
+def _json_string(cells: pd.Series) -> pd.Series:
+    """Each cell as a JSON string literal (quotes, backslashes and control characters escaped)."""
+    escaped = cells.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+    escaped = escaped.str.replace(r"[\x00-\x1f]", lambda match: f"\\u{ord(match.group()):04x}", regex=True)
+    return '"' + escaped + '"'
+
+
+def cells_json(text: pd.DataFrame) -> pd.Series:
+    """Each row's non-blank cells as submitted, as a JSON object (column -> text), built column by column."""
+    fragments = []
+    for column in all_columns():
+        cells = text[column].astype("string") if column in text.columns else pd.Series(pd.NA, index=text.index, dtype="string")
+        given = (cells.notna() & (cells != "")).fillna(False).astype(bool)
+        fragments.append((json.dumps(column) + ": " + _json_string(cells)).where(given, ""))
+    return "{" + _join_nonblank(fragments) + "}"
+
+
+def _join_nonblank(fragments: list[pd.Series]) -> pd.Series:
+    """Concatenate columns of fragments with ', ' between the non-blank ones."""
+    joined = fragments[0].fillna("")
+    for fragment in fragments[1:]:
+        fragment = fragment.fillna("")
+        separator = pd.Series(np.where((joined != "") & (fragment != ""), ", ", ""), index=joined.index)
+        joined = joined + separator + fragment
+    return joined
+
+
 def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     errors = unwaived_errors(findings).groupby("la_code").size()
     warnings = findings[findings["severity"] == WARNING].groupby("la_code").size()
@@ -130,8 +157,7 @@ def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFr
     table["warnings"] = table["la_code"].map(warnings).fillna(0).astype("int64")
     table["status"] = np.where(table["errors"] > 0, HELD_BACK, ACCEPTED)
     # The cells as submitted: the precision rule and any later re-check need the text.
-    table["cells"] = [json.dumps({c: text.at[i, c] for c in all_columns() if text.at[i, c] not in (None, "")})
-                      for i in text.index]
+    table["cells"] = cells_json(text)
     for column in numeric_columns():
         table[column] = table[column].astype("float64")
     return table.astype({"row": "int64", "arrival": "int64"})
