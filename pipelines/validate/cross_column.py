@@ -1,7 +1,7 @@
 """Cross-column rules: the arithmetic once, read by both engines.
 
 `expected_derived` (numerator / denominator x multiplier), `precision_tolerance` (half a unit of
-the last decimal the authority reported) and `rolling_total` (a twelve-month sum) are the
+the last decimal the authority reported) and `rolling_total` (a twelve-month sum) with `rolling_from_last_month` are the
 arithmetic; `derived_frame` applies the first two per rate or percentage. Great Expectations
 (`pipelines.validate.expectations`) calls the same functions inside its own expectations in the
 pipeline; `cross_column_findings` evaluates the rules with pandas for the fast command-line
@@ -50,6 +50,11 @@ def rolling_total(months: list[pd.Series]) -> pd.Series:
     for month in months[1:]:
         total = total + month.astype("float64")
     return total
+
+
+def rolling_from_last_month(previous: pd.Series, current: pd.Series, dropped: pd.Series) -> pd.Series:
+    """A rolling sum from last month's: x_12m(m-1) + x(m) - x(m-12), when not every month is held."""
+    return previous.astype("float64") + current.astype("float64") - dropped.astype("float64")
 
 
 def derived_frame(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,13 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_con
     multicolumn_condition_partial,
 )
 
-from pipelines.validate.cross_column import derived_excess, expected_derived, precision_tolerance, rolling_total
+from pipelines.validate.cross_column import (
+    derived_excess,
+    expected_derived,
+    precision_tolerance,
+    rolling_from_last_month,
+    rolling_total,
+)
 
 _DOMAIN_KEYS = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
 
@@ -72,5 +78,29 @@ class ExpectRollingSumToAgreeWithMonths(MulticolumnMapExpectation):
     """A rolling twelve-month figure equals the sum of the twelve monthly figures held for it."""
 
     map_metric: ClassVar[str] = "multicolumn_values.rolling_sum_agrees"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "any_value_is_missing"
+
+
+class RollingSumMoves(MulticolumnMapMetricProvider):
+    """Row-wise: a rolling sum equals last month's + this month's figure - the figure twelve months ago.
+
+    column_list: reported, previous (last month's rolling figure), current, dropped.
+    """
+
+    condition_metric_name = "multicolumn_values.rolling_sum_moves"
+    condition_domain_keys = _DOMAIN_KEYS
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs) -> pd.Series:
+        reported, previous, current, dropped = (column_list.iloc[:, k] for k in range(4))
+        expected = rolling_from_last_month(previous, current, dropped)
+        return ~((expected != reported.astype("float64")) & expected.notna() & reported.notna())
+
+
+class ExpectRollingSumToMoveWithLastMonth(MulticolumnMapExpectation):
+    """Without every month held: x_12m(m) = x_12m(m-1) + x(m) - x(m-12)."""
+
+    map_metric: ClassVar[str] = "multicolumn_values.rolling_sum_moves"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "any_value_is_missing"

@@ -44,11 +44,14 @@ from schemas.rules import RULES, make_findings
 DERIVED_SUITE = "derived_figures"
 RETURN_SUITE = "return_figures"
 TARGET_SUITE = "target_bands"
+ROLLING_SUITE = "rolling_sums"
+_MONTHS = [f"month_{k}" for k in range(12)]
 # Columns carried into each batch so that Data Docs name the authority and month of a failing row.
 _INDEX_COLUMNS = {
     DERIVED_SUITE: ["position", "la_code", "period", "indicator", "reported", "recomputed"],
     RETURN_SUITE: ["position", "la_code", "period"],
     TARGET_SUITE: ["la_code", "period", "indicator", "figure", "target", "amber_edge"],
+    ROLLING_SUITE: ["row_id", "la_code", "period", "indicator", "reported", "recomputed"],
 }
 _DERIVED_COLUMNS = ["reported", "numerator", "denominator", "multiplier", "decimals"]
 # Rules the pandas engine still decides in the GX path: completeness, and a warning over three columns.
@@ -79,6 +82,13 @@ def suite_entries() -> list[SuiteEntry]:
         DERIVED_SUITE, "ExpectDerivedFigureToMatchComponents", {"column_list": _DERIVED_COLUMNS},
         "derived_inconsistent", None,
         "each rate or percentage equals numerator / denominator x multiplier at the precision reported")]
+    entries.append(SuiteEntry(
+        ROLLING_SUITE, "ExpectRollingSumToAgreeWithMonths", {"column_list": ["reported", *_MONTHS]},
+        "rolling_sum_mismatch", None, "each rolling twelve-month figure equals the twelve monthly figures held"))
+    entries.append(SuiteEntry(
+        ROLLING_SUITE, "ExpectRollingSumToMoveWithLastMonth", {"column_list": ["reported", "previous", "current", "dropped"]},
+        "rolling_sum_mismatch", None,
+        "without every month held: last month's rolling figure + this month's - twelve months ago's"))
     for part, whole in strict_parts():
         entries.append(SuiteEntry(
             RETURN_SUITE, "ExpectColumnPairValuesAToBeGreaterThanB",
@@ -116,7 +126,7 @@ def _expectation(entry: SuiteEntry, **extra):
 
 
 def build_suite(name: str):
-    """The `ExpectationSuite` `name` (DERIVED_SUITE or RETURN_SUITE): mostly=1, nulls ignored."""
+    """The `ExpectationSuite` `name` (DERIVED_SUITE, RETURN_SUITE or ROLLING_SUITE): mostly=1, nulls ignored."""
     from great_expectations.core import ExpectationSuite
 
     suite = ExpectationSuite(name=name)
@@ -218,7 +228,7 @@ def _runner(context, suites: dict, docs_site: str | None = None) -> _Runner:
 def _shared_runner() -> _Runner:
     """One ephemeral context per process: building it costs more than running the suites."""
     context = _new_context()  # suites are built once a context exists
-    return _runner(context, {name: build_suite(name) for name in (DERIVED_SUITE, RETURN_SUITE)})
+    return _runner(context, {name: build_suite(name) for name in (DERIVED_SUITE, RETURN_SUITE, ROLLING_SUITE)})
 
 
 def _identity(values: pd.DataFrame) -> dict:
@@ -298,41 +308,85 @@ def _findings_from_results(results: dict, values: pd.DataFrame, text: pd.DataFra
     return findings
 
 
+class GxSession:
+    """One GX evaluation of a month (or file): the suites run in one context, so that with
+    `docs_folder` the Data Docs index lists every suite's page of the run.
+
+    With `targets` and `month`, the target-band suite joins the Data Docs (warnings, no findings).
+    """
+
+    def __init__(self, docs_folder: Path | None = None, targets: pd.DataFrame | None = None,
+                 month: str | None = None):
+        self.docs_folder = Path(docs_folder) if docs_folder is not None else None
+        self.targets = targets if targets is not None and month is not None and not targets.empty else None
+        self.month = month
+        self._runner: _Runner | None = None
+
+    def _suites(self) -> dict:
+        suites = {name: build_suite(name) for name in (DERIVED_SUITE, RETURN_SUITE, ROLLING_SUITE)}
+        if self.targets is not None:
+            suites[TARGET_SUITE] = target_suite()
+        return suites
+
+    def run(self, name: str, batch: pd.DataFrame):
+        """GX's validation result of suite `name` over `batch` (written to the Data Docs when asked)."""
+        if self.docs_folder is None:
+            return _shared_runner().validations[name].run(batch_parameters={"dataframe": batch},
+                                                          result_format=_result_format(name))
+        if self._runner is None:
+            self._runner = _docs_runner(self.docs_folder, self._suites)
+        run = self._runner.checkpoints[name].run(batch_parameters={"dataframe": batch})
+        if not data_docs_index(self.docs_folder).exists():
+            raise RuntimeError(f"GX did not write {data_docs_index(self.docs_folder)}")
+        return next(iter(run.run_results.values()))
+
+    def cross_column_findings(self, values: pd.DataFrame, text: pd.DataFrame) -> list[Finding]:
+        """Cross-column and plausibility findings as GX evaluates them, completeness as pandas does."""
+        if values.empty:
+            return []
+        values, text = values.reset_index(drop=True), text.reset_index(drop=True)
+        results = {DERIVED_SUITE: self.run(DERIVED_SUITE, derived_batch(values, text)),
+                   RETURN_SUITE: self.run(RETURN_SUITE, return_batch(values))}
+        if self.targets is not None:
+            targets = target_batch(values, self.targets, self.month)
+            if not targets.empty:
+                self.run(TARGET_SUITE, targets)  # the board's question, on the page only
+        findings = cross_column_findings(values, text, only=PANDAS_RULES_IN_GX_PATH)
+        return findings + _findings_from_results(results, values, text)
+
+    def rolling_findings(self, values: pd.DataFrame, table: pd.DataFrame) -> list[Finding]:
+        """Rolling-sum findings as GX evaluates them over `history.rolling_table` (rows of `values`)."""
+        if table.empty:
+            return []
+        batch = table.drop(columns="label").astype({c: "float64" for c in ["reported", *_MONTHS, "previous", "current",
+                                                                          "dropped", "recomputed"]})
+        batch.insert(0, "row_id", np.arange(len(batch)))
+        result = self.run(ROLLING_SUITE, batch)
+        findings: list[tuple[object, int, Finding]] = []
+        order = {i.column: n for n, i in enumerate(i for i in indicators_by_column().values() if i.kind == "rolling12")}
+        for outcome in result.results:
+            failing = table.iloc[[int(row["row_id"]) for row in outcome.result.get("unexpected_index_list") or []]]
+            if not outcome.success and failing.empty:
+                raise RuntimeError(f"GX reported {outcome.expectation_config.type} failing without the failing rows")
+            full = outcome.expectation_config.type == "expect_rolling_sum_to_agree_with_months"
+            sums = failing["indicator"].map({i.column: i.sums for i in indicators_by_column().values() if i.sums})
+            detail = (failing["recomputed"].combine(sums, lambda t, s: f"the 12 monthly {s} figures held sum to {t:,.0f}")
+                      if full else
+                      [f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
+                       for p, c, d, e in zip(failing["previous"], failing["current"], failing["dropped"],
+                                             failing["recomputed"])])
+            rows = values.loc[failing["label"].to_numpy()]
+            for column, group in failing.assign(detail=list(detail)).groupby("indicator", sort=False):
+                made = make_findings("rolling_sum_mismatch", rows.loc[group["label"].to_numpy()], column,
+                                     list(group["reported"]), list(group["recomputed"]), list(group["detail"]))
+                findings += zip(group["label"], [order[column]] * len(made), made)
+        return [finding for _, _, finding in sorted(findings, key=lambda item: (item[0], item[1]))]
+
+
 def gx_cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, docs_folder: Path | None = None,
                              targets: pd.DataFrame | None = None, month: str | None = None) -> list[Finding]:
-    """Cross-column and plausibility findings as GX evaluates them, completeness as pandas does.
-
-    With `docs_folder`, the same run also writes GX's HTML Data Docs there (a validation page per
-    suite and run, an index listing them; the pipeline uses `DataHome.data_docs(month)`), and with
-    `targets` and `month` the target-band suite joins them (warnings, no findings).
-    """
-    if values.empty:
-        return []
-    values, text = values.reset_index(drop=True), text.reset_index(drop=True)
-    batches = {DERIVED_SUITE: derived_batch(values, text), RETURN_SUITE: return_batch(values)}
-    results = {}
-    if docs_folder is None:
-        runner = _shared_runner()
-        for name, batch in batches.items():
-            results[name] = runner.validations[name].run(batch_parameters={"dataframe": batch},
-                                                         result_format=_result_format(name))
-    else:
-        with_targets = targets is not None and month is not None and not targets.empty
-        if with_targets:
-            batches[TARGET_SUITE] = target_batch(values, targets, month)
-            with_targets = not batches[TARGET_SUITE].empty
-            if not with_targets:
-                del batches[TARGET_SUITE]
-        runner = _docs_runner(Path(docs_folder), lambda: {
-            **{name: build_suite(name) for name in (DERIVED_SUITE, RETURN_SUITE)},
-            **({TARGET_SUITE: target_suite()} if with_targets else {})})
-        for name, batch in batches.items():
-            run = runner.checkpoints[name].run(batch_parameters={"dataframe": batch})
-            results[name] = next(iter(run.run_results.values()))
-        if not data_docs_index(docs_folder).exists():
-            raise RuntimeError(f"GX did not write {data_docs_index(docs_folder)}")
-    findings = cross_column_findings(values, text, only=PANDAS_RULES_IN_GX_PATH)
-    return findings + _findings_from_results(results, values, text)
+    """Cross-column and plausibility findings as GX evaluates them (one session; see `GxSession`)."""
+    return GxSession(docs_folder, targets, month).cross_column_findings(values, text)
 
 
 def data_docs_index(folder: Path) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.validate.cross_column import rolling_from_last_month, rolling_total
 from schemas.catalogue import PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
 from schemas.rules import (
@@ -44,15 +45,8 @@ def _earlier(known: pd.DataFrame, codes: np.ndarray, months: np.ndarray, offset:
     return known.reindex(keys)
 
 
-def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
-                     accepted: pd.Series | None = None) -> list[Finding]:
-    """Rolling sums and month-on-month movement against the authority's stored months.
-
-    `history` holds accepted monthly figures (la_code, period and indicator columns); the rows
-    being validated take precedence over stored rows for the same authority-month. `accepted`
-    (aligned with `values`, default all) marks the rows that count as history for the others: an
-    authority-month whose row is not accepted is no one's history, stored or not.
-    """
+def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None):
+    """The rows to check, their own figures, and the known figures k = 1..12 months before each."""
     catalogue = indicators_by_column().values()
     rolling = [i for i in catalogue if i.kind == "rolling12"]
     stocks = [i.column for i in catalogue if i.kind == "stock"]
@@ -72,12 +66,64 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
     checked = (values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False) & values["la_code"].notna()).astype(bool)
     rows = values[checked]
     if rows.empty:
-        return []
+        return rows, None, None, None
     codes = rows["la_code"].astype(str).to_numpy()
     months = month_number(rows["period"]).astype("int64").to_numpy()
     own = _numbers(rows, read)
     earlier = {k: _earlier(known, codes, months, k).set_axis(rows.index) for k in range(1, WINDOW + 1)}
 
+    return rows, own, earlier, read
+
+
+def rolling_table(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None) -> pd.DataFrame:
+    """One row per return and rolling figure reported: what the rolling-sum rule reads, as a table.
+
+    `month_0` .. `month_11` are the monthly figures of the month and the eleven before it (all
+    blank unless every one is held); when they are not, `previous` (last month's rolling figure),
+    `current` (this month's monthly figure) and `dropped` (the monthly figure twelve months ago)
+    are. `recomputed` is what the rolling figure should be (shown to a steward); `label` is the
+    row of `values`. Great Expectations checks this table (`expectations.py`).
+    """
+    rows, own, earlier, _ = _shifted(values, history, accepted)
+    columns = ["label", "la_code", "period", "indicator", "reported", *(f"month_{k}" for k in range(WINDOW)),
+               "previous", "current", "dropped", "recomputed"]
+    if own is None:
+        return pd.DataFrame(columns=columns)
+    tables = []
+    for indicator in (i for i in indicators_by_column().values() if i.kind == "rolling12"):
+        months = [own[indicator.sums], *(earlier[k][indicator.sums] for k in range(1, WINDOW))]
+        total = rolling_total(months)
+        full = total.notna()
+        table = pd.DataFrame({"label": rows.index, "la_code": rows["la_code"].astype("object").to_numpy(),
+                              "period": rows["period"].astype("object").to_numpy(), "indicator": indicator.column,
+                              "reported": own[indicator.column].to_numpy()}, index=rows.index)
+        for k, month in enumerate(months):
+            table[f"month_{k}"] = month.where(full)
+        table["previous"] = earlier[1][indicator.column].where(~full)
+        table["current"] = own[indicator.sums].where(~full)
+        table["dropped"] = earlier[WINDOW][indicator.sums].where(~full)
+        table["recomputed"] = total.where(full, rolling_from_last_month(table["previous"], table["current"],
+                                                                         table["dropped"]))
+        tables.append(table[table["reported"].notna()])
+    return pd.concat(tables, ignore_index=True)[columns]
+
+
+def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
+                     accepted: pd.Series | None = None) -> list[Finding]:
+    """Rolling sums and month-on-month movement against the authority's stored months.
+
+    `history` holds accepted monthly figures (la_code, period and indicator columns); the rows
+    being validated take precedence over stored rows for the same authority-month. `accepted`
+    (aligned with `values`, default all) marks the rows that count as history for the others: an
+    authority-month whose row is not accepted is no one's history, stored or not.
+    """
+    catalogue = indicators_by_column().values()
+    rolling = [i for i in catalogue if i.kind == "rolling12"]
+    stocks = [i.column for i in catalogue if i.kind == "stock"]
+    flows = [i.column for i in catalogue if i.kind == "flow"]
+    rows, own, earlier, _ = _shifted(values, history, accepted)
+    if own is None:
+        return []
     found: list[tuple[int, int, Finding]] = []  # (row label, rule order within the row, finding)
 
     def add(order: int, mask: pd.Series, rule: str, column: str, value, expected, detail) -> None:
@@ -95,16 +141,14 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
     for indicator in rolling:
         reported = own[indicator.column]
         current = own[indicator.sums]
-        total = current.copy()
-        for k in range(1, WINDOW):  # added in the order the old sum() did, so float sums agree
-            total = total + earlier[k][indicator.sums]
+        total = rolling_total([current, *(earlier[k][indicator.sums] for k in range(1, WINDOW))])
         full = current.notna()
         for k in range(1, WINDOW):
             full &= earlier[k][indicator.sums].notna()
         add(order, reported.notna() & full & (total != reported), "rolling_sum_mismatch", indicator.column,
             reported, total, total.map(lambda t, s=indicator.sums: f"the 12 monthly {s} figures held sum to {t:,.0f}"))
         previous, dropped = earlier[1][indicator.column], earlier[WINDOW][indicator.sums]
-        expected = previous + current - dropped
+        expected = rolling_from_last_month(previous, current, dropped)
         partial = reported.notna() & ~full & previous.notna() & dropped.notna() & current.notna()
         details = pd.Series([f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
                              for p, c, d, e in zip(previous[partial], current[partial], dropped[partial],

@@ -12,7 +12,7 @@ import pandas as pd
 from pipelines.reference import Reference
 from pipelines.validate.context import identity_findings, plausibility_findings
 from pipelines.validate.cross_column import cross_column_findings
-from pipelines.validate.history import history_findings
+from pipelines.validate.history import history_findings, rolling_table
 from pipelines.validate.structure import structure_findings
 from schemas.findings import ERROR, Finding
 
@@ -33,7 +33,7 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     The history rules read `history` (accepted stored months) and the rows given, but a row
     with an error is no one's history (`accepted_history_findings`).
 
-    engine "gx" evaluates the cross-column rules and plausibility bands with Great Expectations
+    engine "gx" evaluates the cross-column rules, plausibility bands and rolling sums with Great Expectations
     (the pipeline; with `report_folder` it writes the Data Docs there, and with `targets` (the
     board's table) a target-band suite of warnings joins them); "pandas" with pandas (the fast
     command-line path). Both give the same findings.
@@ -49,16 +49,21 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     findings: list[Finding] = structure_findings(values) if include_structure else []
     reference = reference or Reference(None, None)
     if engine == "gx":
-        from pipelines.validate.expectations import gx_cross_column_findings  # GX costs seconds to import
+        from pipelines.validate.expectations import GxSession  # GX costs seconds to import
 
-        # GX evaluates the consistency rules and the plausibility bands itself.
-        findings += gx_cross_column_findings(values, text, docs_folder=report_folder, targets=targets,
-                                             month=_single_month(values))
+        # GX evaluates the consistency rules, the plausibility bands and the rolling sums itself.
+        session = GxSession(report_folder, targets, _single_month(values))
+        findings += session.cross_column_findings(values, text)
         findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
-    else:
-        findings += cross_column_findings(values, text)
-        findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
-        findings += plausibility_findings(values)
+        # Which months are history is settled by the fixed point over the pandas history rules (many
+        # cheap passes); GX then evaluates the rolling sums over exactly that history.
+        history_found, accepted = _accepted_history(values, history, findings)
+        rolling = rolling_table(values, history, accepted)
+        return (findings + [f for f in history_found if f.rule != "rolling_sum_mismatch"]
+                + session.rolling_findings(values, rolling))
+    findings += cross_column_findings(values, text)
+    findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
+    findings += plausibility_findings(values)
     return findings + accepted_history_findings(values, history, findings)
 
 
@@ -77,7 +82,13 @@ def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
 
 def accepted_history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
                               other_findings: list[Finding]) -> list[Finding]:
-    """History rules where only accepted months are history: no error cascades into later months.
+    """History rules where only accepted months are history: no error cascades into later months."""
+    return _accepted_history(values, history, other_findings)[0]
+
+
+def _accepted_history(values: pd.DataFrame, history: pd.DataFrame | None,
+                      other_findings: list[Finding]) -> tuple[list[Finding], pd.Series]:
+    """The history rules' findings and the rows accepted as history (`accepted_history_findings`).
 
     A month is accepted when its row has no error, and whether it has one depends only on the
     months before it (history looks back, never forward). So the accepted rows are the fixed
@@ -95,4 +106,4 @@ def accepted_history_findings(values: pd.DataFrame, history: pd.DataFrame | None
         if settled.equals(accepted):
             break
         accepted = settled
-    return findings
+    return findings, accepted

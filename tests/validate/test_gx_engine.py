@@ -181,3 +181,24 @@ def test_target_bands_ask_the_boards_question_as_warnings_only(gx_runs, read_fra
     red = red[:red.index("is better", 30)] if "is better" in red[30:] else red
     assert "E06000008" in green and "E06000001" in green and "E06000009" not in green
     assert "E06000001" in red and "E06000008" not in red and "E06000009" not in red
+
+
+def test_gx_and_pandas_agree_on_rolling_sums_against_history(read_frame, tmp_path):
+    """SYNTHETIC: rolling sums checked over the full twelve months and, with gaps, from last month's."""
+    from test_columnar_equivalence import _history_slips
+
+    months = _history_slips()
+    months.iloc[3, months.columns.get_loc("referrals_12m")] = str(int(months["referrals_12m"].iloc[3]) + 2)
+    gappy = synthetic_months(la_code="E06000001", la_name="Hartlepool", months=30)
+    gappy = gappy[[k % 3 != 0 for k in range(len(gappy))]].copy()
+    gappy.iloc[-1, gappy.columns.get_loc("contacts_12m")] = str(int(gappy["contacts_12m"].iloc[-1]) - 9)
+    parsed = read_frame(pd.concat([months, gappy], ignore_index=True), "rolling_gx")
+    folder = tmp_path / "docs"
+    gx_findings = validate_rows(parsed.values, parsed.text, engine="gx", report_folder=folder)
+    pandas_findings = validate_rows(parsed.values, parsed.text)
+    assert _sorted(gx_findings) == _sorted(pandas_findings)
+    rolling = [f for f in pandas_findings if f.rule == "rolling_sum_mismatch"]
+    assert any("12 monthly" in f.message for f in rolling) and any("last month's" in f.message for f in rolling)
+    page = next(_page_text(p) for p in folder.resolve().glob("validations/rolling_sums/**/*.html"))
+    wrong = next(f for f in rolling if "12 monthly" in f.message)
+    assert wrong.la_code in page and wrong.value.replace(",", "") in page and wrong.expected.replace(",", "") in page
