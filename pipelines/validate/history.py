@@ -127,11 +127,14 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
     found: list[tuple[int, int, Finding]] = []  # (row label, rule order within the row, finding)
 
     def add(order: int, mask: pd.Series, rule: str, column: str, value, expected, detail) -> None:
-        """Findings for the rows in `mask`; value, expected and detail are Series over `rows` (or one value)."""
+        """Findings for the rows in `mask`; value, expected and detail are Series over `rows`, one value,
+        or (detail) a function of the mask giving one text per failing row."""
         mask = mask.fillna(False).astype(bool)
         picked = rows[mask]
 
         def pick(item):
+            if callable(item):  # a message part worked out for the failing rows only
+                return item(mask)
             return item[mask] if isinstance(item, pd.Series) else item
 
         made = make_findings(rule, picked, column, pick(value), pick(expected), pick(detail))
@@ -146,7 +149,8 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
         for k in range(1, WINDOW):
             full &= earlier[k][indicator.sums].notna()
         add(order, reported.notna() & full & (total != reported), "rolling_sum_mismatch", indicator.column,
-            reported, total, total.map(lambda t, s=indicator.sums: f"the 12 monthly {s} figures held sum to {t:,.0f}"))
+            reported, total, lambda mask, s=indicator.sums, t=total: [f"the 12 monthly {s} figures held sum to {v:,.0f}"
+                                                                      for v in t[mask]])
         previous, dropped = earlier[1][indicator.column], earlier[WINDOW][indicator.sums]
         expected = rolling_from_last_month(previous, current, dropped)
         partial = reported.notna() & ~full & previous.notna() & dropped.notna() & current.notna()
@@ -168,7 +172,7 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
         far = (current > usual * FLOW_OUTLIER_FACTOR) | (current < usual / FLOW_OUTLIER_FACTOR)
         flagged = current.notna() & (count >= FLOW_OUTLIER_MIN_MONTHS) & far & ((current - usual).abs() >= FLOW_OUTLIER_MIN_DIFFERENCE)
         add(order, flagged, "flow_outlier", column, current, usual,
-            count.map(lambda n: f"median of the {n} previous months held"))
+            lambda mask, n=count: [f"median of the {k} previous months held" for k in n[mask]])
         order += 1
     positions = {label: position for position, label in enumerate(values.index)}
     found.sort(key=lambda item: (positions[item[0]], item[1]))  # the row's findings together, as reported before

@@ -112,8 +112,9 @@ def check_month(inputs: MonthInputs, engine: str = "gx", today: dt.date | None =
     sha_by_authority = dict(zip(values["la_code"], values["sha256"]))
     sha_by_file = dict(zip(values["file"], values["sha256"]))
     frame = findings_frame(findings)
-    frame["sha256"] = [sha_by_authority.get(code) if isinstance(code, str) else sha_by_file.get(file)
-                       for code, file in zip(frame["la_code"], frame["file"])]
+    by_authority = frame["la_code"].astype(object).map(sha_by_authority)
+    frame["sha256"] = by_authority.where(frame["la_code"].notna(), frame["file"].astype(object).map(sha_by_file))
+    frame["sha256"] = frame["sha256"].astype(object).where(frame["sha256"].notna(), None)
     frame["family"] = frame["rule"].map(FAMILY_OF_RULE)
     frame["period"] = month
     frame = match_waivers(frame, inputs.waivers)
