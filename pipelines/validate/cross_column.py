@@ -113,7 +113,8 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[st
         marked_x = (cell.str.lower() == "x").fillna(False).astype(bool)
         not_available = values[blank & marked_x]
         candidates = values.index[blank & ~marked_x]
-        missing = values.loc[candidates[~_unreadable(values, text, column, candidates).to_numpy()]]  # `N/A` is an invalid value, not a missing one
+        # `N/A` is an invalid value (the reader said so), not a missing one.
+        missing = values.loc[candidates[~_unreadable(values, text, column, candidates).to_numpy()]]
         # The reader keeps None for a column the row's file does not have, "" for a blank cell.
         detail = cell[missing.index].isna().map({True: "its file has no such column", False: "it is blank"})
         findings += _in_row_order(values, [
@@ -132,9 +133,12 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[st
         detail = np.where(absent_numerator & absent_denominator,
                           f"{indicator.numerator} and {indicator.denominator} are",
                           np.where(absent_numerator, f"{indicator.numerator} is", f"{indicator.denominator} is"))
-        findings += [] if not wanted("derived_without_components") else make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
+        if wanted("derived_without_components"):
+            findings += make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
         undefined = values[(reported.notna() & numerator.notna() & (denominator == 0)).fillna(False).astype(bool)]
-        findings += [] if not wanted("derived_undefined") else make_findings("derived_undefined", undefined, column, undefined[column], detail=indicator.denominator)
+        if wanted("derived_undefined"):
+            findings += make_findings("derived_undefined", undefined, column, undefined[column],
+                                      detail=indicator.denominator)
         if not wanted("derived_inconsistent"):
             continue
         labels = failing_rows(column, derived[f"excess__{column}"] > 0)
