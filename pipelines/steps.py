@@ -90,7 +90,9 @@ def read_month_inputs(home: DataHome, month: str) -> MonthInputs:
         files = month_files(connection, month)
         history = accepted_history(connection, except_month=month)
         waivers = list_waivers(connection, include_revoked=True)
-    return MonthInputs(_assemble(home, month, files), history, load_reference(home), waivers)
+    targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
+    targets = load_targets(targets_path) if targets_path.exists() else None
+    return MonthInputs(_assemble(home, month, files), history, load_reference(home), waivers, targets)
 
 
 def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None,
