@@ -122,6 +122,7 @@ def test_a_run_reports_each_refused_entry_once_and_reads_only_what_is_inside(tmp
     import subprocess
     import sys
 
+    from pipelines.exit_codes import FINDINGS
     from pipelines.ingest.archive import sha256_of
     from tests.conftest import warehouse_scalar
 
@@ -135,7 +136,7 @@ def test_a_run_reports_each_refused_entry_once_and_reads_only_what_is_inside(tmp
     for _ in range(2):  # a second run finds the same entries: reported again, stored once
         run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
                              capture_output=True, text=True, env=env, timeout=600)
-        assert run.returncode == 0, run.stderr
+        assert run.returncode == FINDINGS, run.stderr  # the run worked; refused files are findings
         assert "Traceback" not in run.stdout + run.stderr
         assert "published 1 month(s)" in run.stdout
         for line in ("  caf\\xe9-2024-11.csv: the file name is not valid UTF-8", "  outside.csv: a symbolic link leading out",
