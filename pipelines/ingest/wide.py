@@ -55,8 +55,9 @@ def month_of(text: str) -> str | None:
 
 
 def label_key(label: str) -> str:
-    """A label as matched: case, spaces and punctuation ignored (`Num (12 mnth)` -> `num12mnth`)."""
-    return re.sub(r"[^a-z0-9]", "", label.lower())
+    """A label as matched: case, spaces and punctuation ignored (`Num (12 mnth)` -> `num12mnth`),
+    but not a percent sign: `Within 15 days (%)` is not `Within 15 days`."""
+    return re.sub(r"[^a-z0-9]", "", label.lower().replace("%", "percent"))
 
 
 @lru_cache(maxsize=1)
