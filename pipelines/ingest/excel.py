@@ -21,6 +21,7 @@ from pipelines.ingest.limits import Limits, check_cell_length, check_file_size, 
 
 RETURN_SHEET = "return"
 _QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\]]*\]')
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")  # <f>, <f t="shared" .../>, <x:f>
 
 
 def format_decimals(number_format: str | None) -> tuple[int | None, bool]:
@@ -68,16 +69,34 @@ class Workbook:
 
         check_file_size(path, limits)
         check_workbook_directory(path, limits)
-        self.limits = limits
+        self.path, self.limits = path, limits
         self._values = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        self._formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        self._formulas = None  # opened only for a sheet that holds formulas: the second pass doubles the time
 
     def __enter__(self) -> "Workbook":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._values.close()
-        self._formulas.close()
+        if self._formulas is not None:
+            self._formulas.close()
+
+    def _has_formulas(self, sheet: str) -> bool:
+        """Whether the sheet's XML holds a formula element, scanned as it inflates (bounded by the directory check)."""
+        tail = b""
+        with self._values[sheet]._get_source() as source:  # the sheet's member of the zip, streamed
+            for block in iter(lambda: source.read(1 << 20), b""):
+                if _FORMULA_ELEMENT.search(tail + block):
+                    return True
+                tail = block[-16:]
+        return False
+
+    def _formula_rows(self, sheet: str) -> Iterator[tuple]:
+        import openpyxl
+
+        if self._formulas is None:
+            self._formulas = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+        return self._formulas[sheet].iter_rows()
 
     def sheet_names(self) -> list[str]:
         """The sheet named `return` (any case) first, then the others in order."""
@@ -88,14 +107,16 @@ class Workbook:
         return Grid(sheet, list(self._rows(sheet)))
 
     def _rows(self, sheet: str) -> Iterator[Row]:
-        values, formulas = self._values[sheet], self._formulas[sheet]
-        for number, (value_cells, formula_cells) in enumerate(zip(values.iter_rows(), formulas.iter_rows()), start=1):
+        values = self._values[sheet].iter_rows()
+        formulas = self._formula_rows(sheet) if self._has_formulas(sheet) else None
+        for number, value_cells in enumerate(values, start=1):
             check_row_count(number, self.limits)
             check_width(number, len(value_cells), self.limits)
             cells = [cell_text(c.value, getattr(c, "number_format", None)) for c in value_cells]
-            for position, (cell, formula) in enumerate(zip(value_cells, formula_cells)):
-                if cell.value is None and getattr(formula, "data_type", None) == "f":
-                    cells[position] = formula_text(formula.value)
+            if formulas is not None:
+                for position, (cell, formula) in enumerate(zip(value_cells, next(formulas, ()))):
+                    if cell.value is None and getattr(formula, "data_type", None) == "f":
+                        cells[position] = formula_text(formula.value)
             check_cell_length(number, cells, self.limits)
             if any(c.strip() for c in cells):
                 yield number, cells
