@@ -28,6 +28,7 @@ from schemas.rules import LOCATOR_COLUMN, RULES, new_finding
 NOT_AVAILABLE = "x"
 _NUMBER_TEXT = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,043 or 184 or 935.9
 _NUMBER = re.compile(f"^{_NUMBER_TEXT}$")
+_TEXT = "string[pyarrow]"  # vectorised string operations in Arrow's C++: 50,000 rows read in seconds
 SOURCE_COLUMNS = ["file", "row"]
 # Findings after which nothing of the file can be read: the file is not a return.
 UNREADABLE_RULES = ("file_unreadable", "missing_required_column", "limit_exceeded", "wide_authority_missing")
@@ -168,7 +169,12 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     normalised = [h.strip().lower() for h in header[:width]]
     seen: dict[str, int] = {}
     keep: dict[str, int] = {}
-    filled_positions = {p for _, cells in rows for p, cell in enumerate(cells) if cell.strip()}
+    # Every row's cells as one frame (short rows padded): which columns hold anything is a column operation.
+    lengths = pd.Series([len(cells) for _, cells in rows], dtype="int64")
+    matrix = pd.DataFrame([cells for _, cells in rows], dtype="object").fillna("")
+    matrix = matrix.reindex(columns=range(max(width, matrix.shape[1])), fill_value="")
+    filled = matrix.apply(lambda cells: cells.str.strip().ne("")) if not matrix.empty else matrix.astype(bool)
+    filled_positions = set(filled.columns[filled.any()])
     for position in range(max(width, max(filled_positions, default=-1) + 1)):
         column = normalised[position] if position < width else ""
         where = _header_location(grid, header_row, position)
@@ -197,14 +203,14 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     # A CSV row of the wrong width (cells missing, or figures beyond the header) is kept, cut or
     # padded to the header, so that its authority and month can be named and the return held
     # back: its cells cannot be trusted, but dropping it would let an older submission stand.
-    ragged = {} if grid.sheet is not None else {
-        number: len(cells) for number, cells in rows
-        if len(cells) < width or any(cell.strip() for cell in cells[width:])}
+    beyond_header = filled.loc[:, filled.columns >= width].any(axis=1)
+    wrong_width = (lengths < width) | beyond_header
+    ragged = {} if grid.sheet is not None else dict(zip(
+        (number for (number, _), wrong in zip(rows, wrong_width) if wrong), lengths[wrong_width]))
     columns = all_columns()
-    matrix = pd.DataFrame([(cells + [""] * width)[:width] for _, cells in rows], columns=range(width), dtype="object")
     text = pd.DataFrame({"file": name, "row": [number for number, _ in rows]})
     for column in columns:
-        text[column] = matrix[keep[column]].str.strip() if column in keep else None
+        text[column] = matrix[keep[column]].astype(_TEXT).str.strip().astype("object") if column in keep else None
     text = text.astype({column: "object" for column in columns})
     locators = None
     if grid.sheet is not None:
@@ -239,7 +245,7 @@ def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -
     for indicator in indicators_by_column().values():
         if not indicator.is_numeric:
             continue
-        cells = text[indicator.column].astype("string").fillna("")
+        cells = text[indicator.column].astype(_TEXT).fillna("")
         given = cells.ne("") & cells.str.lower().ne(NOT_AVAILABLE)
         number = cells.str.fullmatch(_NUMBER_TEXT).fillna(False).astype(bool)
         values[indicator.column] = pd.to_numeric(cells.where(given & number).str.replace(",", "", regex=False),
