@@ -170,6 +170,7 @@ def _run_home(tmp_path, name, write_file) -> tuple:
 
 def test_blackpool_2017_as_a_dashboard_is_validated_stored_and_published_as_the_long_return(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("CSC_HOME", str(tmp_path / "wide"))  # main() sets it per home; restored after the test
     (tmp_path / "dagster").mkdir()
     wide_home, wide_stored, wide_status, wide_errors = _run_home(
         tmp_path, "wide", lambda landing: blackpool.write_dashboard(landing / "blackpool-dashboard-2017.xlsx"))
