@@ -21,7 +21,7 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Limits:
-    max_file_bytes: int = 20 * MB  # a CSV or XLSX as landed
+    max_file_bytes: int = 10 * MB  # a CSV or XLSX as landed
     max_uncompressed_bytes: int = 10 * MB  # all members of a workbook's zip, as its directory declares them
     max_rows: int = 50_000  # rows read from a CSV or a sheet (title rows and blank rows included)
     max_columns: int = 500  # cells in a row (a wide sheet has a column per month)

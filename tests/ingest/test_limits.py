@@ -46,6 +46,22 @@ def test_a_900_mb_zip_bomb_is_answered_within_20_seconds_under_1_gb(tmp_path):
     assert measured["peak_kib"] * 1024 < GB
 
 
+@pytest.mark.slow
+def test_the_worst_csv_within_the_limits_stays_under_1_gb(tmp_path):
+    """The most cells a file within the size limit can hold (two characters each, the widest rows
+    allowed): the reader and every rule over it, in one `csc-returns validate`."""
+    limits = Limits()
+    row = ",".join(["12"] * limits.max_columns) + "\n"
+    header = ",".join(["la_code", "period", "population_0_17", *(f"c{i}" for i in range(limits.max_columns - 3))]) + "\n"
+    path = tmp_path / "widest.csv"
+    path.write_text(header + row * ((limits.max_file_bytes - len(header)) // len(row)))
+
+    measured = _measured_validate(tmp_path / "home", path)
+
+    assert measured["status"] == FINDINGS, measured["err"]
+    assert measured["peak_kib"] * 1024 < GB
+
+
 def test_a_40_mb_csv_is_refused_at_once_without_reading_it(tmp_path):
     path = tmp_path / "big.csv"
     with path.open("wb") as handle:
