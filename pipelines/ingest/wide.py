@@ -141,8 +141,7 @@ def _authority(grid: Grid) -> tuple[str, str] | None:
 
 def _header_finding(rule: str, name: str, grid: Grid, number: int, position: int, message: str) -> Finding:
     # About the sheet, not one month: no row (so it applies to every return the file gives), the cell says where.
-    finding = new_finding(rule, file=name, message=message, cell=cell_address(grid.sheet, number, position))
-    return finding
+    return new_finding(rule, file=name, message=message, cell=cell_address(grid.sheet, number, position))
 
 
 def read_wide(name: str, grid: Grid, header_index: int, row_labels: RowLabels) -> WideSheet:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import openpyxl
 
-from schemas.catalogue import all_columns
 from tests.validate.conftest import synthetic_months
 
 CORPUS = Path(__file__).with_name("corpus")
