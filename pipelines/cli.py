@@ -37,7 +37,7 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
         if not path.is_file():
             findings.append(new_finding("file_unreadable", file=name, message="no such file"))
             continue
-        parsed = read_return(path)
+        parsed = read_return(path, home=home)
         files.append({"file": name, "rows": len(parsed.values)})
         findings += parsed.findings
         if parsed.readable:

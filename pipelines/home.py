@@ -45,6 +45,11 @@ class DataHome:
     def reference(self) -> Path:
         return self.root / "reference"
 
+    @property
+    def row_labels(self) -> Path:
+        """The mapping of authorities' own row labels to catalogue columns, for wide sheets (docs/standard.md)."""
+        return self.reference / "row_labels.csv"
+
     def data_docs(self, month: str) -> Path:
         """Great Expectations' Data Docs of one month's validation."""
         return self.reports / "gx" / month

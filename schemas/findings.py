@@ -31,9 +31,12 @@ class Finding:
     expected: str | None = None
 
     def one_line(self) -> str:
-        """`file:row [column] severity rule: message`, the way compilers report."""
+        """`file:row [column] severity rule: message`, the way compilers report; a cell known in
+        the file (`Dashboard!F12`) is shown in place of the row, as a spreadsheet user finds it."""
         where = self.file or "<input>"
-        if self.row is not None:
+        if self.cell:
+            where += f" {self.cell}"
+        elif self.row is not None:
             where += f":{self.row}"
         if self.column:
             where += f" [{self.column}]"

@@ -57,6 +57,13 @@ _RULE_LIST = [
     Rule("percent_out_of_range", "structure", ERROR, "A percentage lies between 0 and 100.", "0 <= percent <= 100", "{column} is {value}: a percentage lies between 0 and 100", "0 to 100", "re_referral_percent = 145"),
     Rule("rate_impossible", "structure", ERROR, "A rate per 10,000 children lies between 0 and 10,000.", "0 <= rate <= 10000", "{column} is {value}: a rate per 10,000 children cannot exceed 10,000", "0 to 10,000", "cla_rate_per_10k = 18940 (per 1,000,000)"),
     Rule("duplicate_return", "structure", ERROR, "A file holds one row per authority and month.", "unique (la_code, period) within a file", "this authority and month appear more than once in the file"),
+    # structure: what the reader says about councils' own files (pipelines/ingest/)
+    Rule("limit_exceeded", "structure", ERROR, "A file is within the reader's limits (size, uncompressed size, rows, columns, cell length; docs/standard.md).", "size, rows, columns, cell length <= limits", "{message}"),
+    Rule("formula_without_value", "structure", ERROR, "A workbook cell holding a formula also holds its value, as Excel saves it.", "formula cell has a cached value", "{column} is the formula '{value}' saved without its value: open and save the file in Excel, or type the figure", "a figure"),
+    Rule("encoding_guessed", "structure", WARNING, "A CSV is UTF-8; one that is not is read as Windows-1252 (Excel's plain 'CSV') and said so.", "bytes decode as UTF-8", "{message}"),
+    Rule("wide_authority_missing", "structure", ERROR, "A wide sheet names its authority (a title cell 'la_code: E06000009' or a row 'la_code | E06000009').", "la_code given above or beside the figures", "{message}"),
+    Rule("wide_column_ignored", "structure", WARNING, "A wide sheet's columns that are not months (Target, England, YTD, Notes) are reported once and not read.", "header cell is a month", "{message}"),
+    Rule("wide_unknown_label", "structure", WARNING, "A wide sheet's row with figures is labelled with a catalogue column, its label, or a label in the row-label mapping.", "row label in catalogue or reference/row_labels.csv", "{message}"),
     # identity
     Rule("unknown_authority", "identity", ERROR, "la_code is on the register of upper-tier authorities.", "la_code in register", "la_code '{value}' is not on the register of English upper-tier authorities", "a registered la_code", "E06099999"),
     Rule("la_name_mismatch", "identity", ERROR, "la_name, when given, matches the register for that code.", "la_name == register.la_name", "la_name '{value}' does not match the register's '{expected}' for this code"),
@@ -89,6 +96,9 @@ STOCK_JUMP_SHARE = 0.20
 STOCK_JUMP_MIN = 10
 POPULATION_WARNING_SHARE = 0.02
 POPULATION_ERROR_SHARE = 0.50
+# A parsed return's values may carry, per row, a callable giving a column's cell in the file
+# (`Dashboard!F12`): the reader sets it (pipelines/ingest/grid.py), every finding made here uses it.
+LOCATOR_COLUMN = "cell_of"
 
 
 def describe_value(value: object) -> str | None:
@@ -105,7 +115,8 @@ def describe_value(value: object) -> str | None:
 
 def new_finding(rule_id: str, *, file: str | None = None, row: int | None = None, la_code: str | None = None,
                 period: str | None = None, column: str | None = None, value: object = None,
-                expected: object = None, detail: str = "", message: str | None = None) -> Finding:
+                expected: object = None, detail: str = "", message: str | None = None,
+                cell: str | None = None) -> Finding:
     """A finding of `rule_id`, its message built from the rule's template.
 
     A template of `{message}` (the reader's file-level findings) takes the text given as `message`.
@@ -113,7 +124,7 @@ def new_finding(rule_id: str, *, file: str | None = None, row: int | None = None
     rule = RULES[rule_id]
     value_text, expected_text = describe_value(value), describe_value(expected)
     return Finding(
-        rule=rule_id, severity=rule.severity, file=file, row=row, la_code=la_code, period=period,
+        rule=rule_id, severity=rule.severity, file=file, row=row, cell=cell, la_code=la_code, period=period,
         column=column, value=value_text, expected=expected_text,
         message=rule.message.format(column=column, value=value_text, expected=expected_text, detail=detail,
                                     message=message),
@@ -122,13 +133,15 @@ def new_finding(rule_id: str, *, file: str | None = None, row: int | None = None
 
 def make_finding(rule_id: str, row: pd.Series, column: str | None, value: object = None,
                  expected: object = None, detail: str = "") -> Finding:
-    """A finding on one row of a parsed return (its file, row number, authority and month)."""
+    """A finding on one row of a parsed return (its file, row number, authority and month, and
+    the cell of `column` when the reader knows it)."""
     def text(key: str) -> str | None:
         return None if pd.isna(row.get(key)) else str(row.get(key))
 
+    locate = row.get(LOCATOR_COLUMN)
     return new_finding(rule_id, file=text("file"), row=None if pd.isna(row.get("row")) else int(row.get("row")),
                        la_code=text("la_code"), period=text("period"), column=column, value=value,
-                       expected=expected, detail=detail)
+                       expected=expected, detail=detail, cell=locate(column) if callable(locate) else None)
 
 
 def make_findings(rule_id: str, rows: pd.DataFrame, column: str | None, value: object = None,
@@ -154,7 +167,11 @@ def make_findings(rule_id: str, rows: pd.DataFrame, column: str | None, value: o
 
     numbers = rows["row"] if "row" in rows.columns else pd.Series(pd.NA, index=rows.index)
     row_numbers = [None if pd.isna(v) else int(v) for v in numbers]
+    # A workbook or wide sheet's rows carry a locator naming each figure's cell (ingest/grid.py).
+    locators = rows[LOCATOR_COLUMN] if LOCATOR_COLUMN in rows.columns else [None] * len(rows)
+    cells = [locate(column) if callable(locate) else None for locate in locators]
     return [new_finding(rule_id, file=file, row=row, la_code=code, period=period, column=column, value=v,
-                        expected=e, detail=d)
-            for file, row, code, period, v, e, d in zip(texts("file"), row_numbers, texts("la_code"), texts("period"),
-                                                        aligned(value), aligned(expected), aligned(detail))]
+                        expected=e, detail=d, cell=cell)
+            for file, row, code, period, v, e, d, cell in zip(texts("file"), row_numbers, texts("la_code"),
+                                                              texts("period"), aligned(value), aligned(expected),
+                                                              aligned(detail), cells)]
