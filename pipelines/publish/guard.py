@@ -42,7 +42,7 @@ def month_blockers(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
 
 
 def publication_blockers(home: DataHome, month: str) -> pd.DataFrame:
-    with connect(home) as connection:
+    with connect(home, read_only=True) as connection:  # the run's live warehouse, else the readers' snapshot
         return month_blockers(connection, month)
 
 
