@@ -96,15 +96,21 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
 DEMO_MARKER = ".csc-demo-home"
 
 
-def _not_a_demo_home(home: DataHome) -> str:
-    """Why `demo` must not write into `home` (empty: it may)."""
+def _kept_by_demo(home: DataHome) -> set[str]:
+    """What `demo` never deletes, not even in its own home: the writer lock it holds, and the home's
+    Dagster instance (run history; `csc-returns dev` may have it open)."""
     from pipelines.lock import LOCK_FILE
 
+    return {LOCK_FILE, home.instance.name}
+
+
+def _not_a_demo_home(home: DataHome) -> str:
+    """Why `demo` must not write into `home` (empty: it may)."""
     if not home.root.is_dir():
         return "not a folder" if home.root.exists() else ""
     if (home.root / DEMO_MARKER).is_file():
         return ""
-    contents = sorted(p.name for p in home.root.iterdir() if p.name != LOCK_FILE)
+    contents = sorted(p.name for p in home.root.iterdir() if p.name not in _kept_by_demo(home))
     if contents:
         return (f"not empty ({', '.join(contents[:3])}{', ...' if len(contents) > 3 else ''}) and not a demo "
                 f"home made by `csc-returns demo`")
@@ -112,12 +118,10 @@ def _not_a_demo_home(home: DataHome) -> str:
 
 
 def _empty_demo_home(home: DataHome) -> None:
-    """Everything in a demo home but its writer lock, which this process holds."""
-    from pipelines.lock import LOCK_FILE
-
+    """Everything `demo` made in its home, for a fresh one."""
     home.root.mkdir(parents=True, exist_ok=True)
     for path in home.root.iterdir():
-        if path.name == LOCK_FILE:
+        if path.name in _kept_by_demo(home):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

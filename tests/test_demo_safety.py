@@ -76,12 +76,16 @@ def test_demo_may_fill_a_missing_or_empty_folder_or_its_own_demo_home(tmp_path):
     (own.landing / "old.csv").write_text("x\n", encoding="utf-8")
     assert _not_a_demo_home(own) == ""
 
+    (own.instance / "storage").mkdir(parents=True)
+    (own.instance / "storage" / "runs.db").write_bytes(b"run history")
     with writer_lock(own, timeout=1):  # as `demo` holds it: its lock file survives the emptying
         _empty_demo_home(own)
-        assert [p.name for p in own.root.iterdir()] == [LOCK_FILE]
+        assert sorted(p.name for p in own.root.iterdir()) == sorted([LOCK_FILE, own.instance.name])
+    assert (own.instance / "storage" / "runs.db").read_bytes() == b"run history"  # never the instance
 
 
-def test_only_the_lock_file_does_not_make_a_folder_non_empty(tmp_path):
+def test_the_lock_file_and_an_instance_do_not_make_a_folder_non_empty(tmp_path):
     folder = DataHome(tmp_path / "fresh")
+    (folder.instance).mkdir(parents=True)  # `csc-returns dev` opened before the first demo
     with writer_lock(folder, timeout=1):  # `demo` takes the lock before looking: the lock file is its own
         assert _not_a_demo_home(folder) == ""
