@@ -1,6 +1,8 @@
 """Dagster resources shared by every asset."""
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from collections.abc import Iterator
 
@@ -11,9 +13,10 @@ from pipelines.lock import writer_lock
 
 # Dagster's concurrency pool of the assets that write the warehouse (limit 1 in dagster.yaml).
 WAREHOUSE_POOL = "warehouse"
-# Tag of a run that has held a home's writer lock (value: the home), so a run killed while holding
-# it can be told apart from one still waiting for it.
+# Tags of a run that has held a home's writer lock: the home, and the process that held it
+# (`host:pid`), so a run killed while holding it can be told from one still finishing or waiting.
 WRITER_TAG = "csc/writer_home"
+WRITER_PROCESS_TAG = "csc/writer_process"
 _UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
@@ -46,18 +49,40 @@ def warehouse_writer(context: dg.InitResourceContext) -> Iterator[DataHome]:
     with writer_lock(home, announce=announce):
         if context.instance is not None and context.run_id:
             _fail_runs_that_died_writing(context.instance, home, context.run_id)
-            context.instance.add_run_tags(context.run_id, {WRITER_TAG: str(home.root)})
+            context.instance.add_run_tags(context.run_id, {WRITER_TAG: str(home.root),
+                                                           WRITER_PROCESS_TAG: _this_process()})
         yield home
 
 
 def _fail_runs_that_died_writing(instance: dg.DagsterInstance, home: DataHome, run_id: str) -> None:
-    """Mark failed the runs left unfinished by a process killed while it held the lock.
-
-    We hold the lock now, so no other run that once held it is still alive. Left as they were,
-    they would keep the `warehouse` pool full and the queue would never start another writer.
+    """Mark failed the runs left unfinished by a process of this machine that died while it held
+    the lock (killed, or the machine restarted). Left as they were, they would keep the `warehouse`
+    pool full and the queue would never start another writer. A run whose process is alive (one
+    that has just let the lock go and is recording its success) is left alone.
     """
     records = instance.get_run_records(dg.RunsFilter(statuses=_UNFINISHED, tags={WRITER_TAG: str(home.root)}))
     for record in records:
-        if record.dagster_run.run_id != run_id:
-            instance.report_run_failed(record.dagster_run, f"its process ended while writing {home.root} "
-                                                           f"(found by run {run_id}, which holds the lock now)")
+        run = record.dagster_run
+        if run.run_id == run_id or not _died_here(run.tags.get(WRITER_PROCESS_TAG, "")):
+            continue
+        run = instance.get_run_by_id(run.run_id)  # read again: a run records its end before its process exits
+        if run is not None and run.status in _UNFINISHED:
+            instance.report_run_failed(run, f"its process ({run.tags[WRITER_PROCESS_TAG]}) ended while writing "
+                                            f"{home.root}; found by run {run_id}")
+
+
+def _this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _died_here(process: str) -> bool:
+    host, _, pid = process.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's process (run pods): Dagster's run monitoring watches those
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

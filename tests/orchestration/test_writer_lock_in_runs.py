@@ -3,6 +3,8 @@ it; a run that only checks reads the snapshot and never waits; a run killed whil
 is marked failed by the next writer, so the `warehouse` pool cannot stay full."""
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,13 @@ import assets
 from assets.returns import received_returns
 from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import WAREHOUSE_POOL, WRITER_TAG, DataHomeResource, warehouse_writer
+from pipelines.orchestration.resources import (
+    WAREHOUSE_POOL,
+    WRITER_PROCESS_TAG,
+    WRITER_TAG,
+    DataHomeResource,
+    warehouse_writer,
+)
 
 pytestmark = pytest.mark.xdist_group("dagster")
 HOLD = """
@@ -39,13 +47,18 @@ def _hold(home: DataHome, seconds: float) -> subprocess.Popen:
 def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died_writing(tmp_path, demo_files):
     home = DataHome(tmp_path / "home")
     with dg.instance_for_test() as instance:
-        # A run left STARTED by a process killed while it held this home's lock.
-        dead = dg.DagsterRun(job_name="monthly_release", run_id=str(uuid.uuid4()),
-                             status=dg.DagsterRunStatus.STARTED, tags={WRITER_TAG: str(home.root)})
-        instance.add_run(dead)
-        elsewhere = dg.DagsterRun(job_name="monthly_release", run_id=str(uuid.uuid4()),
-                                  status=dg.DagsterRunStatus.STARTED, tags={WRITER_TAG: str(tmp_path / "other")})
-        instance.add_run(elsewhere)
+        ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        gone, alive = f"{socket.gethostname()}:{ended.stdout.strip()}", f"{socket.gethostname()}:{os.getpid()}"
+
+        def left_started(home_root, process: str) -> dg.DagsterRun:
+            run = dg.DagsterRun(job_name="monthly_release", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED,
+                                tags={WRITER_TAG: str(home_root), WRITER_PROCESS_TAG: process})
+            instance.add_run(run)
+            return run
+
+        dead = left_started(home.root, gone)  # its process was killed while it held this home's lock
+        finishing = left_started(home.root, alive)  # let the lock go, still recording its success
+        elsewhere = left_started(tmp_path / "other", gone)  # another home's
         holder = _hold(home, 3)
         try:
             result = run_held_back_month(instance, home, demo_files)
@@ -59,7 +72,8 @@ def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died
         assert run.tags[WRITER_TAG] == str(home.root)
         assert run.run_op_concurrency.all_pools == {WAREHOUSE_POOL}  # what the queue counts
         assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
-        assert instance.get_run_by_id(elsewhere.run_id).status == dg.DagsterRunStatus.STARTED  # another home's
+        assert instance.get_run_by_id(finishing.run_id).status == dg.DagsterRunStatus.STARTED
+        assert instance.get_run_by_id(elsewhere.run_id).status == dg.DagsterRunStatus.STARTED
 
 
 def test_a_run_that_only_checks_reads_the_snapshot_while_a_writer_holds_the_home(tmp_path, demo_files):
