@@ -35,3 +35,14 @@ docs: $(BIN)/csc-returns
 
 clean:
 	rm -rf $(VENV) data .dagster
+
+# The demo's scorecard page as docs/images/scorecard.png, rendered by headless Chromium (Debian's
+# package chromium, as .ci/run installs it); runs `make demo` first when the demo home has no page.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: screenshot
+screenshot: $(BIN)/csc-returns
+	test -f $(HOME_DIR)/reports/scorecard/scorecard.html || $(MAKE) demo
+	mkdir -p docs/images
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
+		--window-size=900,3100 --screenshot=$(CURDIR)/docs/images/scorecard.png \
+		file://$(abspath $(HOME_DIR))/reports/scorecard/scorecard.html 2>/dev/null

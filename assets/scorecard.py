@@ -1,6 +1,7 @@
 """The improvement board's scorecard: each authority's figures against its targets."""
 import dagster as dg
 
+from assets.benchmarks import benchmarks
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
@@ -26,7 +27,7 @@ SCORECARD_SCHEMA = dg.TableSchema(columns=[
 @dg.asset(
     partitions_def=MONTHS,
     pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
-    deps=[indicator_values],
+    deps=[indicator_values, benchmarks],
     group_name="scorecard",
     kinds={"duckdb", "html"},
     owners=OWNERS,
@@ -34,7 +35,8 @@ SCORECARD_SCHEMA = dg.TableSchema(columns=[
     description=(
         "Red, amber or green per authority, month and targeted indicator (targets from "
         "<home>/reference/targets.csv), in DuckDB table `scorecard` and as CSV and an HTML page "
-        "with a trend chart per indicator against its target line, under <home>/reports/scorecard/."
+        "with a summary table and a trend chart per indicator against its target line and, from the "
+        "benchmarks, England and the statistical neighbours, under <home>/reports/scorecard/."
     ),
 )
 def scorecard(context: dg.AssetExecutionContext, data_home: DataHomeResource,

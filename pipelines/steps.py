@@ -16,6 +16,7 @@ from pipelines.ingest.archive import ArchivedFile, copy_into_archive, read_archi
 from pipelines.ingest.arrivals import contents_of, landed_files
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
 from pipelines.reference import TARGETS_FILE, load_reference
+from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, read_benchmarks, write_benchmarks
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
@@ -106,4 +107,16 @@ def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | N
     register = load_reference(home).register
     names = dict(zip(register["new_la_code"], register["la_name"])) if register is not None else {}
     return table, write_scorecard(table, home.reports / "scorecard", title="Scorecard against improvement board targets",
-                                  names=names)
+                                  names=names, benchmarks=read_benchmarks(home.reports / "scorecard"))
+
+
+def refresh_benchmarks(home: DataHome, min_authorities: int = MIN_AUTHORITIES) -> tuple[pd.DataFrame, Path]:
+    """Rebuild the benchmarks of every accepted month (England, region, statistical neighbours,
+    quartile and band) into DuckDB table `benchmarks` and `reports/scorecard/benchmarks.csv`."""
+    reference = load_reference(home)
+    with connect(home) as connection:
+        table = build_benchmarks(accepted_history(connection), reference.register, reference.neighbours,
+                                 reference.annual, min_authorities=min_authorities)
+        with transaction(connection):
+            replace_table(connection, "benchmarks", table)
+    return table, write_benchmarks(table, home.reports / "scorecard")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from pipelines.cli import main
+from pipelines.exit_codes import USAGE
 from tests.conftest import REFERENCE, requires_shared, write_return
 
 
@@ -43,7 +44,7 @@ def test_reference_import_rejects_unknown_layouts_in_one_line(tmp_path, capsys):
     odd = tmp_path / "odd.csv"
     odd.write_text("a,b\n1,2\n")
 
-    assert main(["--home", str(tmp_path / "h"), "reference", "import", str(odd)]) == 1
+    assert main(["--home", str(tmp_path / "h"), "reference", "import", str(odd), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("odd.csv:")
 
@@ -90,7 +91,7 @@ def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_che
 def test_waiving_a_finding_that_does_not_exist_says_so_in_one_line(home, capsys):
     status = main(["--home", str(home.root), "waive", "--rule", "stock_jump", "--la-code", "E06000009",
                    "--month", "2024-10", "--column", "cla", "--reason", "x", "--who", "steward"])
-    assert status == 1 and capsys.readouterr().err.count("\n") == 1
+    assert status == USAGE and capsys.readouterr().err.count("\n") == 1
 
 
 def test_run_reports_months_it_cannot_process_instead_of_dropping_them(home, example_rows, capsys):
@@ -102,7 +103,7 @@ def test_run_reports_months_it_cannot_process_instead_of_dropping_them(home, exa
 
 
 def test_run_rejects_a_month_outside_the_partitions_in_one_line(home, capsys):
-    assert main(["--home", str(home.root), "run", "--month", "2099-01"]) == 1
+    assert main(["--home", str(home.root), "run", "--month", "2099-01"]) == USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("--month 2099-01: not a completed month")
 

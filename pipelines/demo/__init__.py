@@ -3,6 +3,13 @@
 Codes, names, regions (register.csv) and child populations (population.csv, ONS mid-year
 estimates) are real facts for these authorities; every other figure is made up by a seeded
 generator, and every file it writes says SYNTHETIC in its name.
+
+The demo's statistical neighbours (SYNTHETIC-statistical-neighbours.csv, DfE's layout) are made
+up: each demo authority's neighbours are the other four (DfE's model gives ten, from all of
+England), so importing it warns that each has fewer than ten. The annual comparators
+(lait_england_north_west_2022.csv, LAIT's layout) are England's and the North West's published
+2022 figures for the eight rates LAIT shares with the return standard, written by hand from
+DfE's Local Authority Interactive Tool (Open Government Licence v3.0).
 """
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ from schemas.catalogue import all_columns, derived_indicators
 FOLDER = Path(__file__).parent
 # The demo home's reference data: a real subset of the register and ONS populations, made-up targets.
 REGISTER, POPULATION, TARGETS = FOLDER / "register.csv", FOLDER / "population.csv", FOLDER / "targets.csv"
+# Made-up neighbours among the five, and England's and the North West's published 2022 figures.
+NEIGHBOURS, ANNUAL = FOLDER / "SYNTHETIC-statistical-neighbours.csv", FOLDER / "lait_england_north_west_2022.csv"
 FIRST_MONTH, MONTHS = "2023-04", 24
 SEED = 20171231
 # Scale of each authority's caseload relative to its child population (made up).

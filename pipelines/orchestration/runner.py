@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import sys
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
 from pipelines.home import DataHome
+from pipelines.orchestration.progress import Progress, ProgressCallback, ignore_progress
 
 # The instance configuration every data home starts from (package data: installed copies have it too).
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
@@ -58,67 +63,121 @@ def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
     return sorted(runnable), outside
 
 
-def run_months(home: DataHome, months: list[str] | None) -> int:
+class UnknownMonth(ValueError):
+    """A month asked for that no run can make; the message is one line."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the command line to say as text or JSON (`as_json`, docs/operations.md)."""
+
+    months: list[str] = field(default_factory=list)  # the months run, in order
+    published: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # month: the first failed step and its error
+    held_back: list[dict] = field(default_factory=list)  # {month, la_code, errors, first_error}
+    not_processed: dict[str, list[str]] = field(default_factory=dict)  # month not runnable: its files
+    unreadable: list[str] = field(default_factory=list)  # files or rows no month holds: one line each
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return RUN_FAILED
+        return FINDINGS if self.held_back or self.unreadable else OK
+
+    def as_json(self) -> dict:
+        return {"months": self.months, "published": self.published,
+                "failed": [{"month": m, "error": e} for m, e in self.failed.items()],
+                "held_back": self.held_back,
+                "not_processed": [{"month": m, "files": f} for m, f in self.not_processed.items()],
+                "unreadable": self.unreadable, "seconds": round(self.seconds, 1), "exit_code": self.exit_code}
+
+    def text(self, landing: Path, publish: Path) -> tuple[list[str], list[str]]:
+        """(lines for standard output, lines for standard error)."""
+        from pipelines.orchestration.partitions import MONTHS
+
+        out = [f"not processed: {month} in {', '.join(files)} is not a completed month from "
+               f"{MONTHS.get_first_partition_key()} to {MONTHS.get_last_partition_key()}"
+               for month, files in self.not_processed.items()]
+        if not self.months:
+            out.append(f"no returns for a completed month in {landing}")
+        else:
+            out.append(f"published {len(self.published)} month(s) to {publish}: {_span(self.published)}")
+            out.append(f"held back {len(self.held_back)} return(s):" if self.held_back else "held back: none")
+            out += [f"  {h['month']} {h['la_code']}: {h['errors']} error(s), first: {h['first_error'] or ''}"
+                    for h in self.held_back]
+        if self.unreadable:
+            out.append(f"files or rows that could not be placed in a month ({len(self.unreadable)}):")
+            out += [f"  {line}" for line in self.unreadable]
+        err = []
+        if self.failed:
+            err.append(f"{len(self.failed)} run(s) failed; step logs are in the Dagster UI (make dev):")
+            err += [f"  {month} ({failure})" for month, failure in self.failed.items()]
+        return out, err
+
+
+def run_months(home: DataHome, months: list[str] | None,
+               progress: ProgressCallback = ignore_progress) -> RunSummary:
+    """Run `monthly_release` for `months` (None: every month in the landing folder), one run per
+    month, reporting each month's stage (the Dagster step under way) and end to `progress`.
+
+    UnknownMonth when a month asked for cannot be run.
+    """
+    started = time.monotonic()
+    progress(Progress(0, len(months or []), stage="loading the pipeline"))
     from pipelines.orchestration.definitions import defs
     from pipelines.orchestration.partitions import MONTHS
 
     valid = MONTHS.get_partition_keys()
+    summary = RunSummary()
     if months is None:
+        progress(Progress(0, 0, stage="archiving the landing folder"))
         wanted, outside = months_in_landing(home)
     else:
         wanted, outside = months, {}
         for month in months:
             if month not in valid:
-                print(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}", file=sys.stderr)
-                return 1
-    for month, files in sorted(outside.items()):
-        # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
-        print(f"not processed: {month} in {', '.join(sorted(set(files)))} is not a completed month "
-              f"from {valid[0]} to {valid[-1]}")
-    unreadable = _unreadable_files(home)
-    if not wanted:
-        print(f"no returns for a completed month in {home.landing}")
-        _print_unreadable(unreadable)
-        return 1 if unreadable else 0
+                raise UnknownMonth(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}")
+    # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
+    summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
+    summary.months = list(wanted)
     job = defs.resolve_job_def("monthly_release")
-    failed_runs = []
-    with project_instance(home) as instance:
-        for month in wanted:
+    with project_instance(home) if wanted else contextlib.nullcontext() as instance:
+        for done, month in enumerate(wanted):
+            progress(Progress(done, len(wanted), month, "starting"))
+            run_id = str(uuid.uuid4())
+            # Dagster reports each step as it starts: that is the month's stage.
+            instance.add_event_listener(run_id, functools.partial(_report_step, progress, done, len(wanted), month))
             result = job.execute_in_process(partition_key=month, instance=instance, raise_on_error=False,
-                                            run_config=QUIET)
-            if not result.success:
-                failed_runs.append(f"{month} ({_first_failure(result)})")
-    failed_months = {f[:7] for f in failed_runs}
-    published = [m for m in wanted if m not in failed_months]
-    print(f"published {len(published)} month(s) to {home.publish}: {_span(published)}")
-    held = _held_back(home, wanted)
-    print(f"held back {len(held)} return(s):" if held else "held back: none")
-    for line in held:
-        print(f"  {line}")
-    _print_unreadable(unreadable)
-    if failed_runs:
-        print(f"{len(failed_runs)} run(s) failed; step logs are in the Dagster UI (make dev):", file=sys.stderr)
-        for failure in failed_runs:
-            print(f"  {failure}", file=sys.stderr)
-    return 1 if failed_runs else 0
+                                            run_config=QUIET, run_id=run_id)
+            held = _held_back(home, [month])
+            summary.held_back += held
+            if result.success:
+                summary.published.append(month)
+                outcome = f"published, {len(held)} return(s) held back" if held else "published"
+            else:
+                summary.failed[month] = outcome = _first_failure(result)
+                outcome = f"failed: {outcome}"
+            progress(Progress(done + 1, len(wanted), month, finished=outcome))
+    summary.unreadable = _unreadable_files(home)
+    summary.seconds = time.monotonic() - started
+    return summary
 
 
-def _held_back(home: DataHome, months: list[str]) -> list[str]:
-    """`2024-06 E06000006: 1 error(s), first: ...` for each return of `months` held back."""
-    from pipelines.store.month import month_findings, month_returns
+def _report_step(progress: ProgressCallback, done: int, total: int, month: str, entry) -> None:
+    event = entry.dagster_event
+    if event is not None and event.is_step_start:
+        progress(Progress(done, total, month, entry.step_key))
+
+
+def _held_back(home: DataHome, months: list[str]) -> list[dict]:
+    """{month, la_code, errors, first_error} for each return of `months` held back."""
+    from pipelines.store.status import held_back_returns, records
     from pipelines.store.warehouse import connect
-    from pipelines.validate.month import HELD_BACK
-    from pipelines.validate.waivers import unwaived_errors
 
     with connect(home) as connection:
-        returns = month_returns(connection, months)
-        errors = unwaived_errors(month_findings(connection, months))
-    first = errors.sort_values(["row", "column"], kind="stable").groupby(["period", "la_code"])["message"].first()
-    counts = errors.groupby(["period", "la_code"]).size()
-    held = returns[returns["status"] == HELD_BACK]
-    return [f"{period} {la_code}: {counts.get((period, la_code), n)} error(s), first: "
-            f"{first.get((period, la_code), '')}"
-            for period, la_code, n in zip(held["period"], held["la_code"], held["errors"])]
+        held = held_back_returns(connection, months)
+    return records(held.rename(columns={"period": "month"}))
 
 
 def _first_failure(result) -> str:
@@ -146,10 +205,3 @@ def _unreadable_files(home: DataHome) -> list[str]:
     with connect(home) as connection:
         rows = file_errors(connection, names)
     return [f"{f}{':' + str(r) if r else ''}{' [' + c + ']' if c else ''}: {m}" for f, r, c, m in rows]
-
-
-def _print_unreadable(lines: list[str]) -> None:
-    if lines:
-        print(f"files or rows that could not be placed in a month ({len(lines)}):")
-        for line in lines:
-            print(f"  {line}")

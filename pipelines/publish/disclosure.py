@@ -15,7 +15,10 @@ A cell is (geography code, column). Counts come in exactly as the authorities re
   which use the exact figures);
 - a rate or percentage is recomputed from the exact components, given to its catalogue
   decimal places, and is `c` when its numerator or denominator is `c`, `x` when either is
-  not available and `z` when the denominator is zero.
+  not available and `z` when the denominator is zero;
+- across months (the series): a twelve-month sum, and the rates on it, is published only when
+  every month of its window publishes the flow as a number (`suppress_rolling_windows`);
+- revisions never carry a figure of a cell now published as `c` or `x` (`withhold_revised_figures`).
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from pipelines.publish.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, month_of
+from pipelines.publish.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, is_number, month_of
 
 Cell = tuple[str, str]
 SMALL_COUNTS = range(1, 6)
@@ -143,33 +146,73 @@ def publishable_cells(counts: Mapping[Cell, int | None], totals: Sequence[Total]
     return cells
 
 
+def geography_code(row: Mapping[str, str]) -> str:
+    """The code of the row's own geography: the authority, else the region, else the country."""
+    return row.get("new_la_code") or row.get("region_code") or row.get("country_code") or ""
+
+
 def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[str, str],
                              derived: Sequence[Derived]) -> list[tuple[dict[str, str], str, str]]:
-    """Suppress every twelve-month sum whose window holds a suppressed month of its flow.
+    """Publish a twelve-month sum only over a window whose every month is published as a number.
 
-    `rows` are one authority's (or many authorities') rows across months, keyed by
-    `new_la_code`, `time_period` and `time_identifier`; `rolling` maps a twelve-month column to
-    the monthly flow it sums. Without this, x(m) = x_12m(m) - x_12m(m-1) + x(m-12) gives a
-    suppressed monthly count back from the published series. Rates and percentages built on a
-    suppressed sum are suppressed with it. Changes `rows` in place and returns each changed
-    cell as (row, column, text before).
+    `rows` are the published rows of any geographies across months (the cumulative series),
+    keyed by `new_la_code` / `region_code` / `country_code`, `time_period` and
+    `time_identifier`; `rolling` maps a twelve-month column to the monthly flow it sums. A month
+    of the window that is not a row (never submitted, before the series, not yet published) or
+    whose flow is not a number (`c`, `x`) is unknown to the public, and any sum over it would
+    give it back by differencing: x(m-12) = x(m) - (x_12m(m) - x_12m(m-1)), or a lone unknown
+    month = x_12m(m) minus the eleven published ones. A sum over published months only is
+    already a function of published figures, so it reveals nothing (docs/publishing.md proves
+    it); an authority's sum must also equal those months, or it is suppressed. Rates and
+    percentages on a suppressed sum are suppressed with it (a rate to one decimal place times
+    the published population gives the sum back). Changes `rows` in place and returns each
+    changed cell as (row, column, text before).
     """
     by_month: dict[tuple[str, int], dict[str, str]] = {}
     for row in rows:
         year, month = month_of(row["time_period"], row["time_identifier"]).split("-")
-        by_month[(row["new_la_code"], int(year) * 12 + int(month))] = row
+        by_month[(geography_code(row), int(year) * 12 + int(month))] = row
+    # published_run[(code, ordinal, flow)]: how many consecutive months up to this one publish the
+    # flow as a number; a window is fully published when the run reaches twelve.
+    published_run: dict[tuple[str, int, str], int] = {}
     changed: list[tuple[dict[str, str], str, str]] = []
     for (code, ordinal), row in sorted(by_month.items(), key=lambda item: item[0]):
         for column, flow in rolling.items():
-            window = (by_month.get((code, ordinal - k)) for k in range(12))
-            if row.get(column) not in (SUPPRESSED, NOT_AVAILABLE) and any(
-                    month_row is not None and month_row.get(flow) == SUPPRESSED for month_row in window):
+            run = published_run.get((code, ordinal - 1, flow), 0) + 1 if is_number(row.get(flow)) else 0
+            published_run[(code, ordinal, flow)] = run
+            if is_number(row.get(column)) and (run < 12 or not _agrees_with_its_months(
+                    row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)])):
                 changed.append((row, column, row[column]))
                 row[column] = SUPPRESSED
-        suppressed_sums = {column for changed_row, column, _ in changed if changed_row is row}
         for figure in derived:
-            if {figure.numerator, figure.denominator} & suppressed_sums and row.get(figure.column) not in (
-                    SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE):
+            if SUPPRESSED in (row.get(figure.numerator), row.get(figure.denominator)) and is_number(
+                    row.get(figure.column)):
                 changed.append((row, figure.column, row[figure.column]))
                 row[figure.column] = SUPPRESSED
     return changed
+
+
+def _agrees_with_its_months(row: Mapping[str, str], column: str, months: Sequence[str]) -> bool:
+    """An authority's sum must equal its twelve published months, or it says something they do not:
+    a sum returned before one of its months was resubmitted differs from them by the old figure.
+    Regional and England figures are rounded, so their sums cannot be held to their months."""
+    return not row.get("new_la_code") or Decimal(row[column]) == sum(Decimal(month) for month in months)
+
+
+def withhold_revised_figures(revisions: Iterable[dict[str, str]],
+                             published: Mapping[tuple[str, str, str], str]) -> list[dict[str, str]]:
+    """Revision records that never carry a figure the current release withholds.
+
+    `published` maps (month, geography code, indicator) to the text the series publishes now.
+    Where that is `c` or `x`, every figure recorded for the cell (old or new, this release's
+    record or an earlier one) is replaced by the symbol: an old value of a cell suppressed after
+    the fact is often its exact current value (a sum suppressed because a month of its window
+    became `c` has not changed), and with the published months it would give the small count back.
+    """
+    withheld = []
+    for record in revisions:
+        now = published.get((record["month"], record["geography"], record["indicator"]))
+        if now in (SUPPRESSED, NOT_AVAILABLE):
+            record = {**record, **{side: now for side in ("old", "new") if is_number(record[side])}}
+        withheld.append(record)
+    return withheld

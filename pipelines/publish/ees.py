@@ -20,6 +20,9 @@ GEOGRAPHY_COLUMNS = ("geographic_level", "country_code", "country_name", "region
 LA_COLUMNS = ("old_la_code", "new_la_code", "la_name")
 META_COLUMNS = ("col_name", "col_type", "label", "indicator_grouping", "indicator_unit", "indicator_dp",
                 "filter_hint", "filter_grouping_column")
+# revisions.csv: one row per published figure changed after publication (written by release.py,
+# screened by screener.py).
+REVISION_COLUMNS = ("month", "geography", "geography_name", "indicator", "old", "new", "date")
 
 NATIONAL, REGIONAL, LOCAL_AUTHORITY = "National", "Regional", "Local authority"
 GEOGRAPHIC_LEVELS = (NATIONAL, REGIONAL, LOCAL_AUTHORITY)
@@ -84,6 +87,11 @@ def month_of(time_period: str, time_identifier: str) -> str:
 def safe_text(value: str) -> str:
     """A text cell a spreadsheet would run as a formula is published with a leading apostrophe."""
     return "'" + value if looks_like_formula(value) else value
+
+
+def is_number(text: str | None) -> bool:
+    """A cell published as a figure (not a symbol, not blank)."""
+    return text is not None and bool(_NUMBER.match(text))
 
 
 def looks_like_formula(value: str) -> bool:

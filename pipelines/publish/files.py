@@ -11,6 +11,9 @@
 """
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 SERIES_NAME = "children_social_care_monthly"
 SERIES_FILE = f"{SERIES_NAME}.csv"
 REVISIONS_FILE = "revisions.csv"
@@ -46,3 +49,14 @@ def meta_file(data_file: str) -> str:
 def data_file(meta: str) -> str:
     """The data file a metadata file describes: `x.meta.csv` -> `x.csv`."""
     return meta[: -len(META_SUFFIX)] + DATA_SUFFIX
+
+
+def released_at(publish_folder: Path, month: str) -> dt.datetime | None:
+    """When `month` was last released (UTC): its release.json is written by that release only, and
+    copied with its time by later ones; the file's bytes carry no clock so that releases stay
+    reproducible. None when the month has not been released."""
+    try:
+        modified = (publish_folder / release_metadata(month)).stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return dt.datetime.fromtimestamp(modified, dt.timezone.utc).replace(tzinfo=None)

@@ -19,7 +19,14 @@ import pandas as pd
 
 from pipelines.home import DataHome
 from pipelines.publish import package
-from pipelines.publish.disclosure import Derived, Total, part_whole_pairs, publishable_cells, suppress_rolling_windows
+from pipelines.publish.disclosure import (
+    Derived,
+    Total,
+    part_whole_pairs,
+    publishable_cells,
+    suppress_rolling_windows,
+    withhold_revised_figures,
+)
 from pipelines.publish.ees import (
     ENGLAND_CODE,
     ENGLAND_NAME,
@@ -30,6 +37,7 @@ from pipelines.publish.ees import (
     NATIONAL,
     NOT_AVAILABLE,
     REGIONAL,
+    REVISION_COLUMNS,
     SUPPRESSED,
     meta_rows,
     month_of,
@@ -55,7 +63,6 @@ from pipelines.store.month import accepted_since, accepted_values, held_back_aut
 from pipelines.store.warehouse import connect
 from schemas.catalogue import load_catalogue
 
-REVISION_COLUMNS = ("month", "geography", "geography_name", "indicator", "old", "new", "date")
 LEVEL_ORDER = {NATIONAL: 0, REGIONAL: 1, LOCAL_AUTHORITY: 2}
 
 
@@ -288,12 +295,21 @@ def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: s
     revisions += earlier_months
     revisions_path = folder / REVISIONS_FILE
     history = read_csv(revisions_path)[1] if revisions_path.exists() else []
-    write_csv(revisions_path, REVISION_COLUMNS, history + revisions)
+    # Every record, earlier ones too, loses the figures of cells this series now withholds.
+    records = history + revisions
+    revised = {(r["month"], r["geography"]) for r in records}
+    now_published = {}
+    for row in series:
+        key = (month_of(row["time_period"], row["time_identifier"]), _geography(row)[0])
+        if key in revised:
+            now_published.update({(*key, i.column): row[i.column] for i in published_indicators()})
+    write_csv(revisions_path, REVISION_COLUMNS, withhold_revised_figures(records, now_published))
     return revisions
 
 
 def _suppress_across_months(folder: Path, series: list[dict[str, str]], month: str, as_of: str) -> list[dict[str, str]]:
-    """Suppress twelve-month sums over suppressed months; rewrite other months' snapshots it changes.
+    """Suppress twelve-month sums over months not published as numbers, at every geography;
+    rewrite other months' snapshots it changes.
 
     Returns revision records for cells of months other than `month` (already published) that
     this release suppresses, so the change to an earlier file is on the record.
@@ -301,9 +317,8 @@ def _suppress_across_months(folder: Path, series: list[dict[str, str]], month: s
     rolling = {i.column: i.sums for i in published_indicators() if i.kind == "rolling12"}
     derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
                for i in published_indicators() if i.is_derived]
-    authorities = [r for r in series if r["geographic_level"] == LOCAL_AUTHORITY]
     revisions, touched = [], set()
-    for row, column, before in suppress_rolling_windows(authorities, rolling, derived):
+    for row, column, before in suppress_rolling_windows(series, rolling, derived):
         row_month = month_of(row["time_period"], row["time_identifier"])
         if row_month == month:
             continue

@@ -21,14 +21,29 @@ from pipelines.publish.ees import (
     LOCAL_AUTHORITY,
     META_COLUMNS,
     MONTH_NAMES,
+    MONTH_PATTERN,
     NATIONAL,
+    NOT_AVAILABLE,
     REGIONAL,
+    REVISION_COLUMNS,
+    SUPPRESSED,
     SYMBOLS,
     TIME_COLUMNS,
+    is_number,
     looks_like_formula,
+    month_of,
     read_csv,
 )
-from pipelines.publish.files import DATA_SUFFIX, META_SUFFIX, data_file, is_meta_file, meta_file
+from pipelines.publish.disclosure import geography_code
+from pipelines.publish.files import (
+    DATA_SUFFIX,
+    META_SUFFIX,
+    REVISIONS_FILE,
+    SERIES_FILE,
+    data_file,
+    is_meta_file,
+    meta_file,
+)
 from schemas.catalogue import indicators_by_column
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -57,7 +72,59 @@ def screen_release(folder: Path, data_files: list[str], register: pd.DataFrame) 
         data = meta.with_name(data_file(meta.name))
         if meta not in listed and not data.exists():
             findings.append(f"{meta.relative_to(folder)}: file_pairing: metadata file without a data file")
+    if (folder / REVISIONS_FILE).exists():
+        findings.extend(screen_revisions(folder))
     return findings
+
+
+def screen_revisions(folder: Path) -> list[str]:
+    """Screen `revisions.csv`, served beside the series, as strictly as the data files.
+
+    Each figure is a number or an EES symbol, no cell would run as a formula, no count of
+    children from 1 to 5 appears, and no record carries a figure of a cell that the series
+    publishes now as `c` or `x` (the old value of a figure suppressed after the fact would
+    give it back).
+    """
+    label = REVISIONS_FILE
+    columns, records = read_csv(folder / REVISIONS_FILE)
+    if tuple(columns) != REVISION_COLUMNS:
+        return [f"{label}: revision_columns: columns are {', '.join(columns)}, expected {', '.join(REVISION_COLUMNS)}"]
+    if any(None in record for record in records):
+        return [f"{label}: ragged_rows: a row has more cells than the header"]
+    now = _series_cells(folder / SERIES_FILE)
+    known = indicators_by_column()
+    shape, small, withheld = [], [], []
+    for n, record in enumerate(records, start=2):
+        indicator, cell = record["indicator"], (record["month"], record["geography"], record["indicator"])
+        if not MONTH_PATTERN.fullmatch(record["month"]) or indicator not in known:
+            shape.append(f"row {n}: month '{record['month']}' or indicator '{indicator}' is not one of the series'")
+        for side in ("old", "new"):
+            value = record[side]
+            if not is_number(value) and value not in SYMBOLS:
+                shape.append(f"row {n} {side}: '{value}' is neither a number nor one of {', '.join(SYMBOLS)}")
+            elif indicator in CHILD_COUNTS and value.isdigit() and 1 <= int(value) <= 5:
+                small.append(f"row {n} {side}: {indicator} {value}")
+            elif is_number(value) and now.get(cell) in (SUPPRESSED, NOT_AVAILABLE):
+                withheld.append(f"row {n} {side}: {indicator} of {record['geography']} for {record['month']} "
+                                f"is '{now[cell]}' in {SERIES_FILE} but this record gives {value}")
+    findings = _examples(shape, "revision_values") + _examples(small, "small_count_published")
+    findings += _examples(withheld, "withheld_figure_revealed")
+    findings += _formula_findings(records, list(REVISION_COLUMNS))
+    return [f"{label}: {finding}" for finding in findings]
+
+
+def _series_cells(series: Path) -> dict[tuple[str, str, str], str]:
+    """(month, geography code, indicator) -> the text the series publishes now."""
+    if not series.exists():
+        return {}
+    columns, rows = read_csv(series)
+    indicators = [c for c in columns if c not in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)]
+    cells = {}
+    for row in rows:
+        if row.get("time_identifier") in MONTH_NAMES:  # other rows are the series' own time finding
+            key = (month_of(row["time_period"], row["time_identifier"]), geography_code(row))
+            cells.update({(*key, column): row[column] for column in indicators})
+    return cells
 
 
 def screen_file(data_path: Path, register: pd.DataFrame, label: str | None = None) -> list[str]:

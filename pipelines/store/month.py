@@ -4,6 +4,7 @@ Every write replaces the whole month in one transaction; the reads hand the next
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import duckdb
@@ -24,6 +25,8 @@ def store_validation(connection: duckdb.DuckDBPyConnection, validation: MonthVal
     with transaction(connection):
         replace_rows(connection, "findings", validation.findings, "period = ?", [validation.month])
         replace_rows(connection, "returns", validation.returns, "period = ?", [validation.month])
+        connection.execute("INSERT OR REPLACE INTO validations VALUES (?, ?)",
+                           [validation.month, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)])
 
 
 def store_accepted(home: DataHome, month: str) -> pd.DataFrame:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from pipelines.validate.waivers import WaiverError, match_waivers, new_waiver, waiver_for
 
-__all__ = ["WaiverError", "add_waiver", "apply_waivers", "list_waivers", "revoke_waiver", "waive_finding"]
+__all__ = ["WaiverError", "add_waiver", "apply_waivers", "list_waivers", "revoke_waiver", "waive_finding",
+           "waiver_record"]
 
 
 def _record(connection: duckdb.DuckDBPyConnection, waiver: dict) -> int:
@@ -36,14 +37,25 @@ def waive_finding(connection: duckdb.DuckDBPyConnection, finding: dict | pd.Seri
     return _record(connection, waiver_for(finding, reason, who, now))
 
 
-def revoke_waiver(connection: duckdb.DuckDBPyConnection, waiver_id: int, who: str,
+def revoke_waiver(connection: duckdb.DuckDBPyConnection, waiver_id: int, who: str, reason: str,
                   now: dt.datetime | None = None) -> bool:
-    """Stop a waiver applying (it stays on the record); False when there was no such active waiver."""
+    """Stop a waiver applying, saying who and why (it stays on the record); False when there was
+    no such active waiver. WaiverError when who or why is missing."""
+    for name, given in (("who", who), ("reason", reason)):
+        if not given or not str(given).strip():
+            raise WaiverError(f"revoking a waiver needs {name}")
     revoked = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     rows = connection.execute(
-        "UPDATE waivers SET revoked_at = ?, revoked_by = ? WHERE waiver_id = ? AND revoked_at IS NULL RETURNING waiver_id",
-        [revoked, who, waiver_id]).fetchall()
+        "UPDATE waivers SET revoked_at = ?, revoked_by = ?, revoked_reason = ? "
+        "WHERE waiver_id = ? AND revoked_at IS NULL RETURNING waiver_id",
+        [revoked, who.strip(), reason.strip(), waiver_id]).fetchall()
     return bool(rows)
+
+
+def waiver_record(connection: duckdb.DuckDBPyConnection, waiver_id: int) -> dict | None:
+    """One waiver as recorded (granted and, if so, revoked), or None when there is no such id."""
+    frame = connection.execute("SELECT * FROM waivers WHERE waiver_id = ?", [waiver_id]).df()
+    return None if frame.empty else frame.iloc[0].to_dict()
 
 
 def list_waivers(connection: duckdb.DuckDBPyConnection, la_code: str | None = None, period: str | None = None,

@@ -56,6 +56,11 @@ def _schema_sql() -> list[str]:
             value VARCHAR, expected VARCHAR, sha256 VARCHAR NOT NULL,
             reason VARCHAR NOT NULL, who VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
             revoked_at TIMESTAMP, revoked_by VARCHAR)""",
+        # Why a waiver was revoked: every waiver change keeps who, when and why.
+        "ALTER TABLE waivers ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR",
+        # When each month was last validated (`csc-returns status`), written with its returns.
+        """CREATE TABLE IF NOT EXISTS validations (
+            period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL)""",
     ]
 
 

@@ -202,25 +202,43 @@ def test_unknown_publisher_is_a_one_line_error(north_west_home):
         publish_month(north_west_home, MONTH, publisher="ftp")
 
 
-def test_twelve_month_sums_over_a_suppressed_month_are_suppressed_in_every_published_file(north_west_home):
-    """SYNTHETIC: Halton's December has 3 s47 enquiries; its January sum would otherwise give them back."""
-    accept_returns(north_west_home, "2026-01", {HALTON: {"s47_enquiries": 12}}, received="2026-02-06")
-    publish_month(north_west_home, "2026-01")
-    january = rows_by_geography(north_west_home.publish / release_file("2026-01"))
-    assert january[HALTON]["s47_enquiries_12m"] not in ("c", "x")
+def _months(first: str, count: int) -> list[str]:
+    year, month = int(first[:4]), int(first[5:])
+    return [f"{year + (month - 1 + k) // 12}-{(month - 1 + k) % 12 + 1:02d}" for k in range(count)]
 
-    accept_returns(north_west_home, MONTH, {HALTON: {"s47_enquiries": 3}})  # December, published after
-    summary = publish_month(north_west_home, MONTH)
+
+def test_twelve_month_sums_over_a_suppressed_month_are_suppressed_in_every_published_file(north_west_home):
+    """SYNTHETIC: Halton publishes 12 s47 enquiries a month from January 2025; a resubmitted December
+    with 3 would otherwise come back from the January 2026 sum (and the old sum in revisions.csv)."""
+    months = _months("2025-01", 13)
+    for month in months:
+        accept_returns(north_west_home, month, {HALTON: {"s47_enquiries": 12, "s47_enquiries_12m": 144}},
+                       received=f"{month}-28")
+        publish_month(north_west_home, month)
+    _, series = read_csv(north_west_home.publish / SERIES_FILE)
+    halton = {f"{r['time_period']}-{MONTH_NAMES.index(r['time_identifier']) + 1:02d}": r
+              for r in series if r["new_la_code"] == HALTON}
+    # A sum is published only once twelve months of its window are: 2024 was never published.
+    assert [halton[m]["s47_enquiries_12m"] for m in months] == ["c"] * 11 + ["144", "144"]
+    assert [halton[m]["s47_rate_per_10k"] for m in months[-2:]] == ["48.0", "48.0"]  # 144 / 30,000 x 10,000
+
+    accept_returns(north_west_home, "2025-12", {HALTON: {"s47_enquiries": 3, "s47_enquiries_12m": 135}},
+                   received="2026-02-10")
+    summary = publish_month(north_west_home, "2025-12")
 
     assert summary.screen_passed, summary.screen_findings
-    december = rows_by_geography(north_west_home.publish / release_file(MONTH))
+    december = rows_by_geography(north_west_home.publish / release_file("2025-12"))
     january = rows_by_geography(north_west_home.publish / release_file("2026-01"))
     assert december[HALTON]["s47_enquiries"] == "c"
     for rows in (december, january):
         assert rows[HALTON]["s47_enquiries_12m"] == "c" and rows[HALTON]["s47_rate_per_10k"] == "c"
     _, series = read_csv(north_west_home.publish / SERIES_FILE)
-    halton = [r for r in series if r["new_la_code"] == HALTON]
-    assert {r["s47_enquiries_12m"] for r in halton} == {"c"}
+    assert {r["s47_enquiries_12m"] for r in series if r["new_la_code"] == HALTON} == {"c"}
     _, revisions = read_csv(north_west_home.publish / "revisions.csv")
     assert {(r["month"], r["indicator"], r["new"]) for r in revisions} >= {
-        ("2026-01", "s47_enquiries_12m", "c"), ("2026-01", "s47_rate_per_10k", "c")}
+        ("2026-01", "s47_enquiries_12m", "c"), ("2026-01", "s47_rate_per_10k", "c"),
+        ("2025-12", "s47_enquiries", "c"), ("2025-12", "s47_enquiries_12m", "c")}
+    # The figures withdrawn are not written down beside the withdrawal: 144 less eleven published 12s is 12,
+    # and an unchanged sum would give the new month back the same way.
+    withdrawn = [r for r in revisions if r["new"] == "c"]
+    assert withdrawn and all(r["old"] == "c" for r in withdrawn)

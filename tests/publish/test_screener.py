@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.publish.ees import read_csv, write_csv
-from pipelines.publish.files import release_file
+from pipelines.publish.ees import REVISION_COLUMNS, read_csv, write_csv
+from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file
 from pipelines.publish.release import publish_month
-from pipelines.publish.screener import screen_file, screen_release
+from pipelines.publish.screener import screen_file, screen_release, screen_revisions
 from pipelines.reference import load_reference
 
 from .synthetic import BLACKPOOL, HALTON, NORTH_WEST, accept_returns, make_home, register_of
@@ -129,3 +129,49 @@ def test_orphan_metadata_file_is_found(released):
     (data.parent / "stray.meta.csv").write_text("col_name\n", encoding="utf-8")
     findings = screen_release(data.parent, [data.name], register)
     assert findings == ["stray.meta.csv: file_pairing: metadata file without a data file"]
+
+
+@pytest.fixture
+def served(published, tmp_path):
+    """A copy of the whole publish folder (series, revisions.csv) that a test may damage."""
+    source, register = published
+    folder = tmp_path / "publish"
+    shutil.copytree(source.parent.parent, folder)
+    return folder, register
+
+
+def _revision(geography: str, indicator: str, old: str, new: str, name: str = "Blackpool") -> dict[str, str]:
+    return {"month": MONTH, "geography": geography, "geography_name": name, "indicator": indicator,
+            "old": old, "new": new, "date": "2026-01-09"}
+
+
+REVISION_BREAKAGES = {
+    # Blackpool's cla_started is 3, published as c: its old figure must not be written down.
+    "figure of a withheld cell": (_revision(BLACKPOOL, "cla_started", "14", "c"),
+                                  "revisions.csv: withheld_figure_revealed: row 2 old: cla_started of E06000009"),
+    "small count": (_revision(HALTON, "cla", "4", "9"), "revisions.csv: small_count_published: row 2 old: cla 4"),
+    "not a symbol": (_revision(HALTON, "cla", "n/a", "300"), "revisions.csv: revision_values: row 2 old: 'n/a'"),
+    "formula": (_revision(HALTON, "cla", "290", "300", name="=1+1"), "revisions.csv: formula_injection: row 2"),
+    "unknown indicator": (_revision(HALTON, "children", "290", "300"),
+                          "revisions.csv: revision_values: row 2: month '2025-12' or indicator 'children'"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(REVISION_BREAKAGES))
+def test_revisions_are_screened_with_the_release(served, breakage):
+    folder, register = served
+    record, expected = REVISION_BREAKAGES[breakage]
+    assert screen_release(folder, [SERIES_FILE], register) == []
+    write_csv(folder / REVISIONS_FILE, REVISION_COLUMNS, [record])
+
+    findings = screen_release(folder, [SERIES_FILE], register)
+
+    assert any(finding.startswith(expected) for finding in findings), findings
+    assert all("\n" not in finding for finding in findings)
+
+
+def test_a_revision_of_a_published_figure_screens_clean(served):
+    folder, register = served
+    write_csv(folder / REVISIONS_FILE, REVISION_COLUMNS,
+              [_revision(HALTON, "cla", "290", "300"), _revision(BLACKPOOL, "cla_started", "c", "c")])
+    assert screen_revisions(folder) == []

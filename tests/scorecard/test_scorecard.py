@@ -88,7 +88,7 @@ def test_written_scorecard_has_csv_and_a_chart_per_indicator_with_its_target_lin
     page = files.html.read_text(encoding="utf-8")
     assert page.count("<svg") == 2 and page.count('class="target"') == 2
     assert "Blackpool &lt;demo&gt;" in page and "<script" not in page
-    assert "<h2>Blackpool (E06000009): Children looked after" in page
+    assert "<h2>Blackpool (E06000009)</h2>" in page and "<h3>Blackpool (E06000009): Children looked after" in page
     cla = re.search(r"Children looked after.*?</svg>", page, re.S).group(0)
     assert cla.count("<circle") == 9 and "2017-12: 537 (red)" in cla
     target_ys = {point.split(",")[1] for point in re.search(r'class="target" points="([^"]+)"', cla).group(1).split()}

@@ -65,11 +65,12 @@ def test_finding_without_column_or_value_matches_null_safely(home):
 def test_revoked_waiver_stops_applying_but_stays_on_record(home):
     with connect(home) as connection:
         waiver_id = waive_finding(connection, _finding(), reason="ok", who="steward")
-        assert revoke_waiver(connection, waiver_id, who="lead")
-        assert not revoke_waiver(connection, waiver_id, who="lead")
+        assert revoke_waiver(connection, waiver_id, who="lead", reason="granted on the wrong figures")
+        assert not revoke_waiver(connection, waiver_id, who="lead", reason="again")
         assert apply_waivers(connection, pd.DataFrame([_finding()]))["waived"].tolist() == [False]
         assert list_waivers(connection).empty
-        assert list_waivers(connection, include_revoked=True)["revoked_by"].tolist() == ["lead"]
+        record = list_waivers(connection, include_revoked=True)
+        assert record[["revoked_by", "revoked_reason"]].values.tolist() == [["lead", "granted on the wrong figures"]]
 
 
 def test_latest_waiver_reason_wins(home):
