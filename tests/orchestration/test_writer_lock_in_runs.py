@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -44,6 +45,17 @@ def _hold(home: DataHome, seconds: float) -> subprocess.Popen:
     return process
 
 
+def _release_when_logged(instance: dg.DagsterInstance, line: str, holder: subprocess.Popen, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and holder.poll() is None:
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            if any(line in (event.user_message or "") for event in instance.all_logs(run.run_id)):
+                holder.kill()
+                return
+        time.sleep(0.2)
+    holder.kill()
+
+
 def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died_writing(tmp_path, demo_files):
     home = DataHome(tmp_path / "home")
     with dg.instance_for_test() as instance:
@@ -59,7 +71,11 @@ def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died
         dead = left_started(home.root, gone)  # its process was killed while it held this home's lock
         finishing = left_started(home.root, alive)  # let the lock go, still recording its success
         elsewhere = left_started(tmp_path / "other", gone)  # another home's
-        holder = _hold(home, 3)
+        holder = _hold(home, 600)
+        waiting = f"waiting for the run in process {holder.pid} that started at"
+        # The holder lets go once the run says it waits for it (however long the run takes to start).
+        releaser = threading.Thread(target=_release_when_logged, args=(instance, waiting, holder), daemon=True)
+        releaser.start()
         try:
             result = run_held_back_month(instance, home, demo_files)
         finally:
@@ -67,7 +83,7 @@ def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died
             holder.wait()
         assert result.success
         messages = [event.user_message for event in instance.all_logs(result.run_id)]
-        assert any(f"waiting for the run in process {holder.pid} that started at" in m for m in messages)
+        assert any(waiting in m for m in messages)
         run = instance.get_run_by_id(result.run_id)
         assert run.tags[WRITER_TAG] == str(home.root)
         assert run.run_op_concurrency.all_pools == {WAREHOUSE_POOL}  # what the queue counts
