@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipelines.home import DataHome
 from pipelines.ingest.archive import ArchivedFile, copy_into_archive, read_archived, sha256_of
-from pipelines.ingest.arrivals import contents_of, landed_files
+from pipelines.ingest.arrivals import contents_of, scan_landing
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
 from pipelines.reference import TARGETS_FILE, load_reference
 from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, read_benchmarks, write_benchmarks
@@ -21,7 +21,15 @@ from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
 from pipelines.store.month import accepted_history, store_validation
-from pipelines.store.received import RecordedVersion, landing_memory, month_files, record_sighting, register_file
+from pipelines.store.received import (
+    RecordedVersion,
+    landing_memory,
+    month_files,
+    record_refusals,
+    record_sighting,
+    register_file,
+)
+from pipelines.store.validations import ValidationBasis, reference_fingerprint, waiver_states
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
 from pipelines.validate.month import MonthInputs, MonthValidation, check_month, file_findings
@@ -34,9 +42,14 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
     """
     home.ensure()
     archived = []
+    refused = None
+    if files is None:
+        files, refused = scan_landing(home)
     with connect(home) as connection:
+        if refused is not None:
+            record_refusals(connection, refused)  # links out of the folder, names that are not UTF-8
         memory = landing_memory(connection)
-        for path in files if files is not None else landed_files(home):
+        for path in files:
             try:
                 sha256 = sha256_of(path)
             except FileNotFoundError:  # moved away between listing and reading: next time
@@ -77,7 +90,9 @@ def read_month_inputs(home: DataHome, month: str) -> MonthInputs:
         files = month_files(connection, month)
         history = accepted_history(connection, except_month=month)
         waivers = list_waivers(connection, include_revoked=True)
-    return MonthInputs(_assemble(home, month, files), history, load_reference(home), waivers)
+    targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
+    targets = load_targets(targets_path) if targets_path.exists() else None
+    return MonthInputs(_assemble(home, month, files), history, load_reference(home), waivers, targets)
 
 
 def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None,
@@ -87,12 +102,20 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     `write_report` (engine "gx") also writes Great Expectations' HTML Data Docs for the month's
     cross-column rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
     """
+    reference = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
     inputs = read_month_inputs(home, month)
+    basis = validation_basis(month, inputs, reference)
     validation = check_month(inputs, engine=engine, today=today,
                              report_folder=home.data_docs(month) if write_report else None)
     with connect(home) as connection:
-        store_validation(connection, validation)
+        store_validation(connection, validation, basis)
     return validation
+
+
+def validation_basis(month: str, inputs: MonthInputs, reference: dict[str, str]) -> ValidationBasis:
+    """What this validation read that may change before publication (the guard compares)."""
+    arrivals = [received.arrival for received in inputs.received.files]
+    return ValidationBasis(month, max(arrivals, default=0), waiver_states(inputs.waivers, month), reference)
 
 
 def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | None:

@@ -129,3 +129,32 @@ def make_finding(rule_id: str, row: pd.Series, column: str | None, value: object
     return new_finding(rule_id, file=text("file"), row=None if pd.isna(row.get("row")) else int(row.get("row")),
                        la_code=text("la_code"), period=text("period"), column=column, value=value,
                        expected=expected, detail=detail)
+
+
+def make_findings(rule_id: str, rows: pd.DataFrame, column: str | None, value: object = None,
+                  expected: object = None, detail: object = "") -> list[Finding]:
+    """`make_finding` for every row of `rows` (already the failing rows, selected by a column
+    operation): `value`, `expected` and `detail` are each a Series aligned with `rows`, a list
+    with one item per row, or one value for all. The rule was evaluated on whole columns; this only writes its findings."""
+    if rows.empty:
+        return []
+
+    def aligned(item: object) -> list:
+        if isinstance(item, pd.Series):
+            return list(item.reindex(rows.index))
+        if isinstance(item, (list, np.ndarray)):
+            return list(item)  # already one per row, in order
+        return [item] * len(rows)
+
+    def texts(key: str) -> list:
+        if key not in rows.columns:
+            return [None] * len(rows)
+        series = rows[key]
+        return [None if pd.isna(v) else str(v) for v in series]
+
+    numbers = rows["row"] if "row" in rows.columns else pd.Series(pd.NA, index=rows.index)
+    row_numbers = [None if pd.isna(v) else int(v) for v in numbers]
+    return [new_finding(rule_id, file=file, row=row, la_code=code, period=period, column=column, value=v,
+                        expected=e, detail=d)
+            for file, row, code, period, v, e, d in zip(texts("file"), row_numbers, texts("la_code"), texts("period"),
+                                                        aligned(value), aligned(expected), aligned(detail))]

@@ -3,16 +3,20 @@
 The archive is the source of truth; the landing folder is only an inbox. A file is archived
 before it is read, so an unreadable file is kept along with its finding, and nothing is ever
 deleted from the archive.
+
+A copy is durable (temporary file, fsync, rename, fsync of the folder: `ingest/durable.py`),
+and every read checks the bytes against the sha256 the file is named by: a torn file (a power
+cut mid-copy on a disk that reordered writes) is repaired from the landing copy when that copy
+has the right hash, and otherwise stops with one line naming the file; it is never used.
 """
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.home import DataHome
+from pipelines.ingest.durable import copy_durably, crash_point
 from pipelines.ingest.readers import ParsedReturn, read_return
 
 
@@ -39,16 +43,37 @@ def archive_path(home: DataHome, sha256: str, file_name: str) -> Path:
     return home.archive / f"{sha256}{Path(file_name).suffix.lower()}"
 
 
+class ArchiveDamaged(ValueError):
+    """An archived file does not hold the bytes its name promises and cannot be repaired; one line."""
+
+
 def copy_into_archive(home: DataHome, source: Path, sha256: str) -> Path:
-    """Copy `source` to its archive path unless that version is there already; a rename, so never half a file."""
+    """Copy `source` (whose bytes hash to `sha256`) to its archive path unless that version is there
+    already, whole; a copy of another size there (torn) is replaced."""
     target = archive_path(home, sha256, source.name)
-    if not target.exists():
-        temporary = target.with_name(target.name + ".incoming")
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_durably(source, target)
+    crash_point("archived")
     return target
 
 
+def verified_archive_path(home: DataHome, sha256: str, file_name: str) -> Path:
+    """The archive path of a version whose bytes hash to `sha256`, repaired from the landing copy
+    if they do not; `ArchiveDamaged` when no good copy is at hand."""
+    target = archive_path(home, sha256, file_name)
+    if target.exists() and sha256_of(target) == sha256:
+        return target
+    landed = home.landing / file_name
+    # Only a copy inside the landing folder (a link is followed no further out: ingest/arrivals.py).
+    inside = landed.is_file() and landed.resolve().parent == home.landing.resolve()
+    if inside and sha256_of(landed) == sha256:
+        return copy_durably(landed, target)
+    state = "is missing" if not target.exists() else "does not match its sha256 (a torn or altered copy)"
+    raise ArchiveDamaged(f"archive/{target.name} ({file_name}) {state} and the landing folder holds no copy "
+                         "with that hash: restore it from a backup")
+
+
 def read_archived(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
-    """An archived version read as the return it was landed as (named by its landing name)."""
-    return read_return(archive_path(home, sha256, file_name), display_name=file_name)
+    """An archived version, checked against its hash, read as the return it was landed as (named by its landing name)."""
+    return read_return(verified_archive_path(home, sha256, file_name), display_name=file_name)

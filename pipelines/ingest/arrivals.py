@@ -10,10 +10,19 @@ the landing sensor (which remembers it in its cursor and never opens the warehou
 * what a version holds is read once and remembered by version, whatever name it comes under;
 * for each authority and month the row from the latest arrival supersedes earlier ones; within
   one file, the last row.
+
+The landing folder is an inbox others write to, so what is listed is only what can safely be
+read (`scan_landing`): a symbolic link is followed only to a file in the landing folder itself
+(a copy tool's alias of a file already there, read as that file under the link's name); a link
+leading anywhere else, or to nothing, is refused and never opened. A name that is not valid
+UTF-8 is refused too (the warehouse, the sensor's run keys and the terminal all need text),
+shown with its bytes escaped (`caf\\xe9.csv`). Each refusal is one line for the run and the sensor.
 """
 from __future__ import annotations
 
+import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -32,13 +41,74 @@ Record = TypeVar("Record")
 Version = tuple[str, str]  # (sha256, suffix)
 
 
-def landed_files(home: DataHome) -> list[Path]:
-    """The files in the landing folder that may be returns, oldest first."""
+@dataclass(frozen=True)
+class Refusal:
+    """A landing-folder entry that is not read, and why."""
+
+    name: str  # printable: bytes that are not UTF-8 escaped (`\\xe9`)
+    reason: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.name}: {self.reason}"
+
+
+def printable_name(name: str) -> str:
+    """A file name as one line of text, whatever bytes it was made of: invalid UTF-8 and control
+    characters shown as `\\xNN`."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def _is_text(name: str) -> bool:
+    """Valid UTF-8 (a name that was not holds surrogate escapes, which cannot be encoded) and no
+    control characters (a newline in a name would break every one-line message)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(unicodedata.category(c) == "Cc" for c in name)
+
+
+def scan_landing(home: DataHome) -> tuple[list[Path], list[Refusal]]:
+    """(the files in the landing folder that may be returns, oldest first; the entries refused)."""
     if not home.landing.exists():
-        return []
-    files = [p for p in home.landing.iterdir() if p.is_file()
-             and not p.name.startswith(IGNORED_PREFIXES) and not p.name.lower().endswith(IGNORED_SUFFIXES)]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return [], []
+    landing = home.landing.resolve()
+    found: list[tuple[int, str, Path]] = []
+    refused: list[Refusal] = []
+    for path in home.landing.iterdir():
+        name = path.name
+        if name.startswith(IGNORED_PREFIXES) or name.lower().endswith(IGNORED_SUFFIXES):
+            continue
+        link = path.is_symlink()
+        if not link and not path.is_file():
+            continue  # a folder: not a return, nothing to say
+        if not _is_text(name):
+            refused.append(Refusal(printable_name(name), "the file name is not valid UTF-8 text (or holds a "
+                                   "control character): not read; rename it and it is read on the next run"))
+            continue
+        if link:
+            target = path.resolve()
+            if not target.is_relative_to(landing):
+                refused.append(Refusal(name, "a symbolic link leading out of the landing folder: not followed, "
+                                       "not read"))
+                continue
+            if not target.exists():
+                refused.append(Refusal(name, "a symbolic link to nothing: not read"))
+                continue
+            if not (target.parent == landing and target.is_file()):
+                continue  # a link to a folder of the landing folder: a folder, nothing to say
+        try:
+            found.append((path.stat().st_mtime_ns, name, path))
+        except FileNotFoundError:  # moved away between listing and stat
+            continue
+    return [path for _, _, path in sorted(found)], sorted(refused, key=lambda r: r.name)
+
+
+def landed_files(home: DataHome) -> list[Path]:
+    """The files in the landing folder that may be returns, oldest first (`scan_landing`)."""
+    return scan_landing(home)[0]
 
 
 def version_of(sha256: str, name: str) -> Version:

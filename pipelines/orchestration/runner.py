@@ -197,11 +197,12 @@ def _span(months: list[str]) -> str:
 
 def _unreadable_files(home: DataHome) -> list[str]:
     """File-level errors of the files in the landing folder now (not of every file ever received)."""
-    from pipelines.ingest.arrivals import landed_files
+    from pipelines.ingest.arrivals import scan_landing
     from pipelines.store.received import file_errors
     from pipelines.store.warehouse import connect
 
-    names = [path.name for path in landed_files(home)]
+    files, refused = scan_landing(home)  # refused entries are findings under their printable names
+    names = [path.name for path in files] + [refusal.name for refusal in refused]
     with connect(home) as connection:
         rows = file_errors(connection, names)
     return [f"{f}{':' + str(r) if r else ''}{' [' + c + ']' if c else ''}: {m}" for f, r, c, m in rows]

@@ -17,6 +17,8 @@ each file:
 * a file that is not a return (wrong extension, unreadable, no month we can release) is
   reported in the tick's log and skip reason once, and remembered by its hash so it is not
   read again until it changes;
+* a symbolic link out of the folder, or a name that is not UTF-8, is never opened
+  (`ingest.arrivals.scan_landing`): reported once (remembered under "refused") until it changes;
 * a name that leaves the folder is remembered (what it held, how many contents) under "left",
   as intake remembers it: sent again with other content, it is an arrival with a new run key.
 
@@ -31,7 +33,7 @@ import dagster as dg
 
 from pipelines.home import DataHome
 from pipelines.ingest.archive import sha256_of
-from pipelines.ingest.arrivals import LandingMemory, landed_files, read_contents, version_of
+from pipelines.ingest.arrivals import LandingMemory, read_contents, scan_landing, version_of
 from pipelines.orchestration.jobs import monthly_release_job
 from pipelines.orchestration.partitions import MONTHS, releasable
 from pipelines.orchestration.resources import DataHomeResource
@@ -86,7 +88,12 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
     still_pending: dict[str, dict] = {}
     present: set[str] = set()
 
-    for path in landed_files(home):
+    files, refused = scan_landing(home)
+    # A link out of the folder, a name that is not UTF-8: never opened, reported once until it changes.
+    told = cursor.get("refused", {})
+    report += [refusal.line for refusal in refused if told.get(refusal.name) != refusal.reason]
+    cursor["refused"] = {refusal.name: refusal.reason for refusal in refused}
+    for path in files:
         try:
             stat = path.stat()
         except FileNotFoundError:  # moved away between listing and stat

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
+from pipelines.ingest.durable import crash_point, exchange, fsync_directory, fsync_tree
 from pipelines.publish import package
 from pipelines.publish.disclosure import (
     Derived,
@@ -55,7 +56,7 @@ from pipelines.publish.files import (
     release_file,
     release_metadata,
 )
-from pipelines.publish.guard import month_blockers, refusal
+from pipelines.publish.guard import guard_blockers, refusal
 from pipelines.publish.portal import PortalError, publisher_for
 from pipelines.publish.screener import screen_release
 from pipelines.reference import load_reference
@@ -106,7 +107,7 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
                              suppressed_cells=0, revisions=0)
     _recover_interrupted_swap(home)
     home.publish.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".publish-staging-", dir=home.root))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=home.root))
     staging.chmod(0o755)  # mkdtemp makes it private; the published folder is served to everyone
     try:
         if home.publish.exists():
@@ -122,6 +123,7 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
         write_csv(staging / meta_file(release_file(month)), META_COLUMNS, meta_rows())
         _write_release_metadata(staging, month, inputs, rows, notes, summary)
         files += [release_metadata(month), REVISIONS_FILE]
+        crash_point("publish-writing")  # the series written, the package not yet
         files += package.write_package(staging, as_of=inputs.as_of, series_file=SERIES_FILE)
         findings = problems + screen_release(staging, [release_file(month), SERIES_FILE], register)
         summary.screen_findings = findings
@@ -153,7 +155,7 @@ def _refuse_what_the_guard_blocks(home: DataHome, month: str) -> None:
         return
     try:
         with connect(home, read_only=True) as connection:
-            blockers = month_blockers(connection, month)
+            blockers = guard_blockers(home, connection, month)
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
     if not blockers.empty:
@@ -356,25 +358,41 @@ def _write_release_metadata(folder: Path, month: str, inputs: ReleaseInputs, row
     path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+STAGING_PREFIX = ".publish-staging-"
+
+
 def _previous_path(home: DataHome) -> Path:
     return home.root / ".publish-previous"
 
 
 def _recover_interrupted_swap(home: DataHome) -> None:
-    """A swap stopped between its two renames leaves the old folder aside: put it back."""
+    """Clear what a killed release left beside publish/: its staging folder (never served), or the
+    old folder the two-rename fallback had set aside (put back if publish/ is missing)."""
     previous = _previous_path(home)
     if previous.exists() and not home.publish.exists():
         os.replace(previous, home.publish)
     shutil.rmtree(previous, ignore_errors=True)
+    for leftover in home.root.glob(STAGING_PREFIX + "*"):  # one writer at a time: none is in use
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_into_place(staging: Path, home: DataHome) -> None:
-    """Two renames on one file system: readers see the old release or the new one, never a mixture."""
-    previous = _previous_path(home)
-    if home.publish.exists():
+    """Publish the staging folder whole: made durable (every file fsynced), then exchanged with
+    publish/ in one atomic step, so a reader, a crash or a power cut finds the old release or the
+    new one, never a mixture and never no publish/ folder. `staging` holds the old release after."""
+    fsync_tree(staging)
+    crash_point("publish-staged")
+    if not home.publish.exists():
+        os.replace(staging, home.publish)
+    elif not exchange(staging, home.publish):
+        # Only where the system has no atomic exchange (not Linux or macOS local disks): two
+        # renames, with a moment without publish/ that _recover_interrupted_swap repairs.
+        previous = _previous_path(home)
         os.replace(home.publish, previous)
-    os.replace(staging, home.publish)
-    shutil.rmtree(previous, ignore_errors=True)
+        os.replace(staging, home.publish)
+        os.replace(previous, staging)
+    fsync_directory(home.root)
+    crash_point("publish-swapped")
 
 
 def screen_published(home: DataHome, month: str) -> list[str]:

@@ -4,14 +4,15 @@ Every write replaces the whole month in one transaction; the reads hand the next
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
+from pipelines.ingest.durable import crash_point
 from pipelines.store.lake import write_lake_month
+from pipelines.store.validations import ValidationBasis, record_basis
 from pipelines.store.warehouse import connect, replace_rows, transaction
 from pipelines.validate.month import ACCEPTED, HELD_BACK, MonthValidation
 from schemas.catalogue import numeric_columns
@@ -20,13 +21,16 @@ from schemas.findings import FINDING_COLUMNS, findings_frame
 _STORED_FINDING_COLUMNS = [*FINDING_COLUMNS, "family", "waived", "waiver_reason"]
 
 
-def store_validation(connection: duckdb.DuckDBPyConnection, validation: MonthValidation) -> None:
-    """The month's findings and the status of each return, replacing the month's, at once."""
+def store_validation(connection: duckdb.DuckDBPyConnection, validation: MonthValidation,
+                     basis: ValidationBasis | None = None) -> None:
+    """The month's findings and the status of each return, replacing the month's, at once (with
+    what the validation depended on, `basis`, for the publication guard)."""
     with transaction(connection):
         replace_rows(connection, "findings", validation.findings, "period = ?", [validation.month])
+        crash_point("storing")  # test hook: killed inside the transaction, nothing of it stays
         replace_rows(connection, "returns", validation.returns, "period = ?", [validation.month])
-        connection.execute("INSERT OR REPLACE INTO validations VALUES (?, ?)",
-                           [validation.month, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)])
+        if basis is not None:
+            record_basis(connection, basis)
 
 
 def store_accepted(home: DataHome, month: str) -> pd.DataFrame:

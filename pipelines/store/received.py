@@ -10,8 +10,13 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.arrivals import LandingMemory
+from pipelines.ingest.arrivals import LandingMemory, Refusal
+from pipelines.ingest.durable import crash_point
 from pipelines.store.warehouse import replace_rows, transaction
+from schemas.findings import findings_frame
+from schemas.rules import FAMILY_OF_RULE, new_finding
+
+REFUSED_RULE = "file_unreadable"
 
 
 class RecordedVersion(NamedTuple):
@@ -45,6 +50,7 @@ def register_file(connection: duckdb.DuckDBPyConnection, name: str, sha256: str,
             "INSERT INTO received_files VALUES (?, ?, ?, ?, nextval('arrival_seq'), ?, ?, ?)",
             [sha256, name, suffix, size, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
              list(version.periods), version.readable])
+        crash_point("registering")  # test hook: killed inside the transaction, nothing of it stays
         replace_rows(connection, "findings", findings, "sha256 = ? AND file = ? AND period IS NULL", [sha256, name])
 
 
@@ -61,3 +67,12 @@ def file_errors(connection: duckdb.DuckDBPyConnection, names: list[str]) -> list
         """SELECT file, "row", "column", message FROM findings
            WHERE period IS NULL AND severity = 'error' AND list_contains(?, file) ORDER BY file, "row" """,
         [names]).fetchall()
+
+
+def record_refusals(connection: duckdb.DuckDBPyConnection, refusals: list[Refusal]) -> None:
+    """The landing folder's refused entries (`ingest.arrivals.scan_landing`) as file-level findings
+    under their printable names, with no sha256 (never read): they replace the previous scan's."""
+    findings = findings_frame([new_finding(REFUSED_RULE, file=r.name, message=r.reason) for r in refusals])
+    findings = findings.assign(sha256=None, period=None, family=FAMILY_OF_RULE[REFUSED_RULE])
+    with transaction(connection):
+        replace_rows(connection, "findings", findings, "sha256 IS NULL AND period IS NULL AND rule = ?", [REFUSED_RULE])

@@ -58,9 +58,10 @@ def _schema_sql() -> list[str]:
             revoked_at TIMESTAMP, revoked_by VARCHAR)""",
         # Why a waiver was revoked: every waiver change keeps who, when and why.
         "ALTER TABLE waivers ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR",
-        # When each month was last validated (`csc-returns status`), written with its returns.
+        # What each month's validation depended on (store/validations.py): the publication guard compares.
         """CREATE TABLE IF NOT EXISTS validations (
-            period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL)""",
+            period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL, arrival BIGINT NOT NULL,
+            waivers JSON NOT NULL, reference JSON NOT NULL)""",
     ]
 
 

@@ -1,127 +1,164 @@
-"""Cross-column rules: the arithmetic once (`derived_frame`), read by both engines.
+"""Cross-column rules: the arithmetic once, read by both engines.
 
-`derived_frame` adds, per rate or percentage, the exact recomputed value, the tolerance
-implied by the precision the authority reported, and the excess beyond it; per part-whole
-pair, the slack. Great Expectations (`pipelines.validate.expectations`) asserts `excess <= 0` and
-`slack >= 0` over this frame in the pipeline; `cross_column_findings` does the same with
-numpy for the fast command-line check. Tests hold the two engines to the same findings.
+`expected_derived` (numerator / denominator x multiplier), `precision_tolerance` (half a unit of
+the last decimal the authority reported) and `rolling_total` (a twelve-month sum) with `rolling_from_last_month` are the
+arithmetic; `derived_frame` applies the first two per rate or percentage. Great Expectations
+(`pipelines.validate.expectations`) calls the same functions inside its own expectations in the
+pipeline; `cross_column_findings` evaluates the rules with pandas for the fast command-line
+check. Tests hold the two engines to the same findings from their own evaluations.
 """
 from __future__ import annotations
 
-import math
 
+import numpy as np
 import pandas as pd
 
 from schemas.catalogue import derived_indicators, mandatory_indicators, strict_parts
 from schemas.findings import Finding
-from schemas.rules import make_finding
+from schemas.rules import make_findings
 
 # Floating point noise only; the tolerance itself is exactly half a unit of the last decimal.
 EPSILON = 1e-9
 
 
-def _decimals(text: pd.Series) -> pd.Series:
+def reported_decimals(text: pd.Series) -> pd.Series:
+    """Decimal places of each cell as submitted ('189.4' -> 1, '189' -> 0)."""
     text = text.fillna("").astype(str).str.strip()
-    after = text.str.split(".", n=1).str[1].fillna("")
-    return after.str.len()
+    point = text.str.find(".")
+    return (text.str.len() - point - 1).where(point >= 0, 0)
+
+
+def expected_derived(numerator: pd.Series, denominator: pd.Series, multiplier: float) -> pd.Series:
+    """The exact derived figure: numerator / denominator x multiplier (NaN over a zero denominator)."""
+    numerator, denominator = numerator.astype("float64"), denominator.astype("float64")
+    return numerator / denominator.where(denominator != 0) * multiplier
+
+
+def precision_tolerance(decimals: pd.Series) -> pd.Series:
+    """Half a unit of the last decimal place reported: 0.05 for '189.4'."""
+    return 0.5 * 10.0 ** (-decimals.astype("float64"))
+
+
+def derived_excess(reported: pd.Series, exact: pd.Series, tolerance: pd.Series) -> pd.Series:
+    """How far a reported figure lies beyond its tolerance (> 0: inconsistent; NaN: not checkable)."""
+    return (reported.astype("float64") - exact).abs() - tolerance - EPSILON
+
+
+def rolling_total(months: list[pd.Series]) -> pd.Series:
+    """A twelve-month sum of aligned monthly columns, added in order (NaN when any month is missing)."""
+    total = months[0].astype("float64")
+    for month in months[1:]:
+        total = total + month.astype("float64")
+    return total
+
+
+def rolling_from_last_month(previous: pd.Series, current: pd.Series, dropped: pd.Series) -> pd.Series:
+    """A rolling sum from last month's: x_12m(m-1) + x(m) - x(m-12), when not every month is held."""
+    return previous.astype("float64") + current.astype("float64") - dropped.astype("float64")
 
 
 def derived_frame(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(index=values.index)
     for indicator in derived_indicators():
         column = indicator.column
-        numerator = values[indicator.numerator].astype("float64")
-        denominator = values[indicator.denominator].astype("float64")
-        reported = values[column].astype("float64")
-        exact = numerator / denominator.where(denominator != 0) * indicator.multiplier
-        tolerance = 0.5 * 10.0 ** (-_decimals(text[column]).astype("float64"))
+        exact = expected_derived(values[indicator.numerator], values[indicator.denominator], indicator.multiplier)
+        tolerance = precision_tolerance(reported_decimals(text[column]))
         frame[f"exact__{column}"] = exact
         frame[f"tolerance__{column}"] = tolerance
-        frame[f"excess__{column}"] = (reported - exact).abs() - tolerance - EPSILON
+        frame[f"excess__{column}"] = derived_excess(values[column], exact, tolerance)
     for part, whole in strict_parts():
         frame[f"slack__{part}"] = values[whole].astype("float64") - values[part].astype("float64")
     return frame
 
 
-def consistency_detail(indicator, row: pd.Series, exact: float, tolerance: float) -> str:
+def derivation_detail(indicator, numerator: pd.Series, denominator: pd.Series, exact: pd.Series,
+                      decimals: pd.Series) -> list[str]:
     """`537 / 28,354 x 10,000 = 189.39`: one decimal place more than the authority reported."""
-    places = round(-math.log10(tolerance * 2)) + 1
-    return (f"{row[indicator.numerator]:,.0f} / {row[indicator.denominator]:,.0f} x {indicator.multiplier:,}"
-            f" = {exact:,.{places}f}")
+    return [f"{n:,.0f} / {d:,.0f} x {indicator.multiplier:,} = {e:,.{int(p) + 1}f}"
+            for n, d, e, p in zip(numerator, denominator, exact, decimals)]
 
 
-def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.DataFrame | None = None,
-                          failing: dict[str, set] | None = None) -> list[Finding]:
-    """Findings of the completeness and consistency rules on one or more parsed returns.
+def _in_row_order(values: pd.DataFrame, labelled: list[tuple[object, Finding]]) -> list[Finding]:
+    positions = {label: position for position, label in enumerate(values.index)}
+    return [finding for _, finding in sorted(labelled, key=lambda item: positions[item[0]])]
 
-    `failing` maps a derived-frame column to the row labels an engine found failing; when
-    None, numpy decides (the fast path). Messages are built here either way, so both
-    engines speak with one voice.
+
+def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str, rows: pd.Index) -> pd.Series:
+    """Which of `rows` hold text in `column` that did not parse: the reader already reported it (invalid_value)."""
+    if column not in text.columns:
+        return pd.Series(False, index=rows)
+    stripped = text.loc[rows, column].astype("string").str.strip()
+    return (stripped.notna() & (stripped != "") & (stripped.str.lower() != "x")).fillna(False).astype(bool) \
+        & values.loc[rows, column].isna()
+
+
+def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[str] | None = None) -> list[Finding]:
+    """Findings of the completeness and consistency rules on one or more parsed returns (the pandas engine).
+
+    Each rule is a mask over whole columns; only the failing rows become findings. `only` limits
+    the rules evaluated (the GX engine evaluates the others itself).
     """
-    derived = derived_frame(values, text) if derived is None else derived
+    derived = derived_frame(values, text)
     findings: list[Finding] = []
 
-    def failing_rows(column: str, mask: pd.Series) -> list:
-        if failing is not None:
-            return sorted(failing.get(column, set()))
-        return list(values.index[mask.fillna(False)])
+    def wanted(rule: str) -> bool:
+        return only is None or rule in only
 
-    def unreadable(label, column: str) -> bool:
-        """A cell with text that did not parse: the reader already reported it (invalid_value)."""
-        cell = text.at[label, column] if column in text.columns else None
-        return (isinstance(cell, str) and cell.strip() != "" and cell.strip().lower() != "x"
-                and pd.isna(values.at[label, column]))
+    def failing_rows(column: str, mask: pd.Series) -> pd.Index:
+        return values.index[mask.fillna(False).astype(bool)]
 
-    for column in mandatory_indicators():
-        for label in values.index[values[column].isna()]:
-            row = values.loc[label]
-            cell = text.at[label, column]
-            if isinstance(cell, str) and cell.lower() == "x":
-                findings.append(make_finding("mandatory_not_available", row, column))
-            elif unreadable(label, column):
-                continue  # one mistake, one finding: `N/A` is an invalid value, not a missing one
-            else:
-                # The reader keeps None for a column the row's file does not have, "" for a blank cell.
-                detail = "its file has no such column" if cell is None or pd.isna(cell) else "it is blank"
-                findings.append(make_finding("mandatory_missing", row, column, detail=detail))
+    for column in mandatory_indicators() if wanted("mandatory_missing") else []:
+        cell = text[column].astype("string")
+        blank = values[column].isna()
+        marked_x = (cell.str.lower() == "x").fillna(False).astype(bool)
+        not_available = values[blank & marked_x]
+        candidates = values.index[blank & ~marked_x]
+        # `N/A` is an invalid value (the reader said so), not a missing one.
+        missing = values.loc[candidates[~_unreadable(values, text, column, candidates).to_numpy()]]
+        # The reader keeps None for a column the row's file does not have, "" for a blank cell.
+        detail = cell[missing.index].isna().map({True: "its file has no such column", False: "it is blank"})
+        findings += _in_row_order(values, [
+            *zip(not_available.index, make_findings("mandatory_not_available", not_available, column)),
+            *zip(missing.index, make_findings("mandatory_missing", missing, column, detail=detail))])
 
     for indicator in derived_indicators():
         column = indicator.column
         reported = values[column]
         numerator, denominator = values[indicator.numerator], values[indicator.denominator]
-        missing = reported.notna() & (numerator.isna() | denominator.isna())
-        for label in values.index[missing.fillna(False)]:
-            if unreadable(label, indicator.numerator) or unreadable(label, indicator.denominator):
-                continue
-            row = values.loc[label]
-            absent = [c for c in (indicator.numerator, indicator.denominator) if pd.isna(row[c])]
-            findings.append(make_finding("derived_without_components", row, column, reported[label],
-                                         detail=" and ".join(absent) + (" is" if len(absent) == 1 else " are")))
-        undefined = reported.notna() & numerator.notna() & (denominator == 0)
-        for label in values.index[undefined.fillna(False)]:
-            findings.append(make_finding("derived_undefined", values.loc[label], column, reported[label],
-                                         detail=indicator.denominator))
-        excess_column = f"excess__{column}"
-        for label in failing_rows(excess_column, derived[excess_column] > 0):
-            row = values.loc[label]
-            exact = derived.at[label, f"exact__{column}"]
-            tolerance = derived.at[label, f"tolerance__{column}"]
-            findings.append(make_finding("derived_inconsistent", row, column, text.at[label, column],
-                                         expected=round(exact, 4),
-                                         detail=consistency_detail(indicator, row, exact, tolerance)))
+        candidates = values.index[(reported.notna() & (numerator.isna() | denominator.isna())).fillna(False).astype(bool)]
+        skip = (_unreadable(values, text, indicator.numerator, candidates)
+                | _unreadable(values, text, indicator.denominator, candidates))
+        missing = values.loc[candidates[~skip.to_numpy()]]
+        absent_numerator, absent_denominator = missing[indicator.numerator].isna(), missing[indicator.denominator].isna()
+        detail = np.where(absent_numerator & absent_denominator,
+                          f"{indicator.numerator} and {indicator.denominator} are",
+                          np.where(absent_numerator, f"{indicator.numerator} is", f"{indicator.denominator} is"))
+        if wanted("derived_without_components"):
+            findings += make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
+        undefined = values[(reported.notna() & numerator.notna() & (denominator == 0)).fillna(False).astype(bool)]
+        if wanted("derived_undefined"):
+            findings += make_findings("derived_undefined", undefined, column, undefined[column],
+                                      detail=indicator.denominator)
+        if not wanted("derived_inconsistent"):
+            continue
+        labels = failing_rows(column, derived[f"excess__{column}"] > 0)
+        rows = values.loc[labels]
+        exact = derived.loc[labels, f"exact__{column}"]
+        detail = derivation_detail(indicator, rows[indicator.numerator], rows[indicator.denominator], exact,
+                                   reported_decimals(text.loc[labels, column]))
+        findings += make_findings("derived_inconsistent", rows, column, list(text.loc[labels, column]),
+                                  expected=[round(e, 4) for e in exact], detail=detail)
 
-    for part, whole in strict_parts():
-        slack_column = f"slack__{part}"
-        for label in failing_rows(slack_column, derived[slack_column] < 0):
-            row = values.loc[label]
-            findings.append(make_finding("part_exceeds_whole", row, part, row[part], expected=row[whole],
-                                         detail=f"{whole} is {row[whole]:,.0f}"))
+    for part, whole in strict_parts() if wanted("part_exceeds_whole") else []:
+        rows = values.loc[failing_rows(f"slack__{part}", derived[f"slack__{part}"] < 0)]
+        findings += make_findings("part_exceeds_whole", rows, part, rows[part], expected=rows[whole],
+                                  detail=[f"{whole} is {w:,.0f}" for w in rows[whole]])
 
-    stocks = values["cp_plans"] + values["cla"]
-    for label in values.index[(stocks > values["cin"]).fillna(False)]:
-        findings.append(make_finding("plans_and_looked_after_exceed_cin", values.loc[label], "cin",
-                                     stocks[label], expected=values.at[label, "cin"]))
-    for label in values.index[(values["referrals"] > values["contacts"]).fillna(False)]:
-        findings.append(make_finding("referrals_exceed_contacts", values.loc[label], "referrals",
-                                     values.at[label, "referrals"], expected=values.at[label, "contacts"]))
+    if wanted("plans_and_looked_after_exceed_cin"):
+        stocks = values["cp_plans"] + values["cla"]
+        over = values[(stocks > values["cin"]).fillna(False).astype(bool)]
+        findings += make_findings("plans_and_looked_after_exceed_cin", over, "cin", stocks[over.index], expected=over["cin"])
+    if wanted("referrals_exceed_contacts"):
+        over = values[(values["referrals"] > values["contacts"]).fillna(False).astype(bool)]
+        findings += make_findings("referrals_exceed_contacts", over, "referrals", over["referrals"], expected=over["contacts"])
     return findings

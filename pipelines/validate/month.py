@@ -37,6 +37,7 @@ class MonthInputs:
     history: pd.DataFrame  # accepted figures of the other months
     reference: Reference
     waivers: pd.DataFrame  # the waiver register (revoked waivers included: they do not apply)
+    targets: pd.DataFrame | None = None  # the board's targets, for the Data Docs' target bands (never findings)
 
 
 @dataclass
@@ -106,19 +107,47 @@ def check_month(inputs: MonthInputs, engine: str = "gx", today: dt.date | None =
     findings = _received_findings(received)
     findings += validate_rows(values, text, inputs.reference, inputs.history, engine=engine, today=today,
                               include_structure=False,  # checked per file above
-                              report_folder=report_folder)
+                              report_folder=report_folder, targets=inputs.targets if report_folder else None)
     # Each authority's current return comes from one file; findings on no authority name their file.
     sha_by_authority = dict(zip(values["la_code"], values["sha256"]))
     sha_by_file = dict(zip(values["file"], values["sha256"]))
     frame = findings_frame(findings)
-    frame["sha256"] = [sha_by_authority.get(code) if isinstance(code, str) else sha_by_file.get(file)
-                       for code, file in zip(frame["la_code"], frame["file"])]
+    by_authority = frame["la_code"].astype(object).map(sha_by_authority)
+    frame["sha256"] = by_authority.where(frame["la_code"].notna(), frame["file"].astype(object).map(sha_by_file))
+    frame["sha256"] = frame["sha256"].astype(object).where(frame["sha256"].notna(), None)
     frame["family"] = frame["rule"].map(FAMILY_OF_RULE)
     frame["period"] = month
     frame = match_waivers(frame, inputs.waivers)
     returns = _returns_table(values, text, frame)
     report = report_folder / "index.html" if report_folder else None
     return MonthValidation(month, returns, frame, sorted(set(values["file"])), report)
+
+
+def _json_string(cells: pd.Series) -> pd.Series:
+    """Each cell as a JSON string literal (quotes, backslashes and control characters escaped)."""
+    escaped = cells.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+    escaped = escaped.str.replace(r"[\x00-\x1f]", lambda match: f"\\u{ord(match.group()):04x}", regex=True)
+    return '"' + escaped + '"'
+
+
+def cells_json(text: pd.DataFrame) -> pd.Series:
+    """Each row's non-blank cells as submitted, as a JSON object (column -> text), built column by column."""
+    fragments = []
+    for column in all_columns():
+        cells = text[column].astype("string") if column in text.columns else pd.Series(pd.NA, index=text.index, dtype="string")
+        given = (cells.notna() & (cells != "")).fillna(False).astype(bool)
+        fragments.append((json.dumps(column) + ": " + _json_string(cells)).where(given, ""))
+    return "{" + _join_nonblank(fragments) + "}"
+
+
+def _join_nonblank(fragments: list[pd.Series]) -> pd.Series:
+    """Concatenate columns of fragments with ', ' between the non-blank ones."""
+    joined = fragments[0].fillna("")
+    for fragment in fragments[1:]:
+        fragment = fragment.fillna("")
+        separator = pd.Series(np.where((joined != "") & (fragment != ""), ", ", ""), index=joined.index)
+        joined = joined + separator + fragment
+    return joined
 
 
 def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
@@ -129,8 +158,7 @@ def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFr
     table["warnings"] = table["la_code"].map(warnings).fillna(0).astype("int64")
     table["status"] = np.where(table["errors"] > 0, HELD_BACK, ACCEPTED)
     # The cells as submitted: the precision rule and any later re-check need the text.
-    table["cells"] = [json.dumps({c: text.at[i, c] for c in all_columns() if text.at[i, c] not in (None, "")})
-                      for i in text.index]
+    table["cells"] = cells_json(text)
     for column in numeric_columns():
         table[column] = table[column].astype("float64")
     return table.astype({"row": "int64", "arrival": "int64"})

@@ -12,9 +12,9 @@ import pandas as pd
 from pipelines.reference import Reference
 from pipelines.validate.context import identity_findings, plausibility_findings
 from pipelines.validate.cross_column import cross_column_findings
-from pipelines.validate.history import history_findings
+from pipelines.validate.history import history_findings, rolling_table
 from pipelines.validate.structure import structure_findings
-from schemas.findings import Finding
+from schemas.findings import ERROR, Finding
 
 ENGINES = ("pandas", "gx")
 
@@ -27,11 +27,16 @@ def last_complete_month(today: dt.date | None = None) -> str:
 def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference | None = None,
                   history: pd.DataFrame | None = None, engine: str = "pandas",
                   today: dt.date | None = None, include_structure: bool = True,
-                  report_folder: Path | None = None) -> list[Finding]:
+                  report_folder: Path | None = None, targets: pd.DataFrame | None = None) -> list[Finding]:
     """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
 
-    engine "gx" evaluates the cross-column rules with Great Expectations (the pipeline);
-    "pandas" with numpy (the fast command-line path). Both give the same findings.
+    The history rules read `history` (accepted stored months) and the rows given, but a row
+    with an error is no one's history (`accepted_history_findings`).
+
+    engine "gx" evaluates the cross-column rules, plausibility bands and rolling sums with Great Expectations
+    (the pipeline; with `report_folder` it writes the Data Docs there, and with `targets` (the
+    board's table) a target-band suite of warnings joins them); "pandas" with pandas (the fast
+    command-line path). Both give the same findings.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
@@ -42,14 +47,63 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
     values = values.reset_index(drop=True)
     text = text.reset_index(drop=True)
     findings: list[Finding] = structure_findings(values) if include_structure else []
-    if engine == "gx":
-        from pipelines.validate.expectations import gx_cross_column_findings  # GX costs seconds to import
-
-        findings += gx_cross_column_findings(values, text, docs_folder=report_folder)
-    else:
-        findings += cross_column_findings(values, text)
     reference = reference or Reference(None, None)
+    if engine == "gx":
+        from pipelines.validate.expectations import GxSession  # GX costs seconds to import
+
+        # GX evaluates the consistency rules, the plausibility bands and the rolling sums itself.
+        session = GxSession(report_folder, targets, _single_month(values))
+        findings += session.cross_column_findings(values, text)
+        findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
+        # Which months are history is settled by the fixed point over the pandas history rules (many
+        # cheap passes); GX then evaluates the rolling sums over exactly that history.
+        history_found, accepted = _accepted_history(values, history, findings)
+        rolling = rolling_table(values, history, accepted)
+        return (findings + [f for f in history_found if f.rule != "rolling_sum_mismatch"]
+                + session.rolling_findings(values, rolling))
+    findings += cross_column_findings(values, text)
     findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
     findings += plausibility_findings(values)
-    findings += history_findings(values, history)
-    return findings
+    return findings + accepted_history_findings(values, history, findings)
+
+
+def _single_month(values: pd.DataFrame) -> str | None:
+    months = values["period"].dropna().unique()
+    return str(months[0]) if len(months) == 1 else None
+
+
+def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
+    """Rows of `values` whose authority-month has an error among `findings`."""
+    keys = pd.MultiIndex.from_arrays([values["la_code"].astype("string"), values["period"].astype("string")])
+    errors = pd.MultiIndex.from_tuples(
+        {(f.la_code, f.period) for f in findings if f.severity == ERROR and f.la_code and f.period} or {("", "")})
+    return pd.Series(keys.isin(errors), index=values.index)
+
+
+def accepted_history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
+                              other_findings: list[Finding]) -> list[Finding]:
+    """History rules where only accepted months are history: no error cascades into later months."""
+    return _accepted_history(values, history, other_findings)[0]
+
+
+def _accepted_history(values: pd.DataFrame, history: pd.DataFrame | None,
+                      other_findings: list[Finding]) -> tuple[list[Finding], pd.Series]:
+    """The history rules' findings and the rows accepted as history (`accepted_history_findings`).
+
+    A month is accepted when its row has no error, and whether it has one depends only on the
+    months before it (history looks back, never forward). So the accepted rows are the fixed
+    point of "rows with no error when the accepted rows are the history": start from the rows
+    without an error of the other rules, evaluate the history rules over the whole file at once
+    (columnar), drop the rows that now have an error, and repeat until nothing changes. After
+    pass n the first n months of the file are settled, so it ends within as many passes as the
+    file has months; one wrong month takes two passes (the second confirms nothing moved).
+    """
+    other_error = _with_error(values, other_findings)
+    accepted = ~other_error
+    for _ in range(values["period"].nunique() + 1):
+        findings = history_findings(values, history, accepted)
+        settled = ~(other_error | _with_error(values, findings))
+        if settled.equals(accepted):
+            break
+        accepted = settled
+    return findings, accepted

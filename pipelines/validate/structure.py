@@ -13,7 +13,7 @@ import pandera.pandas as pa
 
 from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
-from schemas.rules import RULES, make_finding, new_finding
+from schemas.rules import RULES, make_findings, new_finding
 
 
 def _is_whole(series: pd.Series) -> pd.Series:
@@ -47,30 +47,35 @@ def structure_findings(values: pd.DataFrame) -> list[Finding]:
 
     `values` is `ParsedReturn.values` (or several concatenated); missing identity cells are
     reported here too, since pandera's nullable flag would only say 'column has nulls'.
+    pandera's failure cases are a table: they become findings per (check, column) group.
     """
     findings: list[Finding] = []
     if values.empty:
         return findings
     frame = values.reset_index(drop=True)
     for column, rule in (("la_code", "la_code_missing"), ("period", "period_missing"), ("population_0_17", "population_missing")):
-        for position in frame.index[frame[column].isna()]:
-            findings.append(_finding(rule, frame, position, column))
+        findings += _findings(rule, frame, frame.index[frame[column].isna()], column)
     try:
         return_schema().validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
+        cases = errors.failure_cases.reset_index(drop=True)
         duplicates = cases[cases["check"] == "multiple_fields_uniqueness"]
-        for position in sorted(set(duplicates["index"].dropna().astype(int))):
-            findings.append(_finding("duplicate_return", frame, position, "la_code"))
-        for case in cases[cases["check"] != "multiple_fields_uniqueness"].itertuples():
-            if case.index is None or pd.isna(case.index) or case.check not in RULES:
-                findings.append(new_finding("schema", file=str(frame["file"].iloc[0]), column=case.column,
-                                            message=f"{case.column}: {case.check}"))
-                continue
-            findings.append(_finding(case.check, frame, int(case.index), case.column))
+        findings += _findings("duplicate_return", frame, sorted(set(duplicates["index"].dropna().astype(int))), "la_code")
+        cases = cases[cases["check"] != "multiple_fields_uniqueness"]
+        known = cases["index"].notna() & cases["check"].isin(list(RULES))
+        for case in cases[~known].itertuples():  # about a column, not a cell: pandera's own wording
+            findings.append(new_finding("schema", file=str(frame["file"].iloc[0]), column=case.column,
+                                        message=f"{case.column}: {case.check}"))
+        cases = cases[known]
+        ordered: list[tuple[int, Finding]] = []
+        for (check, column), group in cases.groupby(["check", "column"], sort=False):
+            made = _findings(check, frame, group["index"].astype(int).to_numpy(), column)
+            ordered += zip(group.index, made)
+        findings += [finding for _, finding in sorted(ordered, key=lambda item: item[0])]  # pandera's order
     return findings
 
 
-def _finding(rule_id: str, frame: pd.DataFrame, position: int, column: str) -> Finding:
-    record = frame.iloc[position]
-    return make_finding(rule_id, record, column, record.get(column), RULES[rule_id].expected)
+def _findings(rule_id: str, frame: pd.DataFrame, positions, column: str) -> list[Finding]:
+    """Findings of `rule_id` on the cells of `column` at `positions` of `frame`."""
+    records = frame.iloc[list(positions)]
+    return make_findings(rule_id, records, column, list(records[column]), RULES[rule_id].expected)

@@ -1,6 +1,7 @@
 """Arrivals: the intake and the landing sensor hear the same submissions, because one module decides."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -74,3 +75,110 @@ def test_intake_and_sensor_agree_on_every_arrival(example_rows, history):
             run_keys += [r.run_key for r in requests]
         # Dagster launches one run per run key: an arrival that reused an old key would never run.
         assert len(run_keys) == len(set(run_keys)), history
+
+
+# Landing-folder hygiene: real symbolic links and real names that are not UTF-8 (os.fsencode bytes).
+NOT_UTF8 = b"caf\xe9-2024-11.csv"  # Latin-1 e-acute: what a Windows share can hand over
+
+
+def _landing_with_hazards(home: DataHome, outside: Path, example_rows: list[dict]) -> dict[str, Path]:
+    """SYNTHETIC returns: a good October file, and November offered through each hazard."""
+    october = write_return(home.landing / "october.csv", [r for r in example_rows if r["period"] == MONTH])
+    november = [r for r in example_rows if r["period"] == "2024-11"]
+    secret = write_return(outside / "november-elsewhere.csv", november)  # not ours to read
+    (home.landing / "outside.csv").symlink_to(secret)
+    (home.landing / "outside-folder").symlink_to(outside)
+    (home.landing / "dangling.csv").symlink_to("gone.csv")  # inside, to nothing
+    (home.landing / "alias-of-october.csv").symlink_to("october.csv")  # relative, inside the folder
+    raw = os.path.join(os.fsencode(home.landing), NOT_UTF8)
+    with open(raw, "wb") as handle:
+        handle.write(secret.read_bytes())
+    with open(os.path.join(os.fsencode(home.landing), b"two\nlines.csv"), "wb") as handle:
+        handle.write(secret.read_bytes())
+    return {"october": october, "secret": secret}
+
+
+def test_links_out_of_the_landing_folder_and_names_that_are_not_utf8_are_refused_never_read(
+        tmp_path, example_rows):
+    from pipelines.ingest.arrivals import scan_landing
+
+    home = DataHome(tmp_path / "home").ensure()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    _landing_with_hazards(home, outside, example_rows)
+
+    files, refused = scan_landing(home)
+    assert sorted(p.name for p in files) == ["alias-of-october.csv", "october.csv"]
+    lines = [r.line for r in refused]
+    assert [line.split(": ")[0] for line in lines] == ["caf\\xe9-2024-11.csv", "dangling.csv", "outside-folder",
+                                                       "outside.csv", "two\\x0alines.csv"]
+    assert all("\n" not in line and line.encode("utf-8") for line in lines)
+    assert lines[3] == "outside.csv: a symbolic link leading out of the landing folder: not followed, not read"
+    assert lines[1] == "dangling.csv: a symbolic link to nothing: not read"
+    assert "not valid UTF-8" in lines[0] and "not valid UTF-8" in lines[4]
+
+
+def test_a_run_reports_each_refused_entry_once_and_reads_only_what_is_inside(tmp_path, example_rows):
+    import subprocess
+    import sys
+
+    from pipelines.ingest.archive import sha256_of
+    from tests.conftest import warehouse_scalar
+
+    home = DataHome(tmp_path / "home").ensure()
+    import_demo_reference(home)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    paths = _landing_with_hazards(home, outside, example_rows)
+    (tmp_path / "dagster").mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster")}
+    for _ in range(2):  # a second run finds the same entries: reported again, stored once
+        run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
+                             capture_output=True, text=True, env=env, timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stdout + run.stderr
+        assert "published 1 month(s)" in run.stdout
+        for line in ("  caf\\xe9-2024-11.csv: the file name is not valid UTF-8", "  outside.csv: a symbolic link leading out",
+                     "  dangling.csv: a symbolic link to nothing", "  two\\x0alines.csv: the file name is not valid UTF-8"):
+            assert run.stdout.count(line) == 1, (line, run.stdout)
+    assert sorted(p.name for p in home.archive.iterdir()) == [sha256_of(paths["october"]) + ".csv"]
+    assert warehouse_scalar(home, "SELECT count(*) FROM returns WHERE period = '2024-11'") == 0
+    assert warehouse_scalar(home, "SELECT count(*) FROM findings WHERE rule = 'file_unreadable' "
+                                  "AND sha256 IS NULL") == 5
+    assert warehouse_scalar(home, "SELECT list(DISTINCT file_name ORDER BY file_name) FROM landing_seen") == \
+        ["alias-of-october.csv", "october.csv"]
+
+
+def test_the_sensor_requests_nothing_for_refused_entries_and_reports_them_once(tmp_path, example_rows):
+    import dagster as dg
+
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.resources import DataHomeResource
+    from pipelines.orchestration.sensors import SENSOR_NAME
+
+    home = DataHome(tmp_path / "home").ensure()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    _landing_with_hazards(home, outside, example_rows)
+    old = time.time() - 3600
+    for path in home.landing.iterdir():
+        os.utime(path, (old, old), follow_symlinks=False)
+
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    with dg.instance_for_test() as instance:
+        def tick(cursor):
+            return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                                  resources={"data_home": DataHomeResource(path=str(home.root))}))
+
+        first = tick(None)
+        requests = first.run_requests or []
+        assert {(r.partition_key, r.tags["csc/file"]) for r in requests} == {(MONTH, "october.csv"),
+                                                                           (MONTH, "alias-of-october.csv")}
+        assert all(r.run_key.encode("utf-8") for r in requests)
+        second = tick(first.cursor)
+    assert not second.run_requests
+    said = second.skip_reason.skip_message if second.skip_reason else ""
+    assert "outside.csv" not in said and "caf" not in said  # reported once, not every tick
+    refused = json.loads(first.cursor)["refused"]  # the cursor is text a daemon can store
+    assert sorted(refused) == ["caf\\xe9-2024-11.csv", "dangling.csv", "outside-folder", "outside.csv",
+                               "two\\x0alines.csv"]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from pipelines.home import DataHome
 from pipelines.reference import import_reference
+from pipelines.store.validations import current_basis, record_basis
 from pipelines.store.warehouse import connect
 from schemas.catalogue import numeric_columns
 
@@ -79,6 +80,8 @@ def accept_returns(home: DataHome, month: str, figures: dict[str, dict], receive
                     f"INSERT INTO indicator_values (la_code, period, period_start, sha256, {', '.join(columns)}) "
                     f"VALUES (?, ?, ?, ?, {', '.join('?' * len(columns))})",
                     [la_code, month, dt.date.fromisoformat(month + "-01"), sha256, *figures_row])
+        # A validation records what it depended on; the publication guard compares (store/validations.py).
+        record_basis(connection, current_basis(home, connection, month))
 
 
 def rows_by_geography(path: Path) -> dict[str, dict[str, str]]:

@@ -135,3 +135,126 @@ def test_the_guard_in_pandas_gives_the_rows_the_sql_gave(home, state):
         return sorted(tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False))
 
     assert rows(got) == rows(expected)
+
+
+# A release-only run (the release asset alone, as a steward materialises it in the UI) after the
+# month was run whole: it must refuse when anything the month's validation read has changed since.
+# Real Dagster materialisations on a test instance, a real warehouse, real published files.
+def _dagster(home):
+    import dagster as dg
+
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.resources import DataHomeResource
+
+    resources = {"data_home": DataHomeResource(path=str(home.root))}
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    run_config = {**quiet, "resources": {"data_home": {"config": {"path": str(home.root)}}}}
+
+    def run_whole_month(instance, month: str):
+        return defs.resolve_job_def("monthly_release").execute_in_process(
+            partition_key=month, instance=instance, run_config=run_config, raise_on_error=False)
+
+    def release_only(instance, month: str):
+        from assets.release import open_data_release
+
+        return dg.materialize([open_data_release], partition_key=month, instance=instance, resources=resources,
+                              raise_on_error=False)
+
+    return run_whole_month, release_only
+
+
+def _failure(result) -> str:
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    return failure.event_specific_data.user_failure_data.description
+
+
+@pytest.fixture
+def instance():
+    import dagster as dg
+
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def _published(home) -> dict[str, bytes]:
+    return {p.relative_to(home.publish).as_posix(): p.read_bytes() for p in sorted(home.publish.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.xdist_group("dagster")
+def test_a_release_only_run_refuses_after_a_new_arrival_for_the_month(home, example_rows, instance):
+    run_whole_month, release_only = _dagster(home)
+    october = [r for r in example_rows if r["period"] == "2024-10"]
+    write_return(home.landing / "october.csv", october)
+    assert run_whole_month(instance, "2024-10").success
+    assert release_only(instance, "2024-10").success  # nothing changed: publishing again is allowed
+
+    # A corrected October arrives and is archived by the next run of another month (every run archives
+    # the landing folder), so October's stored verdict is about a file that is no longer the latest.
+    write_return(home.landing / "october-resent.csv", [dict(october[0], cla="530", cla_rate_per_10k="185.1")])
+    write_return(home.landing / "november.csv", [r for r in example_rows if r["period"] == "2024-11"])
+    assert run_whole_month(instance, "2024-11").success
+    published = _published(home)
+
+    refused = release_only(instance, "2024-10")
+    assert not refused.success
+    message = _failure(refused)
+    assert "\n" not in message
+    assert message == ("2024-10: nothing published; 1 reason(s), first: validated before a change: a file arrived "
+                       "for 2024-10 after its validation (october-resent.csv): run the whole month again")
+    assert _published(home) == published
+
+    assert run_whole_month(instance, "2024-10").success  # run whole again: validated, stored, published
+    assert release_only(instance, "2024-10").success
+
+
+@pytest.mark.xdist_group("dagster")
+def test_a_release_only_run_refuses_after_a_waiver_is_granted_or_revoked(home, example_rows, instance):
+    from pipelines.store.waivers import add_waiver, revoke_waiver
+    from pipelines.store.warehouse import connect
+
+    run_whole_month, release_only = _dagster(home)
+    write_return(home.landing / "october.csv", [r for r in example_rows if r["period"] == "2024-10"])
+    assert run_whole_month(instance, "2024-10").success
+    before = _published(home)
+
+    with connect(home) as connection:
+        sha256 = connection.execute("SELECT sha256 FROM returns WHERE la_code = 'E06000009'").fetchone()[0]
+        waiver = add_waiver(connection, rule="stock_jump", la_code="E06000009", period="2024-10", column="cla",
+                            value="537", sha256=sha256, reason="SYNTHETIC: a steward's waiver", who="steward")
+    refused = release_only(instance, "2024-10")
+    assert not refused.success and _published(home) == before
+    assert _failure(refused).endswith(f"first: validated before a change: waiver {waiver} granted after its "
+                                      "validation: run the whole month again")
+
+    assert run_whole_month(instance, "2024-10").success  # validated with the waiver
+    with connect(home) as connection:
+        assert revoke_waiver(connection, waiver, who="steward", reason="granted in error")
+    refused = release_only(instance, "2024-10")
+    assert not refused.success
+    assert _failure(refused).endswith(f"waiver {waiver} revoked after its validation: run the whole month again")
+
+
+@pytest.mark.xdist_group("dagster")
+def test_a_release_only_run_refuses_after_reference_data_is_re_imported_with_other_content(
+        home, example_rows, instance, tmp_path):
+    from pipelines import demo
+    from pipelines.reference import import_demo_reference, import_reference
+
+    run_whole_month, release_only = _dagster(home)
+    write_return(home.landing / "october.csv", [r for r in example_rows if r["period"] == "2024-10"])
+    assert run_whole_month(instance, "2024-10").success
+
+    import_demo_reference(home)  # the same files again: nothing the validation read has changed
+    assert release_only(instance, "2024-10").success
+
+    revised = pd.read_csv(demo.POPULATION, dtype=str)
+    revised.loc[revised.index[-1], "population_estimate"] = str(int(revised["population_estimate"].iloc[-1]) + 1)
+    revised.to_csv(tmp_path / "population-revised.csv", index=False)  # SYNTHETIC revision of one estimate
+    import_reference(tmp_path / "population-revised.csv", home)
+
+    refused = release_only(instance, "2024-10")
+    assert not refused.success
+    assert _failure(refused) == ("2024-10: nothing published; 1 reason(s), first: validated before a change: "
+                                 "reference data re-imported after its validation (populations.csv): "
+                                 "run the whole month again")
+    assert run_whole_month(instance, "2024-10").success

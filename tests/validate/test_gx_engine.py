@@ -1,6 +1,9 @@
 """The Great Expectations engine and the pandas engine give the same findings.
 
-GX costs seconds to import, so every test here shares the runs made once in module fixtures.
+Each engine decides for itself: GX's validation results (the rows it reports unexpected) become
+findings in `expectations._findings_from_results`; the pandas engine evaluates masks in
+`cross_column` and `context`. Only the arithmetic and the message texts are shared. GX costs
+seconds to import, so every test here shares the runs made once in module fixtures.
 """
 from __future__ import annotations
 
@@ -9,15 +12,18 @@ import pytest
 from conftest import synthetic_months
 from test_real_returns import plant_defects
 
-from pipelines.validate.cross_column import cross_column_findings, derived_frame
+from pipelines.validate.context import plausibility_findings
+from pipelines.validate.cross_column import cross_column_findings
 from pipelines.validate.rulebook import validate_rows
-from schemas.catalogue import derived_indicators, strict_parts
+from schemas.bands import plausibility_bands
+from schemas.catalogue import strict_parts
+from schemas.findings import Finding
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 def _synthetic_defects() -> pd.DataFrame:
-    """SYNTHETIC months, one cross-column mistake per row (and two clean rows)."""
+    """SYNTHETIC months, one cross-column mistake per row (and one clean row)."""
     frame = synthetic_months(months=10)
     edits = [
         {"re_referrals": "300"},                                   # part above its whole
@@ -28,6 +34,7 @@ def _synthetic_defects() -> pd.DataFrame:
         {"contacts": "0"},                                         # percentage over zero (and referrals > contacts)
         {"cp_plans": "1500"},                                      # plans + looked after above cin, rate off
         {"cin": "x", "cin_rate_per_10k": "610.5"},                # rate without its count
+        {"cla": "1200", "cla_rate_per_10k": "419.1"},             # consistent, outside the published band
     ]
     for position, edit in enumerate(edits):
         for column, value in edit.items():
@@ -59,33 +66,39 @@ def gx_runs(planted, synthetic, real_reference):
     }
 
 
-def test_suite_covers_every_rate_and_part_whole_pair(gx_runs):
-    from pipelines.validate.expectations import _shared_validator, suite_entries
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    """The engines list findings in different orders (GX groups them by expectation)."""
+    return sorted(findings, key=lambda f: (f.file or "", f.row or 0, f.rule, f.column or "", f.message))
 
-    columns = {e.column for e in suite_entries()}
-    assert columns == ({f"excess__{i.column}" for i in derived_indicators()}
-                       | {f"slack__{part}" for part, _ in strict_parts()})
-    derived = derived_frame(pd.DataFrame(columns=synthetic_months(months=1).columns).astype("Float64"),
-                            pd.DataFrame(columns=synthetic_months(months=1).columns))
-    assert columns <= set(derived.columns)
-    suite = _shared_validator().validation.suite
-    assert {e.column for e in suite.expectations} == columns
-    assert {e.meta["rule"] for e in suite.expectations} == {"derived_inconsistent", "part_exceeds_whole"}
+
+def test_suites_cover_every_rate_part_whole_pair_and_band(gx_runs):
+    from pipelines.validate.expectations import DERIVED_SUITE, RETURN_SUITE, _shared_runner, suite_entries
+
+    entries = suite_entries()
+    parts = {e.column for e in entries if e.rule == "part_exceeds_whole"}
+    assert parts == {part for part, _ in strict_parts()}
+    assert {e.column for e in entries if e.rule == "implausible_value"} == set(plausibility_bands())
+    runner = _shared_runner()
+    derived = runner.validations[DERIVED_SUITE].suite.expectations
+    assert [type(e).__name__ for e in derived] == ["ExpectDerivedFigureToMatchComponents"]
+    figures = runner.validations[RETURN_SUITE].suite.expectations
+    assert len(figures) == sum(e.suite == RETURN_SUITE for e in entries)
+    assert {type(e).__name__ for e in figures} == {"ExpectColumnPairValuesAToBeGreaterThanB", "ExpectColumnValuesToBeBetween"}
 
 
 def test_gx_and_pandas_agree_on_real_returns_with_planted_mistakes(gx_runs, planted, real_reference):
     pandas_findings = validate_rows(planted.values, planted.text, reference=real_reference, engine="pandas")
-    assert gx_runs["planted"] == pandas_findings
+    assert _sorted(gx_runs["planted"]) == _sorted(pandas_findings)
     assert sum(f.rule == "derived_inconsistent" for f in pandas_findings) >= 8
 
 
 def test_gx_and_pandas_agree_on_synthetic_cross_column_mistakes(gx_runs, synthetic):
     values, text = synthetic.values.reset_index(drop=True), synthetic.text.reset_index(drop=True)
-    pandas_findings = cross_column_findings(values, text)
-    assert gx_runs["synthetic"] == pandas_findings
+    pandas_findings = cross_column_findings(values, text) + plausibility_findings(values)
+    assert _sorted(gx_runs["synthetic"]) == _sorted(pandas_findings)
     rules = {f.rule for f in pandas_findings}
     assert {"part_exceeds_whole", "derived_inconsistent", "derived_without_components", "derived_undefined",
-            "plans_and_looked_after_exceed_cin", "referrals_exceed_contacts"} <= rules
+            "plans_and_looked_after_exceed_cin", "referrals_exceed_contacts", "implausible_value"} <= rules
 
 
 def test_gx_engine_on_clean_rows_finds_nothing(gx_runs, read_frame):
@@ -95,17 +108,97 @@ def test_gx_engine_on_clean_rows_finds_nothing(gx_runs, read_frame):
     assert gx_cross_column_findings(clean.values.reset_index(drop=True), clean.text.reset_index(drop=True)) == []
 
 
+def _page_text(path) -> str:
+    """A Data Docs page as a reader sees it: tags, scripts and styles dropped, entities decoded."""
+    import html
+    import re
+
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<(script|style).*?</\1>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_data_docs_show_a_count_typed_into_a_rate_with_the_authority_and_both_figures(gx_runs, read_frame, tmp_path):
+    """The steward's page: Blackpool's looked-after rate given as the count, beside the rate it should be."""
+    from pipelines.validate.expectations import data_docs_index, gx_cross_column_findings
+
+    month = synthetic_months(months=1).assign(cla_rate_per_10k=lambda f: f["cla"])  # SYNTHETIC
+    parsed = read_frame(month, "count_in_rate")
+    cla, population = float(month["cla"].iloc[0]), float(month["population_0_17"].iloc[0])
+    recomputed = f"{round(cla / population * 10_000, 1):g}"  # one decimal beyond the whole number reported
+    folder = tmp_path / "reports" / "gx" / "2024-11"
+    findings = gx_cross_column_findings(parsed.values, parsed.text, docs_folder=folder)
+    assert [(f.rule, f.column, f.la_code) for f in findings if f.rule == "derived_inconsistent"] == [
+        ("derived_inconsistent", "cla_rate_per_10k", "E06000009")]
+    index = data_docs_index(folder)
+    assert index == (folder / "index.html").resolve() and index.exists()
+    pages = {path.stem: _page_text(path) for path in index.parent.glob("validations/**/*.html")}
+    derived = next(text for name, text in pages.items() if "derived_figures" in name)
+    table = derived[derived.index("each rate or percentage equals"):]
+    assert "E06000009" in table and "cla_rate_per_10k" in table
+    assert f"{cla:g}" in table                         # the rate as reported (the count)
+    assert recomputed in table                          # the rate recomputed from cla / population x 10,000
+    assert "excess__" not in derived and "slack__" not in derived  # no helper numbers
+    assert not (tmp_path / "uncommitted").exists()
+
+
 def test_data_docs_are_written_for_a_run(gx_runs, synthetic, tmp_path):
     from pipelines.validate.expectations import data_docs_index, gx_cross_column_findings
 
     folder = tmp_path / "reports" / "gx" / "2024-11"
     with_docs = gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=folder)
-    assert with_docs == gx_cross_column_findings(synthetic.values, synthetic.text)  # one run, same verdicts
-    index = data_docs_index(folder)
-    assert index == (folder / "index.html").resolve() and index.exists()
-    pages = list(index.parent.glob("validations/**/*.html"))
-    assert len(pages) == 1
-    page = pages[0].read_text(encoding="utf-8")
-    assert "excess__referral_to_assessment_percent" in page and "slack__re_referrals" in page
-    assert "E06000009" in page  # failing rows are named by authority, not only by position
-    assert not (tmp_path / "uncommitted").exists()
+    assert _sorted(with_docs) == _sorted(gx_cross_column_findings(synthetic.values, synthetic.text))
+    pages = list(data_docs_index(folder).parent.glob("validations/**/*.html"))
+    assert len(pages) == 2  # the derived figures and the return's figures
+    text = " ".join(_page_text(page) for page in pages)
+    assert "re_referrals" in text and "E06000009" in text
+
+
+def test_target_bands_ask_the_boards_question_as_warnings_only(gx_runs, read_frame, tmp_path):
+    """SYNTHETIC targets for three authorities' cla_rate_per_10k (lower is better): green, amber, red."""
+    from pipelines.validate.expectations import TARGET_SUITE, data_docs_index, gx_cross_column_findings, target_batch
+
+    month = pd.concat([synthetic_months(la_code=code, la_name=name, months=1)
+                       for code, name in (("E06000009", "Blackpool"), ("E06000008", "Blackburn with Darwen"),
+                                          ("E06000001", "Hartlepool"))], ignore_index=True)
+    parsed = read_frame(month, "targets")
+    rate = float(parsed.values["cla_rate_per_10k"].iloc[0])  # the same SYNTHETIC figures for all three
+    targets = pd.DataFrame({"la_code": ["E06000009", "E06000008", "E06000001", "E06000001"],
+                            "indicator": "cla_rate_per_10k",
+                            "target": [rate + 5, rate - 3, rate - 20, rate + 100],
+                            "polarity": "low", "amber_tolerance": 5.0,
+                            "from_month": ["2024-01", "2024-01", "2024-06", "2025-01"]})  # the last not yet in force
+    batch = target_batch(parsed.values, targets, "2024-11")
+    assert sorted(batch["la_code"]) == ["E06000001", "E06000008", "E06000009"]
+    folder = tmp_path / "docs"
+    with_targets = gx_cross_column_findings(parsed.values, parsed.text, docs_folder=folder, targets=targets,
+                                            month="2024-11")
+    assert with_targets == gx_cross_column_findings(parsed.values, parsed.text)  # warnings on the page, no findings
+    page = next(_page_text(p) for p in data_docs_index(folder).parent.glob(f"validations/{TARGET_SUITE}/**/*.html"))
+    green = page[page.index("lower is better, each authority's figure meets its target (green)"):]
+    red = page[page.index("lower is better, each authority's figure is not red (within amber)"):]
+    green = green[:green.index("is better", 30)] if "is better" in green[30:] else green
+    red = red[:red.index("is better", 30)] if "is better" in red[30:] else red
+    assert "E06000008" in green and "E06000001" in green and "E06000009" not in green
+    assert "E06000001" in red and "E06000008" not in red and "E06000009" not in red
+
+
+def test_gx_and_pandas_agree_on_rolling_sums_against_history(read_frame, tmp_path):
+    """SYNTHETIC: rolling sums checked over the full twelve months and, with gaps, from last month's."""
+    from test_columnar_equivalence import _history_slips
+
+    months = _history_slips()
+    months.iloc[3, months.columns.get_loc("referrals_12m")] = str(int(months["referrals_12m"].iloc[3]) + 2)
+    gappy = synthetic_months(la_code="E06000001", la_name="Hartlepool", months=30)
+    gappy = gappy[[k % 3 != 0 for k in range(len(gappy))]].copy()
+    gappy.iloc[-1, gappy.columns.get_loc("contacts_12m")] = str(int(gappy["contacts_12m"].iloc[-1]) - 9)
+    parsed = read_frame(pd.concat([months, gappy], ignore_index=True), "rolling_gx")
+    folder = tmp_path / "docs"
+    gx_findings = validate_rows(parsed.values, parsed.text, engine="gx", report_folder=folder)
+    pandas_findings = validate_rows(parsed.values, parsed.text)
+    assert _sorted(gx_findings) == _sorted(pandas_findings)
+    rolling = [f for f in pandas_findings if f.rule == "rolling_sum_mismatch"]
+    assert any("12 monthly" in f.message for f in rolling) and any("last month's" in f.message for f in rolling)
+    page = next(_page_text(p) for p in folder.resolve().glob("validations/rolling_sums/**/*.html"))
+    wrong = next(f for f in rolling if "12 monthly" in f.message)
+    assert wrong.la_code in page and wrong.value.replace(",", "") in page and wrong.expected.replace(",", "") in page

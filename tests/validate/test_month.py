@@ -1,7 +1,15 @@
 """A month's verdict: header and row problems of a file hold back the returns they touch."""
 from __future__ import annotations
 
+import json
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pipelines.steps import archive_landing, validate_month
+from pipelines.validate.month import cells_json
+from schemas.catalogue import all_columns
 from tests.conftest import write_return
 
 
@@ -43,3 +51,24 @@ def test_a_missing_mandatory_column_is_told_apart_from_a_blank_cell_per_file(hom
 
     assert missing["E06000009"] == "cin is mandatory but it is blank"
     assert missing["E06000006"] == "cin is mandatory but its file has no such column"
+
+
+def _cells_by_row(text: pd.DataFrame) -> list[dict]:
+    """The row-by-row construction `cells_json` replaced (the oracle)."""
+    return [{c: text.at[i, c] for c in all_columns() if text.at[i, c] not in (None, "")} for i in text.index]
+
+
+_CELL = st.one_of(st.none(), st.just(""), st.just("x"), st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({c: _CELL for c in ["la_code", "period", "cla", "cla_rate_per_10k", "cin"]}),
+                min_size=1, max_size=6))
+def test_cells_json_is_the_row_by_row_json(rows):
+    """Whatever the cells hold (quotes, backslashes, newlines, accents, blanks), the columnar JSON
+    parses to the dict the row loop built."""
+    text = pd.DataFrame.from_records(rows).reindex(columns=all_columns())
+    text = text.astype(object).where(text.notna(), None)
+    built = cells_json(text)
+    assert [json.loads(cell) for cell in built] == _cells_by_row(text)
