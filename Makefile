@@ -21,8 +21,9 @@ test: $(BIN)/csc-returns
 test-fast: $(BIN)/csc-returns
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
+# The UI on the home's own Dagster instance (<home>/.dagster/).
 dev: $(BIN)/csc-returns
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -m pipelines.orchestration.definitions
+	$(BIN)/csc-returns --home $(HOME_DIR) dev
 
 # Benchmarks (not part of `make test`); figures and method in docs/performance.md.
 bench: $(BIN)/csc-returns

@@ -6,8 +6,9 @@ import dagster as dg
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
+from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.reference import TARGETS_FILE
 from pipelines.scorecard.benchmarks import BENCHMARK_COLUMNS, MIN_AUTHORITIES
 from pipelines.scorecard.targets import load_targets
@@ -37,6 +38,7 @@ class BenchmarksConfig(dg.Config):
 
 @dg.asset(
     partitions_def=MONTHS,
+    pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
     deps=[indicator_values],
     group_name="scorecard",
     kinds={"duckdb", "csv"},
@@ -50,7 +52,7 @@ class BenchmarksConfig(dg.Config):
     ),
 )
 def benchmarks(context: dg.AssetExecutionContext, config: BenchmarksConfig,
-               data_home: DataHomeResource) -> dg.MaterializeResult:
+               data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     home = data_home.home()
     table, path = refresh_benchmarks(home, min_authorities=config.min_authorities)
     month = table[table["period"] == context.partition_key]

@@ -4,8 +4,9 @@ import dagster as dg
 
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
+from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.publish.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
 
 RELEASE_SCHEMA = dg.TableSchema(columns=[
@@ -17,6 +18,7 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
 
 @dg.asset(
     partitions_def=MONTHS,
+    pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
     deps=[indicator_values],
     group_name="publishing",
     kinds={"csv"},
@@ -27,7 +29,8 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
         "disclosure control), screened before it is swapped into <home>/publish/."
     ),
 )
-def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource,
+                      warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     from pipelines.publish.release import PublishingError, publish_month
 
     home, month = data_home.home(), context.partition_key

@@ -3,8 +3,9 @@
 import dagster as dg
 
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
+from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.steps import archive_landing, validate_month
 from pipelines.store.month import stored_findings
 from pipelines.validate.waivers import unwaived
@@ -30,6 +31,7 @@ RETURNS_SCHEMA = dg.TableSchema(columns=[
 
 @dg.asset(
     partitions_def=MONTHS,
+    pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
     group_name="returns",
     kinds={"python", "duckdb", "pandas"},
     owners=OWNERS,
@@ -40,7 +42,8 @@ RETURNS_SCHEMA = dg.TableSchema(columns=[
         "Returns with an unwaived error are held back from publication."
     ),
 )
-def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResource,
+                     warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     home = data_home.home()
     archived = archive_landing(home)
     month = context.partition_key

@@ -5,8 +5,9 @@ from assets.benchmarks import benchmarks
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
+from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.steps import refresh_scorecard
 
 SCORECARD_SCHEMA = dg.TableSchema(columns=[
@@ -25,6 +26,7 @@ SCORECARD_SCHEMA = dg.TableSchema(columns=[
 
 @dg.asset(
     partitions_def=MONTHS,
+    pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
     deps=[indicator_values, benchmarks],
     group_name="scorecard",
     kinds={"duckdb", "html"},
@@ -37,7 +39,8 @@ SCORECARD_SCHEMA = dg.TableSchema(columns=[
         "benchmarks, England and the statistical neighbours, under <home>/reports/scorecard/."
     ),
 )
-def scorecard(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+def scorecard(context: dg.AssetExecutionContext, data_home: DataHomeResource,
+              warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     result = refresh_scorecard(data_home.home())
     if result is None:
         return dg.MaterializeResult(metadata={"targets": dg.MetadataValue.text("no targets imported")})

@@ -4,8 +4,9 @@ import dagster as dg
 
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
 from assets.returns import OWNERS, received_returns
+from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.publish.guard import publication_blockers
 from pipelines.store.month import store_accepted
 
@@ -19,6 +20,7 @@ VALUES_SCHEMA = dg.TableSchema(columns=[
 
 @dg.asset(
     partitions_def=MONTHS,
+    pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
     deps=[received_returns],
     group_name="warehouse",
     kinds={"duckdb", "parquet"},
@@ -29,7 +31,8 @@ VALUES_SCHEMA = dg.TableSchema(columns=[
     ),
     metadata={"dagster/column_schema": VALUES_SCHEMA, "dagster/table_name": "warehouse.duckdb: indicator_values"},
 )
-def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResource,
+                     warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     accepted = store_accepted(data_home.home(), context.partition_key)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(len(accepted)),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -9,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from pipelines.exit_codes import FINDINGS, LOCKED, OK, USAGE
+from pipelines.exit_codes import FINDINGS, LOCKED, OK, RUN_FAILED, USAGE
 from pipelines.home import DataHome
 
 
@@ -25,12 +26,9 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
     reference = load_reference(home)
     history = None
     notes = []
-    if home.warehouse.exists():
-        try:
-            with connect(home, read_only=True) as connection:
-                history = accepted_history(connection)
-        except Exception as exc:  # a running pipeline holds the write lock: validate without history
-            notes.append(f"history not used: the warehouse is busy ({str(exc).splitlines()[0][:80]})")
+    if home.warehouse.exists():  # read from the readers' snapshot: a running pipeline never blocks it
+        with connect(home, read_only=True) as connection:
+            history = accepted_history(connection)
     findings, files = [], []
     for name in args.files:
         path = Path(name)
@@ -109,8 +107,13 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.orchestration.runner import run_months
     from pipelines.reference import import_demo_reference
 
-    if home.root.exists():
-        shutil.rmtree(home.root)  # a fresh demo home every time
+    problem = _not_a_demo_home(home)
+    if problem:
+        print(f"{home.root}: {problem}; nothing deleted (give another --home, or an empty folder)", file=sys.stderr)
+        return USAGE
+    _empty_demo_home(home)  # a fresh demo home every time
+    (home.root / DEMO_MARKER).write_text("made by `csc-returns demo`: the next `demo` may empty this folder\n",
+                                         encoding="utf-8")
     home.ensure()
     for line in import_demo_reference(home):
         print(f"reference {line} (demo subset)")
@@ -260,6 +263,56 @@ def _findings(args: argparse.Namespace, home: DataHome) -> int:
     return OK
 
 
+# `demo` empties only a folder it made itself: this file marks one.
+DEMO_MARKER = ".csc-demo-home"
+
+
+def _kept_by_demo(home: DataHome) -> set[str]:
+    """What `demo` never deletes, not even in its own home: the writer lock it holds, and the home's
+    Dagster instance (run history; `csc-returns dev` may have it open)."""
+    from pipelines.lock import LOCK_FILE
+
+    return {LOCK_FILE, home.instance.name}
+
+
+def _not_a_demo_home(home: DataHome) -> str:
+    """Why `demo` must not write into `home` (empty: it may)."""
+    if not home.root.is_dir():
+        return "not a folder" if home.root.exists() else ""
+    if (home.root / DEMO_MARKER).is_file():
+        return ""
+    contents = sorted(p.name for p in home.root.iterdir() if p.name not in _kept_by_demo(home))
+    if contents:
+        return (f"not empty ({', '.join(contents[:3])}{', ...' if len(contents) > 3 else ''}) and not a demo "
+                f"home made by `csc-returns demo`")
+    return ""
+
+
+def _empty_demo_home(home: DataHome) -> None:
+    """Everything `demo` made in its home, for a fresh one."""
+    home.root.mkdir(parents=True, exist_ok=True)
+    for path in home.root.iterdir():
+        if path.name in _kept_by_demo(home):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _dev(args: argparse.Namespace, home: DataHome) -> int:
+    """Replace this process with `dagster dev` on the home's own instance (see runner.instance_home)."""
+    from pipelines.orchestration.runner import instance_home
+
+    env = {**os.environ, "CSC_HOME": str(home.root), "DAGSTER_HOME": str(instance_home(home))}
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.orchestration.definitions",
+               "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on http://{args.host}:{args.port}",
+          flush=True)
+    os.execve(sys.executable, command, env)
+    return RUN_FAILED  # not reached: execve returns only by raising
+
+
 def _waive(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.store.month import findings_matching
     from pipelines.store.status import finding_columns
@@ -361,17 +414,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--month", help="only this month, YYYY-MM")
     run.add_argument("--json", action="store_true", help="print the run's summary as JSON (docs/operations.md)")
     run.add_argument("--quiet", action="store_true", help="no progress (bar or lines) on standard error")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, writer=True)
 
     reference = commands.add_parser("reference", help="reference data")
     reference_commands = reference.add_subparsers(dest="reference_command", required=True)
     reference_import = reference_commands.add_parser("import", help="import the LA register or ONS populations")
     reference_import.add_argument("files", nargs="+", metavar="FILE")
     reference_import.add_argument("--quiet", action="store_true", help="no progress on standard error")
-    reference_import.set_defaults(handler=_reference)
+    reference_import.set_defaults(handler=_reference, writer=True)
 
     demo = commands.add_parser("demo", help="a fresh demo home with SYNTHETIC returns, and a full run")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=_demo, writer=True)
+
+    dev = commands.add_parser("dev", help="open the Dagster UI on this home's own instance (<home>/.dagster)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
+    dev.set_defaults(handler=_dev)
 
     waive = commands.add_parser(
         "waive", help="accept a warning or override an error, with a reason; list and revoke waivers",
@@ -407,7 +465,20 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument("--severity", choices=["error", "warning"])
     findings.add_argument("--format", choices=["text", "csv", "json"], default="text")
     findings.set_defaults(handler=_findings)
+    _add_wait_option(parser)
     return parser
+
+
+def _add_wait_option(parser: argparse.ArgumentParser) -> None:
+    """`--wait SECONDS` on every subcommand that writes the data home (`set_defaults(writer=True)`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _add_wait_option(subparser)
+    if parser.get_default("writer") and parser.get_default("handler"):
+        parser.add_argument("--wait", type=float, metavar="SECONDS", default=None,
+                            help="how long to wait for another writer of the home before giving up with exit 75 "
+                                 "(default $CSC_LOCK_TIMEOUT, else 3600)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,10 +488,28 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     try:
+        if getattr(args, "writer", False):
+            return _as_the_writer(args, home)
         return args.handler(args, home)
-    except duckdb.IOException as exc:  # another process holds the warehouse's single write lock
+    except duckdb.IOException as exc:  # a process outside the pipeline holds the warehouse's write lock
         print(f"{home.warehouse}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
+
+
+def _as_the_writer(args: argparse.Namespace, home: DataHome) -> int:
+    """Run a writing subcommand holding the home's writer lock: one writer at a time (docs/operations.md)."""
+    from pipelines.lock import WriterLockTimeout, writer_lock
+
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(writer_lock(home, timeout=args.wait))
+        except WriterLockTimeout as exc:
+            print(str(exc), file=sys.stderr)
+            return LOCKED
+        except OSError as exc:  # the home cannot be made (a file of that name, no permission)
+            print(f"{home.root}: {exc.strerror or exc}", file=sys.stderr)
+            return USAGE
+        return args.handler(args, home)
 
 
 if __name__ == "__main__":

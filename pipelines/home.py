@@ -30,6 +30,16 @@ class DataHome:
         return self.root / "warehouse.duckdb"
 
     @property
+    def warehouse_snapshot(self) -> Path:
+        """What readers open: a copy of the warehouse the writer replaces after each write (store/warehouse.py)."""
+        return self.root / "warehouse.snapshot.duckdb"
+
+    @property
+    def instance(self) -> Path:
+        """The home's own Dagster instance (DAGSTER_HOME unless one is set): runs, check results, step logs."""
+        return self.root / ".dagster"
+
+    @property
     def lake(self) -> Path:
         return self.root / "lake"
 

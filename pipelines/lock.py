@@ -61,6 +61,12 @@ def _held_by_parent(path: Path) -> bool:
     return os.environ.get(HELD_ENV) == str(path)
 
 
+def holds_writer_lock(home: DataHome) -> bool:
+    """Whether this process holds the home's writer lock (itself, or through the parent that started it)."""
+    path = lock_path(home)
+    return bool(_held.get(path)) or _held_by_parent(path)
+
+
 @contextlib.contextmanager
 def writer_lock(home: DataHome, *, timeout: float | None = None,
                 announce: Callable[[str], None] | None = None) -> Iterator[None]:
@@ -112,5 +118,5 @@ def _acquire(descriptor: int, home: DataHome, timeout: float, announce: Callable
             announced = True
         if time.monotonic() >= deadline:
             raise WriterLockTimeout(f"{home.root} is still held by the run in {holder(home)} after "
-                                    f"{timeout:g} s; try again later (or raise {TIMEOUT_ENV})")
+                                    f"{timeout:g} s; try again later, or wait longer (--wait SECONDS, ${TIMEOUT_ENV})")
         time.sleep(POLL_SECONDS)

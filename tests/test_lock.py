@@ -71,3 +71,51 @@ def test_the_lock_is_reentrant_in_one_process(tmp_path):
             pass
         with writer_lock(home, timeout=1):
             pass
+
+
+def _cli(home: DataHome, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("CSC_HOME", "DAGSTER_HOME", "CSC_WRITER_LOCK_HELD")}
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), *args], cwd=REPO,
+                          capture_output=True, text=True, env={**clean, **(env or {})}, timeout=300)
+
+
+def test_run_gives_up_after_its_wait_with_exit_75_naming_the_holder(tmp_path):
+    from pipelines.exit_codes import LOCKED
+
+    home = DataHome.resolve(tmp_path / "home")
+    holder = _holder(home, 60)
+    try:
+        started = time.monotonic()
+        done = _cli(home, "run", "--wait", "1")
+        waited = time.monotonic() - started
+        from_env = _cli(home, "reference", "import", "register.csv", env={"CSC_LOCK_TIMEOUT": "0.5"})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == LOCKED and from_env.returncode == LOCKED
+    assert waited < 60  # gave up after its second, not when the holder ended
+    for outcome in (done, from_env):
+        lines = outcome.stderr.strip().splitlines()
+        assert "Traceback" not in outcome.stderr and outcome.stdout == ""
+        # At most: the line saying whom it waits for, then the one-line refusal naming the holder.
+        assert 1 <= len(lines) <= 2
+        assert f"still held by the run in process {holder.pid} that started at" in lines[-1]
+        assert "--wait SECONDS" in lines[-1]
+    assert not home.warehouse.exists()  # nothing was written
+
+
+def test_readers_are_not_writers_validate_needs_no_lock(tmp_path, example_rows):
+    from tests.conftest import write_return
+
+    home = DataHome.resolve(tmp_path / "home")
+    path = write_return(tmp_path / "return.csv", example_rows)
+    holder = _holder(home, 60)
+    try:
+        done = _cli(home, "validate", str(path))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode in (0, 1) and "waiting for" not in done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("1 file(s), ")

@@ -5,7 +5,7 @@ import dagster as dg
 
 import assets
 from pipelines.orchestration.jobs import JOBS, monthly_release_job
-from pipelines.orchestration.resources import DataHomeResource
+from pipelines.orchestration.resources import DataHomeResource, warehouse_writer
 from pipelines.orchestration.schedules import automation_running, build_release_schedule
 from pipelines.orchestration.sensors import build_landing_sensor
 
@@ -20,5 +20,8 @@ defs = dg.Definitions(
     sensors=[build_landing_sensor(
         monthly_release_job,
         default_status=dg.DefaultSensorStatus.RUNNING if _running else dg.DefaultSensorStatus.STOPPED)],
-    resources={"data_home": DataHomeResource()},
+    resources={"data_home": DataHomeResource(), "warehouse_writer": warehouse_writer},
+    # One process per run, as the jobs: the writer lock is then held once for the whole run, and
+    # a selection materialised from the UI costs no process start per step.
+    executor=dg.in_process_executor,
 )

@@ -1,8 +1,9 @@
 """Jobs, one per thing a steward does: release a month, or re-check a month without publishing.
 
 Both jobs run in one process: every step opens the single-writer DuckDB warehouse, so steps
-must not run side by side (dagster.yaml also keeps one run at a time), and one process saves
-the ~2 s Python start-up each step would cost with the multiprocess executor.
+must not run side by side (the `warehouse` pool of dagster.yaml also keeps one writing run at a
+time), the run holds the writer lock once for all its steps, and one process saves the ~2 s
+Python start-up each step would cost with the multiprocess executor.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Runs the monthly job in-process against the project's Dagster instance, so CLI runs show in the UI."""
+"""Runs the monthly job in-process against the data home's own Dagster instance, so CLI runs show in its UI."""
 from __future__ import annotations
 
 import contextlib
@@ -14,29 +14,38 @@ from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
 from pipelines.home import DataHome
 from pipelines.orchestration.progress import Progress, ProgressCallback, ignore_progress
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The instance configuration every data home starts from (package data: installed copies have it too).
+INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 # The CLI prints its own summary; step logs stay in the instance for the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-@contextlib.contextmanager
-def project_instance() -> Iterator["DagsterInstance"]:  # noqa: F821
-    """The instance `dagster dev` shows: $DAGSTER_HOME, else this checkout's dagster.yaml.
+def instance_home(home: DataHome) -> Path:
+    """The folder of the Dagster instance that records `home`'s runs: $DAGSTER_HOME when set,
+    else `<home>/.dagster/`, given the project's dagster.yaml the first time (an edited copy is kept)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]).resolve()
+    folder = home.instance
+    config = folder / "dagster.yaml"
+    if not config.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".dagster.yaml.{os.getpid()}.partial"
+        partial.write_text(INSTANCE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+        os.replace(partial, config)
+    return folder
 
-    dagster.yaml keeps storage in relative paths (.dagster/), which Dagster resolves against
-    the working directory, so the instance is opened from the project root.
+
+@contextlib.contextmanager
+def project_instance(home: DataHome | None = None) -> Iterator["DagsterInstance"]:  # noqa: F821
+    """The instance `csc-returns dev` shows for `home` (default: $CSC_HOME, else ./data): see `instance_home`.
+
+    Storage paths left at Dagster's defaults resolve inside the instance folder, whatever the
+    working directory.
     """
     from dagster import DagsterInstance
 
-    previous = Path.cwd()
-    if not os.environ.get("DAGSTER_HOME"):
-        os.environ["DAGSTER_HOME"] = str(PROJECT_ROOT)
-    os.chdir(os.environ["DAGSTER_HOME"])
-    try:
-        with DagsterInstance.get() as instance:
-            yield instance
-    finally:
-        os.chdir(previous)
+    with DagsterInstance.from_config(str(instance_home(home or DataHome.resolve()))) as instance:
+        yield instance
 
 
 def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
@@ -133,7 +142,7 @@ def run_months(home: DataHome, months: list[str] | None,
     summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
     summary.months = list(wanted)
     job = defs.resolve_job_def("monthly_release")
-    with project_instance() if wanted else contextlib.nullcontext() as instance:
+    with project_instance(home) if wanted else contextlib.nullcontext() as instance:
         for done, month in enumerate(wanted):
             progress(Progress(done, len(wanted), month, "starting"))
             run_id = str(uuid.uuid4())

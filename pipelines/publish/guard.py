@@ -69,7 +69,7 @@ def guard_blockers(home: DataHome, connection: duckdb.DuckDBPyConnection, month:
 
 
 def publication_blockers(home: DataHome, month: str) -> pd.DataFrame:
-    with connect(home) as connection:
+    with connect(home, read_only=True) as connection:  # the run's live warehouse, else the readers' snapshot
         return guard_blockers(home, connection, month)
 
 

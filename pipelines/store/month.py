@@ -92,7 +92,7 @@ def month_findings(connection: duckdb.DuckDBPyConnection, months: Sequence[str])
 
 
 def stored_findings(home: DataHome, month: str) -> pd.DataFrame:
-    with connect(home) as connection:
+    with connect(home, read_only=True) as connection:  # the run's live warehouse, else the readers' snapshot
         return month_findings(connection, [month])
 
 

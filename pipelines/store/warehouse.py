@@ -2,17 +2,23 @@
 
 Connections are short-lived: DuckDB lets one process hold a read-write connection, and a
 long-held one would lock stewards and other runs out (docs/architecture.md). Every write
-replaces what it selects inside one transaction, so re-runs never duplicate.
+holds the home's writer lock and replaces what it selects inside one transaction, so re-runs
+never duplicate; readers outside the writer read a snapshot the writer refreshes.
 """
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
+from pipelines.lock import POLL_SECONDS, WriterLockTimeout, holds_writer_lock, writer_lock
 from schemas.catalogue import numeric_columns
 
 
@@ -61,19 +67,104 @@ def _schema_sql() -> list[str]:
 
 @contextlib.contextmanager
 def connect(home: DataHome, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection to the home's warehouse.
+
+    Writing (the default) holds the home's writer lock (`pipelines/lock.py`, re-entrant: a run
+    that already holds it goes straight on) and, when this process's last write connection
+    closes, refreshes the readers' snapshot. Reading (`read_only=True`) opens the live warehouse
+    only for the lock's holder; anyone else reads the snapshot, so a reader never blocks a
+    writer and is never blocked by one (docs/architecture.md, "Readers read a snapshot").
+    """
+    if read_only and not holds_writer_lock(home):
+        with _snapshot_connection(home) as connection:
+            yield connection
+        return
     if read_only and not home.warehouse.exists():
         raise FileNotFoundError(home.warehouse)
-    home.root.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(home.warehouse), read_only=read_only)
-    try:
+    with contextlib.ExitStack() as stack:
+        if not read_only:
+            stack.enter_context(writer_lock(home))
+            stack.enter_context(_refreshing_snapshot(home))
+        home.root.mkdir(parents=True, exist_ok=True)
+        connection = stack.enter_context(contextlib.closing(duckdb.connect(str(home.warehouse), read_only=read_only)))
         # A misspelt table name must fail, not silently scan a pandas frame of that name.
         connection.execute("SET python_enable_replacements = false")
         if not read_only:
             for statement in _schema_sql():
                 connection.execute(statement)
         yield connection
+
+
+# Write connections open in this process, by warehouse: the snapshot is refreshed when the last closes.
+_open_writes: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def _refreshing_snapshot(home: DataHome) -> Iterator[None]:
+    before = _signature(home.warehouse)
+    _open_writes[home.warehouse] = _open_writes.get(home.warehouse, 0) + 1
+    try:
+        yield
+    finally:
+        _open_writes[home.warehouse] -= 1
+    # Only after a clean close: a failed write rolled back, and the next write refreshes anyway.
+    if not _open_writes[home.warehouse]:
+        refresh_snapshot(home, changed=_signature(home.warehouse) != before)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def refresh_snapshot(home: DataHome, changed: bool = True) -> None:
+    """Copy the closed warehouse to the readers' snapshot, atomically (copy, fsync, rename).
+
+    Call it holding the writer lock with no connection open in this process. Skipped when the
+    warehouse is unchanged since the snapshot was taken (the copy keeps its mtime).
+    """
+    source, target = home.warehouse, home.warehouse_snapshot
+    if not source.exists() or Path(f"{source}.wal").exists():  # a WAL means a connection is still open
+        return
+    if not changed and _signature(target) is not None and _signature(target)[1:] == _signature(source)[1:]:
+        return
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        shutil.copy2(source, partial)
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, target)  # a reader holding the old snapshot keeps reading it
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _snapshot_connection(home: DataHome) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not home.warehouse_snapshot.exists():
+        _first_snapshot(home)
+    connection = duckdb.connect(str(home.warehouse_snapshot), read_only=True)
+    try:
+        connection.execute("SET python_enable_replacements = false")
+        yield connection
     finally:
         connection.close()
+
+
+def _first_snapshot(home: DataHome) -> None:
+    """A warehouse made before snapshots existed: take one while no writer is busy, or wait for
+    the busy writer's first write to make it."""
+    while not home.warehouse_snapshot.exists():
+        if not home.warehouse.exists():
+            raise FileNotFoundError(home.warehouse)
+        try:
+            with writer_lock(home, timeout=0, announce=lambda line: None):
+                refresh_snapshot(home)
+            return
+        except WriterLockTimeout:
+            time.sleep(POLL_SECONDS)
 
 
 @contextlib.contextmanager

@@ -65,7 +65,11 @@ def assert_month_validated(result) -> None:
         assert result.is_node_success(step), f"step {step} failed in the {HELD_BACK_MONTH} run"
 
 
-def write_instance_yaml(dagster_home: Path, source: Path = REPO / "dagster.yaml") -> Path:
+def write_instance_yaml(dagster_home: Path, source: Path | None = None) -> Path:
+    """An instance folder configured from `source` (default: the template every data home gets)."""
+    from pipelines.orchestration.runner import INSTANCE_TEMPLATE
+
+    source = source or INSTANCE_TEMPLATE
     dagster_home.mkdir(parents=True, exist_ok=True)
     target = dagster_home / "dagster.yaml"
     shutil.copyfile(source, target)

@@ -1,9 +1,9 @@
 """End to end, as a steward sees it: a month with a held-back return, then the Dagster UI,
 then a backfill of earlier months launched through the UI's API and run by the daemon.
 
-A test data home and a test DAGSTER_HOME (the project's own dagster.yaml) get the demo month
-2024-06, where E06000006 is held back with a consistency error. `dagster dev` is started on a
-free loopback port against that instance; the test reads the failing check through the
+A test data home gets the demo month 2024-06, where E06000006 is held back with a consistency
+error, recorded in the home's own instance (<home>/.dagster, DAGSTER_HOME unset). `csc-returns
+dev` starts the UI on a free loopback port on that instance; the test reads the failing check through the
 GraphQL API and opens the asset's checks page in headless Chromium (Debian's, never a
 downloaded browser). Every process started is stopped by its process group at the end.
 """
@@ -20,7 +20,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import dagster as dg
 import pytest
 from orchestration_support import (
     FAILING_CHECK,
@@ -29,10 +28,11 @@ from orchestration_support import (
     assert_month_validated,
     land,
     run_held_back_month,
-    write_instance_yaml,
 )
 
 from pipelines.home import DataHome
+from pipelines.orchestration.resources import WRITER_TAG
+from pipelines.orchestration.runner import project_instance
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("steward_ui")]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -104,14 +104,14 @@ def _restore_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def start_dagster_dev(dagster_home: Path, home: DataHome, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CSC_HOME": str(home.root)}
-    for variable in ("CSC_AUTOMATION", "CSC_RELEASE_CRON"):
-        env.pop(variable, None)  # sensor and schedule stay stopped: nothing runs behind the test
-    dagster = Path(sys.executable).with_name("dagster")
+def start_dagster_dev(home: DataHome, port: int, log: Path) -> subprocess.Popen:
+    """`csc-returns dev` on the home: the UI, daemon and code location on the home's own instance."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DAGSTER_HOME", "CSC_HOME", "CSC_AUTOMATION", "CSC_RELEASE_CRON")}
+    # (sensor and schedule stay stopped: nothing runs behind the test)
     return subprocess.Popen(
-        [str(dagster), "dev", "-m", "pipelines.orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=dagster_home, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "dev", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=home.root, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_restore_signals)
 
 
@@ -182,19 +182,18 @@ def chromium_path() -> Path:
 
 def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chromium_path, demo_files, tmp_path, monkeypatch):
     home = DataHome(tmp_path / "home")
-    dagster_home = tmp_path / "dagster_home"
-    write_instance_yaml(dagster_home)  # the project's local config, relative paths under .dagster/
-    monkeypatch.chdir(dagster_home)
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with project_instance(home) as instance:  # the home's own instance, as `csc-returns run` records in
         result = run_held_back_month(instance, home, demo_files)
     assert_month_validated(result)
-    assert (dagster_home / ".dagster" / "storage").is_dir()
+    assert (home.instance / "storage").is_dir()
 
     port, log = free_port(), tmp_path / "dagster-dev.log"
     base = f"http://127.0.0.1:{port}"
-    process = start_dagster_dev(dagster_home, home, port, log)
+    process = start_dagster_dev(home, port, log)
     try:
         wait_for_code_location(base, process, log)
+        assert f"(instance {home.instance})" in log.read_text().splitlines()[0]
 
         # (a) the API: the failing check of 2024-06 carries the failing rows.
         executions = graphql(base, CHECK_QUERY, {"partition": HELD_BACK_MONTH, "check": FAILING_CHECK})["assetCheckExecutions"]
@@ -236,6 +235,8 @@ def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chro
         runs = wait_for_backfill_runs(base, launched["backfillId"], len(BACKFILL_MONTHS), process, log)
         partitions = sorted(tag["value"] for run in runs for tag in run["tags"] if tag["key"] == "dagster/partition")
         assert partitions == BACKFILL_MONTHS and {run["status"] for run in runs} == {"SUCCESS"}
+        # Launched by the daemon, each held the home's writer lock (and tagged itself so).
+        assert all({"key": WRITER_TAG, "value": str(home.root)} in run["tags"] for run in runs)
         for month in BACKFILL_MONTHS:
             assert (home.publish / "releases" / month).is_dir(), f"{month} not published by the backfill"
     finally:

@@ -1,0 +1,75 @@
+"""The Dagster instance belongs to the data home: `<home>/.dagster/`, from the packaged dagster.yaml,
+unless DAGSTER_HOME is set. Two homes' runs never mix."""
+from __future__ import annotations
+
+from collections import Counter
+
+import dagster as dg
+import pytest
+from orchestration_support import land, run_config
+
+from pipelines.cli import main
+from pipelines.home import DataHome
+from pipelines.orchestration.runner import INSTANCE_TEMPLATE, instance_home, project_instance
+from pipelines.reference import import_demo_reference
+
+pytestmark = pytest.mark.xdist_group("dagster")
+
+
+def _runs_by_month(folder) -> Counter:
+    with dg.DagsterInstance.from_config(str(folder)) as instance:
+        return Counter(run.tags["dagster/partition"] for run in instance.get_runs())
+
+
+def _home(root, demo_files, months: list[str]) -> DataHome:
+    home = DataHome(root).ensure()
+    import_demo_reference(home)
+    for month in months:
+        land(home, demo_files[month])
+    return home
+
+
+def test_two_homes_cli_runs_land_in_two_instances(tmp_path, demo_files, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("CSC_HOME", str(tmp_path / "unused"))  # main sets it; restored afterwards
+    monkeypatch.chdir(tmp_path)
+    first = _home(tmp_path / "first", demo_files, ["2023-04"])
+    second = _home(tmp_path / "second", demo_files, ["2023-05", "2023-06"])
+    assert main(["--home", str(first.root), "run"]) == 0
+    assert main(["--home", str(second.root), "run"]) == 0
+    assert _runs_by_month(first.instance) == {"2023-04": 1}
+    assert _runs_by_month(second.instance) == {"2023-05": 1, "2023-06": 1}
+    assert not (tmp_path / ".dagster").exists()  # nothing in the working directory
+    for home in (first, second):  # the project's configuration, with the warehouse pool of one
+        assert (home.instance / "dagster.yaml").read_text() == INSTANCE_TEMPLATE.read_text()
+        with dg.DagsterInstance.from_config(str(home.instance)) as instance:
+            pools = instance.get_concurrency_config().pool_config
+            assert pools.default_pool_limit == 1 and pools.pool_granularity.value == "run"
+            assert str(home.instance) in instance.root_directory
+
+
+def test_execute_in_process_without_dagster_home_records_in_the_home(tmp_path, demo_files, monkeypatch):
+    from pipelines.orchestration.definitions import defs
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = _home(tmp_path / "home", demo_files, ["2023-04"])
+    job = defs.resolve_job_def("monthly_release")
+    with project_instance(home) as instance:
+        assert job.execute_in_process(partition_key="2023-04", instance=instance, run_config=run_config(home)).success
+    assert (home.instance / "storage").is_dir()
+    assert _runs_by_month(home.instance) == {"2023-04": 1}
+
+    elsewhere = tmp_path / "dagster-home"
+    elsewhere.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(elsewhere))  # an operator's own instance wins
+    other = DataHome(tmp_path / "other")
+    assert instance_home(other) == elsewhere and not other.instance.exists()
+
+
+def test_an_edited_instance_configuration_is_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = DataHome(tmp_path / "home")
+    folder = instance_home(home)
+    edited = INSTANCE_TEMPLATE.read_text().replace("max_concurrent_runs: 2", "max_concurrent_runs: 3")
+    (folder / "dagster.yaml").write_text(edited)
+    assert instance_home(home) == folder and (folder / "dagster.yaml").read_text() == edited
