@@ -117,3 +117,12 @@ def test_no_dagster_import_anywhere_in_domain_code_not_even_inside_a_function():
     wrong = [f"{path.relative_to(REPO)}:{line} imports {module}" for path in domain
              for line, module in _imports(path) if module.split(".")[0] == "dagster"]
     assert wrong == []
+
+
+def test_the_instance_template_is_the_dagster_yaml_at_the_top_and_ships_in_the_package():
+    from pipelines.orchestration.runner import INSTANCE_TEMPLATE
+
+    # The owner's layout keeps dagster.yaml at the top; the package reaches it through a link,
+    # which a wheel build turns into the file itself.
+    assert (REPO / "dagster.yaml").is_file()
+    assert INSTANCE_TEMPLATE.resolve() == (REPO / "dagster.yaml").resolve()
