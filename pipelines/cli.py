@@ -148,8 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _catalogue_problems() -> int | None:
+    """Check the indicator catalogue at start-up: one line per mistake and USAGE, before any work."""
+    from pipelines.exit_codes import USAGE
+    from schemas.catalogue import CatalogueError, load_catalogue
+
+    try:
+        load_catalogue()
+    except CatalogueError as exc:
+        print(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return USAGE
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (catalogue_problems := _catalogue_problems()) is not None:
+        return catalogue_problems
     home = DataHome.resolve(args.home)
     os.environ["CSC_HOME"] = str(home.root)
     import duckdb
