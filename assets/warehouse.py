@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_evaluations
 from assets.returns import OWNERS, received_returns
-from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import DataHomeResource
-from pipelines.publish.guard import publication_blockers
-from pipelines.store.month import store_accepted
+from pipelines.publish.guard import month_blockers
+from pipelines.store.month import store_accepted_months
+from pipelines.store.warehouse import connect
 
 VALUES_SCHEMA = dg.TableSchema(columns=[
     LA_CODE_COLUMN,
@@ -19,6 +20,7 @@ VALUES_SCHEMA = dg.TableSchema(columns=[
 
 @dg.asset(
     partitions_def=MONTHS,
+    backfill_policy=ONE_RUN_PER_RANGE,
     deps=[received_returns],
     group_name="warehouse",
     kinds={"duckdb", "parquet"},
@@ -30,7 +32,13 @@ VALUES_SCHEMA = dg.TableSchema(columns=[
     metadata={"dagster/column_schema": VALUES_SCHEMA, "dagster/table_name": "warehouse.duckdb: indicator_values"},
 )
 def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
-    accepted = store_accepted(data_home.home(), context.partition_key)
+    months = list(context.partition_keys)
+    accepted = store_accepted_months(data_home.home(), months)
+    if len(months) > 1:
+        return dg.MaterializeResult(metadata={
+            "months": dg.MetadataValue.int(len(months)),
+            "accepted_returns": dg.MetadataValue.int(len(accepted)),
+        })
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(len(accepted)),
         "authorities": dg.MetadataValue.text(", ".join(accepted["la_code"]) or "none"),
@@ -46,7 +54,12 @@ def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResou
         "error: the guard in front of publication."
     ),
 )
-def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
-    errors = publication_blockers(data_home.home(), context.partition_key)
-    return dg.AssetCheckResult(passed=errors.empty, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)})
+def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
+    results = {}
+    with connect(data_home.home()) as connection:
+        for month in context.partition_keys:
+            errors = month_blockers(connection, month)
+            results[month] = dg.AssetCheckResult(
+                passed=errors.empty, severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)})
+    yield from month_check_evaluations(context, results)

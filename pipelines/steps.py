@@ -19,11 +19,11 @@ from pipelines.reference import TARGETS_FILE, load_reference
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.store.month import accepted_history, store_validation
+from pipelines.store.month import accepted_history, store_validation, store_validations
 from pipelines.store.received import RecordedVersion, landing_memory, month_files, record_sighting, register_file
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
-from pipelines.validate.month import MonthInputs, MonthValidation, check_month, file_findings
+from pipelines.validate.month import ACCEPTED, MonthInputs, MonthValidation, check_month, file_findings
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
@@ -92,6 +92,36 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     with connect(home) as connection:
         store_validation(connection, validation)
     return validation
+
+
+def validate_months(home: DataHome, months: list[str], engine: str = "gx", today: dt.date | None = None,
+                    write_report: bool = False) -> list[MonthValidation]:
+    """`validate_month` for several months in one go: the fixed work once, one transaction.
+
+    Reads the files, the accepted history, the reference data and the waivers once, validates
+    the months in calendar order, each against the history as the month-by-month runs would
+    see it (a month validated earlier in the batch contributes its newly accepted figures to
+    the later months' history), and stores every month's returns and findings together.
+    """
+    months = sorted(months)
+    with connect(home) as connection:
+        files = {month: month_files(connection, month) for month in months}
+        history = accepted_history(connection)
+        waivers = list_waivers(connection, include_revoked=True)
+    reference = load_reference(home)
+    validations = []
+    for month in months:
+        others = history[history["period"] != month]
+        inputs = MonthInputs(_assemble(home, month, files[month]), others, reference, waivers)
+        validation = check_month(inputs, engine=engine, today=today,
+                                 report_folder=home.data_docs(month) if write_report else None)
+        validations.append(validation)
+        # What store_accepted will hold for the month: its accepted returns, as the next months' history.
+        accepted = validation.returns[validation.returns["status"] == ACCEPTED].reindex(columns=history.columns)
+        history = pd.concat([others, accepted.astype(history.dtypes.to_dict())], ignore_index=True)
+    with connect(home) as connection:
+        store_validations(connection, validations)
+    return validations
 
 
 def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | None:

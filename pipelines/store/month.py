@@ -39,6 +39,33 @@ def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
     return accepted
 
 
+def store_validations(connection: duckdb.DuckDBPyConnection, validations: Sequence[MonthValidation]) -> None:
+    """Several months' findings and returns, replacing those months', in one transaction."""
+    months = [v.month for v in validations]
+    findings = [v.findings for v in validations if not v.findings.empty]
+    returns = [v.returns for v in validations if not v.returns.empty]
+    with transaction(connection):
+        replace_rows(connection, "findings", pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
+                     "list_contains(?, period)", [months])
+        replace_rows(connection, "returns", pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
+                     "list_contains(?, period)", [months])
+
+
+def store_accepted_months(home: DataHome, months: Sequence[str]) -> pd.DataFrame:
+    """`store_accepted` for several months in one transaction; the lake keeps one file per month."""
+    with connect(home) as connection:
+        accepted = connection.execute(
+            f"SELECT la_code, period, sha256, {', '.join(numeric_columns())} FROM returns "
+            "WHERE list_contains(?, period) AND status = ? ORDER BY period, la_code", [list(months), ACCEPTED]).df()
+        accepted.insert(2, "period_start", pd.to_datetime(accepted["period"] + "-01").dt.date)
+        with transaction(connection):
+            replace_rows(connection, "indicator_values", accepted, "list_contains(?, period)", [list(months)])
+    by_month = dict(tuple(accepted.drop(columns=["period_start"]).groupby("period", sort=False)))
+    for month in months:
+        write_lake_month(home, month, by_month.get(month, accepted.iloc[0:0].drop(columns=["period_start"])))
+    return accepted
+
+
 def accepted_history(connection: duckdb.DuckDBPyConnection, except_month: str | None = None) -> pd.DataFrame:
     """Accepted monthly figures (la_code, period, indicators), but for `except_month`, the month
     being validated afresh: the history rolling sums and continuity rules read."""
