@@ -39,6 +39,7 @@ from pipelines.demo import generate_rows  # noqa: E402
 from schemas.catalogue import all_columns  # noqa: E402
 
 PYTHON = sys.executable
+MEASURES = ("cold", "validate", "run24", "run120", "resubmission", "rulebook")
 CLI = str(Path(sys.executable).with_name("csc-returns"))
 DOC = REPO / "docs" / "performance.md"
 START, END = "<!-- bench:national -->", "<!-- /bench:national -->"
@@ -186,11 +187,33 @@ def update_doc(table: str) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
+def _table(argv, load_before: float, started: float, rows: int, baseline: Measure, base: float,
+           measures: list[Measure]) -> str:
+    command = " ".join([".venv/bin/python", "bench/national.py", *(argv if argv is not None else sys.argv[1:])])
+    return "\n".join([
+        f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on {platform.machine()} "
+        f"{os.cpu_count()} CPU(s), {platform.system()} {platform.release()}, Python {platform.python_version()}; "
+        f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} now; {rows:,} SYNTHETIC rows "
+        f"({AUTHORITIES} authorities x 120 months); {time.perf_counter() - started:.0f} s so far.",
+        "",
+        "| measure | goal | median s | min-max s | runs | peak RSS MiB | against the goal |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        baseline.row(base),
+        *(m.row(base) for m in measures),
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run of each measure (checks the script)")
     parser.add_argument("--no-doc", action="store_true", help="print the table without writing docs/performance.md")
+    parser.add_argument("--only", default=",".join(MEASURES),
+                        help=f"comma-separated measures to run, of {','.join(MEASURES)} (resubmission runs run120 first)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds before a 1,000,000-row run is given up")
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    if "resubmission" in only:
+        only.add("run120")
     fast, slow = (1, 1) if args.quick else (5, 2)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="csc-bench-national-"))
@@ -218,46 +241,64 @@ def main(argv: list[str] | None = None) -> int:
         baseline.walls, baseline.peaks = baseline.walls[1:], baseline.peaks[1:]  # the first warms the file cache
         base = statistics.median(baseline.walls)
 
+        def report() -> None:  # after every measure: an interrupted benchmark keeps what it measured
+            table = _table(argv, load_before, started, len(history), baseline, base, measures)
+            if not args.no_doc:
+                update_doc(table)
+
         cold = Measure("cold `validate`, one-row return", "<= 1 s, and within 0.5 s of the baseline",
                        limit_s=min(1.0, base + 0.5))
-        for name, measure, path, runs in ((cold.name, cold, one_row, fast),
-                                          (None, Measure("`validate`, 152 authorities x 24 months, every column",
-                                                         "<= 2 s", limit_s=2.0), file24, slow + 1),
-                                          (None, Measure("`validate`, 152 authorities x 120 months, every column",
-                                                         "<= 4 s", limit_s=4.0), file120, slow + 1)):
+        validations = [("cold", cold, one_row, fast),
+                       ("validate", Measure("`validate`, 152 authorities x 24 months, every column", "<= 2 s",
+                                            limit_s=2.0), file24, slow + 1),
+                       ("validate", Measure("`validate`, 152 authorities x 120 months, every column", "<= 4 s",
+                                            limit_s=4.0), file120, slow + 1)]
+        for key, measure, path, runs in validations:
+            if key not in only:
+                continue
             timed([CLI, "validate", str(path)], empty)  # warm-up
             for _ in range(runs):
                 wall, peak, _ = timed([CLI, "validate", str(path)], empty)
                 measure.walls.append(wall), measure.peaks.append(peak)
+            if measure is cold:
+                cold.note = f"{statistics.median(cold.walls) - base:+.2f} s against the baseline"
             measures.append(measure)
-        cold.note = f"{statistics.median(cold.walls) - base:+.2f} s against the baseline"
+            report()
 
         run24 = Measure("`run`, 24 months national, from an empty home", "<= 20 s", limit_s=20.0)
-        for attempt in range(slow):
+        for attempt in range(slow if "run24" in only else 0):
             env = new_home(work, f"run24-{attempt}", register, population)
             land_months(env, {m: by_month[m] for m in last24})
             wall, peak, _ = timed([CLI, "run"], env)
             run24.walls.append(wall), run24.peaks.append(peak)
-        measures.append(run24)
+        if "run24" in only:
+            measures.append(run24)
+            report()
 
         run120 = Measure("`run`, 120 months national, from an empty home", "<= 90 s", limit_s=90.0)
-        env = new_home(work, "run120", register, population)
-        land_months(env, by_month)
-        wall, peak, _ = timed([CLI, "run"], env)
-        run120.walls.append(wall), run120.peaks.append(peak)
-        measures.append(run120)
+        if "run120" in only:
+            env = new_home(work, "run120", register, population)
+            land_months(env, by_month)
+            wall, peak, _ = timed([CLI, "run"], env)
+            run120.walls.append(wall), run120.peaks.append(peak)
+            measures.append(run120)
+            report()
 
         resubmission = Measure("resubmission of one authority-month into the 120-month home", "<= 6 s", limit_s=6.0)
         month = months_ending_last_month(24)[0]  # two years back: it and the 12 months after it re-run
         row = history[(history["period"] == month)].head(1)
         landing = Path(env["CSC_HOME"]) / "landing"
-        for attempt in range(slow + 1):
+        for attempt in range(slow + 1 if "resubmission" in only else 0):
             # The same bytes under a new name are an arrival (a resubmission), as an authority re-sending them.
             write_rows(landing / f"SYNTHETIC-resubmission-{month}-v{attempt + 2}.csv", row.to_dict("records"))
             wall, peak, _ = timed([CLI, "run"], env)
             resubmission.walls.append(wall), resubmission.peaks.append(peak)
         resubmission.note = f"{row['la_code'].iloc[0]} {month}: 13 months re-validated and re-published"
-        measures.append(resubmission)
+        if "resubmission" in only:
+            measures.append(resubmission)
+            report()
+        if "rulebook" not in only:
+            return 0
 
         big = work / "SYNTHETIC-1M-rows.csv"
         million_rows(history).to_csv(big, index=False)
@@ -266,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         for measure, mode in ((rulebook, "rulebook"), (gx_alone, "gx")):
             for _ in range(1 if args.quick else 2):
                 try:
-                    _, peak, out = timed([PYTHON, "-c", RULEBOOK_1M, str(big), mode], empty, ok=(0,), timeout=600)
+                    _, peak, out = timed([PYTHON, "-c", RULEBOOK_1M, str(big), mode], empty, ok=(0,),
+                                          timeout=args.timeout)
                 except TimeoutError as exc:
                     measure.note = str(exc)
                     break
@@ -278,23 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"{'met' if met else 'missed'} (time of the rules alone, reading the file excluded; "
                              "peak includes reading it)")
         measures += [rulebook, gx_alone]
-
-        load_after = os.getloadavg()[0]
-        table = "\n".join([
-            f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `{' '.join(['.venv/bin/python', 'bench/national.py', *(argv or sys.argv[1:])])}` "
-            f"on {platform.machine()} {os.cpu_count()} CPU(s), {platform.system()} {platform.release()}, Python "
-            f"{platform.python_version()}; 1-minute load average {load_before:.1f} before, {load_after:.1f} after; "
-            f"{len(history):,} SYNTHETIC rows ({AUTHORITIES} authorities x 120 months); the whole benchmark took "
-            f"{time.perf_counter() - started:.0f} s.",
-            "",
-            "| measure | goal | median s | min-max s | runs | peak RSS MiB | against the goal |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-            baseline.row(base),
-            *(m.row(base) for m in measures),
-        ])
-        print(table)
-        if not args.no_doc:
-            update_doc(table)
+        report()
+        print(_table(argv, load_before, started, len(history), baseline, base, measures))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
