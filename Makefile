@@ -26,9 +26,9 @@ dev: $(BIN)/csc-returns
 	$(BIN)/csc-returns --home $(HOME_DIR) dev
 
 # Benchmarks (not part of `make test`); figures and method in docs/performance.md.
+# bench/national.py writes its table into docs/performance.md itself (about 10-15 minutes).
 bench: $(BIN)/csc-returns
-	$(BIN)/python bench/validate_cold.py
-	$(BIN)/python bench/pipeline_month.py
+	$(BIN)/python bench/national.py
 
 docs: $(BIN)/csc-returns
 	$(BIN)/python -m pipelines.validate.rules_page > docs/rules.md

@@ -7,7 +7,7 @@ from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.home import DataHome
-from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.reference import TARGETS_FILE
 from pipelines.scorecard.benchmarks import BENCHMARK_COLUMNS, MIN_AUTHORITIES
@@ -39,6 +39,7 @@ class BenchmarksConfig(dg.Config):
 @dg.asset(
     partitions_def=MONTHS,
     pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
+    backfill_policy=ONE_RUN_PER_RANGE,
     deps=[indicator_values],
     group_name="scorecard",
     kinds={"duckdb", "csv"},
@@ -55,7 +56,8 @@ def benchmarks(context: dg.AssetExecutionContext, config: BenchmarksConfig,
                data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     home = data_home.home()
     table, path = refresh_benchmarks(home, min_authorities=config.min_authorities)
-    month = table[table["period"] == context.partition_key]
+    # Every month is rebuilt; the metadata shows the run's latest month (the last of a range).
+    month = table[table["period"] == context.partition_keys[-1]]
     # The board's authorities (those with targets) when targets are imported; else every authority.
     targets = home.reference / TARGETS_FILE
     if targets.exists() and not month.empty:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 import pandas as pd
@@ -42,3 +43,33 @@ def failing_rows_table(findings: pd.DataFrame) -> dict[str, dg.MetadataValue]:
             records=[dg.TableRecord(r) for r in records], schema=FAILING_ROW_SCHEMA),
         "failing_rows_not_shown": dg.MetadataValue.int(max(len(findings) - SHOWN_ROWS, 0)),
     }
+
+
+def month_check_evaluations(context: dg.AssetCheckExecutionContext,
+                            results: Mapping[str, dg.AssetCheckResult]) -> Iterator:
+    """One evaluation per month of the run, each recorded against its own partition.
+
+    A run over a range of months (one process for a history, a single-run backfill) has no
+    single partition key, and Dagster 1.13 records an `AssetCheckResult` returned from such a
+    run without a partition; an `AssetCheckEvaluation` carries its partition itself, so the UI
+    keeps a result per month however the months were run.
+    """
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
+    spec = context.check_specs[0]
+    months = list(results)
+    # The newest materialization of each month: the one this run just wrote (one per month).
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=spec.asset_key, asset_partitions=months), limit=len(months)).records
+    targets = {}
+    for record in records:
+        targets.setdefault(record.partition_key, AssetCheckEvaluationTargetMaterializationData(
+            run_id=record.event_log_entry.run_id, storage_id=record.storage_id, timestamp=record.timestamp))
+    for month, result in results.items():
+        yield dg.AssetCheckEvaluation(
+            asset_key=spec.asset_key, check_name=spec.name, passed=result.passed, metadata=result.metadata,
+            severity=result.severity, description=result.description, blocking=spec.blocking, partition=month,
+            target_materialization_data=targets.get(month))
+    yield dg.Output(None, output_name=context.op_def.output_defs[0].name)

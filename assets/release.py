@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from assets.metadata import month_check_evaluations
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.home import DataHome
-from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.publish.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
 
@@ -19,6 +20,7 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
 @dg.asset(
     partitions_def=MONTHS,
     pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
+    backfill_policy=ONE_RUN_PER_RANGE,
     deps=[indicator_values],
     group_name="publishing",
     kinds={"csv"},
@@ -30,24 +32,44 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
     ),
 )
 def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource,
-                      warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
+                      warehouse_writer: dg.ResourceParam[DataHome]):
     from pipelines.publish.release import PublishingError, publish_month
 
-    home, month = data_home.home(), context.partition_key
-    try:  # publish_month asks the publication guard itself: blocking checks act only within one run
-        summary = publish_month(home, month)
-    except PublishingError as exc:  # a one-line reason for the steward, not a traceback
-        raise dg.Failure(str(exc)) from None
-    if not summary.screen_passed:
-        raise dg.Failure(f"{month}: the release failed the screen; nothing published",
-                         metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in summary.screen_findings))})
-    return dg.MaterializeResult(metadata={
+    home, months = data_home.home(), list(context.partition_keys)
+    published, failures = {}, []
+    for month in months:  # in calendar order: each release builds on the series published before it
+        try:  # publish_month asks the publication guard itself: blocking checks act only within one run
+            summary = publish_month(home, month)
+        except PublishingError as exc:  # a one-line reason for the steward, not a traceback
+            failures.append(str(exc))
+            continue
+        if not summary.screen_passed:
+            failures.append(f"{month}: the release failed the screen; nothing published "
+                            f"({'; '.join(summary.screen_findings[:3])})")
+            continue
+        published[month] = _release_metadata(summary)
+    if not failures:
+        only = published[months[0]] if len(months) == 1 else {
+            "months": dg.MetadataValue.int(len(months)),
+            "local_authority_rows": dg.MetadataValue.int(sum(m["local_authority_rows"].value for m in published.values())),
+        }
+        yield dg.MaterializeResult(metadata=only)
+        return
+    # Some months of the range published and some not: record the published ones, then fail.
+    for month, metadata in published.items():
+        yield dg.AssetMaterialization(asset_key=context.asset_key, partition=month, metadata=metadata)
+    raise dg.Failure(failures[0] if len(failures) == 1 else f"{len(failures)} month(s) not published; first: {failures[0]}",
+                     metadata={"not_published": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))})
+
+
+def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
+    return {
         "local_authority_rows": dg.MetadataValue.int(summary.la_rows),
         "suppressed_cells": dg.MetadataValue.int(summary.suppressed_cells),
         "revisions": dg.MetadataValue.int(summary.revisions),
         "held_back": dg.MetadataValue.text(", ".join(summary.held_back) or "none"),
         "files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in summary.files)),
-    })
+    }
 
 
 @dg.asset_check(
@@ -60,11 +82,13 @@ def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeReso
         "and regions as on the register, no duplicate rows, only the symbols c, x, z, low, u."
     ),
 )
-def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
+def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
     from pipelines.publish.release import screen_published
 
-    findings = screen_published(data_home.home(), context.partition_key)
-    return dg.AssetCheckResult(
-        passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")},
-    )
+    results = {}
+    for month in context.partition_keys:
+        findings = screen_published(data_home.home(), month)
+        results[month] = dg.AssetCheckResult(
+            passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")})
+    yield from month_check_evaluations(context, results)

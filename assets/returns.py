@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_evaluations
 from pipelines.home import DataHome
-from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
-from pipelines.steps import archive_landing, validate_month
-from pipelines.store.month import stored_findings
+from pipelines.steps import archive_landing, validate_months
+from pipelines.store.month import month_findings
+from pipelines.store.warehouse import connect
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
 from schemas.rules import FAMILIES, RULES
@@ -32,6 +33,7 @@ RETURNS_SCHEMA = dg.TableSchema(columns=[
 @dg.asset(
     partitions_def=MONTHS,
     pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
+    backfill_policy=ONE_RUN_PER_RANGE,
     group_name="returns",
     kinds={"python", "duckdb", "pandas"},
     owners=OWNERS,
@@ -39,15 +41,27 @@ RETURNS_SCHEMA = dg.TableSchema(columns=[
     description=(
         "The month's returns as received: every landed file archived untouched by its sha256, "
         "the latest submission of each authority kept, and every rule of the rule book run on it. "
-        "Returns with an unwaived error are held back from publication."
+        "Returns with an unwaived error are held back from publication. A run over a range of "
+        "months validates them in one go, in calendar order."
     ),
 )
 def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResource,
                      warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
     home = data_home.home()
     archived = archive_landing(home)
-    month = context.partition_key
-    result = validate_month(home, month, engine=data_home.validation_engine, write_report=True)
+    results = validate_months(home, list(context.partition_keys), engine=data_home.validation_engine,
+                              write_report=True)
+    newly_archived = dg.MetadataValue.int(sum(f.new for f in archived))
+    if len(results) > 1:  # one materialization per month, all carrying the range's table
+        return dg.MaterializeResult(metadata={
+            "months": dg.MetadataValue.int(len(results)),
+            "authorities": dg.MetadataValue.int(sum(len(r.returns) for r in results)),
+            "errors": dg.MetadataValue.int(sum(int((r.findings["severity"] == "error").sum()) for r in results)),
+            "warnings": dg.MetadataValue.int(sum(int((r.findings["severity"] == "warning").sum()) for r in results)),
+            "by_month": dg.MetadataValue.md(_months_table(results)),
+            "files_newly_archived": newly_archived,
+        })
+    [result] = results
     counts = result.findings.groupby("severity").size().to_dict()
     return dg.MaterializeResult(metadata={
         "authorities": dg.MetadataValue.int(len(result.returns)),
@@ -56,9 +70,18 @@ def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResou
         "errors": dg.MetadataValue.int(int(counts.get("error", 0))),
         "warnings": dg.MetadataValue.int(int(counts.get("warning", 0))),
         "files": dg.MetadataValue.text(", ".join(result.files) or "none"),
-        "files_newly_archived": dg.MetadataValue.int(sum(f.new for f in archived)),
+        "files_newly_archived": newly_archived,
         **({"validation_report": dg.MetadataValue.path(str(result.report))} if result.report else {}),
     })
+
+
+def _months_table(results) -> str:
+    lines = ["| month | authorities | accepted | held back | errors | warnings |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        severity = r.findings["severity"]
+        lines.append(f"| {r.month} | {len(r.returns)} | {len(r.accepted)} | {', '.join(r.held_back) or 'none'} "
+                     f"| {int((severity == 'error').sum())} | {int((severity == 'warning').sum())} |")
+    return "\n".join(lines)
 
 
 def _family_check(family: str) -> dg.AssetChecksDefinition:
@@ -73,28 +96,36 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
         blocking=False,
         description=FAMILIES[family] + (" Errors hold the return back." if has_errors else " Findings are queries for the steward."),
     )
-    def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource) -> dg.AssetCheckResult:
-        home = data_home.home()
-        findings = stored_findings(home, context.partition_key)
-        report = home.data_docs(context.partition_key) / "index.html"
-        findings = findings[findings["family"] == family]
-        open_findings = unwaived(findings)
-        errors = int((open_findings["severity"] == ERROR).sum())
-        warnings = int((open_findings["severity"] == WARNING).sum())
-        return dg.AssetCheckResult(
-            passed=errors == 0 and warnings == 0,
-            severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
-            metadata={
-                "errors": dg.MetadataValue.int(errors),
-                "warnings": dg.MetadataValue.int(warnings),
-                "waived": dg.MetadataValue.int(len(findings) - len(open_findings)),
-                "authorities_affected": dg.MetadataValue.text(", ".join(sorted(set(open_findings["la_code"].dropna()))) or "none"),
-                **failing_rows_table(findings),
-                **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
-            },
-        )
+    def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
+        home, months = data_home.home(), list(context.partition_keys)
+        with connect(home, read_only=True) as connection:  # every month of the run in one read
+            stored = month_findings(connection, months)
+        stored = stored[stored["family"] == family]
+        by_month = dict(tuple(stored.groupby("period", sort=False)))
+        yield from month_check_evaluations(context, {
+            month: _family_result(home, month, by_month.get(month, stored.iloc[0:0])) for month in months})
 
     return check
+
+
+def _family_result(home, month: str, findings) -> dg.AssetCheckResult:
+    """The month's result of one family's check, from its stored findings."""
+    report = home.data_docs(month) / "index.html"
+    open_findings = unwaived(findings)
+    errors = int((open_findings["severity"] == ERROR).sum())
+    warnings = int((open_findings["severity"] == WARNING).sum())
+    return dg.AssetCheckResult(
+        passed=errors == 0 and warnings == 0,
+        severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "errors": dg.MetadataValue.int(errors),
+            "warnings": dg.MetadataValue.int(warnings),
+            "waived": dg.MetadataValue.int(len(findings) - len(open_findings)),
+            "authorities_affected": dg.MetadataValue.text(", ".join(sorted(set(open_findings["la_code"].dropna()))) or "none"),
+            **failing_rows_table(findings),
+            **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
+        },
+    )
 
 
 family_checks = [_family_check(family) for family in FAMILIES]

@@ -6,7 +6,7 @@ from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.home import DataHome
-from pipelines.orchestration.partitions import MONTHS
+from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.steps import refresh_scorecard
 
@@ -27,6 +27,7 @@ SCORECARD_SCHEMA = dg.TableSchema(columns=[
 @dg.asset(
     partitions_def=MONTHS,
     pool=WAREHOUSE_POOL,  # writes the warehouse: one at a time, and under the writer lock
+    backfill_policy=ONE_RUN_PER_RANGE,
     deps=[indicator_values, benchmarks],
     group_name="scorecard",
     kinds={"duckdb", "html"},
@@ -45,7 +46,8 @@ def scorecard(context: dg.AssetExecutionContext, data_home: DataHomeResource,
     if result is None:
         return dg.MaterializeResult(metadata={"targets": dg.MetadataValue.text("no targets imported")})
     table, files = result
-    month = table[table["period"] == context.partition_key]
+    # The page covers every month; the table shows the run's months (the last of a range).
+    month = table[table["period"] == context.partition_keys[-1]]
     return dg.MaterializeResult(metadata={
         "rows": dg.MetadataValue.int(len(table)),
         "this_month": dg.MetadataValue.md(

@@ -479,10 +479,25 @@ def _add_wait_option(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--wait", type=float, metavar="SECONDS", default=None,
                             help="how long to wait for another writer of the home before giving up with exit 75 "
                                  "(default $CSC_LOCK_TIMEOUT, else 3600)")
+def _catalogue_problems() -> int | None:
+    """Check the indicator catalogue at start-up: one line per mistake and USAGE, before any work."""
+    from pipelines.exit_codes import USAGE
+    from schemas.catalogue import CatalogueError, load_catalogue
+
+    try:
+        load_catalogue()
+    except CatalogueError as exc:
+        print(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return USAGE
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (catalogue_problems := _catalogue_problems()) is not None:
+        return catalogue_problems
     home = DataHome.resolve(args.home)
     os.environ["CSC_HOME"] = str(home.root)
     import duckdb
@@ -493,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, home)
     except duckdb.IOException as exc:  # a process outside the pipeline holds the warehouse's write lock
         print(f"{home.warehouse}: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
+        return LOCKED
 
 
 def _as_the_writer(args: argparse.Namespace, home: DataHome) -> int:

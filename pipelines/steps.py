@@ -20,7 +20,7 @@ from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, re
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.store.month import accepted_history, store_validation
+from pipelines.store.month import accepted_history, store_validations
 from pipelines.store.received import (
     RecordedVersion,
     landing_memory,
@@ -32,7 +32,7 @@ from pipelines.store.received import (
 from pipelines.store.validations import ValidationBasis, reference_fingerprint, waiver_states
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
-from pipelines.validate.month import MonthInputs, MonthValidation, check_month, file_findings
+from pipelines.validate.month import ACCEPTED, MonthInputs, MonthValidation, check_month, file_findings
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
@@ -83,18 +83,6 @@ def received_month(home: DataHome, month: str) -> ReceivedMonth:
     return _assemble(home, month, files)
 
 
-def read_month_inputs(home: DataHome, month: str) -> MonthInputs:
-    """Everything the month's validation reads: its returns, the other months' accepted figures,
-    the reference data and the waivers."""
-    with connect(home) as connection:
-        files = month_files(connection, month)
-        history = accepted_history(connection, except_month=month)
-        waivers = list_waivers(connection, include_revoked=True)
-    targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
-    targets = load_targets(targets_path) if targets_path.exists() else None
-    return MonthInputs(_assemble(home, month, files), history, load_reference(home), waivers, targets)
-
-
 def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None,
                    write_report: bool = False) -> MonthValidation:
     """Validate the current return of every authority for `month` and store returns and findings.
@@ -102,14 +90,43 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     `write_report` (engine "gx") also writes Great Expectations' HTML Data Docs for the month's
     cross-column rules under `<home>/reports/gx/<month>/`, the page a steward opens from the check.
     """
-    reference = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
-    inputs = read_month_inputs(home, month)
-    basis = validation_basis(month, inputs, reference)
-    validation = check_month(inputs, engine=engine, today=today,
-                             report_folder=home.data_docs(month) if write_report else None)
-    with connect(home) as connection:
-        store_validation(connection, validation, basis)
+    [validation] = validate_months(home, [month], engine=engine, today=today, write_report=write_report)
     return validation
+
+
+def validate_months(home: DataHome, months: list[str], engine: str = "gx", today: dt.date | None = None,
+                    write_report: bool = False) -> list[MonthValidation]:
+    """Validate several months in one go: the fixed work once, one transaction.
+
+    Reads the files, the accepted history, the reference data, the targets and the waivers once,
+    validates the months in calendar order, each against the history as month-by-month runs would
+    see it (a month validated earlier in the batch contributes its newly accepted figures to the
+    later months' history), and stores every month's returns, findings and what its validation
+    depended on (the publication guard's basis) together.
+    """
+    months = sorted(months)
+    reference_files = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
+    with connect(home) as connection:
+        files = {month: month_files(connection, month) for month in months}
+        history = accepted_history(connection)
+        waivers = list_waivers(connection, include_revoked=True)
+    reference = load_reference(home)
+    targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
+    targets = load_targets(targets_path) if targets_path.exists() else None
+    validations, bases = [], []
+    for month in months:
+        others = history[history["period"] != month]
+        inputs = MonthInputs(_assemble(home, month, files[month]), others, reference, waivers, targets)
+        validation = check_month(inputs, engine=engine, today=today,
+                                 report_folder=home.data_docs(month) if write_report else None)
+        validations.append(validation)
+        bases.append(validation_basis(month, inputs, reference_files))
+        # What store_accepted will hold for the month: its accepted returns, as the next months' history.
+        accepted = validation.returns[validation.returns["status"] == ACCEPTED].reindex(columns=history.columns)
+        history = pd.concat([others, accepted.astype(history.dtypes.to_dict())], ignore_index=True)
+    with connect(home) as connection:
+        store_validations(connection, validations, bases)
+    return validations
 
 
 def validation_basis(month: str, inputs: MonthInputs, reference: dict[str, str]) -> ValidationBasis:

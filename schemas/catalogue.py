@@ -1,16 +1,35 @@
 """The return standard as data: the indicator catalogue in `indicators.csv`.
 
 Adding an indicator is a new row in the CSV, not new code: the pandera schema, the
-consistency rules, the published columns and the metadata are all built from it.
+consistency rules, the published columns and the metadata are all built from it. The
+catalogue itself is validated when it is first loaded (`validate_catalogue`): a misspelt unit or
+`mandatory` value, a rate without its numerator, a column twice, stops every command with one
+line per mistake instead of being read as something else.
 """
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
+
 CATALOGUE_PATH = Path(__file__).with_name("indicators.csv")
+# Points every command (and its child processes) at another catalogue, e.g. a copy with a new indicator.
+CATALOGUE_ENV = "CSC_CATALOGUE"
+
+CATALOGUE_FIELDS = ("column", "label", "unit", "kind", "numerator", "denominator", "multiplier", "sums",
+                    "part_of", "part_check", "polarity", "mandatory", "publish_dp")
+NUMERIC_UNITS = ("count", "percent", "rate_per_10k")
+UNITS = ("code", "text", "month", *NUMERIC_UNITS)
+RATE_UNITS = ("percent", "rate_per_10k")
+KINDS = ("identity", "population", "flow", "rolling12", "stock", "derived")
+POLARITIES = ("high", "low", "none")
+PART_CHECKS = ("error", "warning")
+YES_NO = ("yes", "no")
+SNAKE_CASE = r"[a-z][a-z0-9_]*"
 
 REQUIRED_COLUMNS = ("la_code", "period", "population_0_17")
 # Whole-value patterns (use with fullmatch): an upper-tier authority's ONS code, a month.
@@ -36,7 +55,7 @@ class Indicator:
 
     @property
     def is_numeric(self) -> bool:
-        return self.unit in ("count", "percent", "rate_per_10k")
+        return self.unit in NUMERIC_UNITS
 
     @property
     def is_count(self) -> bool:
@@ -52,10 +71,116 @@ def _blank_to_none(value: str) -> str | None:
     return value or None
 
 
+class CatalogueError(ValueError):
+    """The catalogue is not a valid standard; `problems` holds one line per mistake."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path, self.problems = path, problems
+        super().__init__("\n".join(problems))
+
+
+def catalogue_path() -> Path:
+    """The catalogue in force: $CSC_CATALOGUE when set, else the bundled `schemas/indicators.csv`."""
+    override = os.environ.get(CATALOGUE_ENV)
+    return Path(override) if override else CATALOGUE_PATH
+
+
+def _catalogue_schema():
+    """pandera's schema of one catalogue row: field by field (the cross-row rules follow it)."""
+    import pandera.pandas as pa
+
+    def one_of(values: tuple[str, ...], blank: bool = False) -> pa.Check:
+        allowed = ", ".join(values) + (" or blank" if blank else "")
+        return pa.Check(lambda s: s.isin(values + (("",) if blank else ())), element_wise=False,
+                        name=f"one of {allowed}")
+
+    whole_number = pa.Check(lambda s: s.eq("") | s.str.fullmatch(r"\d+"), name="a whole number or blank")
+    return pa.DataFrameSchema(
+        {
+            "column": pa.Column(str, [pa.Check(lambda s: s.str.fullmatch(SNAKE_CASE), name="a snake_case name"),
+                                      pa.Check(lambda s: ~s.duplicated(keep=False), name="given once")]),
+            "label": pa.Column(str, pa.Check(lambda s: s.str.strip() != "", name="a label")),
+            "unit": pa.Column(str, one_of(UNITS)),
+            "kind": pa.Column(str, one_of(KINDS)),
+            "multiplier": pa.Column(str, whole_number),
+            "part_check": pa.Column(str, one_of(PART_CHECKS, blank=True)),
+            "polarity": pa.Column(str, one_of(POLARITIES, blank=True)),
+            "mandatory": pa.Column(str, one_of(YES_NO)),
+            "publish_dp": pa.Column(str, whole_number),
+        },
+        strict=False,
+    )
+
+
+def _cross_row_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """(row, field, problem) for what one row says about others: rates, rolling sums, parts."""
+    units = dict(zip(frame["column"], frame["unit"]))
+    kinds = dict(zip(frame["column"], frame["kind"]))
+    problems = []
+    rates = frame["unit"].isin(RATE_UNITS) | frame["kind"].eq("derived")
+    for field in ("numerator", "denominator", "multiplier"):
+        for label in frame.index[rates & frame[field].eq("")]:
+            problems.append((label, field, f"{frame.at[label, 'column']} is a rate or derived figure without a {field}"))
+    for field in ("numerator", "denominator", "part_of"):
+        named = frame[field].ne("")
+        unknown = named & ~frame[field].map(units).isin(NUMERIC_UNITS)
+        for label in frame.index[unknown]:
+            problems.append((label, field, f"'{frame.at[label, field]}' is not a numeric column of the catalogue"))
+    rolling = frame["kind"].eq("rolling12")
+    not_flow = rolling & ~frame["sums"].map(kinds).eq("flow")
+    for label in frame.index[not_flow]:
+        problems.append((label, "sums", f"a rolling twelve-month column sums a flow column of the catalogue, "
+                                        f"not '{frame.at[label, 'sums']}'"))
+    unpaired = frame["part_of"].eq("") != frame["part_check"].eq("")
+    for label in frame.index[unpaired]:
+        problems.append((label, "part_check", "part_of and part_check go together (the whole, and error or warning)"))
+    return problems
+
+
+def validate_catalogue(path: Path) -> pd.DataFrame:
+    """The catalogue's rows as text, or CatalogueError with one line per mistake
+    (`indicators.csv line 7, unit: 'percentage' is not one of code, text, ...`)."""
+    import pandera.errors
+
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise CatalogueError(path, [f"{path}: empty, expected a header {','.join(CATALOGUE_FIELDS)}"])
+    header, problems = [h.strip() for h in rows[0]], []
+    for name in sorted({h for h in header if header.count(h) > 1}):
+        problems.append(f"{path} line 1: column '{name}' appears {header.count(name)} times")
+    for name in CATALOGUE_FIELDS:
+        if name not in header:
+            problems.append(f"{path} line 1: column '{name}' is missing")
+    for name in header:
+        if name not in CATALOGUE_FIELDS:
+            problems.append(f"{path} line 1: column '{name}' is not a field of the catalogue "
+                            f"({', '.join(CATALOGUE_FIELDS)})")
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            problems.append(f"{path} line {number}: {len(row)} fields where the header has {len(header)}")
+    if problems:
+        raise CatalogueError(path, problems)
+    frame = pd.DataFrame(rows[1:], columns=header).apply(lambda column: column.str.strip())
+    frame.index = range(2, len(frame) + 2)  # the file's line numbers, for the messages
+    try:
+        _catalogue_schema().validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.dropna(subset=["index"])
+        for line, field, check, value in zip(cases["index"], cases["column"], cases["check"], cases["failure_case"]):
+            problems.append(f"{path} line {int(line)}, {field}: '{value}' is not {check}")
+    problems += [f"{path} line {line}, {field}: {problem}" for line, field, problem in _cross_row_problems(frame)]
+    for column in REQUIRED_COLUMNS:
+        if column not in set(frame["column"]):
+            problems.append(f"{path}: the required column '{column}' is not in the catalogue")
+    if problems:
+        raise CatalogueError(path, sorted(set(problems), key=problems.index))
+    return frame
+
+
 @lru_cache(maxsize=1)
 def load_catalogue() -> tuple[Indicator, ...]:
-    with CATALOGUE_PATH.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = validate_catalogue(catalogue_path()).to_dict("records")
     indicators = []
     for row in rows:
         multiplier = _blank_to_none(row["multiplier"])

@@ -91,6 +91,9 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
 FAMILY_OF_RULE = {rule.id: rule.family for rule in _RULE_LIST}
 FLOW_OUTLIER_FACTOR = 2.5  # a monthly flow beyond 2.5x, or below 1/2.5, of its own recent median
 FLOW_OUTLIER_MIN_MONTHS = 6
+# The furthest back a history rule reads (x(m-12) in a rolling sum, twelve months of flows): a
+# month's figures can change the findings of the HISTORY_MONTHS months after it.
+HISTORY_MONTHS = 12
 FLOW_OUTLIER_MIN_DIFFERENCE = 10
 STOCK_JUMP_SHARE = 0.20
 STOCK_JUMP_MIN = 10

@@ -54,13 +54,39 @@ def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
     from pipelines.steps import archive_landing
 
     valid = set(MONTHS.get_partition_keys())
-    runnable, outside = set(), {}
+    runnable, arrived, outside = set(), set(), {}
     for archived in archive_landing(home):
         months, others = releasable(archived.periods, valid)
         runnable.update(months)
+        if archived.new:
+            arrived.update(months)
         for period in others:
             outside.setdefault(period, []).append(archived.file_name)
-    return sorted(runnable), outside
+    return months_touched(home, sorted(runnable), sorted(arrived)), outside
+
+
+def months_touched(home: DataHome, landed: list[str], arrived: list[str]) -> list[str]:
+    """The months a run over the landing folder must process.
+
+    Nothing new arrived: every landed month (running again re-checks them all). Otherwise only
+    what the arrivals touch: their months, the stored or landed months whose history rules read
+    them (up to HISTORY_MONTHS later: rolling sums, movement), and landed months never validated.
+    """
+    from pipelines.store.warehouse import connect
+    from schemas.rules import HISTORY_MONTHS
+
+    if not arrived:
+        return landed
+    import pandas as pd
+
+    with connect(home) as connection:
+        validated = {month for (month,) in connection.execute("SELECT DISTINCT period FROM returns").fetchall()}
+    known = validated | set(landed)
+    touched = set(arrived) | {month for month in landed if month not in validated}
+    for month in arrived:
+        later = pd.period_range(pd.Period(month, "M") + 1, periods=HISTORY_MONTHS, freq="M").strftime("%Y-%m")
+        touched.update(known.intersection(later))
+    return sorted(touched)
 
 
 class UnknownMonth(ValueError):
@@ -118,8 +144,9 @@ class RunSummary:
 
 def run_months(home: DataHome, months: list[str] | None,
                progress: ProgressCallback = ignore_progress) -> RunSummary:
-    """Run `monthly_release` for `months` (None: every month in the landing folder), one run per
-    month, reporting each month's stage (the Dagster step under way) and end to `progress`.
+    """Run `monthly_release` for `months` (None: the months the landing folder's arrivals touch),
+    one run per range of consecutive months, reporting each run's stage (the Dagster step under
+    way) and end to `progress`.
 
     UnknownMonth when a month asked for cannot be run.
     """
@@ -143,25 +170,60 @@ def run_months(home: DataHome, months: list[str] | None,
     summary.months = list(wanted)
     job = defs.resolve_job_def("monthly_release")
     with project_instance(home) if wanted else contextlib.nullcontext() as instance:
-        for done, month in enumerate(wanted):
-            progress(Progress(done, len(wanted), month, "starting"))
+        done = 0
+        for first, last in month_ranges(wanted):
+            span = [month for month in wanted if first <= month <= last]
+            label = _span(span)
+            progress(Progress(done, len(wanted), label, "starting"))
             run_id = str(uuid.uuid4())
-            # Dagster reports each step as it starts: that is the month's stage.
-            instance.add_event_listener(run_id, functools.partial(_report_step, progress, done, len(wanted), month))
-            result = job.execute_in_process(partition_key=month, instance=instance, raise_on_error=False,
-                                            run_config=QUIET, run_id=run_id)
-            held = _held_back(home, [month])
+            # Dagster reports each step as it starts: that is the stage of the range's run.
+            instance.add_event_listener(run_id, functools.partial(_report_step, progress, done, len(wanted), label))
+            result = execute_range(job, instance, first, last, run_id=run_id)
+            published = published_months(result, first, last)
+            held = _held_back(home, span)
+            summary.published += published
             summary.held_back += held
-            if result.success:
-                summary.published.append(month)
-                outcome = f"published, {len(held)} return(s) held back" if held else "published"
-            else:
-                summary.failed[month] = outcome = _first_failure(result)
-                outcome = f"failed: {outcome}"
-            progress(Progress(done + 1, len(wanted), month, finished=outcome))
+            failure = None if result.success else _first_failure(result)
+            summary.failed.update({month: failure for month in span if failure and month not in published})
+            done += len(span)
+            outcome = (f"failed: {failure}" if failure else
+                       f"published, {len(held)} return(s) held back" if held else "published")
+            progress(Progress(done, len(wanted), label, finished=outcome))
     summary.unreadable = _unreadable_files(home)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def month_ranges(months: list[str]) -> list[tuple[str, str]]:
+    """Consecutive months as (first, last) ranges: ["2024-01", "2024-02", "2024-05"] ->
+    [("2024-01", "2024-02"), ("2024-05", "2024-05")]."""
+    import pandas as pd
+
+    periods = pd.PeriodIndex(sorted(set(months)), freq="M")
+    if periods.empty:
+        return []
+    # A new range starts wherever a month does not follow the one before it.
+    starts = pd.Series(periods.asi8).diff().ne(1).cumsum()
+    return [(group.iloc[0].strftime("%Y-%m"), group.iloc[-1].strftime("%Y-%m"))
+            for _, group in pd.Series(periods).groupby(starts.to_numpy())]
+
+
+def execute_range(job, instance, first: str, last: str, run_id: str | None = None, run_config: dict | None = None):
+    """One run of `job` over the consecutive months first..last: one process, the fixed work once
+    (the assets' single-run backfill policy hands every step the whole range)."""
+    options = {"instance": instance, "raise_on_error": False, "run_config": run_config or QUIET, "run_id": run_id}
+    if first == last:
+        return job.execute_in_process(partition_key=first, **options)
+    return job.execute_in_process(tags={RANGE_START: first, RANGE_END: last}, **options)
+
+
+def published_months(result, first: str, last: str) -> list[str]:
+    """The months of the run whose release was materialised (a range records one event per month)."""
+    events = result.asset_materializations_for_node("open_data_release")
+    return sorted({event.partition for event in events if event.partition and first <= event.partition <= last})
 
 
 def _report_step(progress: ProgressCallback, done: int, total: int, month: str, entry) -> None:

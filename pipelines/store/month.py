@@ -21,18 +21,6 @@ from schemas.findings import FINDING_COLUMNS, findings_frame
 _STORED_FINDING_COLUMNS = [*FINDING_COLUMNS, "family", "waived", "waiver_reason"]
 
 
-def store_validation(connection: duckdb.DuckDBPyConnection, validation: MonthValidation,
-                     basis: ValidationBasis | None = None) -> None:
-    """The month's findings and the status of each return, replacing the month's, at once (with
-    what the validation depended on, `basis`, for the publication guard)."""
-    with transaction(connection):
-        replace_rows(connection, "findings", validation.findings, "period = ?", [validation.month])
-        crash_point("storing")  # test hook: killed inside the transaction, nothing of it stays
-        replace_rows(connection, "returns", validation.returns, "period = ?", [validation.month])
-        if basis is not None:
-            record_basis(connection, basis)
-
-
 def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
     """Copy the month's accepted returns into `indicator_values` and the Parquet lake."""
     with connect(home) as connection:
@@ -43,6 +31,38 @@ def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
         with transaction(connection):
             replace_rows(connection, "indicator_values", accepted, "period = ?", [month])
     write_lake_month(home, month, accepted.drop(columns=["period_start"]))
+    return accepted
+
+
+def store_validations(connection: duckdb.DuckDBPyConnection, validations: Sequence[MonthValidation],
+                      bases: Sequence[ValidationBasis] = ()) -> None:
+    """Months' findings and the status of each return, replacing those months', in one transaction,
+    with what each validation depended on (`bases`, for the publication guard)."""
+    months = [v.month for v in validations]
+    findings = [v.findings for v in validations if not v.findings.empty]
+    returns = [v.returns for v in validations if not v.returns.empty]
+    with transaction(connection):
+        replace_rows(connection, "findings", pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
+                     "list_contains(?, period)", [months])
+        crash_point("storing")  # test hook: killed inside the transaction, nothing of it stays
+        replace_rows(connection, "returns", pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
+                     "list_contains(?, period)", [months])
+        for basis in bases:
+            record_basis(connection, basis)
+
+
+def store_accepted_months(home: DataHome, months: Sequence[str]) -> pd.DataFrame:
+    """`store_accepted` for several months in one transaction; the lake keeps one file per month."""
+    with connect(home) as connection:
+        accepted = connection.execute(
+            f"SELECT la_code, period, sha256, {', '.join(numeric_columns())} FROM returns "
+            "WHERE list_contains(?, period) AND status = ? ORDER BY period, la_code", [list(months), ACCEPTED]).df()
+        accepted.insert(2, "period_start", pd.to_datetime(accepted["period"] + "-01").dt.date)
+        with transaction(connection):
+            replace_rows(connection, "indicator_values", accepted, "list_contains(?, period)", [list(months)])
+    by_month = dict(tuple(accepted.drop(columns=["period_start"]).groupby("period", sort=False)))
+    for month in months:
+        write_lake_month(home, month, by_month.get(month, accepted.iloc[0:0].drop(columns=["period_start"])))
     return accepted
 
 

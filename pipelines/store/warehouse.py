@@ -46,7 +46,7 @@ def _schema_sql() -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS indicator_values (
             la_code VARCHAR NOT NULL, period VARCHAR NOT NULL, period_start DATE NOT NULL, sha256 VARCHAR NOT NULL,
             {figures}, PRIMARY KEY (la_code, period))""",
-        # Columns added after a warehouse was first built (a general migration is issue 11's).
+        # Columns added after a warehouse was first built (figure columns: migrate_figure_columns).
         "ALTER TABLE findings ADD COLUMN IF NOT EXISTS cell VARCHAR",
         "CREATE SEQUENCE IF NOT EXISTS waiver_seq START 1",
         # Waivers are never deleted: a revoked waiver keeps its record and stops applying.
@@ -63,6 +63,33 @@ def _schema_sql() -> list[str]:
             period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL, arrival BIGINT NOT NULL,
             waivers JSON NOT NULL, reference JSON NOT NULL)""",
     ]
+
+
+# The tables holding one DOUBLE column per figure of the catalogue.
+FIGURE_TABLES = ("returns", "indicator_values")
+
+
+def migrate_figure_columns(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Give the figure tables a column for each figure the catalogue gained since they were built.
+
+    A column the catalogue dropped stays (its history is kept; nothing reads it). Each addition
+    is recorded in `schema_changes`. Returns the (table, column) pairs added.
+    """
+    existing = set(connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND list_contains(?, table_name)", [list(FIGURE_TABLES)]).fetchall())
+    missing = [(table, column) for table in FIGURE_TABLES for column in numeric_columns()
+               if (table, column) not in existing]
+    if not missing:
+        return []
+    connection.execute("""CREATE TABLE IF NOT EXISTS schema_changes (
+        changed_at TIMESTAMP NOT NULL, "table" VARCHAR NOT NULL, "column" VARCHAR NOT NULL, change VARCHAR NOT NULL)""")
+    with transaction(connection):
+        for table, column in missing:
+            connection.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" DOUBLE')
+            connection.execute("INSERT INTO schema_changes VALUES (now(), ?, ?, 'added from the catalogue')",
+                               [table, column])
+    return missing
 
 
 @contextlib.contextmanager
@@ -92,6 +119,7 @@ def connect(home: DataHome, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
         if not read_only:
             for statement in _schema_sql():
                 connection.execute(statement)
+            migrate_figure_columns(connection)
         yield connection
 
 

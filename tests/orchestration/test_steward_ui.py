@@ -1,5 +1,6 @@
 """End to end, as a steward sees it: a month with a held-back return, then the Dagster UI,
-then a backfill of earlier months launched through the UI's API and run by the daemon.
+then a backfill of earlier months launched through the UI's API and run by the daemon
+(one run over the range, a check result per month).
 
 A test data home gets the demo month 2024-06, where E06000006 is held back with a consistency
 error, recorded in the home's own instance (<home>/.dagster, DAGSTER_HOME unset). `csc-returns
@@ -227,18 +228,23 @@ def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chro
         assert "derived_inconsistent" in text  # the rule, beside the authority, in the failing-rows table
         assert (tmp_path / "received_returns-checks.png").stat().st_size > 10_000
 
-        # (c) history: one backfill over earlier months, queued and run by the daemon, a run per month.
+        # (c) history: one backfill over earlier months, queued and run by the daemon as ONE run over
+        # the range (the assets' single-run backfill policy), each month's checks kept per month.
         for month in BACKFILL_MONTHS:
             land(home, demo_files[month])
         launched = graphql(base, LAUNCH_BACKFILL, {"months": BACKFILL_MONTHS})["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
-        runs = wait_for_backfill_runs(base, launched["backfillId"], len(BACKFILL_MONTHS), process, log)
-        partitions = sorted(tag["value"] for run in runs for tag in run["tags"] if tag["key"] == "dagster/partition")
-        assert partitions == BACKFILL_MONTHS and {run["status"] for run in runs} == {"SUCCESS"}
-        # Launched by the daemon, each held the home's writer lock (and tagged itself so).
-        assert all({"key": WRITER_TAG, "value": str(home.root)} in run["tags"] for run in runs)
+        [run] = wait_for_backfill_runs(base, launched["backfillId"], 1, process, log)
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        assert run["status"] == "SUCCESS", run
+        assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+            BACKFILL_MONTHS[0], BACKFILL_MONTHS[-1])
+        # Launched by the daemon, the run held the home's writer lock (and tagged itself so).
+        assert tags.get(WRITER_TAG) == str(home.root)
         for month in BACKFILL_MONTHS:
             assert (home.publish / "releases" / month).is_dir(), f"{month} not published by the backfill"
+            [execution, *_] = graphql(base, CHECK_QUERY, {"partition": month, "check": FAILING_CHECK})["assetCheckExecutions"]
+            assert execution["partition"] == month and execution["status"] == "SUCCEEDED", execution
     finally:
         stop(process)
     assert process.returncode is not None
