@@ -53,3 +53,13 @@ def warehouse_scalar(home: DataHome, sql: str, params=()):
 
     with connect(home) as connection:
         return connection.execute(sql, list(params)).fetchone()[0]
+
+
+def months_of_run(run) -> list[str]:
+    """The months a Dagster run covered: its partition, or every month of its range (one run per range)."""
+    import pandas as pd
+
+    if "dagster/partition" in run.tags:
+        return [run.tags["dagster/partition"]]
+    first, last = run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
+    return [str(p) for p in pd.period_range(first, last, freq="M")]

@@ -12,13 +12,14 @@ from pipelines.cli import main
 from pipelines.home import DataHome
 from pipelines.orchestration.runner import INSTANCE_TEMPLATE, instance_home, project_instance
 from pipelines.reference import import_demo_reference
+from tests.conftest import months_of_run
 
 pytestmark = pytest.mark.xdist_group("dagster")
 
 
 def _runs_by_month(folder) -> Counter:
     with dg.DagsterInstance.from_config(str(folder)) as instance:
-        return Counter(run.tags["dagster/partition"] for run in instance.get_runs())
+        return Counter(month for run in instance.get_runs() for month in months_of_run(run))
 
 
 def _home(root, demo_files, months: list[str]) -> DataHome:
