@@ -63,3 +63,24 @@ def months_of_run(run) -> list[str]:
         return [run.tags["dagster/partition"]]
     first, last = run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
     return [str(p) for p in pd.period_range(first, last, freq="M")]
+
+
+_HOLD_WRITER_LOCK = """
+import sys, time
+from pipelines.home import DataHome
+from pipelines.lock import writer_lock
+with writer_lock(DataHome.resolve(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_writer_lock(home, seconds: float):
+    """Another process holding the home's writer lock for `seconds`; returns once it holds it."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", _HOLD_WRITER_LOCK, str(home.root), str(seconds)], cwd=REPO,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process

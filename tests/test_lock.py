@@ -9,28 +9,11 @@ import pytest
 
 from pipelines.home import DataHome
 from pipelines.lock import WriterLockTimeout, writer_lock
-from tests.conftest import REPO
-
-HOLD = """
-import sys, time
-from pipelines.home import DataHome
-from pipelines.lock import writer_lock
-with writer_lock(DataHome.resolve(sys.argv[1])):
-    print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-def _holder(home: DataHome, seconds: float) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(home.root), str(seconds)], cwd=REPO,
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "held"
-    return process
-
+from tests.conftest import REPO, hold_writer_lock
 
 def test_a_second_writer_waits_names_the_holder_and_gives_up_after_its_timeout(tmp_path):
     home = DataHome.resolve(tmp_path / "home")
-    holder = _holder(home, 30)
+    holder = hold_writer_lock(home, 30)
     lines = []
     try:
         started = time.monotonic()
@@ -46,7 +29,7 @@ def test_a_second_writer_waits_names_the_holder_and_gives_up_after_its_timeout(t
 
 def test_a_waiting_writer_proceeds_when_the_holder_finishes(tmp_path):
     home = DataHome.resolve(tmp_path / "home")
-    holder = _holder(home, 1.0)
+    holder = hold_writer_lock(home, 1.0)
     lines = []
     started = time.monotonic()
     with writer_lock(home, timeout=30, announce=lines.append):
@@ -57,7 +40,7 @@ def test_a_waiting_writer_proceeds_when_the_holder_finishes(tmp_path):
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     home = DataHome.resolve(tmp_path / "home")
-    holder = _holder(home, 60)
+    holder = hold_writer_lock(home, 60)
     holder.kill()
     holder.wait()
     with writer_lock(home, timeout=2):
@@ -85,7 +68,7 @@ def test_run_gives_up_after_its_wait_with_exit_75_naming_the_holder(tmp_path):
     from pipelines.exit_codes import LOCKED
 
     home = DataHome.resolve(tmp_path / "home")
-    holder = _holder(home, 60)
+    holder = hold_writer_lock(home, 60)
     try:
         started = time.monotonic()
         done = _cli(home, "run", "--wait", "1")
@@ -111,7 +94,7 @@ def test_readers_are_not_writers_validate_needs_no_lock(tmp_path, example_rows):
 
     home = DataHome.resolve(tmp_path / "home")
     path = write_return(tmp_path / "return.csv", example_rows)
-    holder = _holder(home, 60)
+    holder = hold_writer_lock(home, 60)
     try:
         done = _cli(home, "validate", str(path))
     finally:

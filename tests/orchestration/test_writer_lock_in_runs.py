@@ -13,7 +13,7 @@ import uuid
 
 import dagster as dg
 import pytest
-from orchestration_support import HELD_BACK_LA, HELD_BACK_MONTH, FAILING_CHECK, REPO, run_config, run_held_back_month
+from orchestration_support import HELD_BACK_LA, HELD_BACK_MONTH, FAILING_CHECK, run_config, run_held_back_month
 
 import assets
 from assets.returns import received_returns
@@ -26,25 +26,9 @@ from pipelines.orchestration.resources import (
     DataHomeResource,
     warehouse_writer,
 )
+from tests.conftest import hold_writer_lock
 
 pytestmark = pytest.mark.xdist_group("dagster")
-HOLD = """
-import sys, time
-from pipelines.home import DataHome
-from pipelines.lock import writer_lock
-with writer_lock(DataHome.resolve(sys.argv[1])):
-    print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-def _hold(home: DataHome, seconds: float) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(home.root), str(seconds)], cwd=REPO,
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "held"
-    return process
-
-
 def _release_when_logged(instance: dg.DagsterInstance, line: str, holder: subprocess.Popen, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and holder.poll() is None:
@@ -71,7 +55,7 @@ def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died
         dead = left_started(home.root, gone)  # its process was killed while it held this home's lock
         finishing = left_started(home.root, alive)  # let the lock go, still recording its success
         elsewhere = left_started(tmp_path / "other", gone)  # another home's
-        holder = _hold(home, 600)
+        holder = hold_writer_lock(home, 600)
         waiting = f"waiting for the run in process {holder.pid} that started at"
         # The holder lets go once the run says it waits for it (however long the run takes to start).
         releaser = threading.Thread(target=_release_when_logged, args=(instance, waiting, holder), daemon=True)
@@ -102,7 +86,7 @@ def test_a_run_that_only_checks_reads_the_snapshot_while_a_writer_holds_the_home
         executor=dg.in_process_executor)
     with dg.instance_for_test() as instance:
         assert run_held_back_month(instance, home, demo_files).success
-        holder = _hold(home, 300)  # a writer busy for longer than this test may take
+        holder = hold_writer_lock(home, 300)  # a writer busy for longer than this test may take
         try:
             started = time.monotonic()
             # As the UI launches a check alone: no asset selected, the month as the run's partition tag.
