@@ -18,12 +18,16 @@ A cell is (geography code, column). Counts come in exactly as the authorities re
   not available and `z` when the denominator is zero;
 - across months (the series): a twelve-month sum, and the rates on it, is published only when
   every month of its window publishes the flow as a number (`suppress_rolling_windows`);
-- revisions never carry a figure of a cell now published as `c` or `x` (`withhold_revised_figures`).
+- revisions never carry a figure of a cell now published as `c` or `x` (`withhold_revised_figures`);
+- across releases of one month: the public keeps every release, so a figure an earlier release
+  published is known (it hides nothing when suppressed, and cannot be the complement that protects
+  another), and a figure an earlier release withheld stays withheld while it is unchanged, or the
+  two releases together would give it (or the small count it protected) back (`EarlierFigures`).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -50,6 +54,32 @@ class Derived:
     dp: int
 
 
+@dataclass(frozen=True)
+class EarlierFigures:
+    """What earlier releases of the same month disclosed: (cell, exact figure) pairs each published
+    as a number, and those each withheld (`c`). A cell whose figure has changed since is a new
+    unknown to the public; one with the same figure is taken as the same (the safe side: the
+    public sees no revision for it). Kept privately in the warehouse (`store/disclosed.py`)."""
+    published: frozenset[tuple[Cell, int]] = field(default_factory=frozenset)
+    withheld: frozenset[tuple[Cell, int]] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_record(cls, cells: Iterable[Cell], figures: Iterable[int], published: Iterable[bool]) -> EarlierFigures:
+        pairs = list(zip(zip(cells, figures), published))
+        return cls(frozenset(pair for pair, shown in pairs if shown), frozenset(pair for pair, shown in pairs if not shown))
+
+    def known(self, counts: Mapping[Cell, int | None]) -> set[Cell]:
+        """Cells whose figure now the public already has from an earlier release."""
+        return {cell for cell, value in counts.items() if (cell, value) in self.published}
+
+    def still_withheld(self, counts: Mapping[Cell, int | None]) -> set[Cell]:
+        """Cells whose figure now an earlier release withheld."""
+        return {cell for cell, value in counts.items() if (cell, value) in self.withheld}
+
+
+NOTHING_EARLIER = EarlierFigures()
+
+
 def is_small(value: int | None) -> bool:
     return value is not None and value in SMALL_COUNTS
 
@@ -73,33 +103,46 @@ def part_whole_pairs(part_of: Mapping[str, str]) -> list[tuple[str, str]]:
 
 
 def suppressed_counts(counts: Mapping[Cell, int | None], totals: Sequence[Total],
-                      pairs: Sequence[tuple[str, str]]) -> set[Cell]:
-    """The count cells to publish as `c` (primary, differencing and secondary suppression)."""
-    suppressed = {cell for cell, value in counts.items() if is_small(value)}
+                      pairs: Sequence[tuple[str, str]], earlier: EarlierFigures = NOTHING_EARLIER) -> set[Cell]:
+    """The count cells to publish as `c` (primary, differencing and secondary suppression).
+
+    `earlier` is what earlier releases of the month disclosed: a cell they published with its
+    figure now is public whatever this release prints, and one they withheld stays withheld.
+    """
+    known = earlier.known(counts)
+    suppressed = {cell for cell, value in counts.items() if is_small(value)} | (earlier.still_withheld(counts) - known)
+
+    def public(cell: Cell) -> bool:
+        return cell not in suppressed or cell in known
+
     geographies = sorted({geography for geography, _ in counts})
     for geography in geographies:
         for part, whole in pairs:
-            part_value, whole_value = counts.get((geography, part)), counts.get((geography, whole))
-            if (part_value is None or whole_value is None
-                    or (geography, part) in suppressed or (geography, whole) in suppressed):
+            part_cell, whole_cell = (geography, part), (geography, whole)
+            part_value, whole_value = counts.get(part_cell), counts.get(whole_cell)
+            if part_value is None or whole_value is None or not (public(part_cell) and public(whole_cell)):
                 continue
             if is_small(whole_value - part_value):
-                suppressed.add((geography, part))
+                suppressed.add(whole_cell if part_cell in known else part_cell)
     changed = True
     while changed:
         changed = False
         for total in totals:
-            hidden = [cell for cell in (total.whole, *total.parts) if cell in suppressed or counts.get(cell) is None]
+            hidden = [cell for cell in (total.whole, *total.parts) if counts.get(cell) is None or not public(cell)]
             if len(hidden) == 1 and hidden[0] in suppressed:
-                suppressed.add(_complementary_cell(total, counts, suppressed))
-                changed = True
+                complement = _complementary_cell(total, counts, suppressed, known)
+                if complement not in suppressed:
+                    suppressed.add(complement)
+                    changed = True
     return suppressed
 
 
-def _complementary_cell(total: Total, counts: Mapping[Cell, int | None], suppressed: set[Cell]) -> Cell:
-    """The smallest non-zero published part protects best at least cost; else the total itself."""
+def _complementary_cell(total: Total, counts: Mapping[Cell, int | None], suppressed: set[Cell],
+                        known: set[Cell]) -> Cell:
+    """The smallest non-zero part still unknown to the public protects best at least cost; else
+    the total itself. (A part an earlier release published hides nothing when suppressed.)"""
     candidates = sorted((counts[cell], cell) for cell in total.parts
-                        if cell not in suppressed and counts.get(cell))
+                        if cell not in suppressed and cell not in known and counts.get(cell))
     return candidates[0][1] if candidates else total.whole
 
 
@@ -121,12 +164,14 @@ def derived_text(derived: Derived, numerator: int | None, denominator: int | Non
 
 
 def publishable_cells(counts: Mapping[Cell, int | None], totals: Sequence[Total], pairs: Sequence[tuple[str, str]],
-                      derived: Iterable[Derived], rounded: set[str]) -> dict[Cell, str]:
+                      derived: Iterable[Derived], rounded: set[str],
+                      earlier: EarlierFigures = NOTHING_EARLIER) -> dict[Cell, str]:
     """Published text for every count and derived cell of the table.
 
-    `rounded` names the geographies (regions, England) whose counts are rounded to 10.
+    `rounded` names the geographies (regions, England) whose counts are rounded to 10; `earlier`
+    is what earlier releases of the month disclosed (`suppressed_counts`).
     """
-    suppressed = suppressed_counts(counts, totals, pairs)
+    suppressed = suppressed_counts(counts, totals, pairs, earlier)
     cells: dict[Cell, str] = {}
     for cell, value in counts.items():
         geography = cell[0]
@@ -151,8 +196,9 @@ def geography_code(row: Mapping[str, str]) -> str:
     return row.get("new_la_code") or row.get("region_code") or row.get("country_code") or ""
 
 
-def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[str, str],
-                             derived: Sequence[Derived]) -> list[tuple[dict[str, str], str, str]]:
+def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[str, str], derived: Sequence[Derived],
+                             stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+                             ) -> list[tuple[dict[str, str], str, str]]:
     """Publish a twelve-month sum only over a window whose every month is published as a number.
 
     `rows` are the published rows of any geographies across months (the cumulative series),
@@ -163,7 +209,10 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
     give it back by differencing: x(m-12) = x(m) - (x_12m(m) - x_12m(m-1)), or a lone unknown
     month = x_12m(m) minus the eleven published ones. A sum over published months only is
     already a function of published figures, so it reveals nothing (docs/publishing.md proves
-    it); an authority's sum must also equal those months, or it is suppressed. Rates and
+    it); an authority's sum must also equal those months, or it is suppressed, and so is a regional
+    or England sum that adds up such a sum (`stale_totals`: (geography code, month, column), from
+    the exact figures only the warehouse holds: the total less its other, published, members would
+    give the stale sum back). Rates and
     percentages on a suppressed sum are suppressed with it (a rate to one decimal place times
     the published population gives the sum back). Changes `rows` in place and returns each
     changed cell as (row, column, text before).
@@ -177,10 +226,11 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
     published_run: dict[tuple[str, int, str], int] = {}
     changed: list[tuple[dict[str, str], str, str]] = []
     for (code, ordinal), row in sorted(by_month.items(), key=lambda item: item[0]):
+        month = month_of(row["time_period"], row["time_identifier"])
         for column, flow in rolling.items():
             run = published_run.get((code, ordinal - 1, flow), 0) + 1 if is_number(row.get(flow)) else 0
             published_run[(code, ordinal, flow)] = run
-            if is_number(row.get(column)) and (run < 12 or not _agrees_with_its_months(
+            if is_number(row.get(column)) and (run < 12 or (code, month, column) in stale_totals or not _agrees_with_its_months(
                     row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)])):
                 changed.append((row, column, row[column]))
                 row[column] = SUPPRESSED

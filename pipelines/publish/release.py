@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from pipelines.home import DataHome
 from pipelines.ingest.durable import crash_point, exchange, fsync_directory, fsync_tree
 from pipelines.publish import package
 from pipelines.publish.disclosure import (
+    NOTHING_EARLIER,
     Derived,
+    EarlierFigures,
     Total,
     part_whole_pairs,
     publishable_cells,
@@ -40,6 +43,7 @@ from pipelines.publish.ees import (
     REGIONAL,
     REVISION_COLUMNS,
     SUPPRESSED,
+    is_number,
     meta_rows,
     month_of,
     published_columns,
@@ -60,7 +64,13 @@ from pipelines.publish.guard import guard_blockers, refusal
 from pipelines.publish.portal import PortalError, publisher_for
 from pipelines.publish.screener import screen_release
 from pipelines.reference import load_reference
-from pipelines.store.month import accepted_since, accepted_values, held_back_authorities
+from pipelines.store.disclosed import DISCLOSED_COLUMNS, read_disclosed, record_disclosed
+from pipelines.store.month import (
+    accepted_since,
+    accepted_values,
+    held_back_authorities,
+    sums_disagreeing_with_their_months,
+)
 from pipelines.store.warehouse import connect
 from schemas.catalogue import load_catalogue
 
@@ -88,6 +98,17 @@ class ReleaseInputs:
     values: pd.DataFrame  # accepted authority rows for the month
     held_back: list[str]
     as_of: str  # ISO date the latest accepted return arrived: the release's deterministic date
+    earlier: EarlierFigures  # what earlier releases of the month disclosed (store/disclosed.py)
+    stale_sums: pd.DataFrame  # authorities' twelve-month sums that disagree with their months now
+
+
+@dataclass(frozen=True)
+class MonthRelease:
+    """A month's EES rows (England, regions, authorities) and what building them found."""
+    rows: list[dict[str, str]]
+    notes: list[str]
+    problems: list[str]  # they block the release
+    figures: pd.DataFrame  # every count cell: geography, indicator, exact figure, published as a number
 
 
 def publish_month(home: DataHome, month: str, publisher: str = "folder") -> ReleaseSummary:
@@ -101,7 +122,8 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
         raise PublishingError(str(exc)) from None
     register = _register(home)
     inputs = _read_month(home, month)
-    rows, notes, problems = release_rows(month, register, inputs.values)
+    built = release_rows(month, register, inputs.values, inputs.earlier)
+    rows, notes, problems = built.rows, built.notes, built.problems
     summary = ReleaseSummary(month=month, files=[], held_back=inputs.held_back, screen_passed=False,
                              la_rows=sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows),
                              suppressed_cells=0, revisions=0)
@@ -112,7 +134,7 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
     try:
         if home.publish.exists():
             shutil.copytree(home.publish, staging, dirs_exist_ok=True)
-        revisions = _write_series(staging, month, rows, inputs.as_of)
+        revisions = _write_series(staging, month, rows, inputs.as_of, _stale_totals(register, inputs.stale_sums))
         summary.revisions = len(revisions)
         summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
         if revisions:
@@ -130,6 +152,9 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
         if findings:
             return summary
         summary.screen_passed = True
+        # Recorded before the swap: a crash between the two records a release never served, which
+        # only makes later releases of the month suppress more; the reverse could leak.
+        _record_disclosed(home, month, built.figures)
         _swap_into_place(staging, home)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -170,12 +195,37 @@ def _read_month(home: DataHome, month: str) -> ReleaseInputs:
             values = accepted_values(connection, month).drop(columns=["sha256"])
             held_back = held_back_authorities(connection, month)
             arrived = accepted_since(connection, month)
+            disclosed = read_disclosed(connection, month)
+            stale_sums = sums_disagreeing_with_their_months(connection, _rolling_sums())
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
     if values.empty:
         raise PublishingError(f"no accepted returns for {month}: nothing to publish")
     as_of = arrived.date().isoformat() if arrived is not None else f"{month}-01"
-    return ReleaseInputs(values=values, held_back=held_back, as_of=as_of)
+    earlier = EarlierFigures.from_record(zip(disclosed["geography"], disclosed["indicator"]),
+                                         disclosed["figure"].astype(int), disclosed["published"].astype(bool))
+    return ReleaseInputs(values=values, held_back=held_back, as_of=as_of, earlier=earlier, stale_sums=stale_sums)
+
+
+def _rolling_sums() -> dict[str, str]:
+    """Each published twelve-month column and the monthly flow it sums."""
+    return {i.column: i.sums for i in published_indicators() if i.kind == "rolling12"}
+
+
+def _stale_totals(register: pd.DataFrame, stale_sums: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """The regional and England sums (code, month, column) that add up an authority's stale sum."""
+    region_of = dict(zip(register["new_la_code"], register["region_code"]))
+    keys = zip(stale_sums["la_code"], stale_sums["period"], stale_sums["column"])
+    return {(geography, month, column) for code, month, column in keys
+            for geography in (region_of.get(code), ENGLAND_CODE) if geography}
+
+
+def _record_disclosed(home: DataHome, month: str, figures: pd.DataFrame) -> None:
+    try:
+        with connect(home) as connection:
+            record_disclosed(connection, month, figures)
+    except duckdb.Error as exc:
+        raise PublishingError(f"warehouse cannot record the release: {str(exc).splitlines()[0]}") from None
 
 
 def _figure(value: object) -> int | None:
@@ -185,8 +235,10 @@ def _figure(value: object) -> int | None:
     return int(round(float(value)))
 
 
-def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame) -> tuple[list[dict[str, str]], list[str], list[str]]:
-    """EES rows for England, each region and each authority of the register; notes; problems that block."""
+def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame,
+                 earlier: EarlierFigures = NOTHING_EARLIER) -> MonthRelease:
+    """EES rows for England, each region and each authority of the register, with disclosure
+    control that also takes account of what earlier releases of the month (`earlier`) disclosed."""
     register = register.sort_values(["region_code", "new_la_code"]).reset_index(drop=True)
     indicators = published_indicators()
     counts_columns = [i.column for i in indicators if i.is_count]
@@ -228,7 +280,8 @@ def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame) -> tu
     part_of = {i.column: i.part_of for i in load_catalogue() if i.part_of and i.is_count}
     derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
                for i in indicators if i.is_derived]
-    cells = publishable_cells(counts, totals, part_whole_pairs(part_of), derived, rounded={ENGLAND_CODE, *region_codes})
+    cells = publishable_cells(counts, totals, part_whole_pairs(part_of), derived,
+                              rounded={ENGLAND_CODE, *region_codes}, earlier=earlier)
 
     year, month_name = time_identifiers(month)
     base = {"time_period": year, "time_identifier": month_name, "country_code": ENGLAND_CODE, "country_name": ENGLAND_NAME}
@@ -243,7 +296,10 @@ def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame) -> tu
             "region_name": safe_text(authority.region_name), "old_la_code": authority.old_la_code,
             "new_la_code": authority.new_la_code, "la_name": safe_text(authority.la_name)}))
     rows = [{**identity, **{i.column: cells[(code, i.column)] for i in indicators}} for code, identity in geographies]
-    return rows, notes, problems
+    disclosed = [(code, column, value, is_number(cells[(code, column)]))
+                 for (code, column), value in counts.items() if value is not None]
+    figures = pd.DataFrame(disclosed, columns=list(DISCLOSED_COLUMNS))
+    return MonthRelease(rows, notes, problems, figures)
 
 
 def _month_words(month: str) -> str:
@@ -268,8 +324,10 @@ def _geography(row: dict[str, str]) -> tuple[str, str]:
     return row["country_code"], row["country_name"]
 
 
-def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: str) -> list[dict[str, str]]:
-    """Replace the month in the cumulative series; record every published figure that changed."""
+def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: str,
+                  stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> list[dict[str, str]]:
+    """Replace the month in the cumulative series; record every published figure that changed.
+    `stale_totals`: regional and England sums that add up a stale authority sum (`_stale_totals`)."""
     columns = published_columns()
     series_path = folder / SERIES_FILE
     previous = read_csv(series_path)[1] if series_path.exists() else []
@@ -278,7 +336,7 @@ def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: s
             for r in previous if month_of(r["time_period"], r["time_identifier"]) != month]
     series = sorted(kept + rows, key=_row_key)
     # Suppression across months changes `rows` in place and may reach months published before.
-    earlier_months = _suppress_across_months(folder, series, month, as_of)
+    earlier_months = _suppress_across_months(folder, series, month, as_of, stale_totals)
     write_csv(series_path, columns, series)
     write_csv(folder / meta_file(SERIES_FILE), META_COLUMNS, meta_rows())
 
@@ -309,18 +367,19 @@ def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: s
     return revisions
 
 
-def _suppress_across_months(folder: Path, series: list[dict[str, str]], month: str, as_of: str) -> list[dict[str, str]]:
+def _suppress_across_months(folder: Path, series: list[dict[str, str]], month: str, as_of: str,
+                            stale_totals: Collection[tuple[str, str, str]]) -> list[dict[str, str]]:
     """Suppress twelve-month sums over months not published as numbers, at every geography;
     rewrite other months' snapshots it changes.
 
     Returns revision records for cells of months other than `month` (already published) that
     this release suppresses, so the change to an earlier file is on the record.
     """
-    rolling = {i.column: i.sums for i in published_indicators() if i.kind == "rolling12"}
+    rolling = _rolling_sums()
     derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
                for i in published_indicators() if i.is_derived]
     revisions, touched = [], set()
-    for row, column, before in suppress_rolling_windows(series, rolling, derived):
+    for row, column, before in suppress_rolling_windows(series, rolling, derived, stale_totals):
         row_month = month_of(row["time_period"], row["time_identifier"])
         if row_month == month:
             continue

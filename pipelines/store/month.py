@@ -83,6 +83,25 @@ def accepted_values(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Dat
         "SELECT * EXCLUDE (period_start) FROM indicator_values WHERE period = ? ORDER BY la_code", [month]).df()
 
 
+def sums_disagreeing_with_their_months(connection: duckdb.DuckDBPyConnection,
+                                       rolling: dict[str, str]) -> pd.DataFrame:
+    """(la_code, period, column) of each twelve-month sum an authority returned that differs from the
+    sum of its twelve accepted months as stored now: returned before one of them was resubmitted.
+
+    `rolling` maps each twelve-month column to the monthly flow it sums. Sums whose window is not
+    all accepted are not listed (their window holds months unknown here).
+    """
+    selects = [f"""SELECT s.la_code, s.period, '{column}' AS "column" FROM indicator_values s
+        JOIN indicator_values m ON m.la_code = s.la_code
+         AND m.period_start BETWEEN s.period_start - INTERVAL 11 MONTH AND s.period_start
+        WHERE s."{column}" IS NOT NULL GROUP BY s.la_code, s.period, s."{column}"
+        HAVING count(m."{flow}") = 12 AND round(sum(m."{flow}")) <> round(s."{column}")"""
+               for column, flow in rolling.items() if column in numeric_columns() and flow in numeric_columns()]
+    if not selects:
+        return pd.DataFrame(columns=["la_code", "period", "column"])
+    return connection.execute(" UNION ALL ".join(selects) + ' ORDER BY 2, 1, 3').df()
+
+
 def accepted_since(connection: duckdb.DuckDBPyConnection, month: str):
     """When the latest file behind the month's stored figures arrived (None when there are none)."""
     return connection.execute(

@@ -48,7 +48,8 @@ def _number(text: str) -> float | None:
 @given(synthetic_month())
 def test_published_tables_never_disclose_a_small_count(month):
     register, values = month
-    rows, _, problems = release_rows("2025-12", register, values)
+    built = release_rows("2025-12", register, values)
+    rows, problems = built.rows, built.problems
     assert problems == []
     true = {row["la_code"]: row for row in values.to_dict("records")}
     by_code = {row["new_la_code"] or row["region_code"] or row["country_code"]: row for row in rows}
@@ -143,7 +144,8 @@ def test_regional_rows_only_when_the_region_is_complete():
         {"old_la_code": "2", "new_la_code": "E06000002", "la_name": "B", "region_code": "E12000001", "region_name": "R1"},
     ])
     values = pd.DataFrame([{"la_code": "E06000001", **{c: 50 for c in COUNTS}}])
-    rows, notes, _ = release_rows("2025-12", register, values)
+    built = release_rows("2025-12", register, values)
+    rows, notes = built.rows, built.notes
     region = next(r for r in rows if r["geographic_level"] == REGIONAL)
     assert {region[c] for c in COUNTS} == {"x"}
     assert [r["la_name"] for r in rows if r["geographic_level"] == LOCAL_AUTHORITY] == ["A", "B"]

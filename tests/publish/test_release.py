@@ -8,6 +8,8 @@ import pytest
 from pipelines.publish.ees import MONTH_NAMES, published_indicators, read_csv
 from pipelines.publish.files import SERIES_FILE, release_file
 from pipelines.publish.release import PublishingError, publish_month
+from pipelines.store.disclosed import read_disclosed
+from pipelines.store.warehouse import connect
 
 from .synthetic import (
     BLACKPOOL,
@@ -104,6 +106,39 @@ def test_one_small_authority_in_a_complete_region_gets_a_complementary_suppressi
     assert rows[NORTH_EAST]["cla_started"] != "c"
 
 
+def _disclosed(home, month):
+    with connect(home, read_only=True) as connection:
+        return read_disclosed(connection, month)
+
+
+def test_a_month_published_again_keeps_what_its_first_release_withheld(tmp_path):
+    """SYNTHETIC. The first release hides the small 3 and, as its complement, the next smallest
+    authority's figure. The small authority resubmits 40: were the complement printed now, the first
+    release's region total (held privately, exact) would give the 3 back, so it stays `c` and the 40
+    becomes its complement. The record of what each release disclosed is the warehouse's, never served."""
+    register = register_of([NORTH_EAST])
+    home = make_home(tmp_path, register)
+    codes = list(register["new_la_code"])
+    figures = {code: {"cla_started": 3 if n == 0 else 10 + n} for n, code in enumerate(codes)}
+    accept_returns(home, MONTH, figures)
+    publish_month(home, MONTH)
+    first = rows_by_geography(home.publish / release_file(MONTH))
+    recorded = _disclosed(home, MONTH)
+    publish_month(home, MONTH)  # the same release again records nothing new
+    assert _disclosed(home, MONTH).equals(recorded)
+    accept_returns(home, MONTH, {codes[0]: {"cla_started": 40}}, received="2026-01-20")
+
+    publish_month(home, MONTH)
+
+    again = rows_by_geography(home.publish / release_file(MONTH))
+    assert [first[code]["cla_started"] for code in codes[:3]] == ["c", "c", "12"]
+    assert [again[code]["cla_started"] for code in codes[:3]] == ["c", "c", "12"]
+    started = _disclosed(home, MONTH).query("indicator == 'cla_started'")
+    assert set(zip(started["geography"], started["figure"], started["published"])) >= {
+        (codes[0], 3, False), (codes[0], 40, False), (codes[1], 11, False), (codes[2], 12, True)}
+    assert not any("disclosed" in path.name for path in home.publish.rglob("*"))
+
+
 def test_same_inputs_give_byte_identical_files(north_west_home):
     accept_returns(north_west_home, MONTH, SMALL_NORTH_WEST)
     publish_month(north_west_home, MONTH)
@@ -166,6 +201,7 @@ def test_failed_screen_leaves_the_published_folder_untouched(tmp_path):
     assert any("E06000099" in finding for finding in summary.screen_findings)
     assert folder_bytes(home.publish) == before
     assert not [p for p in home.root.iterdir() if p.name.startswith(".publish")]
+    assert _disclosed(home, "2026-01").empty  # a release never served is not on the record
 
 
 def test_text_that_a_spreadsheet_would_run_is_never_published_as_is(tmp_path):
@@ -242,3 +278,30 @@ def test_twelve_month_sums_over_a_suppressed_month_are_suppressed_in_every_publi
     # and an unchanged sum would give the new month back the same way.
     withdrawn = [r for r in revisions if r["new"] == "c"]
     assert withdrawn and all(r["old"] == "c" for r in withdrawn)
+
+
+def test_a_regional_sum_over_an_authority_sum_made_before_a_resubmission_is_withdrawn(tmp_path):
+    """SYNTHETIC: every North East authority returns 60 s47 enquiries a month and 720 over twelve, for
+    2025-01 to 2026-01. The first authority then resubmits June 2025 as 75: its later sums (720,
+    returned with the 60) no longer add up its months, and the warehouse (the only holder of the exact
+    figures) tells the release that the region's and England's sums over them must go too."""
+    register = register_of([NORTH_EAST])
+    home = make_home(tmp_path, register)
+    codes = list(register["new_la_code"])
+    months = _months("2025-01", 13)
+    for month in months:
+        accept_returns(home, month, {code: {"s47_enquiries_12m": 720} for code in codes}, received=f"{month}-28")
+        publish_month(home, month)
+    published = rows_by_geography(home.publish / release_file("2026-01"))
+    assert [published[g]["s47_enquiries_12m"] for g in (codes[0], NORTH_EAST, "E92000001")] == ["720", "8640", "8640"]
+    accept_returns(home, "2025-06", {codes[0]: {"s47_enquiries": 75, "s47_enquiries_12m": 720}}, received="2026-02-02")
+
+    publish_month(home, "2025-06")
+
+    for month in ("2025-12", "2026-01"):
+        rows = rows_by_geography(home.publish / release_file(month))
+        assert [rows[g]["s47_enquiries_12m"] for g in (codes[0], NORTH_EAST, "E92000001")] == ["c", "c", "c"]
+        assert rows[codes[1]]["s47_enquiries_12m"] == "720"
+    _, revisions = read_csv(home.publish / "revisions.csv")
+    withdrawn = {(r["month"], r["geography"]) for r in revisions if r["indicator"] == "s47_enquiries_12m"}
+    assert {("2025-12", NORTH_EAST), ("2026-01", "E92000001")} <= withdrawn

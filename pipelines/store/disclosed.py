@@ -1,0 +1,43 @@
+"""The private record of what each release disclosed: every count cell's exact figure, and whether
+it went out as a number or was withheld.
+
+Never served. Disclosure control of a month published again reads it (`publish/disclosure.py`,
+`EarlierFigures`): the public keeps every release, so what an earlier release of the month printed,
+or hid, bounds what this one may. Rows are only ever added, and adding the same release again adds
+nothing.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.store.warehouse import transaction
+
+DISCLOSED_COLUMNS = ("geography", "indicator", "figure", "published")  # the table: store/warehouse.py
+
+
+def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """Every figure earlier releases of `month` disclosed or withheld (empty for a first release)."""
+    if not _has_table(connection):  # a snapshot of a warehouse made before the record existed
+        return pd.DataFrame(columns=list(DISCLOSED_COLUMNS))
+    columns = ", ".join(DISCLOSED_COLUMNS)
+    return connection.execute(f"SELECT {columns} FROM disclosed_figures WHERE period = ? ORDER BY {columns}",
+                              [month]).df()
+
+
+def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures: pd.DataFrame) -> None:
+    """Add a release's figures (columns `DISCLOSED_COLUMNS`) to the record; a repeat adds nothing."""
+    connection.register("release_figures", figures[list(DISCLOSED_COLUMNS)])
+    try:
+        with transaction(connection):
+            connection.execute(
+                "INSERT OR IGNORE INTO disclosed_figures SELECT ?, geography, indicator, CAST(figure AS BIGINT), "
+                "published, now() FROM release_figures", [month])
+    finally:
+        connection.unregister("release_figures")
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection) -> bool:
+    return bool(connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+        "AND table_name = 'disclosed_figures'").fetchone()[0])
