@@ -33,21 +33,22 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
 )
 def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource,
                       warehouse_writer: dg.ResourceParam[DataHome]):
-    from pipelines.publish.release import PublishingError, publish_month
+    from pipelines.publish.release import PublishingError, publish_months
 
     home, months = data_home.home(), list(context.partition_keys)
     published, failures = {}, []
-    for month in months:  # in calendar order: each release builds on the series published before it
-        try:  # publish_month asks the publication guard itself: blocking checks act only within one run
-            summary = publish_month(home, month)
-        except PublishingError as exc:  # a one-line reason for the steward, not a traceback
-            failures.append(str(exc))
-            continue
-        if not summary.screen_passed:
-            failures.append(f"{month}: the release failed the screen; nothing published "
+    try:  # publish_months asks the publication guard itself: blocking checks act only within one run
+        summaries = publish_months(home, months)  # in calendar order, the files written and swapped once
+    except PublishingError as exc:  # a one-line reason for the steward, not a traceback
+        summaries, failures = [], [str(exc)]
+    for summary in summaries:
+        if summary.refusal:
+            failures.append(summary.refusal)
+        elif not summary.screen_passed:
+            failures.append(f"{summary.month}: the release failed the screen; nothing published "
                             f"({'; '.join(summary.screen_findings[:3])})")
-            continue
-        published[month] = _release_metadata(summary)
+        else:
+            published[summary.month] = _release_metadata(summary)
     if not failures:
         only = published[months[0]] if len(months) == 1 else {
             "months": dg.MetadataValue.int(len(months)),
@@ -85,10 +86,9 @@ def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
 def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
     from pipelines.publish.release import screen_published
 
-    results = {}
-    for month in context.partition_keys:
-        findings = screen_published(data_home.home(), month)
-        results[month] = dg.AssetCheckResult(
-            passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")})
+    screened = screen_published(data_home.home(), list(context.partition_keys))
+    results = {month: dg.AssetCheckResult(
+        passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")})
+        for month, findings in screened.items()}
     yield from month_check_evaluations(context, results)

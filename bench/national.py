@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             measures.append(resubmission)
             report()
         if "rulebook" not in only:
+            print(_table(argv, load_before, started, len(history), baseline, base, measures))
             return 0
 
         big = work / "SYNTHETIC-1M-rows.csv"

@@ -62,7 +62,7 @@ from pipelines.publish.files import (
 )
 from pipelines.publish.guard import guard_blockers, refusal
 from pipelines.publish.portal import PortalError, publisher_for
-from pipelines.publish.screener import screen_release
+from pipelines.publish.screener import screen_release, screen_releases
 from pipelines.reference import load_reference
 from pipelines.store.disclosed import DISCLOSED_COLUMNS, read_disclosed, record_disclosed
 from pipelines.store.month import (
@@ -73,6 +73,7 @@ from pipelines.store.month import (
 )
 from pipelines.store.warehouse import connect
 from schemas.catalogue import load_catalogue
+from schemas.rules import HISTORY_MONTHS
 
 LEVEL_ORDER = {NATIONAL: 0, REGIONAL: 1, LOCAL_AUTHORITY: 2}
 
@@ -91,6 +92,7 @@ class ReleaseSummary:
     held_back: list[str]
     screen_passed: bool
     screen_findings: list[str] = field(default_factory=list)
+    refusal: str = ""  # why the month was not published at all (the guard, nothing accepted)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,6 @@ class ReleaseInputs:
     held_back: list[str]
     as_of: str  # ISO date the latest accepted return arrived: the release's deterministic date
     earlier: EarlierFigures  # what earlier releases of the month disclosed (store/disclosed.py)
-    stale_sums: pd.DataFrame  # authorities' twelve-month sums that disagree with their months now
 
 
 @dataclass(frozen=True)
@@ -113,20 +114,48 @@ class MonthRelease:
 
 def publish_month(home: DataHome, month: str, publisher: str = "folder") -> ReleaseSummary:
     """Build, screen and publish the open-data release of `month`; a failed screen publishes nothing."""
-    if not MONTH_PATTERN.fullmatch(month or ""):
-        raise PublishingError(f"month '{month}' is not YYYY-MM")
-    _refuse_what_the_guard_blocks(home, month)
+    [summary] = publish_months(home, [month], publisher)
+    if summary.refusal:
+        raise PublishingError(summary.refusal)
+    return summary
+
+
+def publish_months(home: DataHome, months: list[str], publisher: str = "folder") -> list[ReleaseSummary]:
+    """Publish the releases of `months` in calendar order, as publishing them one by one would,
+    byte for byte, but copying, writing, screening and swapping the publish folder once.
+
+    Read each month's inputs, build each month's rows (`release_rows`), replace the months in the
+    series in order (in memory), then write the files, screen them and swap once. A month the
+    guard refuses, or with nothing accepted, is skipped with its `refusal` (one line); the others
+    are published. If the screen finds anything, the months are published one at a time instead,
+    so that exactly the months that fail stay unpublished.
+    """
+    months = sorted(months)
+    for month in months:
+        if not MONTH_PATTERN.fullmatch(month or ""):
+            raise PublishingError(f"month '{month}' is not YYYY-MM")
+    summaries = {month: ReleaseSummary(month=month, files=[], la_rows=0, suppressed_cells=0, revisions=0,
+                                       held_back=[], screen_passed=False) for month in months}
+    for month, reason in _refusals_of_the_guard(home, months).items():
+        summaries[month].refusal = reason
+    wanted = [month for month in months if not summaries[month].refusal]
+    if not wanted:
+        return list(summaries.values())
     try:
         portal = publisher_for(publisher)
     except PortalError as exc:
         raise PublishingError(str(exc)) from None
     register = _register(home)
-    inputs = _read_month(home, month)
-    built = release_rows(month, register, inputs.values, inputs.earlier)
-    rows, notes, problems = built.rows, built.notes, built.problems
-    summary = ReleaseSummary(month=month, files=[], held_back=inputs.held_back, screen_passed=False,
-                             la_rows=sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows),
-                             suppressed_cells=0, revisions=0)
+    inputs, stale_sums = _read_months(home, wanted)
+    for month in wanted:
+        if isinstance(inputs[month], str):
+            summaries[month].refusal = inputs[month]
+    wanted = [month for month in wanted if not summaries[month].refusal]
+    if not wanted:
+        return list(summaries.values())
+    built = {month: release_rows(month, register, inputs[month].values, inputs[month].earlier) for month in wanted}
+    problems = [problem for month in wanted for problem in built[month].problems]
+
     _recover_interrupted_swap(home)
     home.publish.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=home.root))
@@ -134,36 +163,48 @@ def publish_month(home: DataHome, month: str, publisher: str = "folder") -> Rele
     try:
         if home.publish.exists():
             shutil.copytree(home.publish, staging, dirs_exist_ok=True)
-        revisions = _write_series(staging, month, rows, inputs.as_of, _stale_totals(register, inputs.stale_sums))
-        summary.revisions = len(revisions)
-        summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
-        if revisions:
-            notes.append(f"{len(revisions)} published figure(s) for {_month_words(month)} revised after "
-                         f"resubmission: see {REVISIONS_FILE}.")
-        files = [release_file(month), meta_file(release_file(month)), SERIES_FILE, meta_file(SERIES_FILE)]
-        write_csv(staging / release_file(month), published_columns(), rows)
-        write_csv(staging / meta_file(release_file(month)), META_COLUMNS, meta_rows())
-        _write_release_metadata(staging, month, inputs, rows, notes, summary)
-        files += [release_metadata(month), REVISIONS_FILE]
+        series = PublishedSeries.read(staging, _stale_totals(register, stale_sums))
+        for month in wanted:
+            rows, notes = built[month].rows, built[month].notes
+            summary = summaries[month]
+            summary.held_back = inputs[month].held_back
+            summary.la_rows = sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows)
+            summary.revisions = len(series.replace_month(month, rows, inputs[month].as_of))
+            summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
+            if summary.revisions:
+                notes.append(f"{summary.revisions} published figure(s) for {_month_words(month)} revised after "
+                             f"resubmission: see {REVISIONS_FILE}.")
+            write_csv(staging / meta_file(release_file(month)), META_COLUMNS, meta_rows())
+            _write_release_metadata(staging, month, inputs[month], rows, notes, summary)
+            summary.files = [release_file(month), meta_file(release_file(month)), SERIES_FILE, meta_file(SERIES_FILE),
+                             release_metadata(month), REVISIONS_FILE]
+        series.write(staging)
         crash_point("publish-writing")  # the series written, the package not yet
-        files += package.write_package(staging, as_of=inputs.as_of, series_file=SERIES_FILE)
-        findings = problems + screen_release(staging, [release_file(month), SERIES_FILE], register)
-        summary.screen_findings = findings
+        package_files = package.write_package(staging, as_of=inputs[wanted[-1]].as_of, series_file=SERIES_FILE)
+        findings = problems + screen_release(staging, [*map(release_file, wanted), SERIES_FILE], register)
+        if findings and len(wanted) > 1:
+            # Which month fails decides what is published: one at a time, as the months would be.
+            shutil.rmtree(staging, ignore_errors=True)
+            return [summaries[month] if summaries[month].refusal else publish_months(home, [month], publisher)[0]
+                    for month in months]
         if findings:
-            return summary
-        summary.screen_passed = True
+            summaries[wanted[0]].screen_findings = findings
+            summaries[wanted[0]].files = []
+            return list(summaries.values())
         # Recorded before the swap: a crash between the two records a release never served, which
         # only makes later releases of the month suppress more; the reverse could leak.
-        _record_disclosed(home, month, built.figures)
+        _record_disclosed(home, {month: built[month].figures for month in wanted})
         _swap_into_place(staging, home)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    summary.files = files
+    for month in wanted:
+        summaries[month].screen_passed = True
+        summaries[month].files += package_files
     try:
-        portal.publish(home.publish, files)
+        portal.publish(home.publish, list(dict.fromkeys(f for month in wanted for f in summaries[month].files)))
     except PortalError as exc:
-        raise PublishingError(f"{month} is published in {home.publish} but not on the portal: {exc}") from None
-    return summary
+        raise PublishingError(f"{_span(wanted)} is published in {home.publish} but not on the portal: {exc}") from None
+    return list(summaries.values())
 
 
 def _register(home: DataHome) -> pd.DataFrame:
@@ -173,38 +214,54 @@ def _register(home: DataHome) -> pd.DataFrame:
     return register
 
 
-def _refuse_what_the_guard_blocks(home: DataHome, month: str) -> None:
+def _refusals_of_the_guard(home: DataHome, months: list[str]) -> dict[str, str]:
     """The publication guard, asked before anything else whatever run called: Dagster's blocking
-    checks act only within one run. Without a warehouse nothing is stored that could be blocked."""
+    checks act only within one run. Without a warehouse nothing is stored that could be blocked.
+    {month refused: why, in one line}."""
     if not home.warehouse.exists():
-        return
+        return {}
     try:
         with connect(home, read_only=True) as connection:
-            blockers = guard_blockers(home, connection, month)
+            blockers = {month: guard_blockers(home, connection, month) for month in months}
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
-    if not blockers.empty:
-        raise PublishingError(refusal(month, blockers))
+    return {month: refusal(month, found) for month, found in blockers.items() if not found.empty}
 
 
-def _read_month(home: DataHome, month: str) -> ReleaseInputs:
+def _read_months(home: DataHome, months: list[str]) -> tuple[dict[str, ReleaseInputs | str], pd.DataFrame]:
+    """Each month's inputs to its release, in one connection (a month with nothing to publish: why),
+    and every authority's twelve-month sum that disagrees with its months now."""
     if not home.warehouse.exists():
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
     try:
         with connect(home, read_only=True) as connection:
-            values = accepted_values(connection, month).drop(columns=["sha256"])
-            held_back = held_back_authorities(connection, month)
-            arrived = accepted_since(connection, month)
-            disclosed = read_disclosed(connection, month)
-            stale_sums = sums_disagreeing_with_their_months(connection, _rolling_sums())
+            return ({month: _read_month(connection, month) for month in months},
+                    sums_disagreeing_with_their_months(connection, _rolling_sums()))
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
+
+
+def _read_month(connection: duckdb.DuckDBPyConnection, month: str) -> ReleaseInputs | str:
+    values = accepted_values(connection, month).drop(columns=["sha256"])
     if values.empty:
-        raise PublishingError(f"no accepted returns for {month}: nothing to publish")
+        return f"no accepted returns for {month}: nothing to publish"
+    arrived = accepted_since(connection, month)
     as_of = arrived.date().isoformat() if arrived is not None else f"{month}-01"
+    disclosed = read_disclosed(connection, month)
     earlier = EarlierFigures.from_record(zip(disclosed["geography"], disclosed["indicator"]),
                                          disclosed["figure"].astype(int), disclosed["published"].astype(bool))
-    return ReleaseInputs(values=values, held_back=held_back, as_of=as_of, earlier=earlier, stale_sums=stale_sums)
+    return ReleaseInputs(values=values, held_back=held_back_authorities(connection, month), as_of=as_of,
+                         earlier=earlier)
+
+
+def _record_disclosed(home: DataHome, figures: dict[str, pd.DataFrame]) -> None:
+    """Add what each month's release discloses to the warehouse's private record, in one connection."""
+    try:
+        with connect(home) as connection:
+            for month, month_figures in figures.items():
+                record_disclosed(connection, month, month_figures)
+    except duckdb.Error as exc:
+        raise PublishingError(f"warehouse cannot record the release: {str(exc).splitlines()[0]}") from None
 
 
 def _rolling_sums() -> dict[str, str]:
@@ -220,12 +277,8 @@ def _stale_totals(register: pd.DataFrame, stale_sums: pd.DataFrame) -> set[tuple
             for geography in (region_of.get(code), ENGLAND_CODE) if geography}
 
 
-def _record_disclosed(home: DataHome, month: str, figures: pd.DataFrame) -> None:
-    try:
-        with connect(home) as connection:
-            record_disclosed(connection, month, figures)
-    except duckdb.Error as exc:
-        raise PublishingError(f"warehouse cannot record the release: {str(exc).splitlines()[0]}") from None
+def _span(months: list[str]) -> str:
+    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
 
 
 def _figure(value: object) -> int | None:
@@ -326,73 +379,130 @@ def _geography(row: dict[str, str]) -> tuple[str, str]:
 
 def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: str,
                   stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> list[dict[str, str]]:
-    """Replace the month in the cumulative series; record every published figure that changed.
+    """Replace the month in the folder's cumulative series and revisions (one release's step).
     `stale_totals`: regional and England sums that add up a stale authority sum (`_stale_totals`)."""
-    columns = published_columns()
-    series_path = folder / SERIES_FILE
-    previous = read_csv(series_path)[1] if series_path.exists() else []
-    same_month = [r for r in previous if month_of(r["time_period"], r["time_identifier"]) == month]
-    kept = [{c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns}
-            for r in previous if month_of(r["time_period"], r["time_identifier"]) != month]
-    series = sorted(kept + rows, key=_row_key)
-    # Suppression across months changes `rows` in place and may reach months published before.
-    earlier_months = _suppress_across_months(folder, series, month, as_of, stale_totals)
-    write_csv(series_path, columns, series)
-    write_csv(folder / meta_file(SERIES_FILE), META_COLUMNS, meta_rows())
-
-    published = {(r["geographic_level"], *_geography(r)): r for r in same_month}
-    revisions = []
-    for row in rows:
-        old = published.get((row["geographic_level"], *_geography(row)))
-        if old is None:
-            continue
-        for indicator in published_indicators():
-            before, after = old.get(indicator.column), row[indicator.column]
-            if before is not None and before != after:
-                code, name = _geography(row)
-                revisions.append({"month": month, "geography": code, "geography_name": name,
-                                  "indicator": indicator.column, "old": before, "new": after, "date": as_of})
-    revisions += earlier_months
-    revisions_path = folder / REVISIONS_FILE
-    history = read_csv(revisions_path)[1] if revisions_path.exists() else []
-    # Every record, earlier ones too, loses the figures of cells this series now withholds.
-    records = history + revisions
-    revised = {(r["month"], r["geography"]) for r in records}
-    now_published = {}
-    for row in series:
-        key = (month_of(row["time_period"], row["time_identifier"]), _geography(row)[0])
-        if key in revised:
-            now_published.update({(*key, i.column): row[i.column] for i in published_indicators()})
-    write_csv(revisions_path, REVISION_COLUMNS, withhold_revised_figures(records, now_published))
+    series = PublishedSeries.read(folder, stale_totals)
+    revisions = series.replace_month(month, rows, as_of)
+    series.write(folder)
     return revisions
 
 
-def _suppress_across_months(folder: Path, series: list[dict[str, str]], month: str, as_of: str,
-                            stale_totals: Collection[tuple[str, str, str]]) -> list[dict[str, str]]:
-    """Suppress twelve-month sums over months not published as numbers, at every geography;
-    rewrite other months' snapshots it changes.
+class PublishedSeries:
+    """The cumulative series and revisions.csv of a publish folder, held in memory while releases
+    replace their months in calendar order; `write` then writes them, and the month snapshots
+    that changed, once. Each `replace_month` does what writing that release's files would do, so
+    replacing several months here gives the same bytes as publishing them one at a time."""
 
-    Returns revision records for cells of months other than `month` (already published) that
-    this release suppresses, so the change to an earlier file is on the record.
-    """
-    rolling = _rolling_sums()
-    derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
-               for i in published_indicators() if i.is_derived]
-    revisions, touched = [], set()
-    for row, column, before in suppress_rolling_windows(series, rolling, derived, stale_totals):
-        row_month = month_of(row["time_period"], row["time_identifier"])
-        if row_month == month:
-            continue
-        touched.add(row_month)
-        code, name = _geography(row)
-        revisions.append({"month": row_month, "geography": code, "geography_name": name, "indicator": column,
-                          "old": before, "new": SUPPRESSED, "date": as_of})
-    for other in sorted(touched):
-        snapshot = folder / release_file(other)
-        if snapshot.exists():
-            write_csv(snapshot, published_columns(),
-                      [r for r in series if month_of(r["time_period"], r["time_identifier"]) == other])
-    return revisions
+    def __init__(self, by_month: dict[str, list[dict[str, str]]], as_read: dict[str, list[dict[str, str]]],
+                 revisions: list[dict[str, str]], snapshot_months: set[str],
+                 stale_totals: Collection[tuple[str, str, str]] = frozenset()):
+        self.by_month = by_month  # month -> its rows, in series order
+        self._as_read = as_read  # the rows as the file gave them, until the first replacement
+        self.revisions = revisions
+        self._snapshot_months = snapshot_months  # months whose snapshot the folder holds
+        self.snapshots: dict[str, list[dict[str, str]]] = {}  # month -> the rows its snapshot gets
+        self._settled = False  # suppression across months has run over the whole series
+        self._stale_totals = stale_totals  # (code, month, column): totals over a stale authority sum
+
+    @classmethod
+    def read(cls, folder: Path, stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> PublishedSeries:
+        columns = published_columns()
+        series_path, revisions_path = folder / SERIES_FILE, folder / REVISIONS_FILE
+        as_read: dict[str, list[dict[str, str]]] = {}
+        for row in read_csv(series_path)[1] if series_path.exists() else []:
+            as_read.setdefault(month_of(row["time_period"], row["time_identifier"]), []).append(row)
+        # A column the catalogue gained since is not available in the months published before.
+        by_month = {month: sorted(({c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns}
+                                   for r in rows), key=_row_key) for month, rows in sorted(as_read.items())}
+        revisions = read_csv(revisions_path)[1] if revisions_path.exists() else []
+        snapshots = {month for month in by_month if (folder / release_file(month)).exists()}
+        return cls(by_month, as_read, revisions, snapshots, stale_totals)
+
+    def rows(self) -> list[dict[str, str]]:
+        return [row for rows in self.by_month.values() for row in rows]
+
+    def replace_month(self, month: str, rows: list[dict[str, str]], as_of: str) -> list[dict[str, str]]:
+        """Replace the month's rows; record every published figure that changed (the month's own
+        and, from suppression across months, other months'); returns those records."""
+        same_month = (self._as_read if self._as_read is not None else self.by_month).get(month, [])
+        self._as_read = None  # once written, the file holds every column
+        self.by_month[month] = sorted(rows, key=_row_key)
+        self.by_month = dict(sorted(self.by_month.items()))
+        # Suppression across months changes `rows` in place and may reach months published before.
+        earlier_months = self._suppress_across_months(month, as_of)
+        self.snapshots[month] = rows
+
+        published = {(r["geographic_level"], *_geography(r)): r for r in same_month}
+        revisions = []
+        for row in rows:
+            old = published.get((row["geographic_level"], *_geography(row)))
+            if old is None:
+                continue
+            for indicator in published_indicators():
+                before, after = old.get(indicator.column), row[indicator.column]
+                if before is not None and before != after:
+                    code, name = _geography(row)
+                    revisions.append({"month": month, "geography": code, "geography_name": name,
+                                      "indicator": indicator.column, "old": before, "new": after, "date": as_of})
+        revisions += earlier_months
+        # Every record, earlier ones too, loses the figures of cells this series now withholds.
+        records = self.revisions + revisions
+        revised = {(r["month"], r["geography"]) for r in records}
+        now_published = {}
+        for revised_month in sorted({m for m, _ in revised} & set(self.by_month)):
+            for row in self.by_month[revised_month]:
+                key = (revised_month, _geography(row)[0])
+                if key in revised:
+                    now_published.update({(*key, i.column): row[i.column] for i in published_indicators()})
+        self.revisions = withhold_revised_figures(records, now_published)
+        return revisions
+
+    def _suppress_across_months(self, month: str, as_of: str) -> list[dict[str, str]]:
+        """Suppress twelve-month sums over months not published as numbers, at every geography;
+        mark for rewriting other months' snapshots it changes.
+
+        Returns revision records for cells of months other than `month` (already published) that
+        this release suppresses, so the change to an earlier file is on the record. The first
+        time over the whole series; after that the series is settled (suppressing again changes
+        nothing), so only the rows whose windows hold `month` can change: the months from it on,
+        with the months before it as their windows (copies: their own verdicts are not needed).
+        """
+        rolling = _rolling_sums()
+        derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
+                   for i in published_indicators() if i.is_derived]
+        settled, window_start = self._settled, _shift_month(month, -HISTORY_MONTHS)
+        rows = self.rows() if not settled else [
+            *(dict(row) for m, rows in self.by_month.items() if window_start <= m < month for row in rows),
+            *(row for m, rows in self.by_month.items() if m >= month for row in rows)]
+        self._settled = True
+        revisions, touched = [], set()
+        for row, column, before in suppress_rolling_windows(rows, rolling, derived, self._stale_totals):
+            row_month = month_of(row["time_period"], row["time_identifier"])
+            if row_month == month or (settled and row_month < month):
+                continue
+            touched.add(row_month)
+            code, name = _geography(row)
+            revisions.append({"month": row_month, "geography": code, "geography_name": name, "indicator": column,
+                              "old": before, "new": SUPPRESSED, "date": as_of})
+        for other in sorted(touched):
+            if other in self.snapshots or other in self._snapshot_months:
+                self.snapshots[other] = list(self.by_month[other])
+        return revisions
+
+    def write(self, folder: Path) -> None:
+        """The series, its metadata, revisions.csv and the snapshots replaced or changed."""
+        columns = published_columns()
+        write_csv(folder / SERIES_FILE, columns, self.rows())
+        write_csv(folder / meta_file(SERIES_FILE), META_COLUMNS, meta_rows())
+        for month, rows in self.snapshots.items():
+            write_csv(folder / release_file(month), columns, rows)
+        write_csv(folder / REVISIONS_FILE, REVISION_COLUMNS, self.revisions)
+
+
+def _shift_month(month: str, months: int) -> str:
+    """`2025-03` shifted by -12 months is `2024-03`."""
+    ordinal = int(month[:4]) * 12 + int(month[5:7]) - 1 + months
+    return f"{ordinal // 12:04d}-{ordinal % 12 + 1:02d}"
 
 
 def _write_release_metadata(folder: Path, month: str, inputs: ReleaseInputs, rows: list[dict[str, str]],
@@ -454,6 +564,8 @@ def _swap_into_place(staging: Path, home: DataHome) -> None:
     crash_point("publish-swapped")
 
 
-def screen_published(home: DataHome, month: str) -> list[str]:
-    """Screen what is being served for `month` now: its snapshot and the cumulative series."""
-    return screen_release(home.publish, [release_file(month), SERIES_FILE], _register(home))
+def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:
+    """Screen what is being served for each of `months` now: its snapshot and the cumulative series
+    (read and screened once for all of them)."""
+    return screen_releases(home.publish, {month: [release_file(month), SERIES_FILE] for month in months},
+                           _register(home))

@@ -64,17 +64,29 @@ def meta_path(data_path: Path) -> Path:
 
 def screen_release(folder: Path, data_files: list[str], register: pd.DataFrame) -> list[str]:
     """Screen each EES data file (paths relative to `folder`) with its metadata; [] means it may be published."""
-    findings = []
-    for name in sorted(data_files):
-        findings.extend(screen_file(folder / name, register, label=name))
-    listed = {meta_path(folder / name) for name in data_files}
-    for meta in sorted(folder.rglob(f"*{META_SUFFIX}")):
-        data = meta.with_name(data_file(meta.name))
-        if meta not in listed and not data.exists():
-            findings.append(f"{meta.relative_to(folder)}: file_pairing: metadata file without a data file")
-    if (folder / REVISIONS_FILE).exists():
-        findings.extend(screen_revisions(folder))
-    return findings
+    return screen_releases(folder, {"": data_files}, register)[""]
+
+
+def screen_releases(folder: Path, releases: dict[str, list[str]], register: pd.DataFrame) -> dict[str, list[str]]:
+    """`screen_release` of each entry of `releases` (name: its data files), reading each file once:
+    the series that every month's release lists is screened once for all of them."""
+    screened: dict[str, list[str]] = {}
+    metas = sorted(folder.rglob(f"*{META_SUFFIX}"))
+    revisions = screen_revisions(folder) if (folder / REVISIONS_FILE).exists() else []
+    results = {}
+    for key, data_files in releases.items():
+        findings = []
+        for name in sorted(data_files):
+            if name not in screened:
+                screened[name] = screen_file(folder / name, register, label=name)
+            findings.extend(screened[name])
+        listed = {meta_path(folder / name) for name in data_files}
+        for meta in metas:
+            data = meta.with_name(data_file(meta.name))
+            if meta not in listed and not data.exists():
+                findings.append(f"{meta.relative_to(folder)}: file_pairing: metadata file without a data file")
+        results[key] = findings + revisions
+    return results
 
 
 def screen_revisions(folder: Path) -> list[str]:

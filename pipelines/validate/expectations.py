@@ -200,28 +200,23 @@ def _result_format(suite: str) -> dict:
 
 @dataclass
 class _Runner:
-    """A context with one validation definition per suite (and a checkpoint each when writing docs)."""
+    """A context with one validation definition per suite (and, writing docs, the site to build)."""
 
     context: object
     validations: dict
-    checkpoints: dict
+    docs_site: str | None = None
 
 
 def _runner(context, suites: dict, docs_site: str | None = None) -> _Runner:
     import great_expectations as gx
 
     source = context.data_sources.add_pandas("returns")
-    validations, checkpoints = {}, {}
+    validations = {}
     for name, suite in suites.items():
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(f"{name}_batch")
         validations[name] = context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch, suite=context.suites.add(suite)))
-        if docs_site:
-            checkpoints[name] = context.checkpoints.add(gx.Checkpoint(
-                name=f"{name}_docs", validation_definitions=[validations[name]],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[docs_site])],
-                result_format=_result_format(name)))
-    return _Runner(context, validations, checkpoints)
+    return _Runner(context, validations, docs_site)
 
 
 @lru_cache(maxsize=1)
@@ -329,16 +324,23 @@ class GxSession:
         return suites
 
     def run(self, name: str, batch: pd.DataFrame):
-        """GX's validation result of suite `name` over `batch` (written to the Data Docs when asked)."""
+        """GX's validation result of suite `name` over `batch` (kept for the Data Docs when asked)."""
         if self.docs_folder is None:
             return _shared_runner().validations[name].run(batch_parameters={"dataframe": batch},
                                                           result_format=_result_format(name))
         if self._runner is None:
             self._runner = _docs_runner(self.docs_folder, self._suites)
-        run = self._runner.checkpoints[name].run(batch_parameters={"dataframe": batch})
+        return self._runner.validations[name].run(batch_parameters={"dataframe": batch},
+                                                  result_format=_result_format(name))
+
+    def write_docs(self) -> None:
+        """Write the Data Docs of every suite run in this session, in one build (an index page and
+        a page per suite and result): building after each suite would render the site each time."""
+        if self._runner is None:
+            return
+        self._runner.context.build_data_docs(site_names=[self._runner.docs_site])
         if not data_docs_index(self.docs_folder).exists():
             raise RuntimeError(f"GX did not write {data_docs_index(self.docs_folder)}")
-        return next(iter(run.run_results.values()))
 
     def cross_column_findings(self, values: pd.DataFrame, text: pd.DataFrame) -> list[Finding]:
         """Cross-column and plausibility findings as GX evaluates them, completeness as pandas does."""
@@ -386,7 +388,10 @@ class GxSession:
 def gx_cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, docs_folder: Path | None = None,
                              targets: pd.DataFrame | None = None, month: str | None = None) -> list[Finding]:
     """Cross-column and plausibility findings as GX evaluates them (one session; see `GxSession`)."""
-    return GxSession(docs_folder, targets, month).cross_column_findings(values, text)
+    session = GxSession(docs_folder, targets, month)
+    findings = session.cross_column_findings(values, text)
+    session.write_docs()
+    return findings
 
 
 def data_docs_index(folder: Path) -> Path:

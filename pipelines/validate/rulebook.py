@@ -59,8 +59,9 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
         # cheap passes); GX then evaluates the rolling sums over exactly that history.
         history_found, accepted = _accepted_history(values, history, findings)
         rolling = rolling_table(values, history, accepted)
-        return (findings + [f for f in history_found if f.rule != "rolling_sum_mismatch"]
-                + session.rolling_findings(values, rolling))
+        findings += [f for f in history_found if f.rule != "rolling_sum_mismatch"] + session.rolling_findings(values, rolling)
+        session.write_docs()
+        return findings
     findings += cross_column_findings(values, text)
     findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
     findings += plausibility_findings(values)
