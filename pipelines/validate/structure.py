@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pandas as pd
-import pandera.pandas as pa
 
 from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
+from schemas.lean_pandera import pa
 from schemas.rules import RULES, make_findings, new_finding
 
 
