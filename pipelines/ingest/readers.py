@@ -13,9 +13,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.home import DataHome
+from pipelines.ingest.cells import as_text_column, python_strings, text_column
 from pipelines.ingest.delimited import read_csv_grid
 from pipelines.ingest.excel import RETURN_SHEET, Workbook
 from pipelines.ingest.grid import Grid, SheetRow, cell_address
@@ -127,7 +130,8 @@ def _from_wide(name: str, sheet: WideSheet) -> ParsedReturn:
         return ParsedReturn(file=name, text=empty_frame(), values=empty_frame(), findings=sheet.findings)
     columns = all_columns()
     text = pd.DataFrame.from_records(sheet.records, columns=[*SOURCE_COLUMNS, *columns])
-    text[columns] = text[columns].astype("object").where(text[columns].notna(), None)
+    for column in columns:
+        text[column] = as_text_column(text[column])
     values, cell_findings = _typed_values(name, text, sheet.locators)
     findings = sheet.findings + cell_findings
     if values.empty:
@@ -161,7 +165,7 @@ def _header_location(grid: Grid, header_row: int, position: int) -> dict[str, ob
 def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     """The standard layout: a header row naming columns, then one row per authority and month."""
     header_row, header = grid.rows[header_index]
-    rows = grid.rows[header_index + 1:]
+    body = grid.rows[header_index + 1:]
     # Trailing empty columns (Excel exports them) are not columns.
     width = max((p + 1 for p, cell in enumerate(header) if cell.strip()), default=0)
     known = indicators_by_column()
@@ -169,12 +173,10 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     normalised = [h.strip().lower() for h in header[:width]]
     seen: dict[str, int] = {}
     keep: dict[str, int] = {}
-    # Every row's cells as one frame (short rows padded): which columns hold anything is a column operation.
-    lengths = pd.Series([len(cells) for _, cells in rows], dtype="int64")
-    matrix = pd.DataFrame([cells for _, cells in rows], dtype="object").fillna("")
-    matrix = matrix.reindex(columns=range(max(width, matrix.shape[1])), fill_value="")
-    filled = matrix.apply(lambda cells: cells.str.strip().ne("")) if not matrix.empty else matrix.astype(bool)
-    filled_positions = set(filled.columns[filled.any()])
+    # The body is held column by column (short rows padded): which columns hold anything is a column operation.
+    lengths = body.lengths
+    filled = {position: body.filled(position) for position in range(max(width, body.width))}
+    filled_positions = {position for position, cells in filled.items() if cells.any()}
     for position in range(max(width, max(filled_positions, default=-1) + 1)):
         column = normalised[position] if position < width else ""
         where = _header_location(grid, header_row, position)
@@ -203,19 +205,19 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     # A CSV row of the wrong width (cells missing, or figures beyond the header) is kept, cut or
     # padded to the header, so that its authority and month can be named and the return held
     # back: its cells cannot be trusted, but dropping it would let an older submission stand.
-    beyond_header = filled.loc[:, filled.columns >= width].any(axis=1)
+    beyond_header = np.zeros(len(body), dtype=bool)
+    for position in range(width, max(width, body.width)):
+        beyond_header |= filled[position]
     wrong_width = (lengths < width) | beyond_header
-    ragged = {} if grid.sheet is not None else dict(zip(
-        (number for (number, _), wrong in zip(rows, wrong_width) if wrong), lengths[wrong_width]))
-    columns = all_columns()
-    text = pd.DataFrame({"file": name, "row": [number for number, _ in rows]})
-    for column in columns:
-        text[column] = matrix[keep[column]].astype(_TEXT).str.strip().astype("object") if column in keep else None
-    text = text.astype({column: "object" for column in columns})
+    ragged = {} if grid.sheet is not None else dict(zip(body.numbers[wrong_width].tolist(), lengths[wrong_width].tolist()))
+    text = pd.DataFrame({"file": name, "row": body.numbers})
+    for column in all_columns():
+        text[column] = (text_column(body.column(keep[column])) if column in keep
+                        else text_column(pa.nulls(len(body), pa.string())))
     locators = None
     if grid.sheet is not None:
         positions = dict(keep)  # shared by every row's locator
-        locators = [SheetRow(grid.sheet, number, positions) for number, _ in rows]
+        locators = [SheetRow(grid.sheet, number, positions) for number in body.numbers.tolist()]
     values, cell_findings = _typed_values(name, text, locators)
     if values.empty:
         findings.append(new_finding("no_data_rows", file=name, **_header_location(grid, header_row, 0),
@@ -238,7 +240,7 @@ def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -
     findings: list[Finding] = []
     values = pd.DataFrame({"file": text["file"], "row": text["row"].astype("int64")})
     for column in ("la_code", "la_name", "period"):
-        values[column] = text[column].astype("string").str.strip().replace("", pd.NA)
+        values[column] = python_strings(text[column]).str.strip().replace("", pd.NA)
     values["la_code"] = values["la_code"].str.upper()
     if locators is not None:
         values[LOCATOR_COLUMN] = pd.Series(locators, index=values.index, dtype="object")

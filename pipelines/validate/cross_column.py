@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
+from pipelines.ingest.cells import arrow_text
 from schemas.catalogue import derived_indicators, mandatory_indicators, strict_parts
 from schemas.findings import Finding
 from schemas.rules import make_findings
@@ -22,10 +24,12 @@ EPSILON = 1e-9
 
 
 def reported_decimals(text: pd.Series) -> pd.Series:
-    """Decimal places of each cell as submitted ('189.4' -> 1, '189' -> 0)."""
-    text = text.fillna("").astype(str).str.strip()
-    point = text.str.find(".")
-    return (text.str.len() - point - 1).where(point >= 0, 0)
+    """Decimal places of each cell as submitted ('189.4' -> 1, '189' -> 0): the characters after
+    the first point, counted in Arrow (a million cells in milliseconds, not Python strings)."""
+    cells = pc.utf8_trim_whitespace(arrow_text(text).fill_null(""))
+    after_point = pc.replace_substring_regex(cells, pattern=r"^[^.]*\.", replacement="", max_replacements=1)
+    decimals = pc.if_else(pc.greater_equal(pc.find_substring(cells, "."), 0), pc.utf8_length(after_point), 0)
+    return pd.Series(decimals.to_numpy(zero_copy_only=False), index=text.index).astype("int64")
 
 
 def expected_derived(numerator: pd.Series, denominator: pd.Series, multiplier: float) -> pd.Series:

@@ -35,44 +35,88 @@ def month_number(period: pd.Series) -> pd.Series:
     return text.str[:4].astype("Int64") * 12 + text.str[5:7].astype("Int64") - 1
 
 
-def _numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return frame.reindex(columns=columns).astype("float64")
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return frame[column].astype("float64").to_numpy()
 
 
-def _earlier(known: pd.DataFrame, codes: np.ndarray, months: np.ndarray, offset: int) -> pd.DataFrame:
-    """The known figures `offset` months before each row (NaN where that month is not known)."""
-    keys = pd.MultiIndex.from_arrays([codes, months - offset])
-    return known.reindex(keys)
+class _Earlier:
+    """The known figures k months before each checked row, one column at a time (NaN where not known).
+
+    Each authority-month is one integer key, so "k months earlier" is one hash lookup of the rows'
+    keys minus k per offset; a column is gathered only when a rule reads it (a million rows stay
+    a few column arrays in memory, not twelve copies of every figure).
+    """
+
+    def __init__(self, sources: list[pd.DataFrame], known: np.ndarray, known_keys: np.ndarray,
+                 row_keys: np.ndarray, index: pd.Index):
+        self._sources, self._known, self._index = sources, known, index
+        self._lookup, self._row_keys = pd.Index(known_keys), row_keys
+        self._positions: dict[int, np.ndarray] = {}
+        self._columns: dict[str, np.ndarray] = {}  # the last few columns' known figures
+
+    def _known_figures(self, column: str) -> np.ndarray:
+        if column not in self._columns:
+            if len(self._columns) >= 3:
+                self._columns.pop(next(iter(self._columns)))
+            self._columns[column] = np.concatenate([_numbers(s, column) for s in self._sources])[self._known]
+        return self._columns[column]
+
+    def __call__(self, offset: int, column: str) -> pd.Series:
+        if offset not in self._positions:
+            self._positions[offset] = self._lookup.get_indexer(self._row_keys - offset)
+        positions = self._positions[offset]
+        figures = self._known_figures(column)
+        taken = figures.take(positions) if len(figures) else np.full(len(positions), np.nan)
+        return pd.Series(np.where(positions >= 0, taken, np.nan), index=self._index)
+
+
+def _month_keys(codes: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """One integer per authority-month: the authority's number x 10^6 + the month number (< 120,000)."""
+    return codes.astype("int64") * 1_000_000 + months
 
 
 def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None):
-    """The rows to check, their own figures, and the known figures k = 1..12 months before each."""
-    catalogue = indicators_by_column().values()
-    rolling = [i for i in catalogue if i.kind == "rolling12"]
-    stocks = [i.column for i in catalogue if i.kind == "stock"]
-    flows = [i.column for i in catalogue if i.kind == "flow"]
-    read = list(dict.fromkeys([*(i.column for i in rolling), *(i.sums for i in rolling), *stocks, *flows]))
-
+    """The rows to check, their own figures (by column) and the known figures k months before each."""
     accepted = pd.Series(True, index=values.index) if accepted is None else accepted.reindex(values.index).fillna(False)
     stored = history if history is not None and not history.empty else values.iloc[0:0]
-    known = pd.concat([stored[["la_code", "period"]].assign(**_numbers(stored, read)),
-                       values[["la_code", "period"]].assign(**_numbers(values, read), _accepted=accepted)],
-                      ignore_index=True)
-    known = known.dropna(subset=["la_code", "period"]).drop_duplicates(["la_code", "period"], keep="last")
-    known = known[known["_accepted"].ne(False)]  # a month with an error is not history
-    known = known[known["period"].astype("string").str.fullmatch(PERIOD_PATTERN).fillna(False)]
-    known = known.set_index([known["la_code"].astype(str), month_number(known["period"]).astype("int64")])[read]
+    sources = [stored, values]
+    # Every authority-month known: stored first, then the rows given (which take precedence).
+    codes = pd.concat([stored["la_code"], values["la_code"]], ignore_index=True)
+    periods = pd.concat([stored["period"], values["period"]], ignore_index=True).astype("string")
+    is_accepted = np.concatenate([np.ones(len(stored), dtype=bool), accepted.to_numpy(dtype=bool)])
+    well_formed = (codes.notna() & periods.str.fullmatch(PERIOD_PATTERN).fillna(False)).to_numpy(dtype=bool)
+    authority, _ = pd.factorize(codes.astype(str))
+    months = np.zeros(len(periods), dtype="int64")
+    months[well_formed] = month_number(periods[well_formed]).astype("int64").to_numpy()
+    keys = _month_keys(authority, months)
+    candidates = np.flatnonzero(well_formed)
+    latest = ~pd.Series(keys[candidates]).duplicated(keep="last").to_numpy()
+    known = candidates[latest]
+    known = known[is_accepted[known]]  # a month with an error is not history
 
     checked = (values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False) & values["la_code"].notna()).astype(bool)
     rows = values[checked]
     if rows.empty:
-        return rows, None, None, None
-    codes = rows["la_code"].astype(str).to_numpy()
-    months = month_number(rows["period"]).astype("int64").to_numpy()
-    own = _numbers(rows, read)
-    earlier = {k: _earlier(known, codes, months, k).set_axis(rows.index) for k in range(1, WINDOW + 1)}
+        return rows, None, None
+    row_keys = keys[len(stored):][checked.to_numpy()]
+    earlier = _Earlier(sources, known, keys[known], row_keys, rows.index)
 
-    return rows, own, earlier, read
+    def own(column: str) -> pd.Series:
+        return pd.Series(_numbers(rows, column), index=rows.index)
+
+    return rows, own, earlier
+
+
+def _held_median(held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `held` (months as columns, NaN where not held): how many months are held, and
+    their median (the mean of the two middle figures for an even count, as pandas' median)."""
+    count = (~np.isnan(held)).sum(axis=1)
+    ordered = np.sort(held, axis=1)  # NaN sorts last
+    low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[:, None], axis=1)[:, 0]
+    high = np.take_along_axis(ordered, (count // 2).clip(0, held.shape[1] - 1)[:, None], axis=1)[:, 0]
+    return count, np.where(count > 0, (low + high) / 2, np.nan)
 
 
 def rolling_table(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None) -> pd.DataFrame:
@@ -84,24 +128,24 @@ def rolling_table(values: pd.DataFrame, history: pd.DataFrame | None, accepted: 
     are. `recomputed` is what the rolling figure should be (shown to a steward); `label` is the
     row of `values`. Great Expectations checks this table (`expectations.py`).
     """
-    rows, own, earlier, _ = _shifted(values, history, accepted)
+    rows, own, earlier = _shifted(values, history, accepted)
     columns = ["label", "la_code", "period", "indicator", "reported", *(f"month_{k}" for k in range(WINDOW)),
                "previous", "current", "dropped", "recomputed"]
     if own is None:
         return pd.DataFrame(columns=columns)
     tables = []
     for indicator in (i for i in indicators_by_column().values() if i.kind == "rolling12"):
-        months = [own[indicator.sums], *(earlier[k][indicator.sums] for k in range(1, WINDOW))]
+        months = [own(indicator.sums), *(earlier(k, indicator.sums) for k in range(1, WINDOW))]
         total = rolling_total(months)
         full = total.notna()
         table = pd.DataFrame({"label": rows.index, "la_code": rows["la_code"].astype("object").to_numpy(),
                               "period": rows["period"].astype("object").to_numpy(), "indicator": indicator.column,
-                              "reported": own[indicator.column].to_numpy()}, index=rows.index)
+                              "reported": own(indicator.column).to_numpy()}, index=rows.index)
         for k, month in enumerate(months):
             table[f"month_{k}"] = month.where(full)
-        table["previous"] = earlier[1][indicator.column].where(~full)
-        table["current"] = own[indicator.sums].where(~full)
-        table["dropped"] = earlier[WINDOW][indicator.sums].where(~full)
+        table["previous"] = earlier(1, indicator.column).where(~full)
+        table["current"] = own(indicator.sums).where(~full)
+        table["dropped"] = earlier(WINDOW, indicator.sums).where(~full)
         table["recomputed"] = total.where(full, rolling_from_last_month(table["previous"], table["current"],
                                                                          table["dropped"]))
         tables.append(table[table["reported"].notna()])
@@ -121,7 +165,7 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
     rolling = [i for i in catalogue if i.kind == "rolling12"]
     stocks = [i.column for i in catalogue if i.kind == "stock"]
     flows = [i.column for i in catalogue if i.kind == "flow"]
-    rows, own, earlier, _ = _shifted(values, history, accepted)
+    rows, own, earlier = _shifted(values, history, accepted)
     if own is None:
         return []
     found: list[tuple[int, int, Finding]] = []  # (row label, rule order within the row, finding)
@@ -142,16 +186,18 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
 
     order = 0
     for indicator in rolling:
-        reported = own[indicator.column]
-        current = own[indicator.sums]
-        total = rolling_total([current, *(earlier[k][indicator.sums] for k in range(1, WINDOW))])
+        reported = own(indicator.column)
+        current = own(indicator.sums)
+        months = [current, *(earlier(k, indicator.sums) for k in range(1, WINDOW))]
+        total = rolling_total(months)
         full = current.notna()
-        for k in range(1, WINDOW):
-            full &= earlier[k][indicator.sums].notna()
+        for month in months[1:]:
+            full &= month.notna()
+        del months
         add(order, reported.notna() & full & (total != reported), "rolling_sum_mismatch", indicator.column,
             reported, total, lambda mask, s=indicator.sums, t=total: [f"the 12 monthly {s} figures held sum to {v:,.0f}"
                                                                       for v in t[mask]])
-        previous, dropped = earlier[1][indicator.column], earlier[WINDOW][indicator.sums]
+        previous, dropped = earlier(1, indicator.column), earlier(WINDOW, indicator.sums)
         expected = rolling_from_last_month(previous, current, dropped)
         partial = reported.notna() & ~full & previous.notna() & dropped.notna() & current.notna()
         details = pd.Series([f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
@@ -160,15 +206,14 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
         add(order, partial & (expected != reported), "rolling_sum_mismatch", indicator.column, reported, expected, details)
         order += 1
     for column in stocks:
-        previous, current = earlier[1][column], own[column]
+        previous, current = earlier(1, column), own(column)
         jump = (current - previous).abs() > np.maximum(STOCK_JUMP_SHARE * previous, STOCK_JUMP_MIN)
         add(order, previous.notna() & current.notna() & jump, "stock_jump", column, current, previous, "")
         order += 1
     for column in flows:
-        current = own[column]
-        held = pd.concat([earlier[k][column] for k in range(1, WINDOW + 1)], axis=1)
-        count = held.notna().sum(axis=1)
-        usual = held.median(axis=1, skipna=True)
+        current = own(column)
+        count, usual = _held_median(np.column_stack([earlier(k, column).to_numpy() for k in range(1, WINDOW + 1)]))
+        count, usual = pd.Series(count, index=rows.index), pd.Series(usual, index=rows.index)
         far = (current > usual * FLOW_OUTLIER_FACTOR) | (current < usual / FLOW_OUTLIER_FACTOR)
         flagged = current.notna() & (count >= FLOW_OUTLIER_MIN_MONTHS) & far & ((current - usual).abs() >= FLOW_OUTLIER_MIN_DIFFERENCE)
         add(order, flagged, "flow_outlier", column, current, usual,
