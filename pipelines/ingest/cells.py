@@ -31,11 +31,14 @@ def as_text_column(cells: pd.Series) -> pd.Series:
     return text_column(arrow_text(cells), cells.index)
 
 
-def python_strings(cells: pd.Series) -> pd.Series:
-    """`cells.astype("string")` with each distinct text made into one Python string, shared by
-    the rows that hold it (an authority's code on every one of its rows costs a pointer a row)."""
+def python_strings(cells: pd.Series, tidy=lambda distinct: distinct) -> pd.Series:
+    """`tidy(cells.astype("string"))` with each distinct text made (and tidied) once into a Python
+    string shared by the rows that hold it: an authority's code on every one of its rows costs a
+    pointer a row. `tidy` maps a "string" Series element by element (strip, upper)."""
     encoded = arrow_text(cells).combine_chunks().dictionary_encode()
-    distinct = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype="string")
+    tidied = tidy(distinct)
+    distinct = np.array(list(tidied.astype(object).where(tidied.notna(), None)) + [None], dtype=object)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     codes = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), len(distinct) - 1,
                      np.nan_to_num(codes, nan=len(distinct) - 1)).astype("int64")
