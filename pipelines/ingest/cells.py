@@ -18,8 +18,7 @@ def arrow_text(cells: pd.Series) -> pa.ChunkedArray:
     """The cells of `cells` (text of any pandas dtype) as Arrow strings, without copying Arrow-held text."""
     if isinstance(cells.dtype, pd.ArrowDtype) and pa.types.is_string(cells.dtype.pyarrow_dtype):
         return pa.chunked_array(cells.array._pa_array)
-    array = pa.array(cells.astype("object").where(cells.notna(), None).to_numpy(), type=pa.string(), from_pandas=True)
-    return pa.chunked_array([array])
+    return pa.chunked_array([pa.array(cells.astype("string").array).cast(pa.string())])
 
 
 def text_column(cells: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
