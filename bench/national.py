@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             resubmission.note = f"{row['la_code'].iloc[0]} {month}: 13 months re-validated and re-published"
             measures.append(resubmission)
             report()
-        if "rulebook" not in only:
+        if "rulebook" not in only:  # the table is printed whatever was measured (--no-doc writes nothing)
             print(_table(argv, load_before, started, len(history), baseline, base, measures))
             return 0
 

@@ -17,8 +17,6 @@ from pipelines.home import DataHome
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.ingest.readers import read_return
     from pipelines.reference import load_reference
-    from pipelines.store.month import accepted_history
-    from pipelines.store.warehouse import connect
     from pipelines.validate.rulebook import validate_rows
     from schemas.findings import ERROR
     from schemas.rules import new_finding
@@ -27,6 +25,9 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
     history = None
     notes = []
     if home.warehouse.exists():  # read from the readers' snapshot: a running pipeline never blocks it
+        from pipelines.store.month import accepted_history  # DuckDB: imported only when there is history
+        from pipelines.store.warehouse import connect
+
         with connect(home, read_only=True) as connection:
             history = accepted_history(connection)
     findings, files = [], []
@@ -500,15 +501,17 @@ def main(argv: list[str] | None = None) -> int:
         return catalogue_problems
     home = DataHome.resolve(args.home)
     os.environ["CSC_HOME"] = str(home.root)
-    import duckdb
-
     try:
         if getattr(args, "writer", False):
             return _as_the_writer(args, home)
         return args.handler(args, home)
-    except duckdb.IOException as exc:  # a process outside the pipeline holds the warehouse's write lock
-        print(f"{home.warehouse}: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return LOCKED
+    except Exception as exc:
+        # DuckDB is imported only by commands that open the warehouse (not `validate` of a new home).
+        duckdb = sys.modules.get("duckdb")
+        if duckdb is not None and isinstance(exc, duckdb.IOException):  # a process outside the pipeline holds its write lock
+            print(f"{home.warehouse}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return LOCKED
+        raise
 
 
 def _as_the_writer(args: argparse.Namespace, home: DataHome) -> int:

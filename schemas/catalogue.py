@@ -87,7 +87,7 @@ def catalogue_path() -> Path:
 
 def _catalogue_schema():
     """pandera's schema of one catalogue row: field by field (the cross-row rules follow it)."""
-    import pandera.pandas as pa
+    from schemas.lean_pandera import pa
 
     def one_of(values: tuple[str, ...], blank: bool = False) -> pa.Check:
         allowed = ", ".join(values) + (" or blank" if blank else "")
@@ -140,7 +140,7 @@ def _cross_row_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
 def validate_catalogue(path: Path) -> pd.DataFrame:
     """The catalogue's rows as text, or CatalogueError with one line per mistake
     (`indicators.csv line 7, unit: 'percentage' is not one of code, text, ...`)."""
-    import pandera.errors
+    from schemas.lean_pandera import errors
 
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
@@ -165,7 +165,7 @@ def validate_catalogue(path: Path) -> pd.DataFrame:
     frame.index = range(2, len(frame) + 2)  # the file's line numbers, for the messages
     try:
         _catalogue_schema().validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
+    except errors.SchemaErrors as exc:
         cases = exc.failure_cases.dropna(subset=["index"])
         for line, field, check, value in zip(cases["index"], cases["column"], cases["check"], cases["failure_case"]):
             problems.append(f"{path} line {int(line)}, {field}: '{value}' is not {check}")

@@ -147,6 +147,20 @@ def make_finding(rule_id: str, row: pd.Series, column: str | None, value: object
                        expected=expected, detail=detail, cell=locate(column) if callable(locate) else None)
 
 
+def in_row_order(index: pd.Index, labelled: list[tuple[object, Finding]]) -> list[Finding]:
+    """The findings of `labelled` ((row label, finding) pairs) in the order of their rows in `index`,
+    findings of one row in the order given; looks up only the labels given (a million rows' labels
+    would be a dict of a hundred MB)."""
+    if not labelled:
+        return []
+    if index.is_unique:
+        where = index.get_indexer([label for label, _ in labelled])
+    else:
+        positions = {label: position for position, label in enumerate(index)}
+        where = [positions[label] for label, _ in labelled]
+    return [labelled[i][1] for i in sorted(range(len(labelled)), key=lambda i: where[i])]
+
+
 def make_findings(rule_id: str, rows: pd.DataFrame, column: str | None, value: object = None,
                   expected: object = None, detail: object = "") -> list[Finding]:
     """`make_finding` for every row of `rows` (already the failing rows, selected by a column

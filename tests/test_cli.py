@@ -120,3 +120,12 @@ def test_a_locked_warehouse_is_one_line_not_a_traceback(home, example_rows, caps
         holder.close()
     assert status.returncode == LOCKED  # busy: try again later, as a held writer lock says
     assert status.stderr.count("\n") == 1 and "warehouse.duckdb" in status.stderr and "Traceback" not in status.stderr
+
+
+def test_validate_on_a_home_without_a_warehouse_does_not_import_duckdb(tmp_path, example_rows):
+    """DuckDB (and the store stage) is for reading history: a new home has none (cold start time)."""
+    path = write_return(tmp_path / "good.csv", example_rows[:1])
+    probe = ("import sys; from pipelines.cli import main; status = main(['--home', sys.argv[2], 'validate', sys.argv[1]]);"
+             "sys.exit(10 + status if 'duckdb' in sys.modules or 'hypothesis' in sys.modules else status)")
+    done = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "h")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

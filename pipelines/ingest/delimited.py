@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.ingest.grid import Grid, Row
+from pipelines.ingest.grid import Grid, Row, RowTable
 from pipelines.ingest.limits import LimitExceeded, Limits, check_cell_length, check_file_size, check_row_count, check_width
 from schemas.rules import new_finding
 
@@ -58,19 +59,31 @@ def _dialect(text: str) -> str:
     return "\t" if "\t" in first_line and "," not in first_line else ","
 
 
+# Lines as `io.StringIO(text, newline="")` gives them to the csv module (split after \r\n, \r or
+# \n, endings kept), without StringIO's copy of the whole text at four bytes a character.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def text_lines(text: str) -> Iterator[str]:
+    return (match.group() for match in _LINE.finditer(text))
+
+
 def read_csv_grid(path: Path, name: str, limits: Limits) -> Grid:
     """The CSV's non-blank rows, numbered as its lines; raises ValueError (or LimitExceeded) with one line."""
     check_file_size(path, limits)
     text, warnings = decode_text(path.read_bytes(), name)
-    rows: list[Row] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_dialect(text))
-    try:
+    reader = csv.reader(text_lines(text), delimiter=_dialect(text))
+
+    def nonblank_rows() -> Iterator[Row]:
         for number, record in enumerate(reader, start=1):
             check_row_count(number, limits)
             check_width(number, len(record), limits)
             check_cell_length(number, record, limits)
             if any(cell.strip() for cell in record):
-                rows.append((number, record))
+                yield number, record
+
+    try:
+        rows = RowTable.from_rows(nonblank_rows())
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise LimitExceeded(f"a cell near line {reader.line_num} is over the limit of "

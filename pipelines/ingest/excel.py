@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
-from pipelines.ingest.grid import Grid, Row
+from pipelines.ingest.grid import Grid, Row, RowTable
 from pipelines.ingest.limits import Limits, check_cell_length, check_file_size, check_row_count, check_width, check_workbook_directory
 
 RETURN_SHEET = "return"
@@ -104,7 +104,7 @@ class Workbook:
         return sorted(names, key=lambda title: title.strip().lower() != RETURN_SHEET)
 
     def grid(self, sheet: str) -> Grid:
-        return Grid(sheet, list(self._rows(sheet)))
+        return Grid(sheet, RowTable.from_rows(self._rows(sheet)))
 
     def _rows(self, sheet: str) -> Iterator[Row]:
         values = self._values[sheet].iter_rows()

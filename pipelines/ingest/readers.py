@@ -13,9 +13,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.home import DataHome
+from pipelines.ingest.cells import arrow_text, as_text_column, python_strings, text_column
 from pipelines.ingest.delimited import read_csv_grid
 from pipelines.ingest.excel import RETURN_SHEET, Workbook
 from pipelines.ingest.grid import Grid, SheetRow, cell_address
@@ -28,7 +32,7 @@ from schemas.rules import LOCATOR_COLUMN, RULES, new_finding
 NOT_AVAILABLE = "x"
 _NUMBER_TEXT = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,043 or 184 or 935.9
 _NUMBER = re.compile(f"^{_NUMBER_TEXT}$")
-_TEXT = "string[pyarrow]"  # vectorised string operations in Arrow's C++: 50,000 rows read in seconds
+_TEXT = "string[pyarrow]"  # the dtype figures are parsed from (pd.to_numeric), as they always were
 SOURCE_COLUMNS = ["file", "row"]
 # Findings after which nothing of the file can be read: the file is not a return.
 UNREADABLE_RULES = ("file_unreadable", "missing_required_column", "limit_exceeded", "wide_authority_missing")
@@ -36,7 +40,8 @@ UNREADABLE_RULES = ("file_unreadable", "missing_required_column", "limit_exceede
 
 @dataclass
 class ParsedReturn:
-    """A return as read: `text` holds every known cell as submitted, `values` the typed figures."""
+    """A return as read: `text` holds every known cell as submitted (Arrow strings, `ingest/cells.py`),
+    `values` the typed figures."""
 
     file: str
     text: pd.DataFrame
@@ -127,7 +132,8 @@ def _from_wide(name: str, sheet: WideSheet) -> ParsedReturn:
         return ParsedReturn(file=name, text=empty_frame(), values=empty_frame(), findings=sheet.findings)
     columns = all_columns()
     text = pd.DataFrame.from_records(sheet.records, columns=[*SOURCE_COLUMNS, *columns])
-    text[columns] = text[columns].astype("object").where(text[columns].notna(), None)
+    for column in columns:
+        text[column] = as_text_column(text[column])
     values, cell_findings = _typed_values(name, text, sheet.locators)
     findings = sheet.findings + cell_findings
     if values.empty:
@@ -161,7 +167,7 @@ def _header_location(grid: Grid, header_row: int, position: int) -> dict[str, ob
 def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     """The standard layout: a header row naming columns, then one row per authority and month."""
     header_row, header = grid.rows[header_index]
-    rows = grid.rows[header_index + 1:]
+    body = grid.rows[header_index + 1:]
     # Trailing empty columns (Excel exports them) are not columns.
     width = max((p + 1 for p, cell in enumerate(header) if cell.strip()), default=0)
     known = indicators_by_column()
@@ -169,12 +175,10 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     normalised = [h.strip().lower() for h in header[:width]]
     seen: dict[str, int] = {}
     keep: dict[str, int] = {}
-    # Every row's cells as one frame (short rows padded): which columns hold anything is a column operation.
-    lengths = pd.Series([len(cells) for _, cells in rows], dtype="int64")
-    matrix = pd.DataFrame([cells for _, cells in rows], dtype="object").fillna("")
-    matrix = matrix.reindex(columns=range(max(width, matrix.shape[1])), fill_value="")
-    filled = matrix.apply(lambda cells: cells.str.strip().ne("")) if not matrix.empty else matrix.astype(bool)
-    filled_positions = set(filled.columns[filled.any()])
+    # The body is held column by column (short rows padded): which columns hold anything is a column operation.
+    lengths = body.lengths
+    filled = {position: body.filled(position) for position in range(max(width, body.width))}
+    filled_positions = {position for position, cells in filled.items() if cells.any()}
     for position in range(max(width, max(filled_positions, default=-1) + 1)):
         column = normalised[position] if position < width else ""
         where = _header_location(grid, header_row, position)
@@ -203,19 +207,19 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     # A CSV row of the wrong width (cells missing, or figures beyond the header) is kept, cut or
     # padded to the header, so that its authority and month can be named and the return held
     # back: its cells cannot be trusted, but dropping it would let an older submission stand.
-    beyond_header = filled.loc[:, filled.columns >= width].any(axis=1)
+    beyond_header = np.zeros(len(body), dtype=bool)
+    for position in range(width, max(width, body.width)):
+        beyond_header |= filled[position]
     wrong_width = (lengths < width) | beyond_header
-    ragged = {} if grid.sheet is not None else dict(zip(
-        (number for (number, _), wrong in zip(rows, wrong_width) if wrong), lengths[wrong_width]))
-    columns = all_columns()
-    text = pd.DataFrame({"file": name, "row": [number for number, _ in rows]})
-    for column in columns:
-        text[column] = matrix[keep[column]].astype(_TEXT).str.strip().astype("object") if column in keep else None
-    text = text.astype({column: "object" for column in columns})
+    ragged = {} if grid.sheet is not None else dict(zip(body.numbers[wrong_width].tolist(), lengths[wrong_width].tolist()))
+    text = pd.DataFrame({"file": name, "row": body.numbers})
+    for column in all_columns():
+        text[column] = (text_column(body.column(keep[column])) if column in keep
+                        else text_column(pa.nulls(len(body), pa.string())))
     locators = None
     if grid.sheet is not None:
         positions = dict(keep)  # shared by every row's locator
-        locators = [SheetRow(grid.sheet, number, positions) for number, _ in rows]
+        locators = [SheetRow(grid.sheet, number, positions) for number in body.numbers.tolist()]
     values, cell_findings = _typed_values(name, text, locators)
     if values.empty:
         findings.append(new_finding("no_data_rows", file=name, **_header_location(grid, header_row, 0),
@@ -230,7 +234,18 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
             message=f"row has {cells_given} cells but the header has {header_width}: its figures cannot be placed in columns"))
     # The cells of a row of the wrong width are misplaced: ragged_row says it once, not per cell.
     findings += [f for f in cell_findings if f.row not in ragged]
+    pa.default_memory_pool().release_unused()  # Arrow's allocator would keep the work's memory for later
     return ParsedReturn(file=name, text=text, values=values, findings=findings)
+
+
+def _numbers(cells: pd.Series) -> pd.Series:
+    """`pd.to_numeric(cells, errors="coerce")` as Float64, each distinct text parsed once (a column of
+    a million cells holds far fewer distinct figures, and is never a million Python strings)."""
+    encoded = arrow_text(cells).combine_chunks().dictionary_encode()
+    distinct = pd.Series(pd.array(encoded.dictionary.to_pylist(), dtype=_TEXT))
+    numbers = pd.to_numeric(distinct, errors="coerce").astype("Float64").array
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    return pd.Series(numbers.take(codes, allow_fill=True), index=cells.index)
 
 
 def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -> tuple[pd.DataFrame, list[Finding]]:
@@ -238,20 +253,23 @@ def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -
     findings: list[Finding] = []
     values = pd.DataFrame({"file": text["file"], "row": text["row"].astype("int64")})
     for column in ("la_code", "la_name", "period"):
-        values[column] = text[column].astype("string").str.strip().replace("", pd.NA)
-    values["la_code"] = values["la_code"].str.upper()
+        values[column] = python_strings(text[column], lambda cells: cells.str.strip().replace("", pd.NA))
+    values["la_code"] = python_strings(values["la_code"], lambda codes: codes.str.upper())
     if locators is not None:
         values[LOCATOR_COLUMN] = pd.Series(locators, index=values.index, dtype="object")
     for indicator in indicators_by_column().values():
         if not indicator.is_numeric:
             continue
-        cells = text[indicator.column].astype(_TEXT).fillna("")
-        given = cells.ne("") & cells.str.lower().ne(NOT_AVAILABLE)
-        number = cells.str.fullmatch(_NUMBER_TEXT).fillna(False).astype(bool)
-        values[indicator.column] = pd.to_numeric(cells.where(given & number).str.replace(",", "", regex=False),
-                                                 errors="coerce").astype("Float64")
-        for label in cells.index[given & ~number]:
-            cell = cells[label]
+        # In Arrow, as pandas' string methods would do it (fullmatch is `^(...)$` in RE2), without
+        # their copies: a million cells a column stay a few MB of work.
+        cells = arrow_text(text[indicator.column]).fill_null("")
+        given = pc.and_(pc.not_equal(cells, ""), pc.not_equal(pc.utf8_lower(cells), NOT_AVAILABLE))
+        number = pc.match_substring_regex(cells, f"^({_NUMBER_TEXT})$")
+        figures = pc.if_else(pc.and_(given, number), pc.replace_substring(cells, ",", ""), None)
+        values[indicator.column] = _numbers(pd.Series(text_column(figures), index=text.index))
+        unreadable = pc.and_(given, pc.invert(number))
+        labels = text.index[unreadable.to_numpy(zero_copy_only=False).astype(bool)]
+        for label, cell in zip(labels, pc.filter(cells, unreadable).to_pylist()):
             record = values.loc[label]
             rule = "formula_without_value" if cell.startswith("=") else "invalid_value"
             findings.append(new_finding(

@@ -11,7 +11,7 @@ import pandas as pd
 from schemas.bands import plausibility_bands
 from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN
 from schemas.findings import Finding
-from schemas.rules import POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, make_findings
+from schemas.rules import POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, in_row_order, make_findings
 
 
 def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, populations: pd.DataFrame | None,
@@ -31,16 +31,11 @@ def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, popul
         by_row = (list(zip(unknown.index, make_findings("unknown_authority", unknown, "la_code", unknown["la_code"])))
                   + list(zip(differs.index, make_findings("la_name_mismatch", differs, "la_name", differs["la_name"],
                                                           registered[differs.index]))))
-        findings += _in_row_order(values, by_row)
+        findings += in_row_order(values.index, by_row)
     if populations is not None and not populations.empty:
         findings += _population_findings(values[well_formed & valid_period & values["population_0_17"].notna()],
                                          populations)
     return findings
-
-
-def _in_row_order(values: pd.DataFrame, labelled: list[tuple[object, Finding]]) -> list[Finding]:
-    positions = {label: position for position, label in enumerate(values.index)}
-    return [finding for _, finding in sorted(labelled, key=lambda item: positions[item[0]])]
 
 
 def _name_key(names: pd.Series) -> pd.Series:
@@ -73,7 +68,7 @@ def _population_findings(rows: pd.DataFrame, populations: pd.DataFrame) -> list[
         detail = [f"mid-{int(y)}, {s:.1%} apart" for y, s in zip(flagged["estimate_year"], share[mask])]
         made = make_findings(rule, rows.loc[flagged.index], "population_0_17", reported[mask], flagged["official"], detail)
         findings += zip(flagged.index, made)
-    return _in_row_order(rows, findings)
+    return in_row_order(rows.index, findings)
 
 
 def plausibility_findings(values: pd.DataFrame) -> list[Finding]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.reference import Reference
 from pipelines.validate.context import identity_findings, plausibility_findings
 from pipelines.validate.cross_column import cross_column_findings
 from pipelines.validate.history import history_findings, rolling_table
-from pipelines.validate.structure import structure_findings
+from pipelines.validate.structure import by_position, structure_findings
 from schemas.findings import ERROR, Finding
 
 ENGINES = ("pandas", "gx")
@@ -44,8 +45,7 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
         raise ValueError("an HTML validation report is written by the gx engine only")
     if values.empty:
         return []
-    values = values.reset_index(drop=True)
-    text = text.reset_index(drop=True)
+    values, text = by_position(values), by_position(text)
     findings: list[Finding] = structure_findings(values) if include_structure else []
     reference = reference or Reference(None, None)
     if engine == "gx":
@@ -75,10 +75,15 @@ def _single_month(values: pd.DataFrame) -> str | None:
 
 def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
     """Rows of `values` whose authority-month has an error among `findings`."""
-    keys = pd.MultiIndex.from_arrays([values["la_code"].astype("string"), values["period"].astype("string")])
-    errors = pd.MultiIndex.from_tuples(
-        {(f.la_code, f.period) for f in findings if f.severity == ERROR and f.la_code and f.period} or {("", "")})
-    return pd.Series(keys.isin(errors), index=values.index)
+    errors = {(f.la_code, f.period) for f in findings if f.severity == ERROR and f.la_code and f.period}
+    codes, periods = values["la_code"].astype("string"), values["period"].astype("string")
+    # Only rows naming an authority and a month with an error are paired up (a million pairs would be slow).
+    candidates = (codes.isin({code for code, _ in errors}) & periods.isin({period for _, period in errors})).to_numpy(dtype=bool)
+    found = np.zeros(len(values), dtype=bool)
+    if candidates.any():
+        keys = pd.MultiIndex.from_arrays([codes[candidates], periods[candidates]])
+        found[candidates] = keys.isin(pd.MultiIndex.from_tuples(errors))
+    return pd.Series(found, index=values.index)
 
 
 def accepted_history_findings(values: pd.DataFrame, history: pd.DataFrame | None,

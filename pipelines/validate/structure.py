@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pandas as pd
-import pandera.pandas as pa
 
 from schemas.catalogue import LA_CODE_PATTERN, PERIOD_PATTERN, indicators_by_column
 from schemas.findings import Finding
+from schemas.lean_pandera import pa
 from schemas.rules import RULES, make_findings, new_finding
 
 
@@ -42,6 +42,14 @@ def return_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, unique=["la_code", "period"], report_duplicates="all", strict=False)
 
 
+def by_position(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` indexed 0..n-1, copied only when it is not already (a million rows are hundreds of MB)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=True)
+
+
 def structure_findings(values: pd.DataFrame) -> list[Finding]:
     """Every structural failure in `values` (lazy: all collected), one finding per cell.
 
@@ -52,11 +60,11 @@ def structure_findings(values: pd.DataFrame) -> list[Finding]:
     findings: list[Finding] = []
     if values.empty:
         return findings
-    frame = values.reset_index(drop=True)
+    frame = by_position(values)
     for column, rule in (("la_code", "la_code_missing"), ("period", "period_missing"), ("population_0_17", "population_missing")):
         findings += _findings(rule, frame, frame.index[frame[column].isna()], column)
     try:
-        return_schema().validate(frame, lazy=True)
+        return_schema().validate(frame, lazy=True, inplace=True)  # nothing is coerced: no copy of the rows needed
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.reset_index(drop=True)
         duplicates = cases[cases["check"] == "multiple_fields_uniqueness"]

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pipelines.ingest.delimited import text_lines
+from pipelines.ingest.grid import RowTable
 from pipelines.ingest.readers import parse_number, read_return
 from tests.conftest import write_return
 
@@ -127,3 +132,19 @@ def test_xlsx_reads_the_return_sheet_and_dates_typed_as_periods(tmp_path, exampl
 def test_number_parsing():
     assert parse_number("1,043") == 1043 and parse_number("935.9") == 935.9
     assert parse_number("1,04") is None and parse_number("x") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab,\"\r\n\t \x0b\x85\u2028x", max_size=40))
+def test_csv_lines_are_split_as_stringio_splits_them(text):
+    """The reader splits lines itself (StringIO would copy the text at four bytes a character)."""
+    assert list(text_lines(text)) == list(io.StringIO(text, newline=""))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=4), min_size=1, max_size=6), max_size=40), st.integers(1, 7))
+def test_rows_held_column_by_column_read_back_as_given(cells, batch):
+    rows = [(number * 2 + 1, row) for number, row in enumerate(cells)]
+    table = RowTable.from_rows(iter(rows), batch=batch)
+    assert list(table) == rows and len(table) == len(rows)
+    assert list(table[1:]) == rows[1:] and table.width == max((len(r) for r in cells), default=0)

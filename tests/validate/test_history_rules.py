@@ -124,3 +124,20 @@ def test_flow_far_from_its_own_history_is_a_query(months, stored, read_frame, fa
     assert [(f.column, f.severity) for f in found] == ([("contacts", "warning")] if flagged else [])
     if flagged:
         assert found[0].expected == f"{usual:,.0f}" or found[0].expected == f"{usual:,.4f}".rstrip("0").rstrip(".")
+
+
+def test_history_rules_give_the_same_findings_whatever_the_block_of_rows(months, stored, read_frame, monkeypatch):
+    """A million rows are evaluated a block of rows at a time (memory); blocks must not change a finding."""
+    import pipelines.validate.history as history
+
+    two = pd.concat([months, synthetic_months(la_code="E06000008", la_name="Blackburn with Darwen", months=15)],
+                    ignore_index=True)
+    two.loc[13, "contacts"] = str(int(two.loc[13, "contacts"]) * 4)  # a flow outlier
+    two.loc[28, "referrals_12m"] = str(int(two.loc[28, "referrals_12m"]) + 40)  # a rolling sum that disagrees
+    two.loc[25, "cla"] = str(int(two.loc[25, "cla"]) * 2)  # a stock jump
+    parsed = read_frame(two, "two_authorities")
+    whole = validate_rows(parsed.values, parsed.text)
+    monkeypatch.setattr(history, "HISTORY_BLOCK_ROWS", 4)
+    blocks = validate_rows(parsed.values, parsed.text)
+    assert {"flow_outlier", "rolling_sum_mismatch", "stock_jump"} <= {f.rule for f in whole}
+    assert blocks == whole
