@@ -58,12 +58,18 @@ def test_reference_import_of_official_files(tmp_path, capsys):
     assert "register: 153 authorities" in out and "populations:" in out
 
 
-def test_cold_validate_does_not_import_great_expectations(tmp_path, example_rows):
+def _cold_validate_imports_none_of(tmp_path, example_rows, modules: list[str]) -> None:
+    """`csc-returns validate` of a one-row return, in a new process on a new home, succeeds
+    without importing any of `modules` (what it must not pay for at start-up)."""
     path = write_return(tmp_path / "good.csv", example_rows[:1])
     probe = ("import sys; from pipelines.cli import main; status = main(['--home', sys.argv[2], 'validate', sys.argv[1]]);"
-             "sys.exit(10 + status if 'great_expectations' in sys.modules else status)")
+             f"sys.exit(10 + status if any(m in sys.modules for m in {modules!r}) else status)")
     done = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "h")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cold_validate_does_not_import_great_expectations(tmp_path, example_rows):
+    _cold_validate_imports_none_of(tmp_path, example_rows, ["great_expectations"])
 
 
 def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_checked_afresh(home, example_rows, capsys):
@@ -123,9 +129,6 @@ def test_a_locked_warehouse_is_one_line_not_a_traceback(home, example_rows, caps
 
 
 def test_validate_on_a_home_without_a_warehouse_does_not_import_duckdb(tmp_path, example_rows):
-    """DuckDB (and the store stage) is for reading history: a new home has none (cold start time)."""
-    path = write_return(tmp_path / "good.csv", example_rows[:1])
-    probe = ("import sys; from pipelines.cli import main; status = main(['--home', sys.argv[2], 'validate', sys.argv[1]]);"
-             "sys.exit(10 + status if 'duckdb' in sys.modules or 'hypothesis' in sys.modules else status)")
-    done = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "h")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    """DuckDB (and the store stage) is for reading history: a new home has none (cold start time);
+    pandera's hypothesis extra is never used (schemas/lean_pandera.py)."""
+    _cold_validate_imports_none_of(tmp_path, example_rows, ["duckdb", "hypothesis"])

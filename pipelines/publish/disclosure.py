@@ -26,7 +26,7 @@ A cell is (geography code, column). Counts come in exactly as the authorities re
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -55,18 +55,39 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class EarlierRelease:
+    """One earlier release of the month: each count cell's exact figure, and the cells it published."""
+    figures: Mapping[Cell, int]
+    published: frozenset[Cell]
+
+
+@dataclass(frozen=True)
 class EarlierFigures:
-    """What earlier releases of the same month disclosed: (cell, exact figure) pairs each published
-    as a number, and those each withheld (`c`). A cell whose figure has changed since is a new
-    unknown to the public; one with the same figure is taken as the same (the safe side: the
-    public sees no revision for it). Kept privately in the warehouse (`store/disclosed.py`)."""
-    published: frozenset[tuple[Cell, int]] = field(default_factory=frozenset)
-    withheld: frozenset[tuple[Cell, int]] = field(default_factory=frozenset)
+    """What earlier releases of the same month disclosed, release by release. A cell whose figure
+    has changed since is a new unknown to the public; one with the same figure is taken as the
+    same (the safe side: the public sees no revision for it). Kept privately in the warehouse
+    (`store/disclosed.py`)."""
+    releases: tuple[EarlierRelease, ...] = ()
+    published: frozenset[tuple[Cell, int]] = field(init=False)  # (cell, figure) any release printed
+    withheld: frozenset[tuple[Cell, int]] = field(init=False)  # (cell, figure) any release withheld
+
+    def __post_init__(self) -> None:
+        pairs = [((cell, figure), cell in release.published)
+                 for release in self.releases for cell, figure in release.figures.items()]
+        object.__setattr__(self, "published", frozenset(pair for pair, shown in pairs if shown))
+        object.__setattr__(self, "withheld", frozenset(pair for pair, shown in pairs if not shown))
 
     @classmethod
-    def from_record(cls, cells: Iterable[Cell], figures: Iterable[int], published: Iterable[bool]) -> EarlierFigures:
-        pairs = list(zip(zip(cells, figures), published))
-        return cls(frozenset(pair for pair, shown in pairs if shown), frozenset(pair for pair, shown in pairs if not shown))
+    def from_record(cls, releases: Iterable[str], cells: Iterable[Cell], figures: Iterable[int],
+                    published: Iterable[bool]) -> EarlierFigures:
+        """From the record's columns: the release each row belongs to, its cell, figure and whether published."""
+        by_release: dict[str, tuple[dict[Cell, int], set[Cell]]] = {}
+        for release, cell, figure, shown in zip(releases, cells, figures, published):
+            values, printed = by_release.setdefault(release, ({}, set()))
+            values[cell] = int(figure)
+            if shown:
+                printed.add(cell)
+        return cls(tuple(EarlierRelease(values, frozenset(printed)) for values, printed in by_release.values()))
 
     def known(self, counts: Mapping[Cell, int | None]) -> set[Cell]:
         """Cells whose figure now the public already has from an earlier release."""
@@ -75,6 +96,25 @@ class EarlierFigures:
     def still_withheld(self, counts: Mapping[Cell, int | None]) -> set[Cell]:
         """Cells whose figure now an earlier release withheld."""
         return {cell for cell, value in counts.items() if (cell, value) in self.withheld}
+
+    def lone_change_behind(self, total: Total, counts: Mapping[Cell, int | None], public: Callable[[Cell], bool]) -> bool:
+        """Whether the total, published now and by an earlier release, differs from it by the change
+        of one figure the public does not have (a part hidden now, or hidden then): the difference
+        of the two totals, less the changes the public can see, would give that figure back."""
+        for release in self.releases:
+            if total.whole not in release.published or not public(total.whole):
+                continue
+            changed = [part for part in total.parts if counts.get(part) != release.figures.get(part)]
+            unknown = [part for part in changed if not public(part)]
+            unknown += [part for part in changed if (part, release.figures.get(part)) not in self.published]
+            if len(unknown) == 1:
+                return True
+        return False
+
+    def changed_parts(self, total: Total, counts: Mapping[Cell, int | None]) -> set[Cell]:
+        """Parts of the total whose figure differs from an earlier release's."""
+        return {part for release in self.releases for part in total.parts
+                if part in release.figures and counts.get(part) != release.figures[part]}
 
 
 NOTHING_EARLIER = EarlierFigures()
@@ -131,18 +171,24 @@ def suppressed_counts(counts: Mapping[Cell, int | None], totals: Sequence[Total]
             hidden = [cell for cell in (total.whole, *total.parts) if counts.get(cell) is None or not public(cell)]
             if len(hidden) == 1 and hidden[0] in suppressed:
                 complement = _complementary_cell(total, counts, suppressed, known)
-                if complement not in suppressed:
-                    suppressed.add(complement)
-                    changed = True
+            elif earlier.lone_change_behind(total, counts, public):
+                # Hide one more changed figure the public lacks (or the total), so the change is two unknowns.
+                complement = _complementary_cell(total, counts, suppressed, known, earlier.changed_parts(total, counts))
+            else:
+                continue
+            if complement not in suppressed:
+                suppressed.add(complement)
+                changed = True
     return suppressed
 
 
 def _complementary_cell(total: Total, counts: Mapping[Cell, int | None], suppressed: set[Cell],
-                        known: set[Cell]) -> Cell:
-    """The smallest non-zero part still unknown to the public protects best at least cost; else
-    the total itself. (A part an earlier release published hides nothing when suppressed.)"""
+                        known: set[Cell], among: Collection[Cell] | None = None) -> Cell:
+    """The smallest non-zero part (of `among`, if given) still unknown to the public protects best
+    at least cost; else the total itself. (A part an earlier release published hides nothing.)"""
     candidates = sorted((counts[cell], cell) for cell in total.parts
-                        if cell not in suppressed and cell not in known and counts.get(cell))
+                        if cell not in suppressed and cell not in known and counts.get(cell)
+                        and (among is None or cell in among))
     return candidates[0][1] if candidates else total.whole
 
 

@@ -248,7 +248,7 @@ def _read_month(connection: duckdb.DuckDBPyConnection, month: str) -> ReleaseInp
     arrived = accepted_since(connection, month)
     as_of = arrived.date().isoformat() if arrived is not None else f"{month}-01"
     disclosed = read_disclosed(connection, month)
-    earlier = EarlierFigures.from_record(zip(disclosed["geography"], disclosed["indicator"]),
+    earlier = EarlierFigures.from_record(disclosed["release"], zip(disclosed["geography"], disclosed["indicator"]),
                                          disclosed["figure"].astype(int), disclosed["published"].astype(bool))
     return ReleaseInputs(values=values, held_back=held_back_authorities(connection, month), as_of=as_of,
                          earlier=earlier)

@@ -8,6 +8,8 @@ nothing.
 """
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import pandas as pd
 
@@ -17,22 +19,25 @@ DISCLOSED_COLUMNS = ("geography", "indicator", "figure", "published")  # the tab
 
 
 def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
-    """Every figure earlier releases of `month` disclosed or withheld (empty for a first release)."""
+    """Every figure each earlier release of `month` disclosed or withheld, with the release it
+    belongs to (`release`; empty for a first release)."""
     if not _has_table(connection):  # a snapshot of a warehouse made before the record existed
-        return pd.DataFrame(columns=list(DISCLOSED_COLUMNS))
-    columns = ", ".join(DISCLOSED_COLUMNS)
-    return connection.execute(f"SELECT {columns} FROM disclosed_figures WHERE period = ? ORDER BY {columns}",
-                              [month]).df()
+        return pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS])
+    columns = ", ".join(["release", *DISCLOSED_COLUMNS])
+    return connection.execute(f"SELECT {columns} FROM disclosed_figures WHERE period = ? "
+                              "ORDER BY recorded_at, release, geography, indicator", [month]).df()
 
 
 def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures: pd.DataFrame) -> None:
     """Add a release's figures (columns `DISCLOSED_COLUMNS`) to the record; a repeat adds nothing."""
-    connection.register("release_figures", figures[list(DISCLOSED_COLUMNS)])
+    figures = figures[list(DISCLOSED_COLUMNS)].sort_values(["geography", "indicator"], ignore_index=True)
+    release = hashlib.sha256(figures.to_csv(index=False).encode()).hexdigest()
+    connection.register("release_figures", figures)
     try:
         with transaction(connection):
             connection.execute(
-                "INSERT OR IGNORE INTO disclosed_figures SELECT ?, geography, indicator, CAST(figure AS BIGINT), "
-                "published, now() FROM release_figures", [month])
+                "INSERT OR IGNORE INTO disclosed_figures SELECT ?, ?, geography, indicator, CAST(figure AS BIGINT), "
+                "published, now() FROM release_figures", [month, release])
     finally:
         connection.unregister("release_figures")
 

@@ -62,12 +62,12 @@ def _schema_sql() -> list[str]:
         """CREATE TABLE IF NOT EXISTS validations (
             period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL, arrival BIGINT NOT NULL,
             waivers JSON NOT NULL, reference JSON NOT NULL)""",
-        # What each release disclosed, privately (store/disclosed.py): a cell may be recorded with
-        # several figures (resubmissions) and both ways (published, withheld).
+        # What each release disclosed, privately (store/disclosed.py), cell by cell; a release is
+        # named by the sha256 of what it disclosed, so recording it again adds nothing.
         """CREATE TABLE IF NOT EXISTS disclosed_figures (
-            period VARCHAR NOT NULL, geography VARCHAR NOT NULL, indicator VARCHAR NOT NULL,
-            figure BIGINT NOT NULL, published BOOLEAN NOT NULL, recorded_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (period, geography, indicator, figure, published))""",
+            period VARCHAR NOT NULL, release VARCHAR NOT NULL, geography VARCHAR NOT NULL,
+            indicator VARCHAR NOT NULL, figure BIGINT NOT NULL, published BOOLEAN NOT NULL,
+            recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (period, release, geography, indicator))""",
     ]
 
 

@@ -400,15 +400,19 @@ def data_docs_index(folder: Path) -> Path:
 
 def _docs_runner(folder: Path, suites) -> _Runner:
     """Checkpoints whose runs also write Data Docs into `folder` (a context of its own per folder)."""
+    from pipelines.validate.gx_views import site_views
+
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     context = _new_context()
     site = "site_" + hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     for name in list(context.get_site_names()):
         context.delete_data_docs_site(name)  # never write into GX's default uncommitted/ folder
+    views = site_views()
     context.add_data_docs_site(site_name=site, site_config={
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", **views["site_index_builder"]},
+        "site_section_builders": views["site_section_builders"],  # templates compiled once (gx_views.py)
     })
     return _runner(context, suites(), docs_site=site)  # suites are built once the context exists

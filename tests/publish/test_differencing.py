@@ -246,13 +246,13 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
 
     def publish(t: int) -> None:
         month = month_text(t)
-        record = disclosed.get(t, pd.DataFrame(columns=list(DISCLOSED_COLUMNS)))
-        earlier = EarlierFigures.from_record(zip(record["geography"], record["indicator"]), record["figure"],
-                                             record["published"])
+        record = disclosed.get(t, pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS]))
+        earlier = EarlierFigures.from_record(record["release"], zip(record["geography"], record["indicator"]),
+                                             record["figure"], record["published"])
         built = release_rows(month, register, world.accepted_values(t), earlier)
         rows = built.rows
         assert built.problems == []
-        disclosed[t] = pd.concat([record, built.figures], ignore_index=True)
+        disclosed[t] = pd.concat([record, built.figures.assign(release=str(len(releases)))], ignore_index=True)
         published[t] = rows
         if across_months:
             _write_series(folder, month, rows, as_of=f"{month}-28", stale_totals=world.stale_totals())
@@ -480,16 +480,22 @@ def test_a_sum_returned_before_its_month_was_resubmitted_is_not_published(tmp_pa
     assert recovered(plan, releases, with_totals=False) == []
 
 
+def _one_region_january_resubmitted(values: tuple[int, ...], resubmitted: int) -> Plan:
+    """SYNTHETIC: authorities of one region return `values` every month to January 2024, which is
+    published; then the first resubmits January as `resubmitted`, and it is published again."""
+    world = World([Authority(f"E0600000{n}", "E12000002", 30000) for n in range(len(values))])
+    for n, value in enumerate(values):
+        for t in range(-(WINDOW - 1), 1):
+            world.new_value(n, t, value)
+        world.submit(n, 0, "accepted")
+    return Plan(world, 1, [("publish", 0), ("resubmit", 0, 0, resubmitted, "accepted")])
+
+
 def test_a_resubmission_does_not_lean_on_a_complement_published_before(tmp_path):
     """SYNTHETIC: three authorities publish 8, 20 and 30 in January 2024; the first resubmits 3.
     Rule 3 hides the 20 beside the 3, but the previous release published that 20, so the region's
     total (exact, on the attacker's safe side) less 20 and 30 gives the 3 back."""
-    world = World([Authority(f"E0600000{n}", "E12000002", 30000) for n in range(3)])
-    for n, value in enumerate((8, 20, 30)):
-        for t in range(-(WINDOW - 1), 1):
-            world.new_value(n, t, value)
-        world.submit(n, 0, "accepted")
-    plan = Plan(world, 1, [("publish", 0), ("resubmit", 0, 0, 3, "accepted")])
+    plan = _one_region_january_resubmitted((8, 20, 30), 3)
 
     releases = publish_all(plan, tmp_path)
 
@@ -503,12 +509,7 @@ def test_a_complement_withheld_before_stays_withheld_while_unchanged(tmp_path):
     """SYNTHETIC, the other way round: January's 3 is hidden with the 20 beside it as complement;
     the first authority resubmits 8. Printing the 20 now would give the 3 back from the first
     release's total (3 + 20 + 30), so the 20 stays `c`, and the 8 becomes its complement."""
-    world = World([Authority(f"E0600000{n}", "E12000002", 30000) for n in range(3)])
-    for n, value in enumerate((3, 20, 30)):
-        for t in range(-(WINDOW - 1), 1):
-            world.new_value(n, t, value)
-        world.submit(n, 0, "accepted")
-    plan = Plan(world, 1, [("publish", 0), ("resubmit", 0, 0, 8, "accepted")])
+    plan = _one_region_january_resubmitted((3, 20, 30), 8)
 
     releases = publish_all(plan, tmp_path)
 
@@ -542,4 +543,18 @@ def test_a_regional_sum_does_not_carry_an_authority_sum_made_before_a_resubmissi
     assert last[("E06000000", "2025-02")][SUM] == "c"  # returned with the 3: its months now add to 8 more
     assert last[("E12000002", "2025-02")][SUM] == "c"
     assert last[("E06000001", "2025-02")][SUM] == "360"
+    assert recovered(plan, releases, with_totals=True) == []
+
+
+def test_two_releases_totals_do_not_give_back_the_one_figure_that_changed(tmp_path):
+    """SYNTHETIC: 0, 3 and 20 publish 0, `c`, `c` with the region's total; the first authority
+    resubmits 1. Every part is now `c`, but the two totals differ by exactly the change of the one
+    part whose old figure (0) was published, so the new total is withheld (and England's with it)."""
+    plan = _one_region_january_resubmitted((0, 3, 20), 1)
+
+    releases = publish_all(plan, tmp_path)
+
+    first, again = ({geography_code(r): r[FLOW] for r in release.series} for release in releases)
+    assert first == {"E92000001": "20", "E12000002": "20", "E06000000": "0", "E06000001": "c", "E06000002": "c"}
+    assert again == {"E92000001": "c", "E12000002": "c", "E06000000": "c", "E06000001": "c", "E06000002": "c"}
     assert recovered(plan, releases, with_totals=True) == []

@@ -154,6 +154,25 @@ def test_data_docs_are_written_for_a_run(gx_runs, synthetic, tmp_path):
     assert "re_referrals" in text and "E06000009" in text
 
 
+def test_data_docs_built_again_in_the_same_process_are_the_same_pages(gx_runs, synthetic, tmp_path):
+    """Sites built one after another in a process share compiled templates (gx_views.py): a later
+    month's pages say exactly what an earlier one's say, but for GX's timestamps and the site id."""
+    import re
+
+    from pipelines.validate.expectations import data_docs_index, gx_cross_column_findings
+
+    def pages(folder):
+        gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=folder)
+        found = sorted(data_docs_index(folder).parent.glob("**/*.html"))
+        variable = re.compile(r"\d{8}T\d{6}\.\d+Z|_run_time_sort': [\d.]+|\d{4}-\d{2}-\d{2}[T ][\d:.]+(?:\+00:00|Z)?|site_[0-9a-f]{12}|"
+                              r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        return [variable.sub("", p.read_text(encoding="utf-8")) for p in found], len(found)
+
+    first, count = pages(tmp_path / "first")
+    again, _ = pages(tmp_path / "again")
+    assert count >= 3 and again == first  # the index, the suites and the two validation pages
+
+
 def test_target_bands_ask_the_boards_question_as_warnings_only(gx_runs, read_frame, tmp_path):
     """SYNTHETIC targets for three authorities' cla_rate_per_10k (lower is better): green, amber, red."""
     from pipelines.validate.expectations import TARGET_SUITE, data_docs_index, gx_cross_column_findings, target_batch

@@ -1,0 +1,48 @@
+"""Great Expectations' Data Docs views with their templates compiled once per process.
+
+GX makes a new Jinja environment for every page view of every site build, so each month's Data
+Docs compiled the same templates again (most of the build's time). These views are GX's own,
+given one shared in-memory bytecode cache: the pages are the same, byte for byte but for GX's
+timestamps. `expectations._docs_runner` names them in each site's configuration.
+"""
+from __future__ import annotations
+
+import jinja2
+from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates by Jinja's key (template name and source checksum), for the process."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        compiled = self._compiled.get(bucket.key)
+        if compiled is not None:
+            bucket.bytecode_from_string(compiled)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
+class PageView(DefaultJinjaPageView):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = _COMPILED
+
+
+class IndexPageView(DefaultJinjaIndexPageView):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = _COMPILED
+
+
+def site_views() -> dict:
+    """The `view` settings of a SiteBuilder's index and of each of its sections."""
+    page = {"module_name": __name__, "class_name": PageView.__name__}
+    return {"site_index_builder": {"view": {"module_name": __name__, "class_name": IndexPageView.__name__}},
+            "site_section_builders": {section: {"view": page} for section in ("expectations", "validations", "profiling")}}
