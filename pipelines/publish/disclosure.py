@@ -102,8 +102,8 @@ class EarlierFigures:
         of one figure the public does not have (a part hidden now, or hidden then): the difference
         of the two totals, less the changes the public can see, would give that figure back."""
         for release in self.releases:
-            if total.whole not in release.published or not public(total.whole):
-                continue
+            if total.whole not in release.published or counts.get(total.whole) is None or not public(total.whole):
+                continue  # not two published totals to difference
             changed = [part for part in total.parts if counts.get(part) != release.figures.get(part)]
             unknown = [part for part in changed if not public(part)]
             unknown += [part for part in changed if (part, release.figures.get(part)) not in self.published]
