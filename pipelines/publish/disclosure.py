@@ -54,6 +54,10 @@ class Derived:
     dp: int
 
 
+class UnprotectableTotal(ValueError):
+    """Suppression cannot protect a figure: what could hide it is already public (one line)."""
+
+
 @dataclass(frozen=True)
 class EarlierRelease:
     """One earlier release of the month: each count cell's exact figure, and the cells it published."""
@@ -176,9 +180,11 @@ def suppressed_counts(counts: Mapping[Cell, int | None], totals: Sequence[Total]
                 complement = _complementary_cell(total, counts, suppressed, known, earlier.changed_parts(total, counts))
             else:
                 continue
-            if complement not in suppressed:
-                suppressed.add(complement)
-                changed = True
+            if complement in suppressed:  # the total itself, which an earlier release published
+                raise UnprotectableTotal(f"{total.whole[0]} {total.whole[1]}: every figure that could protect a "
+                                         "withheld one has been published by an earlier release of the month")
+            suppressed.add(complement)
+            changed = True
     return suppressed
 
 

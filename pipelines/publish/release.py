@@ -26,6 +26,7 @@ from pipelines.publish.disclosure import (
     Derived,
     EarlierFigures,
     Total,
+    UnprotectableTotal,
     part_whole_pairs,
     publishable_cells,
     suppress_rolling_windows,
@@ -333,8 +334,11 @@ def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame,
     part_of = {i.column: i.part_of for i in load_catalogue() if i.part_of and i.is_count}
     derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
                for i in indicators if i.is_derived]
-    cells = publishable_cells(counts, totals, part_whole_pairs(part_of), derived,
-                              rounded={ENGLAND_CODE, *region_codes}, earlier=earlier)
+    try:
+        cells = publishable_cells(counts, totals, part_whole_pairs(part_of), derived,
+                                  rounded={ENGLAND_CODE, *region_codes}, earlier=earlier)
+    except UnprotectableTotal as exc:  # blocks the release: nothing of the month is built
+        return MonthRelease([], notes, [*problems, f"{month}: {exc}"], pd.DataFrame(columns=list(DISCLOSED_COLUMNS)))
 
     year, month_name = time_identifiers(month)
     base = {"time_period": year, "time_identifier": month_name, "country_code": ENGLAND_CODE, "country_name": ENGLAND_NAME}

@@ -10,7 +10,16 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pipelines.publish.disclosure import Derived, Total, part_whole_pairs, publishable_cells, round_to_ten, suppressed_counts
+from pipelines.publish.disclosure import (
+    Derived,
+    EarlierFigures,
+    EarlierRelease,
+    Total,
+    part_whole_pairs,
+    publishable_cells,
+    round_to_ten,
+    suppressed_counts,
+)
 from pipelines.publish.ees import ENGLAND_CODE, LOCAL_AUTHORITY, REGIONAL, published_indicators
 from pipelines.publish.release import release_rows
 from schemas.catalogue import load_catalogue
@@ -182,3 +191,24 @@ def test_no_suppressed_month_can_be_recovered_from_published_twelve_month_sums(f
             assert published_sum[end] == SUPPRESSED, (m, end)
         # ...and so is the rate built on it.
         assert row["s47_rate_per_10k"] == SUPPRESSED
+
+
+def test_a_month_that_earlier_releases_leave_unprotectable_is_not_published():
+    """SYNTHETIC: a region's total of 24 and one authority's 20 were published when the region's other
+    authority (since merged into a new one) had 4. Now the new authority returns 4: the only figures
+    that could hide it, the 20 and the total, are public already, so the month is refused, not leaked."""
+    register = pd.DataFrame([
+        {"old_la_code": "1", "new_la_code": "E06000001", "la_name": "A", "region_code": "E12000001", "region_name": "R1"},
+        {"old_la_code": "2", "new_la_code": "E06000002", "la_name": "B", "region_code": "E12000001", "region_name": "R1"},
+    ])
+    values = pd.DataFrame([{"la_code": "E06000001", **{c: 50 for c in COUNTS}, "cla_started": 4},
+                           {"la_code": "E06000002", **{c: 50 for c in COUNTS}, "cla_started": 20}])
+    before = {("E12000001", "cla_started"): 24, ("E92000001", "cla_started"): 24, ("E06000002", "cla_started"): 20,
+              ("E06000099", "cla_started"): 4}
+    earlier = EarlierFigures((EarlierRelease(before, frozenset(set(before) - {("E06000099", "cla_started")})),))
+
+    built = release_rows("2025-12", register, values, earlier)
+
+    assert built.rows == [] and len(built.problems) == 1
+    assert built.problems[0].startswith("2025-12: E12000001 cla_started: every figure that could protect")
+    assert release_rows("2025-12", register, values).problems == []  # a first release protects the 4
