@@ -381,16 +381,6 @@ def _geography(row: dict[str, str]) -> tuple[str, str]:
     return row["country_code"], row["country_name"]
 
 
-def _write_series(folder: Path, month: str, rows: list[dict[str, str]], as_of: str,
-                  stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> list[dict[str, str]]:
-    """Replace the month in the folder's cumulative series and revisions (one release's step).
-    `stale_totals`: regional and England sums that add up a stale authority sum (`_stale_totals`)."""
-    series = PublishedSeries.read(folder, stale_totals)
-    revisions = series.replace_month(month, rows, as_of)
-    series.write(folder)
-    return revisions
-
-
 class PublishedSeries:
     """The cumulative series and revisions.csv of a publish folder, held in memory while releases
     replace their months in calendar order; `write` then writes them, and the month snapshots

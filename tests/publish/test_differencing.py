@@ -4,7 +4,7 @@ a count we withheld.
 Every figure here is SYNTHETIC. Hypothesis draws authorities' monthly s47 enquiries (small counts
 likely), months never submitted (the year before the series), returns held back or missing,
 months published late and resubmissions; the real code builds each release (`release_rows`)
-and writes the cumulative series and `revisions.csv` (`_write_series`, as `publish_month`
+and writes the cumulative series and `revisions.csv` (`PublishedSeries`, as `publish_months`
 does). The attacker holds every release's series, in order, and turns each published number
 into a linear equation in the unknown monthly counts:
 
@@ -45,7 +45,7 @@ from pipelines.publish.ees import (
     read_csv,
 )
 from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE
-from pipelines.publish.release import _write_series, release_rows
+from pipelines.publish.release import PublishedSeries, release_rows
 from pipelines.publish.screener import screen_revisions
 from pipelines.store.disclosed import DISCLOSED_COLUMNS
 
@@ -255,7 +255,9 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
         disclosed[t] = pd.concat([record, built.figures.assign(release=str(len(releases)))], ignore_index=True)
         published[t] = rows
         if across_months:
-            _write_series(folder, month, rows, as_of=f"{month}-28", stale_totals=world.stale_totals())
+            folder_series = PublishedSeries.read(folder, world.stale_totals())  # one release, as publish_months writes it
+            folder_series.replace_month(month, rows, as_of=f"{month}-28")
+            folder_series.write(folder)
             series = read_csv(folder / SERIES_FILE)[1]
         else:
             series = [row for month_rows in published.values() for row in month_rows]
