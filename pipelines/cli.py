@@ -271,7 +271,7 @@ DEMO_MARKER = ".csc-demo-home"
 def _kept_by_demo(home: DataHome) -> set[str]:
     """What `demo` never deletes, not even in its own home: the writer lock it holds, and the home's
     Dagster instance (run history; `csc-returns dev` may have it open)."""
-    from pipelines.lock import LOCK_FILE
+    from pipelines.home.lock import LOCK_FILE
 
     return {LOCK_FILE, home.instance.name}
 
@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _as_the_writer(args: argparse.Namespace, home: DataHome) -> int:
     """Run a writing subcommand holding the home's writer lock: one writer at a time (docs/operations.md)."""
-    from pipelines.lock import WriterLockTimeout, writer_lock
+    from pipelines.home.lock import WriterLockTimeout, writer_lock
 
     with contextlib.ExitStack() as held:
         try:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from schemas.month import PERIOD_PATTERN  # noqa: F401 - the catalogue's identity columns use it
+
 CATALOGUE_PATH = Path(__file__).with_name("indicators.csv")
 # Points every command (and its child processes) at another catalogue, e.g. a copy with a new indicator.
 CATALOGUE_ENV = "CSC_CATALOGUE"
@@ -34,7 +36,6 @@ SNAKE_CASE = r"[a-z][a-z0-9_]*"
 REQUIRED_COLUMNS = ("la_code", "period", "population_0_17")
 # Whole-value patterns (use with fullmatch): an upper-tier authority's ONS code, a month.
 LA_CODE_PATTERN = r"E(06|08|09|10)\d{6}"
-PERIOD_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def months_of_run(run) -> list[str]:
 _HOLD_WRITER_LOCK = """
 import sys, time
 from pipelines.home import DataHome
-from pipelines.lock import writer_lock
+from pipelines.home.lock import writer_lock
 with writer_lock(DataHome.resolve(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -1,6 +1,6 @@
 """A run killed anywhere (SIGKILL, nothing cleans up) is followed by a run that finishes as if nothing happened.
 
-Kills are made with the test hook `CSC_CRASH_AT=<point>` (`pipelines/ingest/durable.crash_point`):
+Kills are made with the test hook `CSC_CRASH_AT=<point>` (`pipelines/home/durable.crash_point`):
 the real `csc-returns run` subprocess SIGKILLs itself at a named point of the real code, so each
 kill lands exactly where the test says, every time. Killing from outside when a file appears was
 the alternative; it cannot reach a point inside a DuckDB transaction or between fsync and swap
@@ -211,7 +211,7 @@ def test_a_torn_archive_file_without_a_good_copy_stops_the_run_with_one_line_nam
 
 
 def test_two_folders_are_exchanged_in_one_step_on_this_system(tmp_path):
-    from pipelines.ingest.durable import exchange
+    from pipelines.home.durable import exchange
 
     first, second = tmp_path / "first", tmp_path / "second"
     for folder in (first, second):
@@ -225,7 +225,7 @@ def test_two_folders_are_exchanged_in_one_step_on_this_system(tmp_path):
 
 def test_where_the_system_cannot_exchange_two_renames_give_the_same_release(home, example_rows, monkeypatch):
     """The fallback for file systems without an atomic exchange (and the repair of its one gap)."""
-    import pipelines.ingest.durable as durable
+    import pipelines.home.durable as durable
     from pipelines.publish.release import _previous_path, publish_month
     from pipelines.steps import archive_landing, validate_month
     from pipelines.store.month import store_accepted

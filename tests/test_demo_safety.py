@@ -12,7 +12,7 @@ from pathlib import Path
 from pipelines.cli import DEMO_MARKER, _empty_demo_home, _not_a_demo_home
 from pipelines.exit_codes import USAGE
 from pipelines.home import DataHome
-from pipelines.lock import LOCK_FILE, writer_lock
+from pipelines.home.lock import LOCK_FILE, writer_lock
 from pipelines.reference import import_demo_reference
 from pipelines.steps import archive_landing
 from tests.conftest import REPO, write_return

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from pipelines.home import DataHome
-from pipelines.lock import WriterLockTimeout, writer_lock
+from pipelines.home.lock import WriterLockTimeout, writer_lock
 from tests.conftest import REPO, hold_writer_lock
 
 def test_a_second_writer_waits_names_the_holder_and_gives_up_after_its_timeout(tmp_path):

@@ -4,7 +4,7 @@ The archive is the source of truth; the landing folder is only an inbox. A file 
 before it is read, so an unreadable file is kept along with its finding, and nothing is ever
 deleted from the archive.
 
-A copy is durable (temporary file, fsync, rename, fsync of the folder: `ingest/durable.py`),
+A copy is durable (temporary file, fsync, rename, fsync of the folder: `home/durable.py`),
 and every read checks the bytes against the sha256 the file is named by: a torn file (a power
 cut mid-copy on a disk that reordered writes) is repaired from the landing copy when that copy
 has the right hash, and otherwise stops with one line naming the file; it is never used.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.home import DataHome
-from pipelines.ingest.durable import copy_durably, crash_point
+from pipelines.home.durable import copy_durably, crash_point
 from pipelines.ingest.readers import ParsedReturn, read_return
 
 

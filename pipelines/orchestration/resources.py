@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from pipelines.home import DataHome
-from pipelines.lock import writer_lock
+from pipelines.home.lock import writer_lock
 
 # Dagster's concurrency pool of the assets that write the warehouse (limit 1 in dagster.yaml).
 WAREHOUSE_POOL = "warehouse"

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.durable import crash_point, exchange, fsync_directory, fsync_tree
+from pipelines.home.durable import crash_point, exchange, fsync_directory, fsync_tree
 from pipelines.publish import package
 from pipelines.publish.disclosure import (
     NOTHING_EARLIER,

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.durable import crash_point
+from pipelines.home.durable import crash_point
 from pipelines.store.lake import write_lake_month
 from pipelines.store.validations import ValidationBasis, record_basis
 from pipelines.store.warehouse import connect, replace_rows, transaction

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.ingest.arrivals import LandingMemory, Refusal
-from pipelines.ingest.durable import crash_point
+from pipelines.home.durable import crash_point
 from pipelines.store.warehouse import replace_rows, transaction
 from schemas.findings import findings_frame
 from schemas.rules import FAMILY_OF_RULE, new_finding

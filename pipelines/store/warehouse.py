@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.lock import POLL_SECONDS, WriterLockTimeout, holds_writer_lock, writer_lock
+from pipelines.home.lock import POLL_SECONDS, WriterLockTimeout, holds_writer_lock, writer_lock
 from schemas.catalogue import numeric_columns
 
 
@@ -102,7 +102,7 @@ def migrate_figure_columns(connection: duckdb.DuckDBPyConnection) -> list[tuple[
 def connect(home: DataHome, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection to the home's warehouse.
 
-    Writing (the default) holds the home's writer lock (`pipelines/lock.py`, re-entrant: a run
+    Writing (the default) holds the home's writer lock (`pipelines/home/lock.py`, re-entrant: a run
     that already holds it goes straight on) and, when this process's last write connection
     closes, refreshes the readers' snapshot. Reading (`read_only=True`) opens the live warehouse
     only for the lock's holder; anyone else reads the snapshot, so a reader never blocks a

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from pipelines.home import DataHome
-from pipelines.lock import writer_lock
+from pipelines.home.lock import writer_lock
 from pipelines.store.warehouse import connect
 from tests.conftest import REPO
 
