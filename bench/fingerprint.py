@@ -42,14 +42,23 @@ _VOLATILE = [
 ]
 
 
+_VALUE_TUPLE = re.compile(r"\(('[^']*'(?:, '[^']*')+)\)")
+
+
+def _sorted_tuple(match: re.Match) -> str:
+    return "(" + ", ".join(sorted(match.group(1).split(", "))) + ")"
+
+
 def page_text(path: Path) -> str:
-    """The visible text of a GX page, one run's volatile details replaced."""
+    """The visible text of a GX page, one run's volatile details replaced. A multicolumn expectation's
+    unexpected value is shown as a tuple in an order that varies between processes: sorted here."""
     text = path.read_text(encoding="utf-8")
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     for pattern, replacement in _VOLATILE:
         text = pattern.sub(replacement, text)
-    return re.sub(r"\s+", " ", text).strip() + "\n"
+    text = re.sub(r"\s+", " ", text).strip()
+    return _VALUE_TUPLE.sub(_sorted_tuple, text) + "\n"
 
 
 def _data_docs(reports: Path, out: Path) -> None:
