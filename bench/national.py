@@ -1,4 +1,4 @@
-"""The national benchmarks of issue 11: every English authority, every column, 24 and 120 months.
+"""The national benchmarks (issues 11 and 18): every English authority, every column, 24 and 120 months.
 
     .venv/bin/python bench/national.py            (make bench)
     .venv/bin/python bench/national.py --quick    (one run of each, a smoke test of the script)
@@ -39,7 +39,7 @@ from pipelines.demo import generate_rows  # noqa: E402
 from schemas.catalogue import all_columns  # noqa: E402
 
 PYTHON = sys.executable
-MEASURES = ("cold", "validate", "run24", "run120", "resubmission", "rulebook")
+MEASURES = ("cold", "validate", "run24", "run120", "run120file", "resubmission", "rulebook")
 CLI = str(Path(sys.executable).with_name("csc-returns"))
 DOC = REPO / "docs" / "performance.md"
 START, END = "<!-- bench:national -->", "<!-- /bench:national -->"
@@ -78,7 +78,7 @@ class Measure:
 
     def row(self, baseline: float) -> str:
         if not self.walls:
-            return f"| {self.name} | {self.goal} | not measured | | | | {self.note} |"
+            return f"| {self.name} | {self.goal} | {'' if self.note else 'not measured'} | | | | {self.note} |"
         median = statistics.median(self.walls)
         verdict = ""
         if self.limit_s is not None:
@@ -175,6 +175,11 @@ def million_rows(rows: pd.DataFrame, target: int = 1_000_000) -> pd.DataFrame:
     authority = pd.Series(pd.factorize(tiled["la_code"])[0])
     tiled["la_code"] = "E06" + (copy * 1000 + authority).astype(str).str.zfill(6)
     return tiled
+
+
+def folder_mib(folder: Path) -> float:
+    """Disk used by the files under `folder`, in MiB (as `du` counts them: whole blocks)."""
+    return sum(path.lstat().st_blocks * 512 for path in folder.rglob("*")) / 2 ** 20
 
 
 def update_doc(table: str) -> None:
@@ -275,26 +280,46 @@ def main(argv: list[str] | None = None) -> int:
             measures.append(run24)
             report()
 
-        run120 = Measure("`run`, 120 months national, from an empty home", "<= 90 s", limit_s=90.0)
+        run120 = Measure("`run`, 120 months national as one file per month, from an empty home", "<= 90 s",
+                         limit_s=90.0)
         if "run120" in only:
             env = new_home(work, "run120", register, population)
             land_months(env, by_month)
             wall, peak, _ = timed([CLI, "run"], env)
             run120.walls.append(wall), run120.peaks.append(peak)
             measures.append(run120)
+            docs = Measure("Data Docs of the 120 months (`du` of reports/gx)", "< 60 MB")
+            size = folder_mib(Path(env["CSC_HOME"]) / "reports" / "gx")
+            docs.note = f"{size:.1f} MiB: {'met' if size < 60 else 'missed'}"
+            measures.append(docs)
+            report()
+
+        run120file = Measure("`run`, 120 months national in ONE file, from an empty home", "<= 90 s", limit_s=90.0)
+        if "run120file" in only:
+            one_file_env = new_home(work, "run120file", register, population)
+            land_months(one_file_env, {"all": file120})
+            wall, peak, _ = timed([CLI, "run"], one_file_env)
+            run120file.walls.append(wall), run120file.peaks.append(peak)
+            measures.append(run120file)
             report()
 
         if "resubmission" in only:  # into the home run120 just built
-            resubmission = Measure("resubmission of one authority-month into the 120-month home", "<= 6 s", limit_s=6.0)
+            resubmission = Measure("resubmission of one authority-month into the 120-month home", "<= 8 s",
+                                   limit_s=8.0)
             month = months_ending_last_month(24)[0]  # two years back: it and the 12 months after it re-run
             row = history[(history["period"] == month)].head(1)
             landing = Path(env["CSC_HOME"]) / "landing"
             for attempt in range(slow + 1):
-                # The same bytes under a new name are an arrival (a resubmission), as an authority re-sending them.
-                write_rows(landing / f"SYNTHETIC-resubmission-{month}-v{attempt + 2}.csv", row.to_dict("records"))
+                # A correction: one more child looked after than first returned, the rate recomputed.
+                corrected = row.copy()
+                corrected["cla"] = row["cla"] + attempt + 1
+                corrected["cla_rate_per_10k"] = [float(f"{c / p * 10_000 + 1e-9:.1f}") for c, p in
+                                                 zip(corrected["cla"], corrected["population_0_17"])]
+                write_rows(landing / f"SYNTHETIC-resubmission-{month}-v{attempt + 2}.csv", corrected.to_dict("records"))
                 wall, peak, _ = timed([CLI, "run"], env)
                 resubmission.walls.append(wall), resubmission.peaks.append(peak)
-            resubmission.note = f"{row['la_code'].iloc[0]} {month}: 13 months re-validated and re-published"
+            resubmission.note = (f"{row['la_code'].iloc[0]} {month}, cla corrected: the month and the 12 after it "
+                                 "re-validated, every release they change republished")
             measures.append(resubmission)
             report()
         if "rulebook" not in only:  # the table is printed whatever was measured (--no-doc writes nothing)

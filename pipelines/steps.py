@@ -14,6 +14,7 @@ import pandas as pd
 from pipelines.home import DataHome
 from pipelines.ingest.archive import ArchivedFile, copy_into_archive, read_archived, sha256_of
 from pipelines.ingest.arrivals import contents_of, scan_landing
+from pipelines.ingest.readers import ParsedReturn
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
 from pipelines.reference import TARGETS_FILE, load_reference
 from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, read_benchmarks, write_benchmarks
@@ -71,8 +72,15 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
     return archived
 
 
-def _assemble(home: DataHome, month: str, files: list[tuple[str, str, int]]) -> ReceivedMonth:
-    return assemble_month(month, [ReceivedFile(sha256, name, arrival, read_archived(home, sha256, name))
+def _assemble(home: DataHome, month: str, files: list[tuple[str, str, int]],
+              parsed: dict[tuple[str, str], ParsedReturn] | None = None) -> ReceivedMonth:
+    """The month's current returns from its files; `parsed` keeps each file read once across months
+    (a history sent as one file holds every month: read 120 times, it was most of the run)."""
+    parsed = {} if parsed is None else parsed
+    for sha256, name, _ in files:
+        if (sha256, name) not in parsed:
+            parsed[(sha256, name)] = read_archived(home, sha256, name)
+    return assemble_month(month, [ReceivedFile(sha256, name, arrival, parsed[(sha256, name)])
                                   for sha256, name, arrival in files])
 
 
@@ -114,9 +122,10 @@ def validate_months(home: DataHome, months: list[str], engine: str = "gx", today
     targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
     targets = load_targets(targets_path) if targets_path.exists() else None
     validations, bases = [], []
+    parsed: dict[tuple[str, str], ParsedReturn] = {}
     for month in months:
         others = history[history["period"] != month]
-        inputs = MonthInputs(_assemble(home, month, files[month]), others, reference, waivers, targets)
+        inputs = MonthInputs(_assemble(home, month, files[month], parsed), others, reference, waivers, targets)
         validation = check_month(inputs, engine=engine, today=today,
                                  report_folder=home.data_docs(month) if write_report else None)
         validations.append(validation)
