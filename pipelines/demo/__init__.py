@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.catalogue import all_columns, derived_indicators
+from schemas.month import Month
 
 FOLDER = Path(__file__).parent
 # The demo home's reference data: a real subset of the register and ONS populations, made-up targets.
@@ -60,14 +61,15 @@ def generate_rows(profiles: dict[str, float] | None = None, names: dict[str, str
     rng = random.Random(SEED)
     profiles = profiles or PROFILES
     populations, names = populations or read_populations(), names or read_names()
-    periods = pd.period_range(pd.Period(first_month, "M") - 11, periods=months + 11, freq="M")
+    first = Month.parse(first_month)
+    periods = (first - 11).through(first + months - 1)
     last_estimate = max(year for _, year in populations)
     rows = []
     for la_code, scale in profiles.items():
         cin, cp_plans, cla = None, None, None
         history: list[dict[str, int]] = []
         for period in periods:
-            year = period.year if period.month >= 4 else period.year - 1
+            year = period.financial_year
             population = populations[(la_code, min(year, last_estimate))]
             base = population / 10_000 * scale
             contacts = round(base * rng.uniform(100, 130))

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.catalogue import indicators_by_column
+from schemas.month import Month
 
 RAG_COLOURS = {"green": "#1b7d3a", "amber": "#b26a00", "red": "#c0262d"}
 # Each comparison line differs by dash as well as colour, so a black-and-white print tells them apart.
@@ -123,7 +124,7 @@ def page_frame(scorecard: pd.DataFrame, benchmarks: pd.DataFrame | None) -> pd.D
 
 
 def _direction(latest: pd.Series, previous: pd.Series | None) -> str:
-    if previous is None or previous["period"] != str(pd.Period(latest["period"], "M") - 1):
+    if previous is None or previous["period"] != str(Month.parse(latest["period"]) - 1):
         return "no figure last month"
     change = float(latest["value"]) - float(previous["value"])
     if abs(change) < 1e-9:
