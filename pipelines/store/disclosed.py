@@ -13,7 +13,7 @@ import hashlib
 import duckdb
 import pandas as pd
 
-from pipelines.store.warehouse import transaction
+from pipelines.store.warehouse import has_table, transaction
 
 DISCLOSED_COLUMNS = ("geography", "indicator", "figure", "published")  # the table: store/warehouse.py
 
@@ -21,7 +21,7 @@ DISCLOSED_COLUMNS = ("geography", "indicator", "figure", "published")  # the tab
 def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """Every figure each earlier release of `month` disclosed or withheld, with the release it
     belongs to (`release`; empty for a first release)."""
-    if not _has_table(connection):  # a snapshot of a warehouse made before the record existed
+    if not has_table(connection, "disclosed_figures"):  # a snapshot of a warehouse made before the record existed
         return pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS])
     columns = ", ".join(["release", *DISCLOSED_COLUMNS])
     return connection.execute(f"SELECT {columns} FROM disclosed_figures WHERE period = ? "
@@ -40,9 +40,3 @@ def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures:
                 "published, now() FROM release_figures", [month, release])
     finally:
         connection.unregister("release_figures")
-
-
-def _has_table(connection: duckdb.DuckDBPyConnection) -> bool:
-    return bool(connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
-        "AND table_name = 'disclosed_figures'").fetchone()[0])

@@ -13,7 +13,7 @@ from pipelines.home import DataHome
 from pipelines.home.durable import crash_point
 from pipelines.store.lake import write_lake_month
 from pipelines.store.validations import ValidationBasis, record_basis
-from pipelines.store.warehouse import connect, replace_rows, transaction
+from pipelines.store.warehouse import connect, replace_rows, scalar, transaction
 from pipelines.validate.month import ACCEPTED, HELD_BACK, MonthValidation
 from schemas.catalogue import numeric_columns
 from schemas.findings import FINDING_COLUMNS, findings_frame
@@ -104,9 +104,8 @@ def sums_disagreeing_with_their_months(connection: duckdb.DuckDBPyConnection,
 
 def accepted_since(connection: duckdb.DuckDBPyConnection, month: str):
     """When the latest file behind the month's stored figures arrived (None when there are none)."""
-    return connection.execute(
-        "SELECT max(f.received_at) FROM received_files f JOIN indicator_values v ON v.sha256 = f.sha256 "
-        "WHERE v.period = ?", [month]).fetchone()[0]
+    return scalar(connection, "SELECT max(f.received_at) FROM received_files f "
+                              "JOIN indicator_values v ON v.sha256 = f.sha256 WHERE v.period = ?", [month])
 
 
 def month_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:

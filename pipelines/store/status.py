@@ -20,7 +20,7 @@ from pipelines.ingest.archive import sha256_of
 from pipelines.ingest.arrivals import landed_files
 from pipelines.store.month import month_findings, month_returns
 from pipelines.store.received import landing_memory
-from pipelines.store.warehouse import connect
+from pipelines.store.warehouse import connect, has_table, scalar
 from pipelines.validate.month import ACCEPTED, HELD_BACK
 from pipelines.validate.waivers import unwaived_errors
 
@@ -57,13 +57,9 @@ def reading(home: DataHome, wait_seconds: float = 5.0) -> Iterator[duckdb.DuckDB
         yield connection
 
 
-def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(connection.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0])
-
-
 def _has_column(connection: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(connection.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
-                                   [table, column]).fetchone()[0])
+    return bool(scalar(connection, "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                       [table, column]))
 
 
 def stored_months(connection: duckdb.DuckDBPyConnection) -> list[str]:
@@ -115,7 +111,7 @@ def waiver_history(connection: duckdb.DuckDBPyConnection, months: Sequence[str] 
 
 def validated_at(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, dt.datetime]:
     """When each of `months` was last validated (months validated before this was recorded are absent)."""
-    if not _has_table(connection, "validations"):
+    if not has_table(connection, "validations"):
         return {}
     return dict(connection.execute("SELECT period, validated_at FROM validations WHERE list_contains(?, period)",
                                    [list(months)]).fetchall())

@@ -19,6 +19,7 @@ import pandas as pd
 from pipelines.home import DataHome
 from pipelines.ingest.archive import sha256_of
 from pipelines.reference import POPULATION_FILE, REGISTER_FILE, TARGETS_FILE
+from pipelines.store.warehouse import scalar
 
 REFERENCE_FILES = (REGISTER_FILE, POPULATION_FILE, TARGETS_FILE)
 NO_FILE = "none"
@@ -83,7 +84,7 @@ def changes_since_validation(home: DataHome, connection: duckdb.DuckDBPyConnecti
     """
     then = recorded_basis(connection, month)
     if then is None:
-        stored = connection.execute("SELECT count(*) FROM returns WHERE period = ?", [month]).fetchone()[0]
+        stored = scalar(connection, "SELECT count(*) FROM returns WHERE period = ?", [month])
         return ["no record of what its validation depended on (validated by an older version)"] if stored else []
     now = current_basis(home, connection, month)
     causes = []

@@ -9,6 +9,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from pipelines.store.warehouse import scalar
 from pipelines.validate.waivers import WaiverError, match_waivers, new_waiver, waiver_for
 
 __all__ = ["WaiverError", "add_waiver", "apply_waivers", "list_waivers", "revoke_waiver", "waive_finding",
@@ -17,10 +18,8 @@ __all__ = ["WaiverError", "add_waiver", "apply_waivers", "list_waivers", "revoke
 
 def _record(connection: duckdb.DuckDBPyConnection, waiver: dict) -> int:
     columns = list(waiver)
-    row = connection.execute(
-        f"INSERT INTO waivers ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))}) RETURNING waiver_id", list(waiver.values())).fetchone()
-    return int(row[0])
+    return int(scalar(connection, f"INSERT INTO waivers ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
+                                  f"VALUES ({', '.join('?' * len(columns))}) RETURNING waiver_id", list(waiver.values())))
 
 
 def add_waiver(connection: duckdb.DuckDBPyConnection, *, rule: str, la_code: str, period: str, column: str | None,

@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import duckdb
@@ -163,7 +164,8 @@ def refresh_snapshot(home: DataHome, changed: bool = True) -> None:
     source, target = home.warehouse, home.warehouse_snapshot
     if not source.exists() or Path(f"{source}.wal").exists():  # a WAL means a connection is still open
         return
-    if not changed and _signature(target) is not None and _signature(target)[1:] == _signature(source)[1:]:
+    before, now = _signature(target), _signature(source)
+    if not changed and before is not None and now is not None and before[1:] == now[1:]:
         return
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
@@ -211,6 +213,18 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
+    """The first value of the first row `sql` gives (None when it gives no row)."""
+    row = connection.execute(sql, params or []).fetchone()
+    return None if row is None else row[0]
+
+
+def has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the warehouse (or a snapshot of an older one) has `table`."""
+    return bool(scalar(connection, "SELECT count(*) FROM information_schema.tables "
+                                   "WHERE table_schema = current_schema() AND table_name = ?", [table]))
 
 
 def replace_rows(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str,
