@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= data
 
-.PHONY: demo test test-fast dev bench docs clean
+.PHONY: demo test test-fast lint format dev bench docs clean
 
 $(BIN)/csc-returns: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ test: $(BIN)/csc-returns
 
 test-fast: $(BIN)/csc-returns
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+# Lint, formatting and types (configured in pyproject.toml); .ci/run runs this before the tests.
+lint: $(BIN)/csc-returns
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(BIN)/csc-returns
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # The UI on the home's own Dagster instance (<home>/.dagster/).
 dev: $(BIN)/csc-returns

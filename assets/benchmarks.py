@@ -1,4 +1,5 @@
 """Benchmarks as an improvement board reads them: England, region, statistical neighbours, quartiles."""
+
 import json
 
 import dagster as dg
@@ -15,21 +16,25 @@ from pipelines.scorecard.targets import load_targets
 from pipelines.steps import refresh_benchmarks
 
 SHOWN_ROWS = 200
-BENCHMARKS_SCHEMA = dg.TableSchema(columns=[
-    LA_CODE_COLUMN,
-    PERIOD_COLUMN,
-    dg.TableColumn("indicator", "string", description="Rate or percentage of the return standard"),
-    dg.TableColumn("value", "double", description="The authority's figure recomputed from its components (1 dp)"),
-    dg.TableColumn("england", "double", description="England: summed numerators over summed denominators"),
-    dg.TableColumn("england_authorities", "int", description="Authorities the England figure covers"),
-    dg.TableColumn("region", "double", description="The authority's region, computed as England is"),
-    dg.TableColumn("region_authorities", "int", description="Authorities the region figure covers"),
-    dg.TableColumn("neighbours", "double", description="Mean of the statistical neighbours' values that returned"),
-    dg.TableColumn("neighbours_authorities", "int", description="Neighbours in that mean (0: blank mean)"),
-    dg.TableColumn("quartile", "int", description="1 (lowest value) to 4 among the authorities that returned"),
-    dg.TableColumn("band", "string", description="A (best) to D by the indicator's polarity; blank without one"),
-    dg.TableColumn("source", "string", description="returns, or LAIT <year> when the month holds too few authorities"),
-])
+BENCHMARKS_SCHEMA = dg.TableSchema(
+    columns=[
+        LA_CODE_COLUMN,
+        PERIOD_COLUMN,
+        dg.TableColumn("indicator", "string", description="Rate or percentage of the return standard"),
+        dg.TableColumn("value", "double", description="The authority's figure recomputed from its components (1 dp)"),
+        dg.TableColumn("england", "double", description="England: summed numerators over summed denominators"),
+        dg.TableColumn("england_authorities", "int", description="Authorities the England figure covers"),
+        dg.TableColumn("region", "double", description="The authority's region, computed as England is"),
+        dg.TableColumn("region_authorities", "int", description="Authorities the region figure covers"),
+        dg.TableColumn("neighbours", "double", description="Mean of the statistical neighbours' values that returned"),
+        dg.TableColumn("neighbours_authorities", "int", description="Neighbours in that mean (0: blank mean)"),
+        dg.TableColumn("quartile", "int", description="1 (lowest value) to 4 among the authorities that returned"),
+        dg.TableColumn("band", "string", description="A (best) to D by the indicator's polarity; blank without one"),
+        dg.TableColumn(
+            "source", "string", description="returns, or LAIT <year> when the month holds too few authorities"
+        ),
+    ]
+)
 
 
 class BenchmarksConfig(dg.Config):
@@ -52,8 +57,12 @@ class BenchmarksConfig(dg.Config):
         "a month, England and region come from the imported annual figures (LAIT)."
     ),
 )
-def benchmarks(context: dg.AssetExecutionContext, config: BenchmarksConfig,
-               data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
+def benchmarks(
+    context: dg.AssetExecutionContext,
+    config: BenchmarksConfig,
+    data_home: DataHomeResource,
+    warehouse_writer: dg.ResourceParam[DataHome],
+) -> dg.MaterializeResult:
     home = data_home.home()
     table, path = refresh_benchmarks(home, min_authorities=config.min_authorities)
     # Every month is rebuilt; the metadata shows the run's latest month (the last of a range).
@@ -64,9 +73,13 @@ def benchmarks(context: dg.AssetExecutionContext, config: BenchmarksConfig,
         boards = set(load_targets(targets)["la_code"])
         month = month[month["la_code"].isin(boards)] if boards & set(month["la_code"]) else month
     records = json.loads(month.reindex(columns=BENCHMARK_COLUMNS).head(SHOWN_ROWS).to_json(orient="records"))
-    return dg.MaterializeResult(metadata={
-        "rows": dg.MetadataValue.int(len(table)),
-        "this_month": dg.MetadataValue.table(records=[dg.TableRecord(r) for r in records], schema=BENCHMARKS_SCHEMA),
-        "this_month_not_shown": dg.MetadataValue.int(max(len(month) - SHOWN_ROWS, 0)),
-        "csv": dg.MetadataValue.path(str(path)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(len(table)),
+            "this_month": dg.MetadataValue.table(
+                records=[dg.TableRecord(r) for r in records], schema=BENCHMARKS_SCHEMA
+            ),
+            "this_month_not_shown": dg.MetadataValue.int(max(len(month) - SHOWN_ROWS, 0)),
+            "csv": dg.MetadataValue.path(str(path)),
+        }
+    )

@@ -10,11 +10,18 @@ from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.publish.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
 
-RELEASE_SCHEMA = dg.TableSchema(columns=[
-    *[dg.TableColumn(c, "string", description="EES time and geography column") for c in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)],
-    *[dg.TableColumn(i.column, "string", description=f"{i.label}: a number or c, x, z")
-      for i in published_indicators()],
-])
+RELEASE_SCHEMA = dg.TableSchema(
+    columns=[
+        *[
+            dg.TableColumn(c, "string", description="EES time and geography column")
+            for c in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)
+        ],
+        *[
+            dg.TableColumn(i.column, "string", description=f"{i.label}: a number or c, x, z")
+            for i in published_indicators()
+        ],
+    ]
+)
 
 
 @dg.asset(
@@ -31,8 +38,9 @@ RELEASE_SCHEMA = dg.TableSchema(columns=[
         "disclosure control), screened before it is swapped into <home>/publish/."
     ),
 )
-def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeResource,
-                      warehouse_writer: dg.ResourceParam[DataHome]):
+def open_data_release(
+    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+):
     from pipelines.publish.release import PublishingError, publish_months
 
     home, months = data_home.home(), list(context.partition_keys)
@@ -45,22 +53,32 @@ def open_data_release(context: dg.AssetExecutionContext, data_home: DataHomeReso
         if summary.refusal:
             failures.append(summary.refusal)
         elif not summary.screen_passed:
-            failures.append(f"{summary.month}: the release failed the screen; nothing published "
-                            f"({'; '.join(summary.screen_findings[:3])})")
+            failures.append(
+                f"{summary.month}: the release failed the screen; nothing published "
+                f"({'; '.join(summary.screen_findings[:3])})"
+            )
         else:
             published[summary.month] = _release_metadata(summary)
     if not failures:
-        only = published[months[0]] if len(months) == 1 else {
-            "months": dg.MetadataValue.int(len(months)),
-            "local_authority_rows": dg.MetadataValue.int(sum(m["local_authority_rows"].value for m in published.values())),
-        }
+        only = (
+            published[months[0]]
+            if len(months) == 1
+            else {
+                "months": dg.MetadataValue.int(len(months)),
+                "local_authority_rows": dg.MetadataValue.int(
+                    sum(m["local_authority_rows"].value for m in published.values())
+                ),
+            }
+        )
         yield dg.MaterializeResult(metadata=only)
         return
     # Some months of the range published and some not: record the published ones, then fail.
     for month, metadata in published.items():
         yield dg.AssetMaterialization(asset_key=context.asset_key, partition=month, metadata=metadata)
-    raise dg.Failure(failures[0] if len(failures) == 1 else f"{len(failures)} month(s) not published; first: {failures[0]}",
-                     metadata={"not_published": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))})
+    raise dg.Failure(
+        failures[0] if len(failures) == 1 else f"{len(failures)} month(s) not published; first: {failures[0]}",
+        metadata={"not_published": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
+    )
 
 
 def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
@@ -87,8 +105,12 @@ def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeRe
     from pipelines.publish.release import screen_published
 
     screened = screen_published(data_home.home(), list(context.partition_keys))
-    results = {month: dg.AssetCheckResult(
-        passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")})
-        for month, findings in screened.items()}
+    results = {
+        month: dg.AssetCheckResult(
+            passed=not findings,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")},
+        )
+        for month, findings in screened.items()
+    }
     yield from month_check_evaluations(context, results)

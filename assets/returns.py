@@ -14,20 +14,22 @@ from schemas.findings import ERROR, WARNING
 from schemas.rules import FAMILIES, RULES
 
 OWNERS = ["team:data-stewards"]
-RETURNS_SCHEMA = dg.TableSchema(columns=[
-    LA_CODE_COLUMN,
-    dg.TableColumn("la_name", "string", description="Name as submitted (never published)"),
-    PERIOD_COLUMN,
-    dg.TableColumn("status", "string", description="accepted, or held_back by an unwaived error"),
-    dg.TableColumn("errors", "int", description="Unwaived error findings"),
-    dg.TableColumn("warnings", "int", description="Warning findings (queries for the steward)"),
-    dg.TableColumn("file", "string", description="File as submitted"),
-    dg.TableColumn("row", "int", description="Row in that file"),
-    dg.TableColumn("sha256", "string", description="The archived file (archive/<sha256>.<ext>)"),
-    dg.TableColumn("arrival", "int", description="Order of arrival: the latest supersedes"),
-    *figure_columns(),
-    dg.TableColumn("cells", "json", description="Every cell as submitted (the precision rule reads them)"),
-])
+RETURNS_SCHEMA = dg.TableSchema(
+    columns=[
+        LA_CODE_COLUMN,
+        dg.TableColumn("la_name", "string", description="Name as submitted (never published)"),
+        PERIOD_COLUMN,
+        dg.TableColumn("status", "string", description="accepted, or held_back by an unwaived error"),
+        dg.TableColumn("errors", "int", description="Unwaived error findings"),
+        dg.TableColumn("warnings", "int", description="Warning findings (queries for the steward)"),
+        dg.TableColumn("file", "string", description="File as submitted"),
+        dg.TableColumn("row", "int", description="Row in that file"),
+        dg.TableColumn("sha256", "string", description="The archived file (archive/<sha256>.<ext>)"),
+        dg.TableColumn("arrival", "int", description="Order of arrival: the latest supersedes"),
+        *figure_columns(),
+        dg.TableColumn("cells", "json", description="Every cell as submitted (the precision rule reads them)"),
+    ]
+)
 
 
 @dg.asset(
@@ -45,42 +47,53 @@ RETURNS_SCHEMA = dg.TableSchema(columns=[
         "months validates them in one go, in calendar order."
     ),
 )
-def received_returns(context: dg.AssetExecutionContext, data_home: DataHomeResource,
-                     warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
+def received_returns(
+    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+) -> dg.MaterializeResult:
     home = data_home.home()
     archived = archive_landing(home)
-    results = validate_months(home, list(context.partition_keys), engine=data_home.validation_engine,
-                              write_report=True)
+    results = validate_months(home, list(context.partition_keys), engine=data_home.validation_engine, write_report=True)
     newly_archived = dg.MetadataValue.int(sum(f.new for f in archived))
     if len(results) > 1:  # one materialization per month, all carrying the range's table
-        return dg.MaterializeResult(metadata={
-            "months": dg.MetadataValue.int(len(results)),
-            "authorities": dg.MetadataValue.int(sum(len(r.returns) for r in results)),
-            "errors": dg.MetadataValue.int(sum(int((r.findings["severity"] == "error").sum()) for r in results)),
-            "warnings": dg.MetadataValue.int(sum(int((r.findings["severity"] == "warning").sum()) for r in results)),
-            "by_month": dg.MetadataValue.md(_months_table(results)),
-            "files_newly_archived": newly_archived,
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "months": dg.MetadataValue.int(len(results)),
+                "authorities": dg.MetadataValue.int(sum(len(r.returns) for r in results)),
+                "errors": dg.MetadataValue.int(sum(int((r.findings["severity"] == "error").sum()) for r in results)),
+                "warnings": dg.MetadataValue.int(
+                    sum(int((r.findings["severity"] == "warning").sum()) for r in results)
+                ),
+                "by_month": dg.MetadataValue.md(_months_table(results)),
+                "files_newly_archived": newly_archived,
+            }
+        )
     [result] = results
     counts = result.findings.groupby("severity").size().to_dict()
-    return dg.MaterializeResult(metadata={
-        "authorities": dg.MetadataValue.int(len(result.returns)),
-        "accepted": dg.MetadataValue.text(", ".join(result.accepted) or "none"),
-        "held_back": dg.MetadataValue.text(", ".join(result.held_back) or "none"),
-        "errors": dg.MetadataValue.int(int(counts.get("error", 0))),
-        "warnings": dg.MetadataValue.int(int(counts.get("warning", 0))),
-        "files": dg.MetadataValue.text(", ".join(result.files) or "none"),
-        "files_newly_archived": newly_archived,
-        **({"validation_report": dg.MetadataValue.path(str(result.report))} if result.report else {}),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "authorities": dg.MetadataValue.int(len(result.returns)),
+            "accepted": dg.MetadataValue.text(", ".join(result.accepted) or "none"),
+            "held_back": dg.MetadataValue.text(", ".join(result.held_back) or "none"),
+            "errors": dg.MetadataValue.int(int(counts.get("error", 0))),
+            "warnings": dg.MetadataValue.int(int(counts.get("warning", 0))),
+            "files": dg.MetadataValue.text(", ".join(result.files) or "none"),
+            "files_newly_archived": newly_archived,
+            **({"validation_report": dg.MetadataValue.path(str(result.report))} if result.report else {}),
+        }
+    )
 
 
 def _months_table(results) -> str:
-    lines = ["| month | authorities | accepted | held back | errors | warnings |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| month | authorities | accepted | held back | errors | warnings |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for r in results:
         severity = r.findings["severity"]
-        lines.append(f"| {r.month} | {len(r.returns)} | {len(r.accepted)} | {', '.join(r.held_back) or 'none'} "
-                     f"| {int((severity == 'error').sum())} | {int((severity == 'warning').sum())} |")
+        lines.append(
+            f"| {r.month} | {len(r.returns)} | {len(r.accepted)} | {', '.join(r.held_back) or 'none'} "
+            f"| {int((severity == 'error').sum())} | {int((severity == 'warning').sum())} |"
+        )
     return "\n".join(lines)
 
 
@@ -94,7 +107,8 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
         # A failing return is held back row by row in indicator_values, so a failure here must
         # not stop the other authorities' good returns; publication is guarded downstream.
         blocking=False,
-        description=FAMILIES[family] + (" Errors hold the return back." if has_errors else " Findings are queries for the steward."),
+        description=FAMILIES[family]
+        + (" Errors hold the return back." if has_errors else " Findings are queries for the steward."),
     )
     def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
         home, months = data_home.home(), list(context.partition_keys)
@@ -102,8 +116,9 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
             stored = month_findings(connection, months)
         stored = stored[stored["family"] == family]
         by_month = dict(tuple(stored.groupby("period", sort=False)))
-        yield from month_check_evaluations(context, {
-            month: _family_result(home, month, by_month.get(month, stored.iloc[0:0])) for month in months})
+        yield from month_check_evaluations(
+            context, {month: _family_result(home, month, by_month.get(month, stored.iloc[0:0])) for month in months}
+        )
 
     return check
 
@@ -121,7 +136,9 @@ def _family_result(home, month: str, findings) -> dg.AssetCheckResult:
             "errors": dg.MetadataValue.int(errors),
             "warnings": dg.MetadataValue.int(warnings),
             "waived": dg.MetadataValue.int(len(findings) - len(open_findings)),
-            "authorities_affected": dg.MetadataValue.text(", ".join(sorted(set(open_findings["la_code"].dropna()))) or "none"),
+            "authorities_affected": dg.MetadataValue.text(
+                ", ".join(sorted(set(open_findings["la_code"].dropna()))) or "none"
+            ),
             **failing_rows_table(findings),
             **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
         },

@@ -1,4 +1,5 @@
 """The improvement board's scorecard: each authority's figures against its targets."""
+
 import dagster as dg
 
 from assets.benchmarks import benchmarks
@@ -10,18 +11,20 @@ from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.steps import refresh_scorecard
 
-SCORECARD_SCHEMA = dg.TableSchema(columns=[
-    LA_CODE_COLUMN,
-    PERIOD_COLUMN,
-    dg.TableColumn("indicator", "string", description="Column of the return the target is set on"),
-    dg.TableColumn("value", "double", description="The accepted figure"),
-    dg.TableColumn("target", "double", description="The improvement board's target in force that month"),
-    dg.TableColumn("polarity", "string", description="high or low: which side of the target is good"),
-    dg.TableColumn("amber_tolerance", "double", description="How far from the target is still amber"),
-    dg.TableColumn("from_month", "string", description="First month the target applies"),
-    dg.TableColumn("shortfall", "double", description="How far the target is missed (0 when met)"),
-    dg.TableColumn("rag", "string", description="green, amber or red"),
-])
+SCORECARD_SCHEMA = dg.TableSchema(
+    columns=[
+        LA_CODE_COLUMN,
+        PERIOD_COLUMN,
+        dg.TableColumn("indicator", "string", description="Column of the return the target is set on"),
+        dg.TableColumn("value", "double", description="The accepted figure"),
+        dg.TableColumn("target", "double", description="The improvement board's target in force that month"),
+        dg.TableColumn("polarity", "string", description="high or low: which side of the target is good"),
+        dg.TableColumn("amber_tolerance", "double", description="How far from the target is still amber"),
+        dg.TableColumn("from_month", "string", description="First month the target applies"),
+        dg.TableColumn("shortfall", "double", description="How far the target is missed (0 when met)"),
+        dg.TableColumn("rag", "string", description="green, amber or red"),
+    ]
+)
 
 
 @dg.asset(
@@ -40,18 +43,23 @@ SCORECARD_SCHEMA = dg.TableSchema(columns=[
         "benchmarks, England and the statistical neighbours, under <home>/reports/scorecard/."
     ),
 )
-def scorecard(context: dg.AssetExecutionContext, data_home: DataHomeResource,
-              warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
+def scorecard(
+    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+) -> dg.MaterializeResult:
     result = refresh_scorecard(data_home.home())
     if result is None:
         return dg.MaterializeResult(metadata={"targets": dg.MetadataValue.text("no targets imported")})
     table, files = result
     # The page covers every month; the table shows the run's months (the last of a range).
     month = table[table["period"] == context.partition_keys[-1]]
-    return dg.MaterializeResult(metadata={
-        "rows": dg.MetadataValue.int(len(table)),
-        "this_month": dg.MetadataValue.md(
-            month[["la_code", "indicator", "value", "target", "rag"]].to_markdown(index=False) if not month.empty
-            else "no targeted figures this month"),
-        "page": dg.MetadataValue.path(str(files.html)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(len(table)),
+            "this_month": dg.MetadataValue.md(
+                month[["la_code", "indicator", "value", "target", "rag"]].to_markdown(index=False)
+                if not month.empty
+                else "no targeted figures this month"
+            ),
+            "page": dg.MetadataValue.path(str(files.html)),
+        }
+    )

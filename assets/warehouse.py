@@ -11,12 +11,14 @@ from pipelines.publish.guard import guard_blockers
 from pipelines.store.month import store_accepted_months
 from pipelines.store.warehouse import connect
 
-VALUES_SCHEMA = dg.TableSchema(columns=[
-    LA_CODE_COLUMN,
-    PERIOD_COLUMN,
-    dg.TableColumn("sha256", "string", description="The return file the figures come from"),
-    *figure_columns(),
-])
+VALUES_SCHEMA = dg.TableSchema(
+    columns=[
+        LA_CODE_COLUMN,
+        PERIOD_COLUMN,
+        dg.TableColumn("sha256", "string", description="The return file the figures come from"),
+        *figure_columns(),
+    ]
+)
 
 
 @dg.asset(
@@ -33,19 +35,24 @@ VALUES_SCHEMA = dg.TableSchema(columns=[
     ),
     metadata={"dagster/column_schema": VALUES_SCHEMA, "dagster/table_name": "warehouse.duckdb: indicator_values"},
 )
-def indicator_values(context: dg.AssetExecutionContext, data_home: DataHomeResource,
-                     warehouse_writer: dg.ResourceParam[DataHome]) -> dg.MaterializeResult:
+def indicator_values(
+    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+) -> dg.MaterializeResult:
     months = list(context.partition_keys)
     accepted = store_accepted_months(data_home.home(), months)
     if len(months) > 1:
-        return dg.MaterializeResult(metadata={
-            "months": dg.MetadataValue.int(len(months)),
-            "accepted_returns": dg.MetadataValue.int(len(accepted)),
-        })
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(len(accepted)),
-        "authorities": dg.MetadataValue.text(", ".join(accepted["la_code"]) or "none"),
-    })
+        return dg.MaterializeResult(
+            metadata={
+                "months": dg.MetadataValue.int(len(months)),
+                "accepted_returns": dg.MetadataValue.int(len(accepted)),
+            }
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(accepted)),
+            "authorities": dg.MetadataValue.text(", ".join(accepted["la_code"]) or "none"),
+        }
+    )
 
 
 @dg.asset_check(
@@ -63,6 +70,8 @@ def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: Da
         for month in context.partition_keys:
             errors = guard_blockers(home, connection, month)
             results[month] = dg.AssetCheckResult(
-                passed=errors.empty, severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)})
+                passed=errors.empty,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)},
+            )
     yield from month_check_evaluations(context, results)

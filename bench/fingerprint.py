@@ -6,7 +6,8 @@
 A fingerprint holds, for a home after a run:
 
 - `publish/`: every published file, byte for byte, but for the day the returns arrived (the
-  release's `as_of`, taken from the clock when a file lands), which becomes `<arrival-date>`;
+  release's `as_of`, taken from the clock when a file lands), which becomes `<arrival-date>`, and
+  for `manifest.json`, whose hashes and sizes are restated for the files so changed;
 - `warehouse/*.csv`: the findings, returns, accepted figures and the private disclosure record,
   every column but the clock's (`recorded_at`, `received_at`, `validated_at`), rows sorted;
 - `datadocs/<month>/<page>.txt`: the text a steward reads on each Great Expectations page of the
@@ -16,11 +17,14 @@ A fingerprint holds, for a home after a run:
 Refactors that must not change results are checked by fingerprinting a home before and after
 (`docs/performance.md` says which homes were compared).
 """
+
 from __future__ import annotations
 
 import argparse
 import filecmp
+import hashlib
 import html
+import json
 import re
 import shutil
 import sys
@@ -77,8 +81,13 @@ def _data_docs(reports: Path, out: Path) -> None:
 
 
 def _arrival_dates(connection) -> list[str]:
-    return sorted({str(day) for (day,) in connection.execute(
-        "SELECT DISTINCT CAST(received_at AS DATE) FROM received_files").fetchall()}, reverse=True)
+    return sorted(
+        {
+            str(day)
+            for (day,) in connection.execute("SELECT DISTINCT CAST(received_at AS DATE) FROM received_files").fetchall()
+        },
+        reverse=True,
+    )
 
 
 def fingerprint(home: Path, out: Path) -> None:
@@ -97,21 +106,39 @@ def fingerprint(home: Path, out: Path) -> None:
     for path in sorted(p for p in (home / "publish").rglob("*") if p.is_file()):
         target = out / "publish" / path.relative_to(home / "publish")
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = path.read_bytes()
-        for day in dates:
-            data = data.replace(day.encode(), b"<arrival-date>")
-        target.write_bytes(data)
+        target.write_bytes(_without_dates(path.read_bytes(), dates))
+    manifest = out / "publish" / "manifest.json"
+    if manifest.exists():
+        _restate_manifest(manifest, out / "publish")
     _data_docs(home / "reports", out)
+
+
+def _without_dates(data: bytes, dates: list[str]) -> bytes:
+    for day in dates:
+        data = data.replace(day.encode(), b"<arrival-date>")
+    return data
+
+
+def _restate_manifest(manifest: Path, folder: Path) -> None:
+    """The manifest's sha256 and size of each file, restated for the file as fingerprinted: the
+    served bytes carry the arrival date, so their hashes change with the day a run is made."""
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    for entry in document["files"]:
+        data = (folder / entry["path"]).read_bytes()
+        entry["sha256"], entry["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+    manifest.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def compare(first: Path, second: Path) -> list[str]:
     """One line per file that differs, or that only one fingerprint has."""
-    differences = []
+    differences: list[str] = []
 
     def walk(comparison: filecmp.dircmp, prefix: str = "") -> None:
         differences.extend(f"only in {first}: {prefix}{name}" for name in comparison.left_only)
         differences.extend(f"only in {second}: {prefix}{name}" for name in comparison.right_only)
-        _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files, shallow=False)
+        _, mismatch, errors = filecmp.cmpfiles(
+            comparison.left, comparison.right, comparison.common_files, shallow=False
+        )
         differences.extend(f"differs: {prefix}{name}" for name in mismatch + errors)
         for name, sub in sorted(comparison.subdirs.items()):
             walk(sub, f"{prefix}{name}/")

@@ -12,6 +12,7 @@ it reports the median and range of wall time and the peak resident memory of the
 (`python -c "import pandas"`), and writes the table into the marked block of
 docs/performance.md (between `<!-- bench:national -->` and `<!-- /bench:national -->`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,29 @@ START, END = "<!-- bench:national -->", "<!-- /bench:national -->"
 AUTHORITIES = 152
 SEED = 20261123
 # The nine English regions (codes and names are facts; the authorities in them are made up).
-REGIONS = [("E12000001", "North East"), ("E12000002", "North West"), ("E12000003", "Yorkshire and The Humber"),
-           ("E12000004", "East Midlands"), ("E12000005", "West Midlands"), ("E12000006", "East of England"),
-           ("E12000007", "London"), ("E12000008", "South East"), ("E12000009", "South West")]
-ONE_ROW_COLUMNS = ["la_code", "la_name", "period", "population_0_17", "cin", "cp_plans", "cla",
-                   "cin_rate_per_10k", "cp_rate_per_10k", "cla_rate_per_10k"]
+REGIONS = [
+    ("E12000001", "North East"),
+    ("E12000002", "North West"),
+    ("E12000003", "Yorkshire and The Humber"),
+    ("E12000004", "East Midlands"),
+    ("E12000005", "West Midlands"),
+    ("E12000006", "East of England"),
+    ("E12000007", "London"),
+    ("E12000008", "South East"),
+    ("E12000009", "South West"),
+]
+ONE_ROW_COLUMNS = [
+    "la_code",
+    "la_name",
+    "period",
+    "population_0_17",
+    "cin",
+    "cp_plans",
+    "cla",
+    "cin_rate_per_10k",
+    "cp_rate_per_10k",
+    "cla_rate_per_10k",
+]
 RULEBOOK_1M = """
 import sys, time
 import pandas as pd
@@ -76,15 +95,25 @@ class Measure:
     note: str = ""
     limit_s: float | None = None  # the goal's wall time, when it has one
 
+    def record(self, wall: float, peak: float) -> None:
+        self.walls.append(wall)
+        self.peaks.append(peak)
+
     def row(self, baseline: float) -> str:
         if not self.walls:
             return f"| {self.name} | {self.goal} | {'' if self.note else 'not measured'} | | | | {self.note} |"
         median = statistics.median(self.walls)
         verdict = ""
         if self.limit_s is not None:
-            verdict = "met" if median <= self.limit_s else f"missed by {median - self.limit_s:.1f} s ({median / self.limit_s:.1f}x)"
-        return (f"| {self.name} | {self.goal} | {median:.2f} | {min(self.walls):.2f}-{max(self.walls):.2f} | "
-                f"{len(self.walls)} | {max(self.peaks):.0f} | {verdict}{'; ' if verdict and self.note else ''}{self.note} |")
+            verdict = (
+                "met"
+                if median <= self.limit_s
+                else f"missed by {median - self.limit_s:.1f} s ({median / self.limit_s:.1f}x)"
+            )
+        return (
+            f"| {self.name} | {self.goal} | {median:.2f} | {min(self.walls):.2f}-{max(self.walls):.2f} | "
+            f"{len(self.walls)} | {max(self.peaks):.0f} | {verdict}{'; ' if verdict and self.note else ''}{self.note} |"
+        )
 
 
 def timed(command: list[str], env: dict[str, str], ok=(0, 1), timeout: float | None = None) -> tuple[float, float, str]:
@@ -119,17 +148,37 @@ def national_reference(folder: Path) -> tuple[Path, Path, dict[str, str], dict[t
     for i in range(AUTHORITIES):
         code, name = f"E06{900001 + i:06d}", f"SYNTHETIC Authority {i + 1:03d}"
         region_code, region_name = REGIONS[i % len(REGIONS)]
-        register.append({"old_la_code": str(700 + i), "new_la_code": code, "la_name": name, "region_code": region_code,
-                         "region_name": region_name, "la_type": "Unitary authority"})
+        register.append(
+            {
+                "old_la_code": str(700 + i),
+                "new_la_code": code,
+                "la_name": name,
+                "region_code": region_code,
+                "region_name": region_name,
+                "la_type": "Unitary authority",
+            }
+        )
         names[code] = name
         children = rng.randint(25_000, 280_000)
         for year in range(2012, dt.date.today().year + 1):
             children = round(children * rng.uniform(0.99, 1.015))
             populations[(code, year)] = children
-            estimates.append({"time_period": year, "time_identifier": "Reporting year", "geographic_level": "Local authority",
-                              "country_code": "E92000001", "country_name": "England", "region_code": region_code,
-                              "region_name": region_name, "old_la_code": str(700 + i), "new_la_code": code, "la_name": name,
-                              "age_group": "Children aged 0 to 17 years", "population_estimate": children})
+            estimates.append(
+                {
+                    "time_period": year,
+                    "time_identifier": "Reporting year",
+                    "geographic_level": "Local authority",
+                    "country_code": "E92000001",
+                    "country_name": "England",
+                    "region_code": region_code,
+                    "region_name": region_name,
+                    "old_la_code": str(700 + i),
+                    "new_la_code": code,
+                    "la_name": name,
+                    "age_group": "Children aged 0 to 17 years",
+                    "population_estimate": children,
+                }
+            )
     register_path, population_path = folder / "SYNTHETIC-register.csv", folder / "SYNTHETIC-population.csv"
     pd.DataFrame(register).to_csv(register_path, index=False)
     pd.DataFrame(estimates).to_csv(population_path, index=False)
@@ -155,8 +204,9 @@ def new_home(work: Path, name: str, register: Path, population: Path) -> dict[st
     shutil.rmtree(work / name, ignore_errors=True)
     dagster_home.mkdir(parents=True)
     env = {**os.environ, "CSC_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
-    subprocess.run([CLI, "reference", "import", str(register), str(population)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [CLI, "reference", "import", str(register), str(population)], env=env, check=True, stdout=subprocess.DEVNULL
+    )
     return env
 
 
@@ -179,7 +229,7 @@ def million_rows(rows: pd.DataFrame, target: int = 1_000_000) -> pd.DataFrame:
 
 def folder_mib(folder: Path) -> float:
     """Disk used by the files under `folder`, in MiB (as `du` counts them: whole blocks)."""
-    return sum(path.lstat().st_blocks * 512 for path in folder.rglob("*")) / 2 ** 20
+    return sum(path.lstat().st_blocks * 512 for path in folder.rglob("*")) / 2**20
 
 
 def update_doc(table: str) -> None:
@@ -192,28 +242,34 @@ def update_doc(table: str) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
-def _table(argv, load_before: float, started: float, rows: int, baseline: Measure, base: float,
-           measures: list[Measure]) -> str:
+def _table(
+    argv, load_before: float, started: float, rows: int, baseline: Measure, base: float, measures: list[Measure]
+) -> str:
     command = " ".join([".venv/bin/python", "bench/national.py", *(argv if argv is not None else sys.argv[1:])])
-    return "\n".join([
-        f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on {platform.machine()} "
-        f"{os.cpu_count()} CPU(s), {platform.system()} {platform.release()}, Python {platform.python_version()}; "
-        f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} now; {rows:,} SYNTHETIC rows "
-        f"({AUTHORITIES} authorities x 120 months); {time.perf_counter() - started:.0f} s so far.",
-        "",
-        "| measure | goal | median s | min-max s | runs | peak RSS MiB | against the goal |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        baseline.row(base),
-        *(m.row(base) for m in measures),
-    ])
+    return "\n".join(
+        [
+            f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `{command}` on {platform.machine()} "
+            f"{os.cpu_count()} CPU(s), {platform.system()} {platform.release()}, Python {platform.python_version()}; "
+            f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} now; {rows:,} SYNTHETIC rows "
+            f"({AUTHORITIES} authorities x 120 months); {time.perf_counter() - started:.0f} s so far.",
+            "",
+            "| measure | goal | median s | min-max s | runs | peak RSS MiB | against the goal |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            baseline.row(base),
+            *(m.row(base) for m in measures),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run of each measure (checks the script)")
     parser.add_argument("--no-doc", action="store_true", help="print the table without writing docs/performance.md")
-    parser.add_argument("--only", default=",".join(MEASURES),
-                        help=f"comma-separated measures to run, of {','.join(MEASURES)} (resubmission runs run120 first)")
+    parser.add_argument(
+        "--only",
+        default=",".join(MEASURES),
+        help=f"comma-separated measures to run, of {','.join(MEASURES)} (resubmission runs run120 first)",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds before a 1,000,000-row run is given up")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -225,24 +281,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         register, population, names, populations = national_reference(work / "reference")
         profiles = {code: 1.0 for code in names}
-        history = pd.DataFrame(generate_rows(profiles, names, populations,
-                                             first_month=months_ending_last_month(120)[0], months=120))
+        history = pd.DataFrame(
+            generate_rows(profiles, names, populations, first_month=months_ending_last_month(120)[0], months=120)
+        )
         history["la_code"] = history["la_code"].astype(str)
         (work / "returns").mkdir()
-        by_month = {m: write_rows(work / "returns" / f"SYNTHETIC-england-{m}.csv", part.to_dict("records"))
-                    for m, part in history.groupby("period")}
+        by_month = {
+            m: write_rows(work / "returns" / f"SYNTHETIC-england-{m}.csv", part.to_dict("records"))
+            for m, part in history.groupby("period")
+        }
         last24 = months_ending_last_month(24)
-        file24 = write_rows(work / "SYNTHETIC-england-24-months.csv", history[history["period"].isin(last24)].to_dict("records"))
+        file24 = write_rows(
+            work / "SYNTHETIC-england-24-months.csv", history[history["period"].isin(last24)].to_dict("records")
+        )
         file120 = write_rows(work / "SYNTHETIC-england-120-months.csv", history.to_dict("records"))
         one_row = work / "SYNTHETIC-one-row.csv"
         history.head(1)[ONE_ROW_COLUMNS].to_csv(one_row, index=False)
         empty = {**os.environ, "CSC_HOME": str(work / "empty-home")}
-        measures = []
+        measures: list[Measure] = []
 
         baseline = Measure('baseline: `python -c "import pandas"`', "")
         for _ in range(fast + 1):
             wall, peak, _ = timed([PYTHON, "-c", "import pandas"], empty)
-            baseline.walls.append(wall), baseline.peaks.append(peak)
+            baseline.record(wall, peak)
         baseline.walls, baseline.peaks = baseline.walls[1:], baseline.peaks[1:]  # the first warms the file cache
         base = statistics.median(baseline.walls)
 
@@ -251,20 +312,31 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_doc:
                 update_doc(table)
 
-        cold = Measure("cold `validate`, one-row return", "<= 1 s, and within 0.5 s of the baseline",
-                       limit_s=min(1.0, base + 0.5))
-        validations = [("cold", cold, one_row, fast),
-                       ("validate", Measure("`validate`, 152 authorities x 24 months, every column", "<= 2 s",
-                                            limit_s=2.0), file24, slow + 1),
-                       ("validate", Measure("`validate`, 152 authorities x 120 months, every column", "<= 4 s",
-                                            limit_s=4.0), file120, slow + 1)]
+        cold = Measure(
+            "cold `validate`, one-row return", "<= 1 s, and within 0.5 s of the baseline", limit_s=min(1.0, base + 0.5)
+        )
+        validations = [
+            ("cold", cold, one_row, fast),
+            (
+                "validate",
+                Measure("`validate`, 152 authorities x 24 months, every column", "<= 2 s", limit_s=2.0),
+                file24,
+                slow + 1,
+            ),
+            (
+                "validate",
+                Measure("`validate`, 152 authorities x 120 months, every column", "<= 4 s", limit_s=4.0),
+                file120,
+                slow + 1,
+            ),
+        ]
         for key, measure, path, runs in validations:
             if key not in only:
                 continue
             timed([CLI, "validate", str(path)], empty)  # warm-up
             for _ in range(runs):
                 wall, peak, _ = timed([CLI, "validate", str(path)], empty)
-                measure.walls.append(wall), measure.peaks.append(peak)
+                measure.record(wall, peak)
             if measure is cold:
                 cold.note = f"{statistics.median(cold.walls) - base:+.2f} s against the baseline"
             measures.append(measure)
@@ -275,18 +347,19 @@ def main(argv: list[str] | None = None) -> int:
             env = new_home(work, f"run24-{attempt}", register, population)
             land_months(env, {m: by_month[m] for m in last24})
             wall, peak, _ = timed([CLI, "run"], env)
-            run24.walls.append(wall), run24.peaks.append(peak)
+            run24.record(wall, peak)
         if "run24" in only:
             measures.append(run24)
             report()
 
-        run120 = Measure("`run`, 120 months national as one file per month, from an empty home", "<= 90 s",
-                         limit_s=90.0)
+        run120 = Measure(
+            "`run`, 120 months national as one file per month, from an empty home", "<= 90 s", limit_s=90.0
+        )
         if "run120" in only:
             env = new_home(work, "run120", register, population)
             land_months(env, by_month)
             wall, peak, _ = timed([CLI, "run"], env)
-            run120.walls.append(wall), run120.peaks.append(peak)
+            run120.record(wall, peak)
             measures.append(run120)
             docs = Measure("Data Docs of the 120 months (`du` of reports/gx)", "< 60 MB")
             size = folder_mib(Path(env["CSC_HOME"]) / "reports" / "gx")
@@ -299,13 +372,12 @@ def main(argv: list[str] | None = None) -> int:
             one_file_env = new_home(work, "run120file", register, population)
             land_months(one_file_env, {"all": file120})
             wall, peak, _ = timed([CLI, "run"], one_file_env)
-            run120file.walls.append(wall), run120file.peaks.append(peak)
+            run120file.record(wall, peak)
             measures.append(run120file)
             report()
 
         if "resubmission" in only:  # into the home run120 just built
-            resubmission = Measure("resubmission of one authority-month into the 120-month home", "<= 8 s",
-                                   limit_s=8.0)
+            resubmission = Measure("resubmission of one authority-month into the 120-month home", "<= 8 s", limit_s=8.0)
             month = months_ending_last_month(24)[0]  # two years back: it and the 12 months after it re-run
             row = history[(history["period"] == month)].head(1)
             landing = Path(env["CSC_HOME"]) / "landing"
@@ -313,13 +385,17 @@ def main(argv: list[str] | None = None) -> int:
                 # A correction: one more child looked after than first returned, the rate recomputed.
                 corrected = row.copy()
                 corrected["cla"] = row["cla"] + attempt + 1
-                corrected["cla_rate_per_10k"] = [float(f"{c / p * 10_000 + 1e-9:.1f}") for c, p in
-                                                 zip(corrected["cla"], corrected["population_0_17"])]
+                corrected["cla_rate_per_10k"] = [
+                    float(f"{c / p * 10_000 + 1e-9:.1f}")
+                    for c, p in zip(corrected["cla"], corrected["population_0_17"])
+                ]
                 write_rows(landing / f"SYNTHETIC-resubmission-{month}-v{attempt + 2}.csv", corrected.to_dict("records"))
                 wall, peak, _ = timed([CLI, "run"], env)
-                resubmission.walls.append(wall), resubmission.peaks.append(peak)
-            resubmission.note = (f"{row['la_code'].iloc[0]} {month}, cla corrected: the month and the 12 after it "
-                                 "re-validated, every release they change republished")
+                resubmission.record(wall, peak)
+            resubmission.note = (
+                f"{row['la_code'].iloc[0]} {month}, cla corrected: the month and the 12 after it "
+                "re-validated, every release they change republished"
+            )
             measures.append(resubmission)
             report()
         if "rulebook" not in only:  # the table is printed whatever was measured (--no-doc writes nothing)
@@ -331,22 +407,25 @@ def main(argv: list[str] | None = None) -> int:
         rulebook = Measure("rule book on 1,000,000 rows (engine pandas, every rule)", ">= 2x faster than GX, < 1 GB")
         gx_alone = Measure("the same cross-column expectations in GX alone, 1,000,000 rows", "(the comparison)")
         # A regional file of a million rows is over the reader's default limits: raise them here.
-        huge = {**empty, "CSC_LIMIT_MAX_ROWS": "2000000", "CSC_LIMIT_MAX_FILE_BYTES": str(2 ** 31)}
+        huge = {**empty, "CSC_LIMIT_MAX_ROWS": "2000000", "CSC_LIMIT_MAX_FILE_BYTES": str(2**31)}
         for measure, mode in ((rulebook, "rulebook"), (gx_alone, "gx")):
             for _ in range(1 if args.quick else 2):
                 try:
-                    _, peak, out = timed([PYTHON, "-c", RULEBOOK_1M, str(big), mode], huge, ok=(0,),
-                                          timeout=args.timeout)
+                    _, peak, out = timed(
+                        [PYTHON, "-c", RULEBOOK_1M, str(big), mode], huge, ok=(0,), timeout=args.timeout
+                    )
                 except TimeoutError as exc:
                     measure.note = str(exc)
                     break
-                measure.walls.append(float(out.split()[0])), measure.peaks.append(peak)
+                measure.record(float(out.split()[0]), peak)
         if rulebook.walls and gx_alone.walls:
             ratio = statistics.median(gx_alone.walls) / statistics.median(rulebook.walls)
             met = ratio >= 2 and max(rulebook.peaks) < 1024
-            rulebook.note = (f"{ratio:.1f}x faster than GX, peak {max(rulebook.peaks):.0f} MiB: "
-                             f"{'met' if met else 'missed'} (time of the rules alone, reading the file excluded; "
-                             "peak includes reading it)")
+            rulebook.note = (
+                f"{ratio:.1f}x faster than GX, peak {max(rulebook.peaks):.0f} MiB: "
+                f"{'met' if met else 'missed'} (time of the rules alone, reading the file excluded; "
+                "peak includes reading it)"
+            )
         measures += [rulebook, gx_alone]
         report()
         print(_table(argv, load_before, started, len(history), baseline, base, measures))

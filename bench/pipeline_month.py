@@ -13,6 +13,7 @@ max wall seconds and peak resident memory (the child's ru_maxrss).
 
     .venv/bin/python bench/pipeline_month.py --runs 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,8 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: findings with errors, still a valid run
-        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-500:]}")
+        error = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"{' '.join(command)} failed: {error[-500:]}")
     return wall, usage.ru_maxrss / 1024
 
 
@@ -60,8 +62,9 @@ def main() -> None:
         register, population = OFFICIAL / "la_register_2025.csv", OFFICIAL / "ons_population_0_17_2012_to_2024.csv"
     else:
         register, population = REGISTER, POPULATION
-    subprocess.run([CLI, "reference", "import", str(register), str(population)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [CLI, "reference", "import", str(register), str(population)], env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
     names, populations = read_names(register), read_populations(population)
     needed = {int(args.month[:4]) - 1, int(args.month[:4])}
@@ -84,8 +87,10 @@ def main() -> None:
     for name, command in commands.items():
         timed(command, env)  # warm-up: file cache, byte code, first archive of the file
         walls, peaks = zip(*(timed(command, env) for _ in range(args.runs)))
-        print(f"{name:<10} {args.runs:>4} {statistics.median(walls):>9.2f} {min(walls):>7.2f} {max(walls):>7.2f}"
-              f" {max(peaks):>13.0f}")
+        print(
+            f"{name:<10} {args.runs:>4} {statistics.median(walls):>9.2f} {min(walls):>7.2f} {max(walls):>7.2f}"
+            f" {max(peaks):>13.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ run, as it is for a steward), against an empty data home. Reports the median and
 and whether the validation imported great_expectations (it must not: engine "pandas").
 Outside `make test`: timings depend on the machine. Record results in docs/performance.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
 CLI = PYTHON.parent / "csc-returns"
 # SYNTHETIC one-row return (Blackpool's real mid-2023 population; every other figure made up).
-ONE_ROW = ("la_code,la_name,period,population_0_17,cin,cp_plans,cla,cin_rate_per_10k,cp_rate_per_10k,cla_rate_per_10k\n"
-           "E06000009,Blackpool,2024-11,28630,1755,250,530,613.0,87.3,185.1\n")
+ONE_ROW = (
+    "la_code,la_name,period,population_0_17,cin,cp_plans,cla,cin_rate_per_10k,cp_rate_per_10k,cla_rate_per_10k\n"
+    "E06000009,Blackpool,2024-11,28630,1755,250,530,613.0,87.3,185.1\n"
+)
 DIRECT = """
 import sys, time
 t = time.perf_counter()
@@ -49,8 +52,12 @@ def _time(command: list[str], env: dict) -> tuple[float, subprocess.CompletedPro
 
 
 def _summary(times: list[float]) -> dict:
-    return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
-            "max_s": round(max(times), 3), "runs": len(times)}
+    return {
+        "median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "max_s": round(max(times), 3),
+        "runs": len(times),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(ONE_ROW, encoding="utf-8")
         load_before = os.getloadavg()[0]
         env = {**os.environ, "CSC_HOME": str(work / "home"), "PYTHONDONTWRITEBYTECODE": "0"}
-        commands = {"python -c import pipelines.validate.rulebook": [str(PYTHON), "-c", IMPORT_ONLY],
-                    "python -c read_return + validate_rows": [str(PYTHON), "-c", DIRECT, str(path)]}
+        commands = {
+            "python -c import pipelines.validate.rulebook": [str(PYTHON), "-c", IMPORT_ONLY],
+            "python -c read_return + validate_rows": [str(PYTHON), "-c", DIRECT, str(path)],
+        }
         if CLI.exists():
             commands["csc-returns validate FILE"] = [str(CLI), "validate", str(path)]
         results: dict[str, dict] = {}
@@ -81,9 +90,14 @@ def main(argv: list[str] | None = None) -> int:
             if name.startswith("python -c read_return"):
                 results[name]["great_expectations_imported"] = result.stdout.split()[0] == "True"
         report = {
-            "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                        "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                        "load_average_1m_before": round(load_before, 2), "load_average_1m_after": round(os.getloadavg()[0], 2)},
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "processor": platform.processor() or platform.machine(),
+                "load_average_1m_before": round(load_before, 2),
+                "load_average_1m_after": round(os.getloadavg()[0], 2),
+            },
             "results": results,
         }
         print(json.dumps(report, indent=2))

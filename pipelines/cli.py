@@ -1,4 +1,5 @@
 """`csc-returns`: validate returns, run the pipeline, import reference data, run the demo."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,6 +45,7 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
             findings += validate_rows(parsed.values, parsed.text, reference, history, engine="pandas")
     if args.json:
         from dataclasses import asdict
+
         print(json.dumps({"files": files, "findings": [asdict(f) for f in findings], "notes": notes}, indent=2))
     else:
         for finding in findings:
@@ -113,8 +115,9 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
         print(f"{home.root}: {problem}; nothing deleted (give another --home, or an empty folder)", file=sys.stderr)
         return USAGE
     _empty_demo_home(home)  # a fresh demo home every time
-    (home.root / DEMO_MARKER).write_text("made by `csc-returns demo`: the next `demo` may empty this folder\n",
-                                         encoding="utf-8")
+    (home.root / DEMO_MARKER).write_text(
+        "made by `csc-returns demo`: the next `demo` may empty this folder\n", encoding="utf-8"
+    )
     home.ensure()
     for line in import_demo_reference(home):
         print(f"reference {line} (demo subset)")
@@ -200,9 +203,11 @@ def _status(args: argparse.Namespace, home: DataHome) -> int:
     if not report["months"]:
         print(_nothing_run(home) if not home.warehouse.exists() else f"no returns stored in {home.root} yet")
     for month in report["months"]:
-        print(f"{month['month']}: {month['received']} received, {month['accepted']} accepted, "
-              f"{len(month['held_back'])} held back; validated {month['validated_at'] or 'not recorded'}, "
-              f"released {month['released_at'] or 'not yet'}")
+        print(
+            f"{month['month']}: {month['received']} received, {month['accepted']} accepted, "
+            f"{len(month['held_back'])} held back; validated {month['validated_at'] or 'not recorded'}, "
+            f"released {month['released_at'] or 'not yet'}"
+        )
         for held in month["held_back"]:
             print(f"  held back {held['la_code']}: {held['errors']} error(s), first: {held['first_error'] or ''}")
         for waiver in month["waivers"]:
@@ -216,10 +221,12 @@ def _waiver_line(waiver: dict) -> str:
     """`waiver 3 open: rule E06000006 2024-06 [column] by who at when: "reason"` (+ its revocation)."""
     where = f"{waiver['rule']} {waiver['la_code']}{' ' + waiver['period'] if waiver.get('period') else ''}"
     column = f" [{waiver['column']}]" if waiver["column"] else " (no column)"
-    line = (f"waiver {waiver['waiver_id']} {waiver['state']}: {where}{column} by {waiver['who']} "
-            f"at {waiver['created_at']}: \"{waiver['reason']}\"")
+    line = (
+        f"waiver {waiver['waiver_id']} {waiver['state']}: {where}{column} by {waiver['who']} "
+        f'at {waiver["created_at"]}: "{waiver["reason"]}"'
+    )
     if waiver["revoked_at"]:
-        line += f"; revoked by {waiver['revoked_by']} at {waiver['revoked_at']}: \"{waiver['revoked_reason'] or ''}\""
+        line += f'; revoked by {waiver["revoked_by"]} at {waiver["revoked_at"]}: "{waiver["revoked_reason"] or ""}"'
     return line
 
 
@@ -250,8 +257,9 @@ def _findings(args: argparse.Namespace, home: DataHome) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=FINDINGS_EXPORT_COLUMNS)
         writer.writeheader()
         # A cell a spreadsheet would run as a formula (text sent by an authority) gets a leading apostrophe.
-        writer.writerows({key: safe_text(value) if isinstance(value, str) else value for key, value in row.items()}
-                         for row in rows)
+        writer.writerows(
+            {key: safe_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows
+        )
     else:
         for row in rows:
             where = f"{row['file']}:{row['row']}" if row["row"] is not None else (row["file"] or "<no file>")
@@ -284,8 +292,10 @@ def _not_a_demo_home(home: DataHome) -> str:
         return ""
     contents = sorted(p.name for p in home.root.iterdir() if p.name not in _kept_by_demo(home))
     if contents:
-        return (f"not empty ({', '.join(contents[:3])}{', ...' if len(contents) > 3 else ''}) and not a demo "
-                f"home made by `csc-returns demo`")
+        return (
+            f"not empty ({', '.join(contents[:3])}{', ...' if len(contents) > 3 else ''}) and not a demo "
+            f"home made by `csc-returns demo`"
+        )
     return ""
 
 
@@ -306,10 +316,19 @@ def _dev(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.orchestration.runner import instance_home
 
     env = {**os.environ, "CSC_HOME": str(home.root), "DAGSTER_HOME": str(instance_home(home))}
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.orchestration.definitions",
-               "-h", args.host, "-p", str(args.port)]
-    print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on http://{args.host}:{args.port}",
-          flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "pipelines.orchestration.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on http://{args.host}:{args.port}", flush=True)
     os.execve(sys.executable, command, env)
     return RUN_FAILED  # not reached: execve returns only by raising
 
@@ -321,8 +340,11 @@ def _waive(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.store.warehouse import connect
     from pipelines.validate.waivers import WaiverError
 
-    missing = [f"--{name.replace('_', '-')}" for name in ("rule", "la_code", "month", "reason", "who")
-               if not getattr(args, name)]
+    missing = [
+        f"--{name.replace('_', '-')}"
+        for name in ("rule", "la_code", "month", "reason", "who")
+        if not getattr(args, name)
+    ]
     if missing:
         return _one_line(f"waive needs {', '.join(missing)} (or: waive list, waive revoke ID)")
     if not home.warehouse.exists():
@@ -336,14 +358,20 @@ def _waive(args: argparse.Namespace, home: DataHome) -> int:
         if matches.empty:
             others = finding_columns(connection, args.rule, args.la_code, args.month)
             hint = f": its columns are {', '.join(others)}; give --column" if others and not args.column else ""
-            return _one_line(f"no finding {args.rule} on {args.la_code} {args.month}{column} in the current return{hint}")
+            return _one_line(
+                f"no finding {args.rule} on {args.la_code} {args.month}{column} in the current return{hint}"
+            )
         try:
-            ids = [waive_finding(connection, finding, reason=args.reason, who=args.who)
-                   for _, finding in matches.iterrows()]
+            ids = [
+                waive_finding(connection, finding, reason=args.reason, who=args.who)
+                for _, finding in matches.iterrows()
+            ]
         except WaiverError as exc:
             return _one_line(str(exc))
-    print(f"waiver {', '.join(map(str, ids))} recorded for {args.rule} on {args.la_code} {args.month}{column}; "
-          f"it applies from the next run: csc-returns run --month {args.month}")
+    print(
+        f"waiver {', '.join(map(str, ids))} recorded for {args.rule} on {args.la_code} {args.month}{column}; "
+        f"it applies from the next run: csc-returns run --month {args.month}"
+    )
     return OK
 
 
@@ -384,14 +412,18 @@ def _waive_revoke(args: argparse.Namespace, home: DataHome) -> int:
         if record is None:
             return _one_line(f"no waiver {args.waiver_id} (csc-returns waive list shows them)")
         if record["revoked_at"] is not None and not _missing(record["revoked_at"]):
-            return _one_line(f"waiver {args.waiver_id} was already revoked by {record['revoked_by']} "
-                             f"at {iso_utc(record['revoked_at'])}")
+            return _one_line(
+                f"waiver {args.waiver_id} was already revoked by {record['revoked_by']} "
+                f"at {iso_utc(record['revoked_at'])}"
+            )
         try:
             revoke_waiver(connection, args.waiver_id, who=args.who, reason=args.reason)
         except WaiverError as exc:
             return _one_line(str(exc))
-    print(f"waiver {args.waiver_id} revoked ({record['rule']} on {record['la_code']} {record['period']}); "
-          f"it stops applying from the next run: csc-returns run --month {record['period']}")
+    print(
+        f"waiver {args.waiver_id} revoked ({record['rule']} on {record['la_code']} {record['period']}); "
+        f"it stops applying from the next run: csc-returns run --month {record['period']}"
+    )
     return OK
 
 
@@ -433,8 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(handler=_dev)
 
     waive = commands.add_parser(
-        "waive", help="accept a warning or override an error, with a reason; list and revoke waivers",
-        description="Grant a waiver (the options below), or `waive list` / `waive revoke ID`.")
+        "waive",
+        help="accept a warning or override an error, with a reason; list and revoke waivers",
+        description="Grant a waiver (the options below), or `waive list` / `waive revoke ID`.",
+    )
     waive.add_argument("--rule")
     waive.add_argument("--la-code")
     waive.add_argument("--month")
@@ -454,8 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
     waive_revoke.add_argument("--who", required=True)
     waive_revoke.set_defaults(handler=_waive_revoke, writer=True)
 
-    status = commands.add_parser("status", help="per month: received, accepted, held back, waivers, "
-                                                "validated and released; files landed and not yet run")
+    status = commands.add_parser(
+        "status",
+        help="per month: received, accepted, held back, waivers, validated and released; files landed and not yet run",
+    )
     status.add_argument("--month", help="only this month, YYYY-MM")
     status.add_argument("--json", action="store_true", help="the stable JSON form (docs/operations.md)")
     status.set_defaults(handler=_status)
@@ -477,9 +513,16 @@ def _add_wait_option(parser: argparse.ArgumentParser) -> None:
             for subparser in action.choices.values():
                 _add_wait_option(subparser)
     if parser.get_default("writer") and parser.get_default("handler"):
-        parser.add_argument("--wait", type=float, metavar="SECONDS", default=None,
-                            help="how long to wait for another writer of the home before giving up with exit 75 "
-                                 "(default $CSC_LOCK_TIMEOUT, else 3600)")
+        parser.add_argument(
+            "--wait",
+            type=float,
+            metavar="SECONDS",
+            default=None,
+            help="how long to wait for another writer of the home before giving up with exit 75 "
+            "(default $CSC_LOCK_TIMEOUT, else 3600)",
+        )
+
+
 def _catalogue_problems() -> int | None:
     """Check the indicator catalogue at start-up: one line per mistake and USAGE, before any work."""
     from pipelines.exit_codes import USAGE
@@ -508,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         # DuckDB is imported only by commands that open the warehouse (not `validate` of a new home).
         duckdb = sys.modules.get("duckdb")
-        if duckdb is not None and isinstance(exc, duckdb.IOException):  # a process outside the pipeline holds its write lock
+        if duckdb is not None and isinstance(
+            exc, duckdb.IOException
+        ):  # a process outside the pipeline holds its write lock
             print(f"{home.warehouse}: {str(exc).splitlines()[0]}", file=sys.stderr)
             return LOCKED
         raise

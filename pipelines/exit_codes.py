@@ -2,6 +2,7 @@
 
 Documented in docs/operations.md ("Exit codes"); scripts and schedulers branch on these.
 """
+
 from __future__ import annotations
 
 OK = 0

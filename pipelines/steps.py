@@ -4,6 +4,7 @@ A step reads what it needs once, hands plain tables from one stage to the next a
 once: ingest (read, archive, arrivals) -> validate (the rule book, no database) -> store (one
 transaction) -> publish. The Dagster assets in `assets/` and the command line call these.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,29 +60,38 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
             _, suffix = sighting.version
             if sighting.known is not None:
                 record_sighting(connection, path.name, sha256, suffix, sighting.arrived)
-                archived.append(ArchivedFile(sha256, path.name, sighting.known.periods, sighting.known.readable,
-                                             new=sighting.arrived))
+                archived.append(
+                    ArchivedFile(
+                        sha256, path.name, sighting.known.periods, sighting.known.readable, new=sighting.arrived
+                    )
+                )
                 continue
             copy_into_archive(home, path, sha256)
             parsed = read_archived(home, sha256, path.name)
             version = RecordedVersion(contents_of(parsed).months, parsed.readable)
-            register_file(connection, path.name, sha256, suffix, path.stat().st_size, version,
-                          file_findings(parsed, sha256))
+            register_file(
+                connection, path.name, sha256, suffix, path.stat().st_size, version, file_findings(parsed, sha256)
+            )
             memory.versions[sighting.version] = version
             archived.append(ArchivedFile(sha256, path.name, version.periods, version.readable, new=True))
     return archived
 
 
-def _assemble(home: DataHome, month: str, files: list[tuple[str, str, int]],
-              parsed: dict[tuple[str, str], ParsedReturn] | None = None) -> ReceivedMonth:
+def _assemble(
+    home: DataHome,
+    month: str,
+    files: list[tuple[str, str, int]],
+    parsed: dict[tuple[str, str], ParsedReturn] | None = None,
+) -> ReceivedMonth:
     """The month's current returns from its files; `parsed` keeps each file read once across months
     (a history sent as one file holds every month: read 120 times, it was most of the run)."""
     parsed = {} if parsed is None else parsed
     for sha256, name, _ in files:
         if (sha256, name) not in parsed:
             parsed[(sha256, name)] = read_archived(home, sha256, name)
-    return assemble_month(month, [ReceivedFile(sha256, name, arrival, parsed[(sha256, name)])
-                                  for sha256, name, arrival in files])
+    return assemble_month(
+        month, [ReceivedFile(sha256, name, arrival, parsed[(sha256, name)]) for sha256, name, arrival in files]
+    )
 
 
 def received_month(home: DataHome, month: str) -> ReceivedMonth:
@@ -91,8 +101,9 @@ def received_month(home: DataHome, month: str) -> ReceivedMonth:
     return _assemble(home, month, files)
 
 
-def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None,
-                   write_report: bool = False) -> MonthValidation:
+def validate_month(
+    home: DataHome, month: str, engine: str = "gx", today: dt.date | None = None, write_report: bool = False
+) -> MonthValidation:
     """Validate the current return of every authority for `month` and store returns and findings.
 
     `write_report` (engine "gx") also writes Great Expectations' HTML Data Docs for the month's
@@ -102,8 +113,9 @@ def validate_month(home: DataHome, month: str, engine: str = "gx", today: dt.dat
     return validation
 
 
-def validate_months(home: DataHome, months: list[str], engine: str = "gx", today: dt.date | None = None,
-                    write_report: bool = False) -> list[MonthValidation]:
+def validate_months(
+    home: DataHome, months: list[str], engine: str = "gx", today: dt.date | None = None, write_report: bool = False
+) -> list[MonthValidation]:
     """Validate several months in one go: the fixed work once, one transaction.
 
     Reads the files, the accepted history, the reference data, the targets and the waivers once,
@@ -126,8 +138,9 @@ def validate_months(home: DataHome, months: list[str], engine: str = "gx", today
     for month in months:
         others = history[history["period"] != month]
         inputs = MonthInputs(_assemble(home, month, files[month], parsed), others, reference, waivers, targets)
-        validation = check_month(inputs, engine=engine, today=today,
-                                 report_folder=home.data_docs(month) if write_report else None)
+        validation = check_month(
+            inputs, engine=engine, today=today, report_folder=home.data_docs(month) if write_report else None
+        )
         validations.append(validation)
         bases.append(validation_basis(month, inputs, reference_files))
         # What store_accepted will hold for the month: its accepted returns, as the next months' history.
@@ -155,8 +168,13 @@ def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | N
             replace_table(connection, "scorecard", table)
     register = load_reference(home).register
     names = dict(zip(register["new_la_code"], register["la_name"])) if register is not None else {}
-    return table, write_scorecard(table, home.reports / "scorecard", title="Scorecard against improvement board targets",
-                                  names=names, benchmarks=read_benchmarks(home.reports / "scorecard"))
+    return table, write_scorecard(
+        table,
+        home.reports / "scorecard",
+        title="Scorecard against improvement board targets",
+        names=names,
+        benchmarks=read_benchmarks(home.reports / "scorecard"),
+    )
 
 
 def refresh_benchmarks(home: DataHome, min_authorities: int = MIN_AUTHORITIES) -> tuple[pd.DataFrame, Path]:
@@ -164,8 +182,13 @@ def refresh_benchmarks(home: DataHome, min_authorities: int = MIN_AUTHORITIES) -
     quartile and band) into DuckDB table `benchmarks` and `reports/scorecard/benchmarks.csv`."""
     reference = load_reference(home)
     with connect(home) as connection:
-        table = build_benchmarks(accepted_history(connection), reference.register, reference.neighbours,
-                                 reference.annual, min_authorities=min_authorities)
+        table = build_benchmarks(
+            accepted_history(connection),
+            reference.register,
+            reference.neighbours,
+            reference.annual,
+            min_authorities=min_authorities,
+        )
         with transaction(connection):
             replace_table(connection, "benchmarks", table)
     return table, write_benchmarks(table, home.reports / "scorecard")

@@ -2,6 +2,7 @@
 
 Written by `python -m schemas.calibrate_bands`; read by the plausibility rule.
 """
+
 from __future__ import annotations
 
 import csv

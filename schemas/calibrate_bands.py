@@ -19,6 +19,7 @@ The bands include the smallest authorities (City of London, Isles of Scilly): th
 are real returns, so their published extremes are what a band must admit. A unit mistake
 (a rate per 100,000, a count typed into a rate) still lands far outside.
 """
+
 from __future__ import annotations
 
 import csv
@@ -90,14 +91,25 @@ def calibrate(reference: Path) -> pd.DataFrame:
         low, high = math.floor(low * (1 - WIDEN)), math.ceil(high * (1 + WIDEN))
         if unit == "percent":
             low, high = max(low, 0), min(high, 100)
-        records.append({
-            "column": source.column, "low": low, "high": high, "basis": source.basis,
-            "source": "; ".join(sources),
-            "method": (f"{BASIS_NOTE[source.basis]}; observed LAIT min {observed_low:g} max {observed_high:g}"
-                       + (f", 2025 min {source.spread_2025[0]:g} max {source.spread_2025[1]:g}" if source.spread_2025 else "")
-                       + f"; widened by {WIDEN:.0%} and rounded outward"
-                       + ("; clamped to 0-100" if unit == "percent" else "")),
-        })
+        records.append(
+            {
+                "column": source.column,
+                "low": low,
+                "high": high,
+                "basis": source.basis,
+                "source": "; ".join(sources),
+                "method": (
+                    f"{BASIS_NOTE[source.basis]}; observed LAIT min {observed_low:g} max {observed_high:g}"
+                    + (
+                        f", 2025 min {source.spread_2025[0]:g} max {source.spread_2025[1]:g}"
+                        if source.spread_2025
+                        else ""
+                    )
+                    + f"; widened by {WIDEN:.0%} and rounded outward"
+                    + ("; clamped to 0-100" if unit == "percent" else "")
+                ),
+            }
+        )
     return pd.DataFrame.from_records(records, columns=BAND_COLUMNS)
 
 

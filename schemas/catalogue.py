@@ -6,6 +6,7 @@ catalogue itself is validated when it is first loaded (`validate_catalogue`): a 
 `mandatory` value, a rate without its numerator, a column twice, stops every command with one
 line per mistake instead of being read as something else.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,21 @@ CATALOGUE_PATH = Path(__file__).with_name("indicators.csv")
 # Points every command (and its child processes) at another catalogue, e.g. a copy with a new indicator.
 CATALOGUE_ENV = "CSC_CATALOGUE"
 
-CATALOGUE_FIELDS = ("column", "label", "unit", "kind", "numerator", "denominator", "multiplier", "sums",
-                    "part_of", "part_check", "polarity", "mandatory", "publish_dp")
+CATALOGUE_FIELDS = (
+    "column",
+    "label",
+    "unit",
+    "kind",
+    "numerator",
+    "denominator",
+    "multiplier",
+    "sums",
+    "part_of",
+    "part_check",
+    "polarity",
+    "mandatory",
+    "publish_dp",
+)
 NUMERIC_UNITS = ("count", "percent", "rate_per_10k")
 UNITS = ("code", "text", "month", *NUMERIC_UNITS)
 RATE_UNITS = ("percent", "rate_per_10k")
@@ -92,14 +106,20 @@ def _catalogue_schema():
 
     def one_of(values: tuple[str, ...], blank: bool = False) -> pa.Check:
         allowed = ", ".join(values) + (" or blank" if blank else "")
-        return pa.Check(lambda s: s.isin(values + (("",) if blank else ())), element_wise=False,
-                        name=f"one of {allowed}")
+        return pa.Check(
+            lambda s: s.isin(values + (("",) if blank else ())), element_wise=False, name=f"one of {allowed}"
+        )
 
     whole_number = pa.Check(lambda s: s.eq("") | s.str.fullmatch(r"\d+"), name="a whole number or blank")
     return pa.DataFrameSchema(
         {
-            "column": pa.Column(str, [pa.Check(lambda s: s.str.fullmatch(SNAKE_CASE), name="a snake_case name"),
-                                      pa.Check(lambda s: ~s.duplicated(keep=False), name="given once")]),
+            "column": pa.Column(
+                str,
+                [
+                    pa.Check(lambda s: s.str.fullmatch(SNAKE_CASE), name="a snake_case name"),
+                    pa.Check(lambda s: ~s.duplicated(keep=False), name="given once"),
+                ],
+            ),
             "label": pa.Column(str, pa.Check(lambda s: s.str.strip() != "", name="a label")),
             "unit": pa.Column(str, one_of(UNITS)),
             "kind": pa.Column(str, one_of(KINDS)),
@@ -121,7 +141,9 @@ def _cross_row_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     rates = frame["unit"].isin(RATE_UNITS) | frame["kind"].eq("derived")
     for field in ("numerator", "denominator", "multiplier"):
         for label in frame.index[rates & frame[field].eq("")]:
-            problems.append((label, field, f"{frame.at[label, 'column']} is a rate or derived figure without a {field}"))
+            problems.append(
+                (label, field, f"{frame.at[label, 'column']} is a rate or derived figure without a {field}")
+            )
     for field in ("numerator", "denominator", "part_of"):
         named = frame[field].ne("")
         unknown = named & ~frame[field].map(units).isin(NUMERIC_UNITS)
@@ -130,8 +152,13 @@ def _cross_row_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     rolling = frame["kind"].eq("rolling12")
     not_flow = rolling & ~frame["sums"].map(kinds).eq("flow")
     for label in frame.index[not_flow]:
-        problems.append((label, "sums", f"a rolling twelve-month column sums a flow column of the catalogue, "
-                                        f"not '{frame.at[label, 'sums']}'"))
+        problems.append(
+            (
+                label,
+                "sums",
+                f"a rolling twelve-month column sums a flow column of the catalogue, not '{frame.at[label, 'sums']}'",
+            )
+        )
     unpaired = frame["part_of"].eq("") != frame["part_check"].eq("")
     for label in frame.index[unpaired]:
         problems.append((label, "part_check", "part_of and part_check go together (the whole, and error or warning)"))
@@ -155,8 +182,9 @@ def validate_catalogue(path: Path) -> pd.DataFrame:
             problems.append(f"{path} line 1: column '{name}' is missing")
     for name in header:
         if name not in CATALOGUE_FIELDS:
-            problems.append(f"{path} line 1: column '{name}' is not a field of the catalogue "
-                            f"({', '.join(CATALOGUE_FIELDS)})")
+            problems.append(
+                f"{path} line 1: column '{name}' is not a field of the catalogue ({', '.join(CATALOGUE_FIELDS)})"
+            )
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             problems.append(f"{path} line {number}: {len(row)} fields where the header has {len(header)}")

@@ -1,18 +1,49 @@
 """The one findings table every rule writes to, whichever engine found it."""
+
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import pandas as pd
 
 FINDING_COLUMNS = [
-    "rule", "severity", "la_code", "period", "column", "value", "expected", "message", "file", "row", "cell",
+    "rule",
+    "severity",
+    "la_code",
+    "period",
+    "column",
+    "value",
+    "expected",
+    "message",
+    "file",
+    "row",
+    "cell",
 ]
 # A finding as a steward reviews it: where, what, why, and whether a waiver accepts it.
-REVIEW_COLUMNS = ["la_code", "period", "column", "value", "expected", "message", "rule", "file", "row", "cell",
-                  "waived"]
+REVIEW_COLUMNS = [
+    "la_code",
+    "period",
+    "column",
+    "value",
+    "expected",
+    "message",
+    "rule",
+    "file",
+    "row",
+    "cell",
+    "waived",
+]
 ERROR = "error"
 WARNING = "warning"
+# Characters that would break a finding's one line (or a terminal): C0 and C1 controls, DEL, and
+# Unicode's line and paragraph separators. Submitted text reaches messages (a header, a cell).
+_BREAKS_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character written as an escape (a newline as `\\n`): one line, inert."""
+    return _BREAKS_A_LINE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ One type, `Month`, for every "k months earlier", "the months from A to B", "the 
 month" and "a span of months in words", scalar or over a column (`ordinals`). Months travel
 between stages as their text (partition keys, warehouse columns); arithmetic is done here.
 """
+
 from __future__ import annotations
 
 import calendar

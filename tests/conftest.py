@@ -1,4 +1,5 @@
 """Shared fixtures. Official reference files are read from ../shared/reference (never copied)."""
+
 from __future__ import annotations
 
 import csv
@@ -80,7 +81,11 @@ def hold_writer_lock(home, seconds: float):
     import subprocess
     import sys
 
-    process = subprocess.Popen([sys.executable, "-c", _HOLD_WRITER_LOCK, str(home.root), str(seconds)], cwd=REPO,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_WRITER_LOCK, str(home.root), str(seconds)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout.readline().strip() == "held"
     return process

@@ -1,4 +1,5 @@
 """The indicator catalogue is validated at start-up: one line per mistake, naming line and field."""
+
 from __future__ import annotations
 
 import csv
@@ -52,18 +53,21 @@ def test_the_bundled_catalogue_is_valid():
     assert list(frame["column"]) == [r["column"] for r in _rows()]
 
 
-@pytest.mark.parametrize("field, column, bad, expected", [
-    ("unit", "cla", "counts", "unit: 'counts' is not one of code, text, month, count, percent, rate_per_10k"),
-    ("mandatory", "cin", "Yes", "mandatory: 'Yes' is not one of yes, no"),
-    ("kind", "contacts", "flows", "kind: 'flows' is not one of identity"),
-    ("polarity", "re_referrals", "lower", "polarity: 'lower' is not one of high, low, none or blank"),
-    ("numerator", "cin_rate_per_10k", "", "cin_rate_per_10k is a rate or derived figure without a numerator"),
-    ("denominator", "cla_rate_per_10k", "population", "denominator: 'population' is not a numeric column"),
-    ("sums", "contacts_12m", "cin", "a rolling twelve-month column sums a flow column of the catalogue, not 'cin'"),
-    ("part_of", "referrals", "contact", "part_of: 'contact' is not a numeric column"),
-    ("publish_dp", "cla", "one", "publish_dp: 'one' is not a whole number or blank"),
-    ("column", "cla", "CLA count", "column: 'CLA count' is not a snake_case name"),
-])
+@pytest.mark.parametrize(
+    "field, column, bad, expected",
+    [
+        ("unit", "cla", "counts", "unit: 'counts' is not one of code, text, month, count, percent, rate_per_10k"),
+        ("mandatory", "cin", "Yes", "mandatory: 'Yes' is not one of yes, no"),
+        ("kind", "contacts", "flows", "kind: 'flows' is not one of identity"),
+        ("polarity", "re_referrals", "lower", "polarity: 'lower' is not one of high, low, none or blank"),
+        ("numerator", "cin_rate_per_10k", "", "cin_rate_per_10k is a rate or derived figure without a numerator"),
+        ("denominator", "cla_rate_per_10k", "population", "denominator: 'population' is not a numeric column"),
+        ("sums", "contacts_12m", "cin", "a rolling twelve-month column sums a flow column of the catalogue, not 'cin'"),
+        ("part_of", "referrals", "contact", "part_of: 'contact' is not a numeric column"),
+        ("publish_dp", "cla", "one", "publish_dp: 'one' is not a whole number or blank"),
+        ("column", "cla", "CLA count", "column: 'CLA count' is not a snake_case name"),
+    ],
+)
 def test_a_mistake_is_one_line_naming_the_file_line_and_field(tmp_path, field, column, bad, expected):
     rows = _rows()
     line = _line_of(rows, column)
@@ -91,12 +95,18 @@ def test_a_column_twice_is_reported_on_both_lines(tmp_path):
     problems = _problems(path)
     assert {p for p in problems if "not given once" in p} == {
         f"{path} line {_line_of(rows, 'cla')}, column: 'cla' is not given once",
-        f"{path} line {len(rows) + 1}, column: 'cla' is not given once"}
+        f"{path} line {len(rows) + 1}, column: 'cla' is not given once",
+    }
 
 
 @settings(max_examples=40, deadline=None)
-@given(field=st.sampled_from(["unit", "mandatory"]), index=st.integers(0, 33), value=st.text(
-    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=",\"'"), min_size=1, max_size=12))
+@given(
+    field=st.sampled_from(["unit", "mandatory"]),
+    index=st.integers(0, 33),
+    value=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=",\"'"), min_size=1, max_size=12
+    ),
+)
 def test_any_value_outside_the_allowed_set_is_reported_and_no_allowed_value_is(tmp_path_factory, field, index, value):
     """Property: a unit or mandatory value is accepted exactly when it is one of the known values."""
     rows = _rows()
@@ -116,9 +126,13 @@ def test_every_command_refuses_an_invalid_catalogue_with_one_line_per_mistake(tm
     rows = _rows()
     rows[_line_of(rows, "cla") - 2]["unit"] = "counts"
     path = _write(tmp_path / "indicators.csv", rows)
-    result = subprocess.run([str(CLI), "--home", str(tmp_path / "home"), "validate", str(path)],
-                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", CATALOGUE_ENV: str(path)},
-                            cwd=REPO)
+    result = subprocess.run(
+        [str(CLI), "--home", str(tmp_path / "home"), "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", CATALOGUE_ENV: str(path)},
+        cwd=REPO,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{path} line {_line_of(rows, 'cla')}, unit: 'counts' is not one of" in result.stderr

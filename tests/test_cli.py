@@ -1,4 +1,5 @@
 """The command line as an analyst uses it: fast, precise, exit codes that scripts can trust."""
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,10 @@ def _cold_validate_imports_none_of(tmp_path, example_rows, modules: list[str]) -
     """`csc-returns validate` of a one-row return, in a new process on a new home, succeeds
     without importing any of `modules` (what it must not pay for at start-up)."""
     path = write_return(tmp_path / "good.csv", example_rows[:1])
-    probe = ("import sys; from pipelines.cli import main; status = main(['--home', sys.argv[2], 'validate', sys.argv[1]]);"
-             f"sys.exit(10 + status if any(m in sys.modules for m in {modules!r}) else status)")
+    probe = (
+        "import sys; from pipelines.cli import main; status = main(['--home', sys.argv[2], 'validate', sys.argv[1]]);"
+        f"sys.exit(10 + status if any(m in sys.modules for m in {modules!r}) else status)"
+    )
     done = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "h")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -80,9 +83,23 @@ def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_che
     archive_landing(home)
     assert validate_month(home, "2024-10", engine="pandas").held_back == ["E06000009"]
 
-    waive = ["--home", str(home.root), "waive", "--rule", "derived_inconsistent", "--la-code", "E06000009",
-             "--month", "2024-10", "--column", "cla_rate_per_10k", "--who", "j.steward",
-             "--reason", "rate rounded by the case system; board agreed"]
+    waive = [
+        "--home",
+        str(home.root),
+        "waive",
+        "--rule",
+        "derived_inconsistent",
+        "--la-code",
+        "E06000009",
+        "--month",
+        "2024-10",
+        "--column",
+        "cla_rate_per_10k",
+        "--who",
+        "j.steward",
+        "--reason",
+        "rate rounded by the case system; board agreed",
+    ]
     assert main(waive) == 0
     assert "waiver 1 recorded" in capsys.readouterr().out
     overridden = validate_month(home, "2024-10", engine="pandas")
@@ -95,8 +112,25 @@ def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_che
 
 
 def test_waiving_a_finding_that_does_not_exist_says_so_in_one_line(home, capsys):
-    status = main(["--home", str(home.root), "waive", "--rule", "stock_jump", "--la-code", "E06000009",
-                   "--month", "2024-10", "--column", "cla", "--reason", "x", "--who", "steward"])
+    status = main(
+        [
+            "--home",
+            str(home.root),
+            "waive",
+            "--rule",
+            "stock_jump",
+            "--la-code",
+            "E06000009",
+            "--month",
+            "2024-10",
+            "--column",
+            "cla",
+            "--reason",
+            "x",
+            "--who",
+            "steward",
+        ]
+    )
     assert status == USAGE and capsys.readouterr().err.count("\n") == 1
 
 
@@ -120,8 +154,9 @@ def test_a_locked_warehouse_is_one_line_not_a_traceback(home, example_rows, caps
     write_return(home.landing / "october.csv", example_rows)
     holder = duckdb.connect(str(home.warehouse))  # another process would hold the same lock
     try:
-        status = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
-                                capture_output=True, text=True)
+        status = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"], capture_output=True, text=True
+        )
     finally:
         holder.close()
     assert status.returncode == LOCKED  # busy: try again later, as a held writer lock says

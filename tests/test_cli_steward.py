@@ -5,6 +5,7 @@ and the progress a run shows on a pipe, on a terminal (pty) and with `--quiet`.
 The figures are the official ones from ../shared/reference (never copied into the repository);
 the mistakes planted in them, and the one column-less finding, are SYNTHETIC.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,11 @@ def _plant_mistakes(month: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     month.loc[rate, "cla_rate_per_10k"] = str(round(float(month.loc[rate, "cla_rate_per_10k"]) * 10, 1))
     month.loc[negative, "cp_plans"] = "-5"
     month.loc[population, "population_0_17"] = str(int(month.loc[population, "population_0_17"]) * 100)
-    planted = {month.loc[rate, "la_code"]: "rate per 100,000", month.loc[negative, "la_code"]: "negative count",
-               month.loc[population, "la_code"]: "population x100"}
+    planted = {
+        month.loc[rate, "la_code"]: "rate per 100,000",
+        month.loc[negative, "la_code"]: "negative count",
+        month.loc[population, "la_code"]: "population x100",
+    }
     return month, planted
 
 
@@ -58,8 +62,9 @@ def _env(dagster_home: Path) -> dict[str, str]:
 def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     """Run the CLI with standard error on a pseudo-terminal and standard output on a pipe."""
     controller, terminal = pty.openpty()
-    process = subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL,
-                               env=env, cwd=REPO)
+    process = subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, env=env, cwd=REPO
+    )
     os.close(terminal)
     screen = []
     while True:
@@ -83,8 +88,13 @@ def real_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("steward")
     home = DataHome(root / "home").ensure()
     env = _env(root / "dagster")
-    imported = subprocess.run([*CLI, "--home", str(home.root), "reference", "import", str(reference / REGISTER),
-                               str(reference / POPULATION)], capture_output=True, text=True, env=env, cwd=REPO)
+    imported = subprocess.run(
+        [*CLI, "--home", str(home.root), "reference", "import", str(reference / REGISTER), str(reference / POPULATION)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     assert imported.returncode == 0, imported.stderr
     returns = shape_real_returns(reference)
     month, planted = _plant_mistakes(returns[returns["period"] == MONTH])
@@ -112,7 +122,7 @@ def test_run_on_a_pipe_prints_one_plain_line_per_month_and_exits_1_when_returns_
     progress = done.stderr.strip().splitlines()
     assert len(progress) == 1 and progress[0].startswith("[1/1 months, ") and f"] {MONTH}: published" in progress[0]
     assert "\x1b[" not in done.stderr and "━" not in done.stderr  # no bar, no terminal codes on a pipe
-    assert f"published 1 month(s)" in done.stdout and "[1/1" not in done.stdout
+    assert "published 1 month(s)" in done.stdout and "[1/1" not in done.stdout
     imported = real_run["import"].stderr.strip().splitlines()
     assert [line.split("] ")[1] for line in imported] == [f"{REGISTER}: imported", f"{POPULATION}: imported"]
 
@@ -125,19 +135,26 @@ def test_status_json_lists_every_held_back_authority_with_its_first_error(real_r
     assert status == 0 and report["pending_files"] == []
     [month] = report["months"]
     with connect(home) as connection:
-        held = dict(connection.execute(
-            "SELECT la_code, errors FROM returns WHERE period = ? AND status = 'held_back'", [MONTH]).fetchall())
+        held = dict(
+            connection.execute(
+                "SELECT la_code, errors FROM returns WHERE period = ? AND status = 'held_back'", [MONTH]
+            ).fetchall()
+        )
         counts = connection.execute(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'accepted') FROM returns WHERE period = ?",
-            [MONTH]).fetchone()
+            "SELECT count(*), count(*) FILTER (WHERE status = 'accepted') FROM returns WHERE period = ?", [MONTH]
+        ).fetchone()
         # Oracle in SQL: the first unwaived error of each held-back return by row, then column.
-        first = dict(connection.execute(
-            """SELECT la_code, arg_min(message, ("row", "column")) FROM findings
+        first = dict(
+            connection.execute(
+                """SELECT la_code, arg_min(message, ("row", "column")) FROM findings
                WHERE period = ? AND severity = 'error' AND NOT coalesce(waived, FALSE) GROUP BY la_code""",
-            [MONTH]).fetchall())
+                [MONTH],
+            ).fetchall()
+        )
     assert set(real_run["planted"]) <= set(held)
     assert {h["la_code"]: (h["errors"], h["first_error"]) for h in month["held_back"]} == {
-        code: (errors, first[code]) for code, errors in held.items()}
+        code: (errors, first[code]) for code, errors in held.items()
+    }
     assert (month["received"], month["accepted"]) == counts
     assert month["validated_at"] and month["released_at"]
     assert list(month) == ["month", "received", "accepted", "held_back", "waivers", "validated_at", "released_at"]
@@ -150,18 +167,22 @@ def test_findings_csv_has_one_row_per_stored_finding_with_the_documented_columns
 
     with connect(home) as connection:
         stored = connection.execute(
-            """SELECT file, "row", la_code, "column", message FROM findings WHERE period = ?""", [MONTH]).fetchall()
+            """SELECT file, "row", la_code, "column", message FROM findings WHERE period = ?""", [MONTH]
+        ).fetchall()
         errors = connection.execute(
-            "SELECT count(*) FROM findings WHERE period = ? AND severity = 'error'", [MONTH]).fetchone()[0]
+            "SELECT count(*) FROM findings WHERE period = ? AND severity = 'error'", [MONTH]
+        ).fetchone()[0]
     assert status == 0 and out.splitlines()[0].split(",") == FINDINGS_EXPORT_COLUMNS
-    assert sorted((r["file"], int(r["row"]), r["authority"], r["column"] or None, r["message"]) for r in rows) == sorted(
-        stored)
+    assert sorted(
+        (r["file"], int(r["row"]), r["authority"], r["column"] or None, r["message"]) for r in rows
+    ) == sorted(stored)
     assert {r["waived"] for r in rows} == {"False"}
     for code in real_run["planted"]:
         assert any(r["authority"] == code and r["severity"] == "error" for r in rows)
 
-    _, only_errors, _ = _cli(home, "findings", "--month", MONTH, "--severity", "error", "--format", "json",
-                             capsys=capsys)
+    _, only_errors, _ = _cli(
+        home, "findings", "--month", MONTH, "--severity", "error", "--format", "json", capsys=capsys
+    )
     assert len(json.loads(only_errors)) == errors
     one = next(iter(real_run["planted"]))
     _, of_one, _ = _cli(home, "findings", "--month", MONTH, "--la-code", one, "--format", "json", capsys=capsys)
@@ -173,18 +194,43 @@ def test_waive_list_and_revoke_keep_the_whole_history_and_validation_follows_it(
 
     home = _copy(real_run, "waivers")
     rate_authority = next(code for code, mistake in real_run["planted"].items() if mistake == "rate per 100,000")
-    grant = ["waive", "--rule", "derived_inconsistent", "--la-code", rate_authority, "--month", MONTH,
-             "--column", "cla_rate_per_10k", "--reason", "SYNTHETIC: board agreed", "--who", "A. Steward"]
+    grant = [
+        "waive",
+        "--rule",
+        "derived_inconsistent",
+        "--la-code",
+        rate_authority,
+        "--month",
+        MONTH,
+        "--column",
+        "cla_rate_per_10k",
+        "--reason",
+        "SYNTHETIC: board agreed",
+        "--who",
+        "A. Steward",
+    ]
 
     assert _cli(home, *grant, capsys=capsys)[0] == 0
     assert rate_authority not in validate_month(home, MONTH, engine="pandas").held_back
     status, out, _ = _cli(home, "waive", "list", "--json", capsys=capsys)
     [waiver] = json.loads(out)
     assert status == 0 and (waiver["state"], waiver["who"], waiver["reason"]) == (
-        "open", "A. Steward", "SYNTHETIC: board agreed")
+        "open",
+        "A. Steward",
+        "SYNTHETIC: board agreed",
+    )
 
-    status, out, _ = _cli(home, "waive", "revoke", str(waiver["waiver_id"]), "--reason", "granted on the wrong figure",
-                          "--who", "B. Lead", capsys=capsys)
+    status, out, _ = _cli(
+        home,
+        "waive",
+        "revoke",
+        str(waiver["waiver_id"]),
+        "--reason",
+        "granted on the wrong figure",
+        "--who",
+        "B. Lead",
+        capsys=capsys,
+    )
     assert status == 0 and "revoked" in out
     assert rate_authority in validate_month(home, MONTH, engine="pandas").held_back
     assert _cli(home, *grant, capsys=capsys)[0] == 0  # granted again: a second record, the first kept
@@ -192,7 +238,9 @@ def test_waive_list_and_revoke_keep_the_whole_history_and_validation_follows_it(
     _, out, _ = _cli(home, "waive", "list", "--month", MONTH, "--la-code", rate_authority, "--json", capsys=capsys)
     history = json.loads(out)
     assert [(w["state"], w["revoked_by"], w["revoked_reason"]) for w in history] == [
-        ("revoked", "B. Lead", "granted on the wrong figure"), ("open", None, None)]
+        ("revoked", "B. Lead", "granted on the wrong figure"),
+        ("open", None, None),
+    ]
     assert history[0]["revoked_at"] >= history[0]["created_at"]
     _, out, _ = _cli(home, "status", "--month", MONTH, "--json", capsys=capsys)
     assert [w["waiver_id"] for w in json.loads(out)["months"][0]["waivers"]] == [w["waiver_id"] for w in history]
@@ -206,38 +254,88 @@ def test_a_finding_with_no_column_is_waived_without_column(real_run, capsys):
     home = _copy(real_run, "columnless")
     code = next(iter(real_run["planted"]))
     with connect(home) as connection:
-        sha256 = connection.execute("SELECT sha256 FROM returns WHERE la_code = ? AND period = ?",
-                                    [code, MONTH]).fetchone()[0]
+        sha256 = connection.execute(
+            "SELECT sha256 FROM returns WHERE la_code = ? AND period = ?", [code, MONTH]
+        ).fetchone()[0]
         # SYNTHETIC: a warning about the return as a whole, as a rule with no column would store it.
         connection.execute(
             """INSERT INTO findings (rule, severity, la_code, period, "column", value, expected, message, file, "row",
                                      sha256, family, waived)
                VALUES ('referrals_exceed_contacts', 'warning', ?, ?, NULL, NULL, NULL, 'SYNTHETIC whole-return query',
-                       'SYNTHETIC.csv', 2, ?, 'consistency', FALSE)""", [code, MONTH, sha256])
+                       'SYNTHETIC.csv', 2, ?, 'consistency', FALSE)""",
+            [code, MONTH, sha256],
+        )
 
-    status, out, _ = _cli(home, "waive", "--rule", "referrals_exceed_contacts", "--la-code", code, "--month", MONTH,
-                          "--reason", "SYNTHETIC: explained", "--who", "A. Steward", capsys=capsys)
+    status, out, _ = _cli(
+        home,
+        "waive",
+        "--rule",
+        "referrals_exceed_contacts",
+        "--la-code",
+        code,
+        "--month",
+        MONTH,
+        "--reason",
+        "SYNTHETIC: explained",
+        "--who",
+        "A. Steward",
+        capsys=capsys,
+    )
     assert status == 0 and "(no column)" in out
     with connect(home) as connection:
-        findings = apply_waivers(connection, connection.execute("SELECT * FROM findings WHERE period = ?",
-                                                                [MONTH]).df())
+        findings = apply_waivers(
+            connection, connection.execute("SELECT * FROM findings WHERE period = ?", [MONTH]).df()
+        )
     columnless = findings[findings["message"] == "SYNTHETIC whole-return query"]
     assert columnless["waived"].tolist() == [True]
     assert not findings[(findings["rule"] == "referrals_exceed_contacts") & findings["column"].notna()]["waived"].any()
 
 
-@pytest.mark.parametrize("args, says", [
-    (["status", "--month", "2022-13"], "--month 2022-13: not a month written YYYY-MM"),
-    (["status", "--month", "2021-03"], "--month 2021-03: no returns stored for this month"),
-    (["findings", "--month", "2021-03"], "--month 2021-03: no returns stored for this month"),
-    (["findings", "--month", MONTH, "--la-code", "E06099999"], "--la-code E06099999: not an authority"),
-    (["waive", "list", "--la-code", "E06099999"], "--la-code E06099999: not an authority"),
-    (["waive", "revoke", "999", "--reason", "x", "--who", "y"], "no waiver 999"),
-    (["waive", "--rule", "derived_inconsistent", "--la-code", "E06099999", "--month", MONTH, "--column", "cla",
-      "--reason", "x", "--who", "y"], "--la-code E06099999: not an authority"),
-    (["waive", "--rule", "stock_jump", "--la-code", "E06000001", "--month", MONTH, "--reason", "x", "--who", "y"],
-     "no finding stock_jump on E06000001 2022-03 (no column)"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["status", "--month", "2022-13"], "--month 2022-13: not a month written YYYY-MM"),
+        (["status", "--month", "2021-03"], "--month 2021-03: no returns stored for this month"),
+        (["findings", "--month", "2021-03"], "--month 2021-03: no returns stored for this month"),
+        (["findings", "--month", MONTH, "--la-code", "E06099999"], "--la-code E06099999: not an authority"),
+        (["waive", "list", "--la-code", "E06099999"], "--la-code E06099999: not an authority"),
+        (["waive", "revoke", "999", "--reason", "x", "--who", "y"], "no waiver 999"),
+        (
+            [
+                "waive",
+                "--rule",
+                "derived_inconsistent",
+                "--la-code",
+                "E06099999",
+                "--month",
+                MONTH,
+                "--column",
+                "cla",
+                "--reason",
+                "x",
+                "--who",
+                "y",
+            ],
+            "--la-code E06099999: not an authority",
+        ),
+        (
+            [
+                "waive",
+                "--rule",
+                "stock_jump",
+                "--la-code",
+                "E06000001",
+                "--month",
+                MONTH,
+                "--reason",
+                "x",
+                "--who",
+                "y",
+            ],
+            "no finding stock_jump on E06000001 2022-03 (no column)",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(real_run, capsys, args, says):
     status, out, err = _cli(real_run["home"], *args, capsys=capsys)
     assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith(says)
@@ -246,8 +344,23 @@ def test_bad_input_is_one_line_and_exit_2(real_run, capsys, args, says):
 def test_an_unwaivable_finding_is_refused_in_one_line(real_run, capsys):
     home = _copy(real_run, "unwaivable")
     code = next(code for code, mistake in real_run["planted"].items() if mistake == "negative count")
-    status, _, err = _cli(home, "waive", "--rule", "negative_count", "--la-code", code, "--month", MONTH,
-                          "--column", "cp_plans", "--reason", "x", "--who", "y", capsys=capsys)
+    status, _, err = _cli(
+        home,
+        "waive",
+        "--rule",
+        "negative_count",
+        "--la-code",
+        code,
+        "--month",
+        MONTH,
+        "--column",
+        "cp_plans",
+        "--reason",
+        "x",
+        "--who",
+        "y",
+        capsys=capsys,
+    )
     assert status == 2 and err.count("\n") == 1 and "cannot be waived" in err
 
 
@@ -266,7 +379,9 @@ def test_a_new_home_says_so_plainly(tmp_path, capsys):
     assert status == 0 and out.startswith(f"nothing has been run in {home.root} yet")
     assert "landed, not yet run (1): SYNTHETIC-first.csv" in out
     assert json.loads(_cli(home, "status", "--json", capsys=capsys)[1]) == {
-        "months": [], "pending_files": ["SYNTHETIC-first.csv"]}
+        "months": [],
+        "pending_files": ["SYNTHETIC-first.csv"],
+    }
     status, out, _ = _cli(home, "findings", "--month", MONTH, capsys=capsys)
     assert status == 0 and out.startswith("nothing has been run") and out.count("\n") == 1
     status, out, _ = _cli(home, "waive", "list", capsys=capsys)
@@ -275,12 +390,17 @@ def test_a_new_home_says_so_plainly(tmp_path, capsys):
 
 def test_run_json_on_a_terminal_shows_a_bar_and_keeps_standard_output_json(real_run):
     home = _copy(real_run, "terminal")
-    status, out, screen = _run_on_a_terminal(["--home", str(home.root), "run", "--month", MONTH, "--json"],
-                                             real_run["env"])
+    status, out, screen = _run_on_a_terminal(
+        ["--home", str(home.root), "run", "--month", MONTH, "--json"], real_run["env"]
+    )
     summary = json.loads(out)
     with connect(home) as connection:
-        held = [code for (code,) in connection.execute(
-            "SELECT la_code FROM returns WHERE period = ? AND status = 'held_back' ORDER BY 1", [MONTH]).fetchall()]
+        held = [
+            code
+            for (code,) in connection.execute(
+                "SELECT la_code FROM returns WHERE period = ? AND status = 'held_back' ORDER BY 1", [MONTH]
+            ).fetchall()
+        ]
     assert status == 1 and summary["exit_code"] == 1
     assert (summary["months"], summary["published"], summary["failed"]) == ([MONTH], [MONTH], [])
     assert [h["la_code"] for h in summary["held_back"]] == held and all(h["first_error"] for h in summary["held_back"])
@@ -306,8 +426,15 @@ def test_a_reader_is_answered_from_the_snapshot_while_a_writer_holds_the_warehou
     home = _copy(real_run, "busy")
     quiet = _cli(home, "status", capsys=capsys)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-                               "time.sleep(60)", str(home.warehouse)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+            str(home.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         busy = _cli(home, "status", capsys=capsys)

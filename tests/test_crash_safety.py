@@ -8,6 +8,7 @@ reliably, so it would pass without having tested anything on a fast machine.
 
 The returns are the SYNTHETIC shared example (two authorities, October and November 2024).
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,13 @@ def _run(home: DataHome, dagster_home: Path, crash_at: str | None = None) -> sub
     env.pop("CSC_CRASH_AT", None)
     if crash_at:
         env["CSC_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 def _land_month(home: DataHome, rows: list[dict], month: str) -> None:
@@ -51,8 +57,9 @@ def _sha256(path: Path) -> str:
 
 
 def _served(home: DataHome) -> dict[str, bytes]:
-    return {p.relative_to(home.publish).as_posix(): p.read_bytes()
-            for p in sorted(home.publish.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(home.publish).as_posix(): p.read_bytes() for p in sorted(home.publish.rglob("*")) if p.is_file()
+    }
 
 
 def _assert_consistent(home: DataHome, months: set[str]) -> None:
@@ -65,7 +72,9 @@ def _assert_consistent(home: DataHome, months: set[str]) -> None:
         served = {p.relative_to(home.publish).as_posix() for p in home.publish.rglob("*") if p.is_file()}
         assert set(entries) == served - {MANIFEST}
         for path, entry in entries.items():
-            assert (home.publish / path).stat().st_size == entry["bytes"] and _sha256(home.publish / path) == entry["sha256"], path
+            assert (home.publish / path).stat().st_size == entry["bytes"] and _sha256(home.publish / path) == entry[
+                "sha256"
+            ], path
     else:
         assert not any(home.publish.iterdir())  # nothing published yet: nothing at all, not half of something
     # The series holds each geography and month once, and only months that were stored.
@@ -73,8 +82,10 @@ def _assert_consistent(home: DataHome, months: set[str]) -> None:
     if series.exists():
         with series.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-        keys = [(r["time_period"], r["time_identifier"], r["geographic_level"], r["new_la_code"], r["region_code"])
-                for r in rows]
+        keys = [
+            (r["time_period"], r["time_identifier"], r["geographic_level"], r["new_la_code"], r["region_code"])
+            for r in rows
+        ]
         assert len(keys) == len(set(keys))
     # The archive: every file holds the bytes its name promises; no temporary copy is left.
     for path in home.archive.iterdir():
@@ -84,8 +95,12 @@ def _assert_consistent(home: DataHome, months: set[str]) -> None:
     if home.warehouse.exists():
         for table in ("returns", "indicator_values"):
             assert warehouse_scalar(home, f"SELECT count(*) - count(DISTINCT (la_code, period)) FROM {table}") == 0
-        assert warehouse_scalar(home, "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM findings)) "
-                                      "FROM findings") == 0
+        assert (
+            warehouse_scalar(
+                home, "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM findings)) FROM findings"
+            )
+            == 0
+        )
         stored = {m for (m,) in _query(home, "SELECT DISTINCT period FROM indicator_values")}
         assert stored <= months
 
@@ -133,7 +148,8 @@ def dagster_home(tmp_path: Path) -> Path:
 
 @pytest.mark.slow  # nine `csc-returns run` subprocesses: in `make test`, not in `make test-fast`
 def test_a_run_killed_at_each_point_then_run_again_stores_and_publishes_each_month_once(
-        home, example_rows, dagster_home, tmp_path):
+    home, example_rows, dagster_home, tmp_path
+):
     _land_month(home, example_rows, "2024-10")
     first = _run(home, dagster_home)
     assert first.returncode == 0, first.stderr
@@ -166,8 +182,9 @@ def test_a_run_killed_at_each_point_then_run_again_stores_and_publishes_each_mon
     _land_month(clean, example_rows, "2024-11")
     assert _run(clean, dagster_home).returncode == 0
     assert _served(home) == _served(clean)
-    assert _query(home, "SELECT la_code, period, sha256 FROM indicator_values ORDER BY ALL") == \
-        _query(clean, "SELECT la_code, period, sha256 FROM indicator_values ORDER BY ALL")
+    assert _query(home, "SELECT la_code, period, sha256 FROM indicator_values ORDER BY ALL") == _query(
+        clean, "SELECT la_code, period, sha256 FROM indicator_values ORDER BY ALL"
+    )
 
 
 def test_a_torn_archive_file_is_repaired_from_the_landing_copy(home, example_rows):
@@ -186,7 +203,8 @@ def test_a_torn_archive_file_is_repaired_from_the_landing_copy(home, example_row
 
 
 def test_a_torn_archive_file_without_a_good_copy_stops_the_run_with_one_line_naming_it(
-        home, example_rows, dagster_home):
+    home, example_rows, dagster_home
+):
     from pipelines.ingest.archive import ArchiveDamaged, archive_path
     from pipelines.steps import archive_landing, validate_month
 
@@ -203,8 +221,13 @@ def test_a_torn_archive_file_without_a_good_copy_stops_the_run_with_one_line_nam
     assert warehouse_scalar(home, "SELECT count(*) FROM returns") == 0  # never used
 
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
-    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run", "--month", "2024-10"],
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run", "--month", "2024-10"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode != 0 and "Traceback" not in run.stdout + run.stderr
     assert f"archive/{stored.name} (return-2024-10.csv) does not match its sha256" in run.stderr
     assert not (home.publish / SERIES_FILE).exists()

@@ -7,6 +7,7 @@ must leave them alone; after an intended change, review the difference and recor
 
     CSC_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/test_demo_outputs.py
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,11 @@ RECORD = Path(__file__).with_name("snapshots") / "demo-outputs.json"
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_the_demo_publishes_finds_and_reports_what_it_did_before(tmp_path, monkeypatch, capsys):
@@ -39,5 +43,7 @@ def test_the_demo_publishes_finds_and_reports_what_it_did_before(tmp_path, monke
         RECORD.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     recorded = json.loads(RECORD.read_text(encoding="utf-8"))
     changed = sorted(name for name in recorded.keys() | current.keys() if recorded.get(name) != current.get(name))
-    assert changed == [], (f"{len(changed)} output(s) of the demo changed, e.g. {changed[:8]}: compare with "
-                           "bench/fingerprint.py, then record again with CSC_UPDATE_SNAPSHOTS=1")
+    assert changed == [], (
+        f"{len(changed)} output(s) of the demo changed, e.g. {changed[:8]}: compare with "
+        "bench/fingerprint.py, then record again with CSC_UPDATE_SNAPSHOTS=1"
+    )

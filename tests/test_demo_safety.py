@@ -1,6 +1,7 @@
 """`csc-returns demo` never deletes data it did not make: it writes a demo home only into a missing
 or empty folder or one it made itself (marked `.csc-demo-home`); anything else is refused in one
 line with exit 2, and not a byte of it is touched."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,14 +21,23 @@ from tests.conftest import REPO, write_return
 
 def _demo(home_argument: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("CSC_HOME", "DAGSTER_HOME", "CSC_WRITER_LOCK_HELD")}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *home_argument, "demo"], cwd=REPO,
-                          capture_output=True, text=True, env={**clean, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *home_argument, "demo"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=300,
+    )
 
 
 def _contents(folder: Path) -> dict[str, str]:
     """Every file under `folder` with its sha256, but the writer lock (its text names the last holder)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != LOCK_FILE}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != LOCK_FILE
+    }
 
 
 def _working_home(tmp_path: Path, example_rows) -> DataHome:

@@ -1,4 +1,5 @@
 """The layout holds: stage packages never import Dagster, validation cannot reach a database."""
+
 from __future__ import annotations
 
 import ast
@@ -70,8 +71,11 @@ print(json.dumps({"accepted": result.accepted, "held_back": result.held_back,
     done = _run(script, str(path), str(home.root))
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
-    assert outcome == {"accepted": ["E06000009"], "held_back": ["E06000006"],
-                       "errors": [["E06000006", "derived_inconsistent"]]}
+    assert outcome == {
+        "accepted": ["E06000009"],
+        "held_back": ["E06000006"],
+        "errors": [["E06000006", "derived_inconsistent"]],
+    }
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -105,8 +109,11 @@ def test_stages_import_only_earlier_stages_and_schemas_nothing_of_pipelines():
                 if later or module.startswith(outside):
                     wrong.append(f"{path.relative_to(REPO)}:{line} imports {module}")
     for path in _sources("schemas"):
-        wrong += [f"{path.relative_to(REPO)}:{line} imports {module}" for line, module in _imports(path)
-                  if module.startswith("pipelines")]
+        wrong += [
+            f"{path.relative_to(REPO)}:{line} imports {module}"
+            for line, module in _imports(path)
+            if module.startswith("pipelines")
+        ]
     assert wrong == []
 
 
@@ -115,8 +122,12 @@ def test_no_dagster_import_anywhere_in_domain_code_not_even_inside_a_function():
     for name in DOMAIN_MODULES:
         module = REPO / name.replace(".", "/")
         domain += _sources(str(module.relative_to(REPO))) if module.is_dir() else [module.with_suffix(".py")]
-    wrong = [f"{path.relative_to(REPO)}:{line} imports {module}" for path in domain
-             for line, module in _imports(path) if module.split(".")[0] == "dagster"]
+    wrong = [
+        f"{path.relative_to(REPO)}:{line} imports {module}"
+        for path in domain
+        for line, module in _imports(path)
+        if module.split(".")[0] == "dagster"
+    ]
     assert wrong == []
 
 

@@ -1,4 +1,5 @@
 """The writer lock: one writer at a time, a waiting writer says who it waits for, a timeout gives up."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,15 +12,18 @@ from pipelines.home import DataHome
 from pipelines.home.lock import WriterLockTimeout, writer_lock
 from tests.conftest import REPO, hold_writer_lock
 
+
 def test_a_second_writer_waits_names_the_holder_and_gives_up_after_its_timeout(tmp_path):
     home = DataHome.resolve(tmp_path / "home")
     holder = hold_writer_lock(home, 30)
     lines = []
     try:
         started = time.monotonic()
-        with pytest.raises(WriterLockTimeout, match="still held by the run in process"):
-            with writer_lock(home, timeout=0.6, announce=lines.append):
-                pass
+        with (
+            pytest.raises(WriterLockTimeout, match="still held by the run in process"),
+            writer_lock(home, timeout=0.6, announce=lines.append),
+        ):
+            pass
         assert 0.5 <= time.monotonic() - started < 5
         assert len(lines) == 1 and f"process {holder.pid} that started at" in lines[0]
     finally:
@@ -60,8 +64,14 @@ def _cli(home: DataHome, *args: str, env: dict | None = None) -> subprocess.Comp
     import os
 
     clean = {k: v for k, v in os.environ.items() if k not in ("CSC_HOME", "DAGSTER_HOME", "CSC_WRITER_LOCK_HELD")}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), *args], cwd=REPO,
-                          capture_output=True, text=True, env={**clean, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=300,
+    )
 
 
 def test_run_gives_up_after_its_wait_with_exit_75_naming_the_holder(tmp_path):

@@ -1,4 +1,5 @@
 """The whole path through real Dagster materialisations, a real DuckDB file and real published files."""
+
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,8 @@ def instance():
 
 def _run_month(instance, month: str) -> dg.ExecuteInProcessResult:
     return defs.resolve_job_def("monthly_release").execute_in_process(
-        partition_key=month, instance=instance, raise_on_error=False)
+        partition_key=month, instance=instance, raise_on_error=False
+    )
 
 
 def _published_rows(home, la_code: str, month: str) -> list[dict[str, str]]:
@@ -58,7 +60,9 @@ def test_a_month_with_a_failing_return_holds_it_back_and_publishes_the_rest(home
     assert evaluations["structure_rules"].passed
     assert evaluations["accepted_returns_clean"].passed and evaluations["release_screen"].passed
     with connect(home) as connection:
-        stored = connection.execute("SELECT la_code FROM indicator_values WHERE period = ? ORDER BY 1", [month]).fetchall()
+        stored = connection.execute(
+            "SELECT la_code FROM indicator_values WHERE period = ? ORDER BY 1", [month]
+        ).fetchall()
     assert la_code not in {code for (code,) in stored} and len(stored) == 4
     held_back_rows = _published_rows(home, la_code, "June")
     assert held_back_rows and all(r["cla"] == "x" and r["cla_rate_per_10k"] == "x" for r in held_back_rows)
@@ -72,9 +76,17 @@ def test_a_month_with_a_failing_return_holds_it_back_and_publishes_the_rest(home
 
 
 BLACKPOOL_DECEMBER_2017 = {  # figures from the council report in shared/seeds; rates recomputed
-    "la_code": "E06000009", "la_name": "Blackpool", "period": "2017-12", "population_0_17": "28354",
-    "contacts": "447", "cp_plans": "356", "cla": "537", "cin": "1,881",
-    "cp_rate_per_10k": "125.6", "cla_rate_per_10k": "189.4", "cin_rate_per_10k": "663.4",
+    "la_code": "E06000009",
+    "la_name": "Blackpool",
+    "period": "2017-12",
+    "population_0_17": "28354",
+    "contacts": "447",
+    "cp_plans": "356",
+    "cla": "537",
+    "cin": "1,881",
+    "cp_rate_per_10k": "125.6",
+    "cla_rate_per_10k": "189.4",
+    "cin_rate_per_10k": "663.4",
 }
 
 
@@ -83,19 +95,40 @@ def test_blackpool_december_2017_is_published_and_a_resubmission_replaces_it(tmp
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     (tmp_path / "dagster").mkdir()
     home_dir = str(tmp_path / "home")
-    assert main(["--home", home_dir, "reference", "import", str(REFERENCE / "la_register_2025.csv"),
-                 str(REFERENCE / "ons_population_0_17_2012_to_2024.csv")]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                home_dir,
+                "reference",
+                "import",
+                str(REFERENCE / "la_register_2025.csv"),
+                str(REFERENCE / "ons_population_0_17_2012_to_2024.csv"),
+            ]
+        )
+        == 0
+    )
     columns = list(BLACKPOOL_DECEMBER_2017)
     write_return(tmp_path / "home" / "landing" / "blackpool-2017-12.csv", [BLACKPOOL_DECEMBER_2017], columns)
 
     assert main(["--home", home_dir, "run"]) == 0
     from pipelines.home import DataHome
+
     home = DataHome.resolve(home_dir)
     [row, *more] = [r for r in _published_rows(home, "E06000009", "December") if "releases" not in r["_file"]]
     assert more == []
     assert (row["geographic_level"], row["old_la_code"], row["region_code"], row["time_period"]) == (
-        "Local authority", "890", "E12000002", "2017")
-    assert (row["la_name"], row["cla_rate_per_10k"], row["contacts"], row["cla"]) == ("Blackpool", "189.4", "447", "537")
+        "Local authority",
+        "890",
+        "E12000002",
+        "2017",
+    )
+    assert (row["la_name"], row["cla_rate_per_10k"], row["contacts"], row["cla"]) == (
+        "Blackpool",
+        "189.4",
+        "447",
+        "537",
+    )
 
     corrected = dict(BLACKPOOL_DECEMBER_2017, contacts="452")
     write_return(tmp_path / "home" / "landing" / "blackpool-2017-12-v2.csv", [corrected], columns)

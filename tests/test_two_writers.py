@@ -4,6 +4,7 @@ once, and the reader is answered while a writer holds the home (it reads the sna
 
 Real processes on a real home with the demo's SYNTHETIC returns and reference subset.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,14 +42,23 @@ with connect(DataHome.resolve(sys.argv[1]), read_only=True) as connection:
 
 
 def _environment() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("CSC_HOME", "DAGSTER_HOME", "CSC_WRITER_LOCK_HELD", "CSC_AUTOMATION")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("CSC_HOME", "DAGSTER_HOME", "CSC_WRITER_LOCK_HELD", "CSC_AUTOMATION")
+    }
     return {**env, "CSC_LOCK_TIMEOUT": "600"}
 
 
 def _start(home: DataHome, *args: str, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), *args], cwd=REPO,
-                            env=_environment(), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), *args],
+        cwd=REPO,
+        env=_environment(),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(condition, seconds: float, what: str, *processes: subprocess.Popen) -> None:
@@ -76,8 +86,13 @@ def test_two_runs_and_a_validate_at_once_on_one_home(tmp_path):
         _wait_for(home.warehouse_snapshot.exists, 600, "the first run's first write", first)
         second = _start(home, "run", log=logs["second"])
         validate = _start(home, "validate", str(returns["2023-07"]), log=logs["validate"])
-        reader = subprocess.Popen([sys.executable, "-c", READER, str(home.root), "30"], cwd=REPO,
-                                  env=_environment(), stdout=subprocess.PIPE, text=True)
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, str(home.root), "30"],
+            cwd=REPO,
+            env=_environment(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert reader.stdout.readline().strip() == "reading"
         validated = validate.wait(timeout=600)
         second_still_waiting_or_running = second.poll() is None

@@ -11,11 +11,13 @@ England), so importing it warns that each has fewer than ten. The annual compara
 2022 figures for the eight rates LAIT shares with the return standard, written by hand from
 DfE's Local Authority Interactive Tool (Open Government Licence v3.0).
 """
+
 from __future__ import annotations
 
 import csv
 import random
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -50,9 +52,13 @@ def _round_half_up(value: float, places: int) -> float:
     return float(f"{value + 1e-9:.{places}f}")
 
 
-def generate_rows(profiles: dict[str, float] | None = None, names: dict[str, str] | None = None,
-                  populations: dict[tuple[str, int], int] | None = None,
-                  first_month: str = FIRST_MONTH, months: int = MONTHS) -> list[dict[str, object]]:
+def generate_rows(
+    profiles: dict[str, float] | None = None,
+    names: dict[str, str] | None = None,
+    populations: dict[tuple[str, int], int] | None = None,
+    first_month: str = FIRST_MONTH,
+    months: int = MONTHS,
+) -> list[dict[str, Any]]:
     """Internally consistent monthly rows: rolling sums equal the sum of generated months.
 
     `profiles` maps authority code to a made-up caseload scale (default: the five demo
@@ -64,7 +70,7 @@ def generate_rows(profiles: dict[str, float] | None = None, names: dict[str, str
     first = Month.parse(first_month)
     periods = (first - 11).through(first + months - 1)
     last_estimate = max(year for _, year in populations)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for la_code, scale in profiles.items():
         cin, cp_plans, cla = None, None, None
         history: list[dict[str, int]] = []
@@ -85,29 +91,43 @@ def generate_rows(profiles: dict[str, float] | None = None, names: dict[str, str
             cp_plans = max(1, cp_plans + rng.randint(-4, 4))
             cla = max(1, cla + rng.randint(-3, 3))
             month = {
-                "contacts": contacts, "referrals": referrals,
+                "contacts": contacts,
+                "referrals": referrals,
                 "referrals_to_assessment": round(referrals * rng.uniform(0.80, 0.90)),
                 "re_referrals": round(referrals * rng.uniform(0.15, 0.25)),
                 "assessments_completed": assessments,
                 "assessments_within_15wd": round(within_45 * rng.uniform(0.25, 0.40)),
-                "assessments_within_45wd": within_45, "s47_enquiries": s47, "icpcs": icpcs,
+                "assessments_within_45wd": within_45,
+                "s47_enquiries": s47,
+                "icpcs": icpcs,
                 "icpcs_within_15wd": round(icpcs * rng.uniform(0.75, 1.0)),
                 "cp_plans_started": round(icpcs * rng.uniform(0.8, 0.95)),
                 "cla_started": rng.randint(1, 6) if scale < 1 else round(base * rng.uniform(0.8, 1.4)),
                 "cla_ceased": rng.randint(1, 6) if scale < 1 else round(base * rng.uniform(0.8, 1.4)),
-                "cin": cin, "cp_plans": cp_plans, "cla": cla,
+                "cin": cin,
+                "cp_plans": cp_plans,
+                "cla": cla,
             }
             history.append(month)
             if len(history) < 12:
                 continue
             last_year = history[-12:]
-            row: dict[str, object] = {"la_code": la_code, "la_name": names[la_code], "period": str(period),
-                                      "population_0_17": population, **month}
+            row: dict[str, Any] = {
+                "la_code": la_code,
+                "la_name": names[la_code],
+                "period": str(period),
+                "population_0_17": population,
+                **month,
+            }
             for flow in ("contacts", "referrals", "s47_enquiries"):
                 row[f"{flow}_12m"] = sum(m[flow] for m in last_year)
             for indicator in derived_indicators():
-                denominator = row[indicator.denominator]
-                row[indicator.column] = _round_half_up(row[indicator.numerator] / denominator * indicator.multiplier, 1) if denominator else ""
+                denominator = row[str(indicator.denominator)]
+                row[indicator.column] = (
+                    _round_half_up(row[str(indicator.numerator)] / denominator * (indicator.multiplier or 1), 1)
+                    if denominator
+                    else ""
+                )
             rows.append(row)
     return rows
 

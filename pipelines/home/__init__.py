@@ -1,4 +1,5 @@
 """The data home: one folder holding everything the pipeline keeps (see docs/operations.md)."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ class DataHome:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None) -> "DataHome":
+    def resolve(cls, home: str | os.PathLike | None = None) -> DataHome:
         return cls(Path(home or os.environ.get(HOME_ENV) or DEFAULT_HOME).resolve())
 
     @property
@@ -64,7 +65,7 @@ class DataHome:
         """Great Expectations' Data Docs of one month's validation."""
         return self.reports / "gx" / month
 
-    def ensure(self) -> "DataHome":
+    def ensure(self) -> DataHome:
         for folder in (self.landing, self.archive, self.lake, self.reports, self.publish, self.reference):
             folder.mkdir(parents=True, exist_ok=True)
         return self

@@ -10,6 +10,7 @@ process SIGKILLs itself when it reaches that point (nothing after it runs, no `f
 `atexit`), which is how tests/test_crash_safety.py proves that a run killed anywhere can be run
 again. Without the variable it does nothing.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -19,6 +20,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 CRASH_ENV = "CSC_CRASH_AT"
@@ -84,7 +86,7 @@ def _commit(temporary: Path, target: Path) -> Path:
     return target
 
 
-def _libc_swap() -> object | None:
+def _libc_swap() -> Callable[[bytes, bytes], int] | None:
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name, use_errno=True)

@@ -10,6 +10,7 @@ Re-entrant in one process (the CLI holds it around an in-process Dagster run who
 again) and inherited by child processes through `HELD_ENV`, so a run's step subprocesses do
 not wait for their own run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,8 +69,9 @@ def holds_writer_lock(home: DataHome) -> bool:
 
 
 @contextlib.contextmanager
-def writer_lock(home: DataHome, *, timeout: float | None = None,
-                announce: Callable[[str], None] | None = None) -> Iterator[None]:
+def writer_lock(
+    home: DataHome, *, timeout: float | None = None, announce: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """Hold the data home's writer lock; wait up to `timeout` seconds (default $CSC_LOCK_TIMEOUT or 1 h)."""
     path = lock_path(home)
     if _held.get(path) or _held_by_parent(path):
@@ -117,6 +119,8 @@ def _acquire(descriptor: int, home: DataHome, timeout: float, announce: Callable
             announce(f"waiting for the run in {holder(home)} ({home.root})")
             announced = True
         if time.monotonic() >= deadline:
-            raise WriterLockTimeout(f"{home.root} is still held by the run in {holder(home)} after "
-                                    f"{timeout:g} s; try again later, or wait longer (--wait SECONDS, ${TIMEOUT_ENV})")
+            raise WriterLockTimeout(
+                f"{home.root} is still held by the run in {holder(home)} after "
+                f"{timeout:g} s; try again later, or wait longer (--wait SECONDS, ${TIMEOUT_ENV})"
+            )
         time.sleep(POLL_SECONDS)

@@ -9,6 +9,7 @@ and every read checks the bytes against the sha256 the file is named by: a torn 
 cut mid-copy on a disk that reordered writes) is repaired from the landing copy when that copy
 has the right hash, and otherwise stops with one line naming the file; it is never used.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,10 @@ def verified_archive_path(home: DataHome, sha256: str, file_name: str) -> Path:
     if inside and sha256_of(landed) == sha256:
         return copy_durably(landed, target)
     state = "is missing" if not target.exists() else "does not match its sha256 (a torn or altered copy)"
-    raise ArchiveDamaged(f"archive/{target.name} ({file_name}) {state} and the landing folder holds no copy "
-                         "with that hash: restore it from a backup")
+    raise ArchiveDamaged(
+        f"archive/{target.name} ({file_name}) {state} and the landing folder holds no copy "
+        "with that hash: restore it from a backup"
+    )
 
 
 def read_archived(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:

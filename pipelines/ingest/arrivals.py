@@ -18,6 +18,7 @@ leading anywhere else, or to nothing, is refused and never opened. A name that i
 UTF-8 is refused too (the warehouse, the sensor's run keys and the terminal all need text),
 shown with its bytes escaped (`caf\\xe9.csv`). Each refusal is one line for the run and the sensor.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,14 +86,20 @@ def scan_landing(home: DataHome) -> tuple[list[Path], list[Refusal]]:
         if not link and not path.is_file():
             continue  # a folder: not a return, nothing to say
         if not _is_text(name):
-            refused.append(Refusal(printable_name(name), "the file name is not valid UTF-8 text (or holds a "
-                                   "control character): not read; rename it and it is read on the next run"))
+            refused.append(
+                Refusal(
+                    printable_name(name),
+                    "the file name is not valid UTF-8 text (or holds a "
+                    "control character): not read; rename it and it is read on the next run",
+                )
+            )
             continue
         if link:
             target = path.resolve()
             if not target.is_relative_to(landing):
-                refused.append(Refusal(name, "a symbolic link leading out of the landing folder: not followed, "
-                                       "not read"))
+                refused.append(
+                    Refusal(name, "a symbolic link leading out of the landing folder: not followed, not read")
+                )
                 continue
             if not target.exists():
                 refused.append(Refusal(name, "a symbolic link to nothing: not read"))

@@ -4,6 +4,7 @@ A parsed return keeps every cell's text beside its typed value (the precision ru
 decimals reported, the warehouse keeps the cells as submitted). As Python strings that is about
 sixty bytes a cell; as an Arrow string column it is the characters and a four-byte offset.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,6 +40,9 @@ def python_strings(cells: pd.Series, tidy=lambda distinct: distinct) -> pd.Serie
     tidied = tidy(distinct)
     distinct = np.array(list(tidied.astype(object).where(tidied.notna(), None)) + [None], dtype=object)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    codes = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), len(distinct) - 1,
-                     np.nan_to_num(codes, nan=len(distinct) - 1)).astype("int64")
+    codes = np.where(
+        encoded.indices.is_null().to_numpy(zero_copy_only=False),
+        len(distinct) - 1,
+        np.nan_to_num(codes, nan=len(distinct) - 1),
+    ).astype("int64")
     return pd.Series(pd.array(distinct.take(codes), dtype="string"), index=cells.index)

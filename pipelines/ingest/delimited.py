@@ -3,6 +3,7 @@ Windows-1252 (Excel's plain "CSV"), UTF-16 with a byte-order mark; CRLF; quoted 
 
 Nothing here decides what the rows mean: that is the layouts' work (`pipelines/ingest/layouts.py`).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -12,7 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.ingest.grid import Grid, Row, RowTable
-from pipelines.ingest.limits import LimitExceeded, Limits, check_cell_length, check_file_size, check_row_count, check_width
+from pipelines.ingest.limits import (
+    LimitExceeded,
+    Limits,
+    check_cell_length,
+    check_file_size,
+    check_row_count,
+    check_width,
+)
 from schemas.rules import new_finding
 
 WINDOWS_1252 = "cp1252"
@@ -25,7 +33,7 @@ def decode_text(raw: bytes, name: str) -> tuple[str, list]:
     """
     if raw.startswith(codecs.BOM_UTF8):
         try:
-            return raw[len(codecs.BOM_UTF8):].decode("utf-8"), []
+            return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), []
         except UnicodeDecodeError as exc:
             raise ValueError(f"starts as UTF-8 but is not (byte {exc.start + 3})") from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -47,9 +55,14 @@ def decode_text(raw: bytes, name: str) -> tuple[str, list]:
     except UnicodeDecodeError:
         raise ValueError(f"is neither UTF-8 nor Windows-1252 text (byte {first_bad}): save it as 'CSV UTF-8'") from None
     line = raw.count(b"\n", 0, first_bad) + 1
-    warning = new_finding("encoding_guessed", file=name, message=(
-        f"not UTF-8 (first at line {line}): read as Windows-1252, Excel's plain 'CSV'; "
-        "check the text, or save as 'CSV UTF-8' to be sure"))
+    warning = new_finding(
+        "encoding_guessed",
+        file=name,
+        message=(
+            f"not UTF-8 (first at line {line}): read as Windows-1252, Excel's plain 'CSV'; "
+            "check the text, or save as 'CSV UTF-8' to be sure"
+        ),
+    )
     return text, [warning]
 
 
@@ -86,7 +99,9 @@ def read_csv_grid(path: Path, name: str, limits: Limits) -> Grid:
         rows = RowTable.from_rows(nonblank_rows())
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise LimitExceeded(f"a cell near line {reader.line_num} is over the limit of "
-                                f"{limits.max_cell_chars:,} characters (max_cell_chars)") from None
+            raise LimitExceeded(
+                f"a cell near line {reader.line_num} is over the limit of "
+                f"{limits.max_cell_chars:,} characters (max_cell_chars)"
+            ) from None
         raise ValueError(f"line {reader.line_num}: {exc}") from None
     return Grid(None, rows, warnings)

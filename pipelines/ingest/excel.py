@@ -8,16 +8,25 @@
   read as its formula text (`=G12/D12*10000`), which the reader reports as an error naming the
   cell: never a blank.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from pipelines.ingest.grid import Grid, Row, RowTable
-from pipelines.ingest.limits import Limits, check_cell_length, check_file_size, check_row_count, check_width, check_workbook_directory
+from pipelines.ingest.limits import (
+    Limits,
+    check_cell_length,
+    check_file_size,
+    check_row_count,
+    check_width,
+    check_workbook_directory,
+)
 
 RETURN_SHEET = "return"
 _QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\]]*\]')
@@ -30,7 +39,7 @@ def format_decimals(number_format: str | None) -> tuple[int | None, bool]:
     if "0" not in section and "#" not in section:
         return None, "%" in section
     _, _, after = section.partition(".")
-    places = len(re.match(r"[0#]*", after).group(0)) if after else 0
+    places = len(re.match(r"[0#]*", after).group(0)) if after else 0  # type: ignore[union-attr]  # [0#]* always matches
     return places, "%" in section
 
 
@@ -71,9 +80,9 @@ class Workbook:
         check_workbook_directory(path, limits)
         self.path, self.limits = path, limits
         self._values = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        self._formulas = None  # opened only for a sheet that holds formulas: the second pass doubles the time
+        self._formulas: Any = None  # opened only for a sheet that holds formulas: the second pass doubles the time
 
-    def __enter__(self) -> "Workbook":
+    def __enter__(self) -> Workbook:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

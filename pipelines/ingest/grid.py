@@ -4,13 +4,13 @@ CSV and XLSX readers both produce a `Grid`; the layouts (standard long rows, or 
 dashboard) read a `Grid`. The locators say where a figure of a parsed return sits in the file,
 so a finding can name the cell a steward finds in Excel (`Dashboard!F12`).
 """
+
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +35,7 @@ class RowTable(Sequence):
         self.numbers, self.lengths, self.columns = numbers, lengths, columns  # columns[p]: null beyond a row's end
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Row], batch: int = 16_384) -> "RowTable":
+    def from_rows(cls, rows: Iterable[Row], batch: int = 16_384) -> RowTable:
         """Consumes `rows` a batch at a time, so only one batch is ever held as Python strings."""
         numbers, lengths, batches = [], [], []
         rows = iter(rows)
@@ -51,13 +51,16 @@ class RowTable(Sequence):
         for p in range(width):
             parts = [arrays[p] if p < len(arrays) else pa.nulls(size, pa.string()) for size, arrays in batches]
             for _, arrays in batches:
-                arrays[p:p + 1] = [None] * len(arrays[p:p + 1])
+                arrays[p : p + 1] = [None] * len(arrays[p : p + 1])
             columns.append(pa.chunked_array([pa.chunked_array(parts, type=pa.string()).combine_chunks()]))
             del parts
             pa.default_memory_pool().release_unused()
         del batches
-        return cls(np.concatenate(numbers) if numbers else np.zeros(0, dtype="int64"),
-                   np.concatenate(lengths) if lengths else np.zeros(0, dtype="int64"), columns)
+        return cls(
+            np.concatenate(numbers) if numbers else np.zeros(0, dtype="int64"),
+            np.concatenate(lengths) if lengths else np.zeros(0, dtype="int64"),
+            columns,
+        )
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -69,8 +72,11 @@ class RowTable(Sequence):
                 raise ValueError("a RowTable is sliced in steps of one")
             lengths = self.lengths[start:stop]
             width = int(lengths.max()) if len(lengths) else 0
-            return RowTable(self.numbers[start:stop], lengths,
-                            [column.slice(start, max(stop - start, 0)) for column in self.columns[:width]])
+            return RowTable(
+                self.numbers[start:stop],
+                lengths,
+                [column.slice(start, max(stop - start, 0)) for column in self.columns[:width]],
+            )
         index = range(len(self))[item]
         return int(self.numbers[index]), [self.columns[p][index].as_py() for p in range(int(self.lengths[index]))]
 

@@ -8,10 +8,12 @@ rows and columns while streaming), so any input ends within seconds and under 1 
 Each limit can be changed with an environment variable `CSC_LIMIT_<NAME>` (e.g.
 `CSC_LIMIT_MAX_ROWS=200000`); docs/standard.md lists them.
 """
+
 from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -28,7 +30,7 @@ class Limits:
     max_cell_chars: int = 1_000  # characters in one cell
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
         """The defaults, each overridden by `CSC_LIMIT_<NAME>` when set to a whole number above zero."""
         environ = os.environ if environ is None else environ
         given = {}
@@ -50,8 +52,10 @@ def describe_bytes(size: int) -> str:
 def check_file_size(path: Path, limits: Limits) -> None:
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise LimitExceeded(f"the file is {describe_bytes(size)}, over the limit of "
-                            f"{describe_bytes(limits.max_file_bytes)} (max_file_bytes)")
+        raise LimitExceeded(
+            f"the file is {describe_bytes(size)}, over the limit of "
+            f"{describe_bytes(limits.max_file_bytes)} (max_file_bytes)"
+        )
 
 
 def check_workbook_directory(path: Path, limits: Limits) -> None:
@@ -63,8 +67,10 @@ def check_workbook_directory(path: Path, limits: Limits) -> None:
     with zipfile.ZipFile(path) as archive:
         declared = sum(member.file_size for member in archive.infolist())
     if declared > limits.max_uncompressed_bytes:
-        raise LimitExceeded(f"the workbook would inflate to {describe_bytes(declared)}, over the limit of "
-                            f"{describe_bytes(limits.max_uncompressed_bytes)} (max_uncompressed_bytes)")
+        raise LimitExceeded(
+            f"the workbook would inflate to {describe_bytes(declared)}, over the limit of "
+            f"{describe_bytes(limits.max_uncompressed_bytes)} (max_uncompressed_bytes)"
+        )
 
 
 def check_row_count(rows_read: int, limits: Limits) -> None:
@@ -81,5 +87,7 @@ def check_cell_length(row_number: int, cells: list[str], limits: Limits) -> None
     longest = max(map(len, cells), default=0)
     if longest > limits.max_cell_chars:
         position = next(i for i, cell in enumerate(cells) if len(cell) == longest)
-        raise LimitExceeded(f"row {row_number}, column {position + 1} holds {longest:,} characters, over the "
-                            f"limit of {limits.max_cell_chars:,} (max_cell_chars)")
+        raise LimitExceeded(
+            f"row {row_number}, column {position + 1} holds {longest:,} characters, over the "
+            f"limit of {limits.max_cell_chars:,} (max_cell_chars)"
+        )

@@ -7,11 +7,13 @@ result is one `ParsedReturn` in the long shape, so every later stage sees the sa
 Nothing here raises on bad input: whatever cannot be read becomes a finding naming the file,
 row and column (and the cell, in a workbook or a wide sheet), and reading goes on where it can.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,8 +68,9 @@ def parse_number(text: str) -> float | None:
     return float(text.replace(",", ""))
 
 
-def read_return(path: Path, display_name: str | None = None, home: DataHome | None = None,
-                limits: Limits | None = None) -> ParsedReturn:
+def read_return(
+    path: Path, display_name: str | None = None, home: DataHome | None = None, limits: Limits | None = None
+) -> ParsedReturn:
     """The return in `path`, in the standard (long) or the wide layout, CSV or XLSX.
 
     `home` gives the row-label mapping of wide sheets (default: the data home of `$CSC_HOME`);
@@ -86,11 +89,11 @@ def read_return(path: Path, display_name: str | None = None, home: DataHome | No
                 grid = _return_sheet(workbook)
     except LimitExceeded as exc:
         return _unreadable(name, str(exc), rule="limit_exceeded")
-    except Exception as exc:  # noqa: BLE001 - any corrupt container (bad zip, bad XML, bad encoding) is a finding
+    except Exception as exc:
         return _unreadable(name, f"cannot be opened as {suffix[1:].upper()}: {_short(exc)}")
     try:
         parsed = _read_grid(name, grid, home)
-    except Exception as exc:  # noqa: BLE001 - the last guard: a steward gets one line, never a traceback
+    except Exception as exc:
         return _unreadable(name, f"could not be read: {_short(exc)}")
     parsed.findings[:0] = grid.findings
     return parsed
@@ -99,12 +102,18 @@ def read_return(path: Path, display_name: str | None = None, home: DataHome | No
 def _return_sheet(workbook: Workbook) -> Grid:
     """The sheet named `return`, else the first sheet that holds a return in either layout (a Notes
     sheet first is fine), else the first sheet (whose findings then say what is missing)."""
-    first = None
+    first: Grid | None = None
     for sheet in workbook.sheet_names():
         grid = workbook.grid(sheet)
         first = first or grid
-        if sheet.strip().lower() == RETURN_SHEET or _long_header(grid) is not None or find_wide_header(grid) is not None:
+        if (
+            sheet.strip().lower() == RETURN_SHEET
+            or _long_header(grid) is not None
+            or find_wide_header(grid) is not None
+        ):
             return grid
+    if first is None:
+        raise ValueError("the workbook has no sheets")
     return first
 
 
@@ -119,7 +128,9 @@ def _long_header(grid: Grid) -> int | None:
 
 def _read_grid(name: str, grid: Grid, home: DataHome | None) -> ParsedReturn:
     if not grid.rows:
-        return _unreadable(name, "the sheet is empty" if grid.sheet is not None else "the file is empty or has no header row")
+        return _unreadable(
+            name, "the sheet is empty" if grid.sheet is not None else "the file is empty or has no header row"
+        )
     long_header = _long_header(grid)
     if long_header is None and (wide_header := find_wide_header(grid)) is not None:
         home = home or DataHome.resolve()
@@ -137,8 +148,13 @@ def _from_wide(name: str, sheet: WideSheet) -> ParsedReturn:
     values, cell_findings = _typed_values(name, text, sheet.locators)
     findings = sheet.findings + cell_findings
     if values.empty:
-        findings.append(new_finding("no_data_rows", file=name, message=(
-            "the sheet has months across but no figures under them in rows the standard knows")))
+        findings.append(
+            new_finding(
+                "no_data_rows",
+                file=name,
+                message=("the sheet has months across but no figures under them in rows the standard knows"),
+            )
+        )
     return ParsedReturn(file=name, text=text, values=values, findings=findings)
 
 
@@ -156,7 +172,7 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame(columns=[*SOURCE_COLUMNS, *all_columns()])
 
 
-def _header_location(grid: Grid, header_row: int, position: int) -> dict[str, object]:
+def _header_location(grid: Grid, header_row: int, position: int) -> dict[str, Any]:
     """Where a header finding points. validate.month reads a finding with no row, or row 1, as
     about the whole file: a header below title rows keeps that meaning with no row and its cell."""
     if header_row == 1 and grid.sheet is None:
@@ -167,7 +183,7 @@ def _header_location(grid: Grid, header_row: int, position: int) -> dict[str, ob
 def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     """The standard layout: a header row naming columns, then one row per authority and month."""
     header_row, header = grid.rows[header_index]
-    body = grid.rows[header_index + 1:]
+    body = grid.rows[header_index + 1 :]
     # Trailing empty columns (Excel exports them) are not columns.
     width = max((p + 1 for p, cell in enumerate(header) if cell.strip()), default=0)
     known = indicators_by_column()
@@ -184,23 +200,46 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
         where = _header_location(grid, header_row, position)
         if not column:
             if position in filled_positions and (grid.sheet is not None or position < width):
-                findings.append(new_finding("unknown_column", file=name, **where,
-                                            message=f"column {position + 1} has figures but no header: it was not read"))
+                findings.append(
+                    new_finding(
+                        "unknown_column",
+                        file=name,
+                        **where,
+                        message=f"column {position + 1} has figures but no header: it was not read",
+                    )
+                )
             continue
         if column in seen:
-            findings.append(new_finding("duplicate_column", file=name, **where, column=column,
-                                        message=f"column '{column}' appears twice; only the first was read"))
+            findings.append(
+                new_finding(
+                    "duplicate_column",
+                    file=name,
+                    **where,
+                    column=column,
+                    message=f"column '{column}' appears twice; only the first was read",
+                )
+            )
             continue
         seen[column] = position
         if column in known:
             keep[column] = position
         else:
-            findings.append(new_finding("unknown_column", file=name, **where, column=column,
-                                        message=f"column '{header[position].strip()}' is not in the return standard: it was not read"))
+            findings.append(
+                new_finding(
+                    "unknown_column",
+                    file=name,
+                    **where,
+                    column=column,
+                    message=f"column '{header[position].strip()}' is not in the return standard: it was not read",
+                )
+            )
     for column in REQUIRED_COLUMNS:
         if column not in keep:
-            findings.append(new_finding("missing_required_column", file=name, column=column,
-                                        **_header_location(grid, header_row, 0)))
+            findings.append(
+                new_finding(
+                    "missing_required_column", file=name, column=column, **_header_location(grid, header_row, 0)
+                )
+            )
     if not all(c in keep for c in REQUIRED_COLUMNS):
         return ParsedReturn(file=name, text=empty_frame(), values=empty_frame(), findings=findings)
 
@@ -211,27 +250,41 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     for position in range(width, max(width, body.width)):
         beyond_header |= filled[position]
     wrong_width = (lengths < width) | beyond_header
-    ragged = {} if grid.sheet is not None else dict(zip(body.numbers[wrong_width].tolist(), lengths[wrong_width].tolist()))
+    ragged = (
+        {} if grid.sheet is not None else dict(zip(body.numbers[wrong_width].tolist(), lengths[wrong_width].tolist()))
+    )
     text = pd.DataFrame({"file": name, "row": body.numbers})
     for column in all_columns():
-        text[column] = (text_column(body.column(keep[column])) if column in keep
-                        else text_column(pa.nulls(len(body), pa.string())))
+        text[column] = (
+            text_column(body.column(keep[column])) if column in keep else text_column(pa.nulls(len(body), pa.string()))
+        )
     locators = None
     if grid.sheet is not None:
         positions = dict(keep)  # shared by every row's locator
         locators = [SheetRow(grid.sheet, number, positions) for number in body.numbers.tolist()]
     values, cell_findings = _typed_values(name, text, locators)
     if values.empty:
-        findings.append(new_finding("no_data_rows", file=name, **_header_location(grid, header_row, 0),
-                                    message="the file has a header but no returns under it"))
+        findings.append(
+            new_finding(
+                "no_data_rows",
+                file=name,
+                **_header_location(grid, header_row, 0),
+                message="the file has a header but no returns under it",
+            )
+        )
     header_width = len(header)
     for line_number, cells_given in sorted(ragged.items()):
         record = values.loc[values["row"] == line_number].iloc[0]
-        findings.append(new_finding(
-            "ragged_row", file=name, row=line_number,
-            la_code=None if pd.isna(record["la_code"]) else record["la_code"],
-            period=None if pd.isna(record["period"]) else record["period"],
-            message=f"row has {cells_given} cells but the header has {header_width}: its figures cannot be placed in columns"))
+        findings.append(
+            new_finding(
+                "ragged_row",
+                file=name,
+                row=line_number,
+                la_code=None if pd.isna(record["la_code"]) else record["la_code"],
+                period=None if pd.isna(record["period"]) else record["period"],
+                message=f"row has {cells_given} cells but the header has {header_width}: its figures cannot be placed in columns",
+            )
+        )
     # The cells of a row of the wrong width are misplaced: ragged_row says it once, not per cell.
     findings += [f for f in cell_findings if f.row not in ragged]
     pa.default_memory_pool().release_unused()  # Arrow's allocator would keep the work's memory for later
@@ -272,10 +325,17 @@ def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -
         for label, cell in zip(labels, pc.filter(cells, unreadable).to_pylist()):
             record = values.loc[label]
             rule = "formula_without_value" if cell.startswith("=") else "invalid_value"
-            findings.append(new_finding(
-                rule, file=name, row=int(record["row"]),
-                la_code=None if pd.isna(record["la_code"]) else record["la_code"],
-                period=None if pd.isna(record["period"]) else record["period"],
-                column=indicator.column, value=cell, expected=RULES[rule].expected,
-                cell=locators[values.index.get_loc(label)](indicator.column) if locators is not None else None))
+            findings.append(
+                new_finding(
+                    rule,
+                    file=name,
+                    row=int(record["row"]),
+                    la_code=None if pd.isna(record["la_code"]) else record["la_code"],
+                    period=None if pd.isna(record["period"]) else record["period"],
+                    column=indicator.column,
+                    value=cell,
+                    expected=RULES[rule].expected,
+                    cell=locators[values.index.get_loc(label)](indicator.column) if locators is not None else None,
+                )
+            )
     return values, findings

@@ -1,4 +1,5 @@
 """A month as received: the current return of each authority, assembled from the files that hold it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,5 +54,6 @@ def assemble_month(month: str, files: list[ReceivedFile]) -> ReceivedMonth:
     values = pd.concat(value_frames, ignore_index=True)
     text = pd.concat(text_frames, ignore_index=True)
     current = current_rows(values)
-    return ReceivedMonth(month, values.loc[current].reset_index(drop=True), text.loc[current].reset_index(drop=True),
-                         list(files))
+    return ReceivedMonth(
+        month, values.loc[current].reset_index(drop=True), text.loc[current].reset_index(drop=True), list(files)
+    )

@@ -17,6 +17,7 @@ The mapping file `<home>/reference/row_labels.csv` (columns `la_code, section, l
 maps an authority's own row labels to catalogue columns; a blank `la_code` or `section` applies
 to any. docs/standard.md documents both, with the seed's Blackpool dashboard as the example.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -47,8 +48,10 @@ def month_of(text: str) -> str | None:
     if match := _YEAR_MONTH.fullmatch(text):
         year, month = int(match[1]), int(match[2])
     elif match := _NAMED_MONTH.fullmatch(text):
-        month = _MONTH_NUMBERS.get(match[1].lower())
-        year = int(match[2]) + (2000 if len(match[2]) == 2 else 0)
+        named = _MONTH_NUMBERS.get(match[1].lower())
+        if named is None:
+            return None
+        month, year = named, int(match[2]) + (2000 if len(match[2]) == 2 else 0)
     else:
         return None
     return f"{year:04d}-{month:02d}" if month and 1 <= month <= 12 else None
@@ -102,16 +105,35 @@ def load_row_labels(path: Path | None) -> RowLabels:
         reader = csv.DictReader(handle)
         missing = [c for c in MAPPING_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            return RowLabels(findings=(new_finding("wide_unknown_label", file=path.name, message=(
-                f"the row-label mapping has no column {', '.join(missing)}: it was not used")),))
+            return RowLabels(
+                findings=(
+                    new_finding(
+                        "wide_unknown_label",
+                        file=path.name,
+                        message=(f"the row-label mapping has no column {', '.join(missing)}: it was not used"),
+                    ),
+                )
+            )
         for line, entry in enumerate(reader, start=2):
             column = (entry["column"] or "").strip().lower()
             if column not in indicators_by_column():
-                findings.append(new_finding("wide_unknown_label", file=path.name, row=line, message=(
-                    f"the row-label mapping maps '{entry['label']}' to '{entry['column']}', which is not a column "
-                    "of the standard: that line was not used")))
+                findings.append(
+                    new_finding(
+                        "wide_unknown_label",
+                        file=path.name,
+                        row=line,
+                        message=(
+                            f"the row-label mapping maps '{entry['label']}' to '{entry['column']}', which is not a column "
+                            "of the standard: that line was not used"
+                        ),
+                    )
+                )
                 continue
-            key = ((entry["la_code"] or "").strip().upper(), label_key(entry["section"] or ""), label_key(entry["label"] or ""))
+            key = (
+                (entry["la_code"] or "").strip().upper(),
+                label_key(entry["section"] or ""),
+                label_key(entry["label"] or ""),
+            )
             columns[key] = column
     return RowLabels(columns, tuple(findings))
 
@@ -146,13 +168,20 @@ def _header_finding(rule: str, name: str, grid: Grid, number: int, position: int
 
 def read_wide(name: str, grid: Grid, header_index: int, row_labels: RowLabels) -> WideSheet:
     header_row, header = grid.rows[header_index]
-    body = grid.rows[header_index + 1:]
+    body = grid.rows[header_index + 1 :]
     findings: list[Finding] = list(row_labels.findings)
     authority = _authority(grid)
     if authority is None:
-        findings.append(new_finding("wide_authority_missing", file=name, message=(
-            "a wide sheet names its authority in a title cell 'la_code: E06000009' or a row 'la_code | E06000009'; "
-            "this one does neither")))
+        findings.append(
+            new_finding(
+                "wide_authority_missing",
+                file=name,
+                message=(
+                    "a wide sheet names its authority in a title cell 'la_code: E06000009' or a row 'la_code | E06000009'; "
+                    "this one does neither"
+                ),
+            )
+        )
         return WideSheet(header_row, [], [], findings)
     la_code, _ = authority
 
@@ -160,20 +189,40 @@ def read_wide(name: str, grid: Grid, header_index: int, row_labels: RowLabels) -
     seen_months: dict[str, int] = {}
     width = max(len(header), *(len(cells) for _, cells in body)) if body else len(header)
     filled_positions = {p for _, cells in body for p, cell in enumerate(cells) if cell.strip()}
-    label_position = next((p for p in range(width) if p in filled_positions or (p < len(header) and header[p].strip())), 0)
+    label_position = next(
+        (p for p in range(width) if p in filled_positions or (p < len(header) and header[p].strip())), 0
+    )
     for position in range(label_position + 1, width):
         text = header[position].strip() if position < len(header) else ""
         month = month_of(text) if text else None
         if month is None:
             if text or position in filled_positions:
                 described = f"'{text}'" if text else f"column {column_letter(position)} (no header)"
-                findings.append(_header_finding("wide_column_ignored", name, grid, header_row, position,
-                                                f"{described} is not a month: its cells were not read"))
+                findings.append(
+                    _header_finding(
+                        "wide_column_ignored",
+                        name,
+                        grid,
+                        header_row,
+                        position,
+                        f"{described} is not a month: its cells were not read",
+                    )
+                )
             continue
         if month in seen_months:
-            findings.append(_header_finding("duplicate_column", name, grid, header_row, position, (
-                f"month {month} has two columns ({column_letter(seen_months[month])} and {column_letter(position)}); "
-                "only the first was read")))
+            findings.append(
+                _header_finding(
+                    "duplicate_column",
+                    name,
+                    grid,
+                    header_row,
+                    position,
+                    (
+                        f"month {month} has two columns ({column_letter(seen_months[month])} and {column_letter(position)}); "
+                        "only the first was read"
+                    ),
+                )
+            )
             continue
         seen_months[month] = position
         months[position] = month
@@ -188,16 +237,36 @@ def read_wide(name: str, grid: Grid, header_index: int, row_labels: RowLabels) -
             continue
         column = row_labels.column_for(la_code, section, label) if label else None
         if column is None:
-            shown = f"'{label}'" + (f" under '{section}'" if section and label else "") if label else "a row with no label"
-            findings.append(_header_finding("wide_unknown_label", name, grid, number, label_position, (
-                f"{shown} has figures but is not a column of the standard nor in the row-label mapping: "
-                "it was not read")))
+            shown = (
+                f"'{label}'" + (f" under '{section}'" if section and label else "") if label else "a row with no label"
+            )
+            findings.append(
+                _header_finding(
+                    "wide_unknown_label",
+                    name,
+                    grid,
+                    number,
+                    label_position,
+                    (
+                        f"{shown} has figures but is not a column of the standard nor in the row-label mapping: "
+                        "it was not read"
+                    ),
+                )
+            )
             continue
         if column in ("la_code", "period"):
             continue  # the authority is read above; the months are the header
         if column in rows_of:
-            findings.append(_header_finding("duplicate_column", name, grid, number, label_position, (
-                f"rows {rows_of[column][0]} and {number} both give {column}; only the first was read")))
+            findings.append(
+                _header_finding(
+                    "duplicate_column",
+                    name,
+                    grid,
+                    number,
+                    label_position,
+                    (f"rows {rows_of[column][0]} and {number} both give {column}; only the first was read"),
+                )
+            )
             continue
         rows_of[column] = (number, cells)
 

@@ -1,4 +1,5 @@
 """The code location: assembles assets, checks, jobs, schedules and sensors."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -15,11 +16,17 @@ defs = dg.Definitions(
     assets=dg.load_assets_from_package_module(assets),
     asset_checks=dg.load_asset_checks_from_package_module(assets),
     jobs=JOBS,
-    schedules=[build_release_schedule(
-        default_status=dg.DefaultScheduleStatus.RUNNING if _running else dg.DefaultScheduleStatus.STOPPED)],
-    sensors=[build_landing_sensor(
-        monthly_release_job,
-        default_status=dg.DefaultSensorStatus.RUNNING if _running else dg.DefaultSensorStatus.STOPPED)],
+    schedules=[
+        build_release_schedule(
+            default_status=dg.DefaultScheduleStatus.RUNNING if _running else dg.DefaultScheduleStatus.STOPPED
+        )
+    ],
+    sensors=[
+        build_landing_sensor(
+            monthly_release_job,
+            default_status=dg.DefaultSensorStatus.RUNNING if _running else dg.DefaultSensorStatus.STOPPED,
+        )
+    ],
     resources={"data_home": DataHomeResource(), "warehouse_writer": warehouse_writer},
     # One process per run, as the jobs: the writer lock is then held once for the whole run, and
     # a selection materialised from the UI costs no process start per step.

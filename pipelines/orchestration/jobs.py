@@ -5,6 +5,7 @@ must not run side by side (the `warehouse` pool of dagster.yaml also keeps one w
 time), the run holds the writer lock once for all its steps, and one process saves the ~2 s
 Python start-up each step would cost with the multiprocess executor.
 """
+
 from __future__ import annotations
 
 import dagster as dg

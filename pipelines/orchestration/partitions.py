@@ -1,4 +1,5 @@
 """The month partitions every asset, job and check shares."""
+
 from __future__ import annotations
 
 import warnings

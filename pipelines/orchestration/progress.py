@@ -7,6 +7,7 @@ the display. Progress is written to standard error, so that standard output keep
 starts: while a step runs, Dagster redirects the process's descriptors into the step's compute
 log, and a progress bar is no step's log. No Dagster here: the reference import uses it too.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,8 +57,14 @@ def _private_copy(stream: TextIO) -> TextIO:
         return stream
     sys.stdout.flush()  # what was said before the progress comes before it in a shared log
     stream.flush()
-    return os.fdopen(os.dup(descriptor), "w", buffering=1, encoding=getattr(stream, "encoding", None) or "utf-8",
-                     errors="replace", closefd=True)
+    return os.fdopen(
+        os.dup(descriptor),
+        "w",
+        buffering=1,
+        encoding=getattr(stream, "encoding", None) or "utf-8",
+        errors="replace",
+        closefd=True,
+    )
 
 
 def _clock(seconds: float) -> str:
@@ -91,8 +98,10 @@ def _lines(output: TextIO, unit: str) -> ProgressCallback:
 
     def report(progress: Progress) -> None:
         if progress.finished is not None:
-            output.write(f"[{progress.done}/{progress.total} {unit}, {_clock(time.monotonic() - started)}] "
-                         f"{progress.item}: {progress.finished}\n")
+            output.write(
+                f"[{progress.done}/{progress.total} {unit}, {_clock(time.monotonic() - started)}] "
+                f"{progress.item}: {progress.finished}\n"
+            )
             output.flush()
 
     return report
@@ -101,14 +110,23 @@ def _lines(output: TextIO, unit: str) -> ProgressCallback:
 @contextlib.contextmanager
 def _bar(output: TextIO, unit: str) -> Iterator[ProgressCallback]:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as RichProgress
 
     console = Console(file=output, force_terminal=True)
     # No redirection of sys.stdout/sys.stderr into the bar: what the work prints belongs to the
     # step's log or to standard output, which callers print once the bar has finished.
-    bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn(unit), TimeElapsedColumn(), console=console, transient=False,
-                       redirect_stdout=False, redirect_stderr=False)
+    bar = RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
     task = bar.add_task("starting", total=None)
 
     def report(progress: Progress) -> None:

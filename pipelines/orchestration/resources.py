@@ -1,4 +1,5 @@
 """Dagster resources shared by every asset."""
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,9 @@ def warehouse_writer(context: dg.InitResourceContext) -> Iterator[DataHome]:
     with writer_lock(home, announce=announce):
         if context.instance is not None and context.run_id:
             _fail_runs_that_died_writing(context.instance, home, context.run_id)
-            context.instance.add_run_tags(context.run_id, {WRITER_TAG: str(home.root),
-                                                           WRITER_PROCESS_TAG: _this_process()})
+            context.instance.add_run_tags(
+                context.run_id, {WRITER_TAG: str(home.root), WRITER_PROCESS_TAG: _this_process()}
+            )
         yield home
 
 
@@ -67,8 +69,10 @@ def _fail_runs_that_died_writing(instance: dg.DagsterInstance, home: DataHome, r
             continue
         run = instance.get_run_by_id(run.run_id)  # read again: a run records its end before its process exits
         if run is not None and run.status in _UNFINISHED:
-            instance.report_run_failed(run, f"its process ({run.tags[WRITER_PROCESS_TAG]}) ended while writing "
-                                            f"{home.root}; found by run {run_id}")
+            instance.report_run_failed(
+                run,
+                f"its process ({run.tags[WRITER_PROCESS_TAG]}) ended while writing {home.root}; found by run {run_id}",
+            )
 
 
 def _this_process() -> str:

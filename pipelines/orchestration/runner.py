@@ -1,4 +1,5 @@
 """Runs the monthly job in-process against the data home's own Dagster instance, so CLI runs show in its UI."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,7 +37,7 @@ def instance_home(home: DataHome) -> Path:
 
 
 @contextlib.contextmanager
-def project_instance(home: DataHome | None = None) -> Iterator["DagsterInstance"]:  # noqa: F821
+def project_instance(home: DataHome | None = None) -> Iterator[DagsterInstance]:  # noqa: F821
     """The instance `csc-returns dev` shows for `home` (default: $CSC_HOME, else ./data): see `instance_home`.
 
     Storage paths left at Dagster's defaults resolve inside the instance folder, whatever the
@@ -112,26 +113,35 @@ class RunSummary:
         return FINDINGS if self.held_back or self.unreadable else OK
 
     def as_json(self) -> dict:
-        return {"months": self.months, "published": self.published,
-                "failed": [{"month": m, "error": e} for m, e in self.failed.items()],
-                "held_back": self.held_back,
-                "not_processed": [{"month": m, "files": f} for m, f in self.not_processed.items()],
-                "unreadable": self.unreadable, "seconds": round(self.seconds, 1), "exit_code": self.exit_code}
+        return {
+            "months": self.months,
+            "published": self.published,
+            "failed": [{"month": m, "error": e} for m, e in self.failed.items()],
+            "held_back": self.held_back,
+            "not_processed": [{"month": m, "files": f} for m, f in self.not_processed.items()],
+            "unreadable": self.unreadable,
+            "seconds": round(self.seconds, 1),
+            "exit_code": self.exit_code,
+        }
 
     def text(self, landing: Path, publish: Path) -> tuple[list[str], list[str]]:
         """(lines for standard output, lines for standard error)."""
         from pipelines.orchestration.partitions import MONTHS
 
-        out = [f"not processed: {month} in {', '.join(files)} is not a completed month from "
-               f"{MONTHS.get_first_partition_key()} to {MONTHS.get_last_partition_key()}"
-               for month, files in self.not_processed.items()]
+        out = [
+            f"not processed: {month} in {', '.join(files)} is not a completed month from "
+            f"{MONTHS.get_first_partition_key()} to {MONTHS.get_last_partition_key()}"
+            for month, files in self.not_processed.items()
+        ]
         if not self.months:
             out.append(f"no returns for a completed month in {landing}")
         else:
             out.append(f"published {len(self.published)} month(s) to {publish}: {_span(self.published)}")
             out.append(f"held back {len(self.held_back)} return(s):" if self.held_back else "held back: none")
-            out += [f"  {h['month']} {h['la_code']}: {h['errors']} error(s), first: {h['first_error'] or ''}"
-                    for h in self.held_back]
+            out += [
+                f"  {h['month']} {h['la_code']}: {h['errors']} error(s), first: {h['first_error'] or ''}"
+                for h in self.held_back
+            ]
         if self.unreadable:
             out.append(f"files or rows that could not be placed in a month ({len(self.unreadable)}):")
             out += [f"  {line}" for line in self.unreadable]
@@ -142,8 +152,7 @@ class RunSummary:
         return out, err
 
 
-def run_months(home: DataHome, months: list[str] | None,
-               progress: ProgressCallback = ignore_progress) -> RunSummary:
+def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallback = ignore_progress) -> RunSummary:
     """Run `monthly_release` for `months` (None: the months the landing folder's arrivals touch),
     one run per range of consecutive months, reporting each run's stage (the Dagster step under
     way) and end to `progress`.
@@ -186,8 +195,13 @@ def run_months(home: DataHome, months: list[str] | None,
             failure = None if result.success else _first_failure(result)
             summary.failed.update({month: failure for month in span if failure and month not in published})
             done += len(span)
-            outcome = (f"failed: {failure}" if failure else
-                       f"published, {len(held)} return(s) held back" if held else "published")
+            outcome = (
+                f"failed: {failure}"
+                if failure
+                else f"published, {len(held)} return(s) held back"
+                if held
+                else "published"
+            )
             progress(Progress(done, len(wanted), label, finished=outcome))
     summary.unreadable = _unreadable_files(home)
     summary.seconds = time.monotonic() - started
@@ -207,8 +221,10 @@ def month_ranges(months: list[str]) -> list[tuple[str, str]]:
         return []
     # A new range starts wherever a month does not follow the one before it.
     starts = pd.Series(periods.asi8).diff().ne(1).cumsum()
-    return [(group.iloc[0].strftime("%Y-%m"), group.iloc[-1].strftime("%Y-%m"))
-            for _, group in pd.Series(periods).groupby(starts.to_numpy())]
+    return [
+        (group.iloc[0].strftime("%Y-%m"), group.iloc[-1].strftime("%Y-%m"))
+        for _, group in pd.Series(periods).groupby(starts.to_numpy())
+    ]
 
 
 def execute_range(job, instance, first: str, last: str, run_id: str | None = None, run_config: dict | None = None):

@@ -7,6 +7,7 @@ The cron comes from the environment so operations can move the day without a cod
 A tick on, say, 3 July 2025 builds partition 2025-06. Returns that arrive late are picked up by
 the landing sensor, or by running the month again (docs/operations.md).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,9 +51,10 @@ def previous_month(moment: dt.datetime) -> str:
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
-def build_release_schedule(cron: str | None = None,
-                           default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
-                           ) -> dg.ScheduleDefinition:
+def build_release_schedule(
+    cron: str | None = None,
+    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
+) -> dg.ScheduleDefinition:
     cron = cron or release_cron()
 
     @dg.schedule(
@@ -67,7 +69,7 @@ def build_release_schedule(cron: str | None = None,
         ),
     )
     def monthly_release_schedule(context: dg.ScheduleEvaluationContext):
-        moment = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+        moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
         from zoneinfo import ZoneInfo
 
         month = previous_month(moment.astimezone(ZoneInfo(TIMEZONE)))

@@ -24,6 +24,7 @@ each file:
 
 The sensor never opens the warehouse: DuckDB has one writer, and that is the run.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,9 +69,13 @@ def dump_cursor(cursor: dict) -> str:
     return json.dumps(cursor, sort_keys=True, separators=(",", ":"))
 
 
-def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[str],
-                     now: float | None = None, settle_seconds: float = SETTLE_SECONDS,
-                     ) -> tuple[list[dg.RunRequest], list[str], str]:
+def evaluate_landing(
+    home: DataHome,
+    cursor_text: str | None,
+    valid_months: set[str],
+    now: float | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
+) -> tuple[list[dg.RunRequest], list[str], str]:
     """One tick, as plain Python: (run requests, lines to report, new cursor)."""
     now = time.time() if now is None else now
     cursor = load_cursor(cursor_text)
@@ -81,8 +86,10 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
     left: dict[str, dict] = cursor["left"]
     # The cursor is the sensor's memory of the landing folder; arrivals are decided as intake decides them.
     remembered = {**left, **known}
-    memory = LandingMemory(held={name: entry["sha256"] for name, entry in remembered.items()},
-                           versions={version_of(entry["sha256"], name): entry for name, entry in remembered.items()})
+    memory = LandingMemory(
+        held={name: entry["sha256"] for name, entry in remembered.items()},
+        versions={version_of(entry["sha256"], name): entry for name, entry in remembered.items()},
+    )
     requests: list[dg.RunRequest] = []
     report: list[str] = []
     still_pending: dict[str, dict] = {}
@@ -119,22 +126,32 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
             contents = read_contents(path)
             (months, other), problem = releasable(contents.periods, valid_months), contents.problem
         status = RETURN if months else NOT_A_RETURN
-        known[name] = memory.versions[sighting.version] = {**signature, "sha256": sighting.sha256, "status": status,
-                                                           "periods": months, "arrival": arrival}
+        known[name] = memory.versions[sighting.version] = {
+            **signature,
+            "sha256": sighting.sha256,
+            "status": status,
+            "periods": months,
+            "arrival": arrival,
+        }
         if not months:
-            reason = problem or (f"no month that can be released (periods: {', '.join(other)})"
-                                 if other else "no rows with a period")
+            reason = problem or (
+                f"no month that can be released (periods: {', '.join(other)})" if other else "no rows with a period"
+            )
             report.append(f"{name}: not a return, not retried until it changes: {reason}")
             continue
         if other:
-            report.append(f"{name}: rows for {', '.join(other)} are not a month that can be released yet; "
-                          "they are reported by the run")
+            report.append(
+                f"{name}: rows for {', '.join(other)} are not a month that can be released yet; "
+                "they are reported by the run"
+            )
         for month in months:
-            requests.append(dg.RunRequest(
-                run_key=f"{sighting.sha256}:{month}:{name}:{arrival}",
-                partition_key=month,
-                tags={"csc/trigger": "landing", "csc/file": name[:200], "csc/sha256": sighting.sha256},
-            ))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{sighting.sha256}:{month}:{name}:{arrival}",
+                    partition_key=month,
+                    tags={"csc/trigger": "landing", "csc/file": name[:200], "csc/sha256": sighting.sha256},
+                )
+            )
         report.append(f"{name}: new version {sighting.sha256[:12]}, run(s) requested for {', '.join(months)}")
 
     for name, entry in known.items():
@@ -148,10 +165,12 @@ def evaluate_landing(home: DataHome, cursor_text: str | None, valid_months: set[
     return requests, report, dump_cursor(cursor)
 
 
-def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition = monthly_release_job,
-                         minimum_interval_seconds: int = MINIMUM_INTERVAL_SECONDS,
-                         settle_seconds: float = SETTLE_SECONDS,
-                         default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED) -> dg.SensorDefinition:
+def build_landing_sensor(
+    job: dg.UnresolvedAssetJobDefinition = monthly_release_job,
+    minimum_interval_seconds: int = MINIMUM_INTERVAL_SECONDS,
+    settle_seconds: float = SETTLE_SECONDS,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
     @dg.sensor(
         name=SENSOR_NAME,
         job=job,

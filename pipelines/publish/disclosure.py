@@ -24,6 +24,7 @@ A cell is (geography code, column). Counts come in exactly as the authorities re
   another), and a figure an earlier release withheld stays withheld while it is unchanged, or the
   two releases together would give it (or the small count it protected) back (`EarlierFigures`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -40,6 +41,7 @@ SMALL_COUNTS = range(1, 6)
 @dataclass(frozen=True)
 class Total:
     """A published total and the cells that add up to it exactly."""
+
     whole: Cell
     parts: tuple[Cell, ...]
 
@@ -47,6 +49,7 @@ class Total:
 @dataclass(frozen=True)
 class Derived:
     """A rate or percentage: numerator / denominator x multiplier, published to `dp` places."""
+
     column: str
     numerator: str
     denominator: str
@@ -61,6 +64,7 @@ class UnprotectableTotal(ValueError):
 @dataclass(frozen=True)
 class EarlierRelease:
     """One earlier release of the month: each count cell's exact figure, and the cells it published."""
+
     figures: Mapping[Cell, int]
     published: frozenset[Cell]
 
@@ -71,19 +75,24 @@ class EarlierFigures:
     has changed since is a new unknown to the public; one with the same figure is taken as the
     same (the safe side: the public sees no revision for it). Kept privately in the warehouse
     (`store/disclosed.py`)."""
+
     releases: tuple[EarlierRelease, ...] = ()
     published: frozenset[tuple[Cell, int]] = field(init=False)  # (cell, figure) any release printed
     withheld: frozenset[tuple[Cell, int]] = field(init=False)  # (cell, figure) any release withheld
 
     def __post_init__(self) -> None:
-        pairs = [((cell, figure), cell in release.published)
-                 for release in self.releases for cell, figure in release.figures.items()]
+        pairs = [
+            ((cell, figure), cell in release.published)
+            for release in self.releases
+            for cell, figure in release.figures.items()
+        ]
         object.__setattr__(self, "published", frozenset(pair for pair, shown in pairs if shown))
         object.__setattr__(self, "withheld", frozenset(pair for pair, shown in pairs if not shown))
 
     @classmethod
-    def from_record(cls, releases: Iterable[str], cells: Iterable[Cell], figures: Iterable[int],
-                    published: Iterable[bool]) -> EarlierFigures:
+    def from_record(
+        cls, releases: Iterable[str], cells: Iterable[Cell], figures: Iterable[int], published: Iterable[bool]
+    ) -> EarlierFigures:
         """From the record's columns: the release each row belongs to, its cell, figure and whether published."""
         by_release: dict[str, tuple[dict[Cell, int], set[Cell]]] = {}
         for release, cell, figure, shown in zip(releases, cells, figures, published):
@@ -101,7 +110,9 @@ class EarlierFigures:
         """Cells whose figure now an earlier release withheld."""
         return {cell for cell, value in counts.items() if (cell, value) in self.withheld}
 
-    def lone_change_behind(self, total: Total, counts: Mapping[Cell, int | None], public: Callable[[Cell], bool]) -> bool:
+    def lone_change_behind(
+        self, total: Total, counts: Mapping[Cell, int | None], public: Callable[[Cell], bool]
+    ) -> bool:
         """Whether the total, published now and by an earlier release, differs from it by the change
         of one figure the public does not have (a part hidden now, or hidden then): the difference
         of the two totals, less the changes the public can see, would give that figure back."""
@@ -117,8 +128,12 @@ class EarlierFigures:
 
     def changed_parts(self, total: Total, counts: Mapping[Cell, int | None]) -> set[Cell]:
         """Parts of the total whose figure differs from an earlier release's."""
-        return {part for release in self.releases for part in total.parts
-                if part in release.figures and counts.get(part) != release.figures[part]}
+        return {
+            part
+            for release in self.releases
+            for part in total.parts
+            if part in release.figures and counts.get(part) != release.figures[part]
+        }
 
 
 NOTHING_EARLIER = EarlierFigures()
@@ -146,8 +161,12 @@ def part_whole_pairs(part_of: Mapping[str, str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def suppressed_counts(counts: Mapping[Cell, int | None], totals: Sequence[Total],
-                      pairs: Sequence[tuple[str, str]], earlier: EarlierFigures = NOTHING_EARLIER) -> set[Cell]:
+def suppressed_counts(
+    counts: Mapping[Cell, int | None],
+    totals: Sequence[Total],
+    pairs: Sequence[tuple[str, str]],
+    earlier: EarlierFigures = NOTHING_EARLIER,
+) -> set[Cell]:
     """The count cells to publish as `c` (primary, differencing and secondary suppression).
 
     `earlier` is what earlier releases of the month disclosed: a cell they published with its
@@ -181,20 +200,29 @@ def suppressed_counts(counts: Mapping[Cell, int | None], totals: Sequence[Total]
             else:
                 continue
             if complement in suppressed:  # the total itself, which an earlier release published
-                raise UnprotectableTotal(f"{total.whole[0]} {total.whole[1]}: every figure that could protect a "
-                                         "withheld one has been published by an earlier release of the month")
+                raise UnprotectableTotal(
+                    f"{total.whole[0]} {total.whole[1]}: every figure that could protect a "
+                    "withheld one has been published by an earlier release of the month"
+                )
             suppressed.add(complement)
             changed = True
     return suppressed
 
 
-def _complementary_cell(total: Total, counts: Mapping[Cell, int | None], suppressed: set[Cell],
-                        known: set[Cell], among: Collection[Cell] | None = None) -> Cell:
+def _complementary_cell(
+    total: Total,
+    counts: Mapping[Cell, int | None],
+    suppressed: set[Cell],
+    known: set[Cell],
+    among: Collection[Cell] | None = None,
+) -> Cell:
     """The smallest non-zero part (of `among`, if given) still unknown to the public protects best
     at least cost; else the total itself. (A part an earlier release published hides nothing.)"""
-    candidates = sorted((counts[cell], cell) for cell in total.parts
-                        if cell not in suppressed and cell not in known and counts.get(cell)
-                        and (among is None or cell in among))
+    candidates = sorted(
+        (counts[cell], cell)
+        for cell in total.parts
+        if cell not in suppressed and cell not in known and counts.get(cell) and (among is None or cell in among)
+    )
     return candidates[0][1] if candidates else total.whole
 
 
@@ -204,8 +232,13 @@ def format_number(value: Fraction, dp: int) -> str:
     return str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
-def derived_text(derived: Derived, numerator: int | None, denominator: int | None,
-                 numerator_suppressed: bool, denominator_suppressed: bool) -> str:
+def derived_text(
+    derived: Derived,
+    numerator: int | None,
+    denominator: int | None,
+    numerator_suppressed: bool,
+    denominator_suppressed: bool,
+) -> str:
     if numerator is None or denominator is None:
         return NOT_AVAILABLE
     if denominator == 0:
@@ -215,9 +248,14 @@ def derived_text(derived: Derived, numerator: int | None, denominator: int | Non
     return format_number(Fraction(numerator) * derived.multiplier / Fraction(denominator), derived.dp)
 
 
-def publishable_cells(counts: Mapping[Cell, int | None], totals: Sequence[Total], pairs: Sequence[tuple[str, str]],
-                      derived: Iterable[Derived], rounded: set[str],
-                      earlier: EarlierFigures = NOTHING_EARLIER) -> dict[Cell, str]:
+def publishable_cells(
+    counts: Mapping[Cell, int | None],
+    totals: Sequence[Total],
+    pairs: Sequence[tuple[str, str]],
+    derived: Iterable[Derived],
+    rounded: set[str],
+    earlier: EarlierFigures = NOTHING_EARLIER,
+) -> dict[Cell, str]:
     """Published text for every count and derived cell of the table.
 
     `rounded` names the geographies (regions, England) whose counts are rounded to 10; `earlier`
@@ -238,8 +276,12 @@ def publishable_cells(counts: Mapping[Cell, int | None], totals: Sequence[Total]
         for geography in geographies:
             numerator, denominator = (geography, figure.numerator), (geography, figure.denominator)
             cells[(geography, figure.column)] = derived_text(
-                figure, counts.get(numerator), counts.get(denominator),
-                numerator in suppressed, denominator in suppressed)
+                figure,
+                counts.get(numerator),
+                counts.get(denominator),
+                numerator in suppressed,
+                denominator in suppressed,
+            )
     return cells
 
 
@@ -248,9 +290,12 @@ def geography_code(row: Mapping[str, str]) -> str:
     return row.get("new_la_code") or row.get("region_code") or row.get("country_code") or ""
 
 
-def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[str, str], derived: Sequence[Derived],
-                             stale_totals: Collection[tuple[str, str, str]] = frozenset(),
-                             ) -> list[tuple[dict[str, str], str, str]]:
+def suppress_rolling_windows(
+    rows: Sequence[dict[str, str]],
+    rolling: Mapping[str, str],
+    derived: Sequence[Derived],
+    stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+) -> list[tuple[dict[str, str], str, str]]:
     """Publish a twelve-month sum only over a window whose every month is published as a number.
 
     `rows` are the published rows of any geographies across months (the cumulative series),
@@ -282,13 +327,19 @@ def suppress_rolling_windows(rows: Sequence[dict[str, str]], rolling: Mapping[st
         for column, flow in rolling.items():
             run = published_run.get((code, ordinal - 1, flow), 0) + 1 if is_number(row.get(flow)) else 0
             published_run[(code, ordinal, flow)] = run
-            if is_number(row.get(column)) and (run < 12 or (code, month, column) in stale_totals or not _agrees_with_its_months(
-                    row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)])):
+            if is_number(row.get(column)) and (
+                run < 12
+                or (code, month, column) in stale_totals
+                or not _agrees_with_its_months(
+                    row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)]
+                )
+            ):
                 changed.append((row, column, row[column]))
                 row[column] = SUPPRESSED
         for figure in derived:
             if SUPPRESSED in (row.get(figure.numerator), row.get(figure.denominator)) and is_number(
-                    row.get(figure.column)):
+                row.get(figure.column)
+            ):
                 changed.append((row, figure.column, row[figure.column]))
                 row[figure.column] = SUPPRESSED
     return changed
@@ -301,8 +352,9 @@ def _agrees_with_its_months(row: Mapping[str, str], column: str, months: Sequenc
     return not row.get("new_la_code") or Decimal(row[column]) == sum(Decimal(month) for month in months)
 
 
-def withhold_revised_figures(revisions: Iterable[dict[str, str]],
-                             published: Mapping[tuple[str, str, str], str]) -> list[dict[str, str]]:
+def withhold_revised_figures(
+    revisions: Iterable[dict[str, str]], published: Mapping[tuple[str, str, str], str]
+) -> list[dict[str, str]]:
     """Revision records that never carry a figure the current release withholds.
 
     `published` maps (month, geography code, indicator) to the text the series publishes now.

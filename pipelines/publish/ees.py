@@ -3,6 +3,7 @@
 One place for the column names, symbols, metadata and CSV dialect, so that the release
 writer, the screener and the data package all agree on what a published file is.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -15,11 +16,27 @@ from pathlib import Path
 from schemas.catalogue import PERIOD_PATTERN, Indicator, indicators_by_column, load_catalogue
 
 TIME_COLUMNS = ("time_period", "time_identifier")
-GEOGRAPHY_COLUMNS = ("geographic_level", "country_code", "country_name", "region_code", "region_name",
-                     "old_la_code", "new_la_code", "la_name")
+GEOGRAPHY_COLUMNS = (
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+)
 LA_COLUMNS = ("old_la_code", "new_la_code", "la_name")
-META_COLUMNS = ("col_name", "col_type", "label", "indicator_grouping", "indicator_unit", "indicator_dp",
-                "filter_hint", "filter_grouping_column")
+META_COLUMNS = (
+    "col_name",
+    "col_type",
+    "label",
+    "indicator_grouping",
+    "indicator_unit",
+    "indicator_dp",
+    "filter_hint",
+    "filter_grouping_column",
+)
 # revisions.csv: one row per published figure changed after publication (written by release.py,
 # screened by screener.py).
 REVISION_COLUMNS = ("month", "geography", "geography_name", "indicator", "old", "new", "date")
@@ -63,16 +80,19 @@ def indicator_grouping(indicator: Indicator) -> str:
 
 def meta_rows() -> list[dict[str, str]]:
     """One metadata row per indicator. No filters: the data has none with more than one value."""
-    return [{
-        "col_name": i.column,
-        "col_type": "Indicator",
-        "label": safe_text(i.label),
-        "indicator_grouping": indicator_grouping(i),
-        "indicator_unit": UNIT_BY_CATALOGUE[i.unit],
-        "indicator_dp": str(i.publish_dp if i.publish_dp is not None else 0),
-        "filter_hint": "",
-        "filter_grouping_column": "",
-    } for i in published_indicators()]
+    return [
+        {
+            "col_name": i.column,
+            "col_type": "Indicator",
+            "label": safe_text(i.label),
+            "indicator_grouping": indicator_grouping(i),
+            "indicator_unit": UNIT_BY_CATALOGUE[i.unit],
+            "indicator_dp": str(i.publish_dp if i.publish_dp is not None else 0),
+            "filter_hint": "",
+            "filter_grouping_column": "",
+        }
+        for i in published_indicators()
+    ]
 
 
 def time_identifiers(month: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@
   datapackage.json, dcat.jsonld, manifest.json
 ```
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,4 +60,4 @@ def released_at(publish_folder: Path, month: str) -> dt.datetime | None:
         modified = (publish_folder / release_metadata(month)).stat().st_mtime
     except FileNotFoundError:
         return None
-    return dt.datetime.fromtimestamp(modified, dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(modified, dt.UTC).replace(tzinfo=None)

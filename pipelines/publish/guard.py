@@ -10,6 +10,7 @@ error, or stored figures that are not the current accepted return) and about the
 file arrived for the month, a waiver was granted or revoked, reference data was re-imported;
 `store/validations.py` records and compares). Either way the month must be run again whole.
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -40,10 +41,13 @@ def month_blockers(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
     errors = errors[errors["la_code"].isin(stored["la_code"])]
     accepted = returns[returns["status"] == ACCEPTED]
     pairs = set(zip(stored["la_code"], stored["sha256"])) ^ set(zip(accepted["la_code"], accepted["sha256"]))
-    stale = (pd.DataFrame({"la_code": sorted({code for code, _ in pairs})}, dtype="object")
-             .merge(returns[["la_code", "file", "row"]], on="la_code", how="left")
-             .assign(period=month, column=None, value=None, expected=None, message=STALE_MESSAGE, rule=STALE_RULE,
-                     waived=False))
+    stale = (
+        pd.DataFrame({"la_code": sorted({code for code, _ in pairs})}, dtype="object")
+        .merge(returns[["la_code", "file", "row"]], on="la_code", how="left")
+        .assign(
+            period=month, column=None, value=None, expected=None, message=STALE_MESSAGE, rule=STALE_RULE, waived=False
+        )
+    )
     parts = [part.reindex(columns=REVIEW_COLUMNS).astype("object") for part in (errors, stale) if not part.empty]
     blockers = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REVIEW_COLUMNS)
     return blockers.astype({"row": "Int64"})
@@ -55,9 +59,12 @@ def outdated_validation(home: DataHome, connection: duckdb.DuckDBPyConnection, m
     if not causes:
         return pd.DataFrame(columns=REVIEW_COLUMNS).astype({"row": "Int64"})
     message = f"validated before a change: {'; '.join(causes)}: run the whole month again"
-    return (pd.DataFrame([{"la_code": None, "period": month, "rule": OUTDATED_RULE, "message": message,
-                           "waived": False}]).reindex(columns=REVIEW_COLUMNS).astype("object")
-            .astype({"row": "Int64"}))
+    return (
+        pd.DataFrame([{"la_code": None, "period": month, "rule": OUTDATED_RULE, "message": message, "waived": False}])
+        .reindex(columns=REVIEW_COLUMNS)
+        .astype("object")
+        .astype({"row": "Int64"})
+    )
 
 
 def guard_blockers(home: DataHome, connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:

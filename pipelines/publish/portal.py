@@ -5,6 +5,7 @@
 package_show -> package_create or package_patch -> resource_create or resource_patch (upload).
 The API token comes from the environment (or the caller) and is never printed or logged.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,11 @@ import requests
 from pipelines.publish.package import DESCRIPTION, PACKAGE_NAME, TITLE
 
 CKAN_URL_ENV, CKAN_ORG_ENV, CKAN_TOKEN_ENV, CKAN_DATASET_ENV = (
-    "CSC_CKAN_URL", "CSC_CKAN_ORG", "CSC_CKAN_TOKEN", "CSC_CKAN_DATASET")
+    "CSC_CKAN_URL",
+    "CSC_CKAN_ORG",
+    "CSC_CKAN_TOKEN",
+    "CSC_CKAN_DATASET",
+)
 CKAN_LICENCE_ID = "uk-ogl"  # CKAN's id for the Open Government Licence v3.0
 USER_AGENT = "csc-returns-publisher"
 
@@ -62,8 +67,12 @@ class CkanPublisher:
                     if name in resources:
                         portal.action.resource_patch(id=resources[name], upload=upload)
                     else:
-                        portal.action.resource_create(package_id=package["id"], name=name,
-                                                      format=Path(name).suffix.lstrip(".").upper(), upload=upload)
+                        portal.action.resource_create(
+                            package_id=package["id"],
+                            name=name,
+                            format=Path(name).suffix.lstrip(".").upper(),
+                            upload=upload,
+                        )
         except (ckanapi.CKANAPIError, requests.RequestException) as exc:
             raise PortalError(f"CKAN at {self.url}: {_one_line(exc, self.token)}") from None
 
@@ -94,6 +103,10 @@ def publisher_for(name: str, config: Mapping[str, str] | None = None) -> Publish
         missing = [key for key in (CKAN_URL_ENV, CKAN_ORG_ENV, CKAN_TOKEN_ENV) if not settings.get(key)]
         if missing:
             raise PortalError(f"ckan publisher needs {', '.join(missing)} set")
-        return CkanPublisher(url=settings[CKAN_URL_ENV], organisation=settings[CKAN_ORG_ENV],
-                             token=settings[CKAN_TOKEN_ENV], dataset=settings.get(CKAN_DATASET_ENV) or PACKAGE_NAME)
+        return CkanPublisher(
+            url=settings[CKAN_URL_ENV],
+            organisation=settings[CKAN_ORG_ENV],
+            token=settings[CKAN_TOKEN_ENV],
+            dataset=settings.get(CKAN_DATASET_ENV) or PACKAGE_NAME,
+        )
     raise PortalError(f"unknown publisher '{name}' (folder or ckan)")

@@ -5,6 +5,7 @@ it holds every published figure, so a re-published month is compared with it to 
 revisions. A release is built in a staging copy of the folder and swapped into place only
 when the screen passes; the same warehouse, register and previous folder give the same bytes.
 """
+
 from __future__ import annotations
 
 import json
@@ -107,6 +108,7 @@ class ReleaseInputs:
 @dataclass(frozen=True)
 class MonthRelease:
     """A month's EES rows (England, regions, authorities) and what building them found."""
+
     rows: list[dict[str, str]]
     notes: list[str]
     problems: list[str]  # they block the release
@@ -135,8 +137,12 @@ def publish_months(home: DataHome, months: list[str], publisher: str = "folder")
     for month in months:
         if not MONTH_PATTERN.fullmatch(month or ""):
             raise PublishingError(f"month '{month}' is not YYYY-MM")
-    summaries = {month: ReleaseSummary(month=month, files=[], la_rows=0, suppressed_cells=0, revisions=0,
-                                       held_back=[], screen_passed=False) for month in months}
+    summaries = {
+        month: ReleaseSummary(
+            month=month, files=[], la_rows=0, suppressed_cells=0, revisions=0, held_back=[], screen_passed=False
+        )
+        for month in months
+    }
     for month, reason in _refusals_of_the_guard(home, months).items():
         summaries[month].refusal = reason
     wanted = [month for month in months if not summaries[month].refusal]
@@ -173,12 +179,20 @@ def publish_months(home: DataHome, months: list[str], publisher: str = "folder")
             summary.revisions = len(series.replace_month(month, rows, inputs[month].as_of))
             summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
             if summary.revisions:
-                notes.append(f"{summary.revisions} published figure(s) for {_month_words(month)} revised after "
-                             f"resubmission: see {REVISIONS_FILE}.")
+                notes.append(
+                    f"{summary.revisions} published figure(s) for {_month_words(month)} revised after "
+                    f"resubmission: see {REVISIONS_FILE}."
+                )
             write_csv(staging / meta_file(release_file(month)), META_COLUMNS, meta_rows())
             _write_release_metadata(staging, month, inputs[month], rows, notes, summary)
-            summary.files = [release_file(month), meta_file(release_file(month)), SERIES_FILE, meta_file(SERIES_FILE),
-                             release_metadata(month), REVISIONS_FILE]
+            summary.files = [
+                release_file(month),
+                meta_file(release_file(month)),
+                SERIES_FILE,
+                meta_file(SERIES_FILE),
+                release_metadata(month),
+                REVISIONS_FILE,
+            ]
         series.write(staging)
         crash_point("publish-writing")  # the series written, the package not yet
         package_files = package.write_package(staging, as_of=inputs[wanted[-1]].as_of, series_file=SERIES_FILE)
@@ -186,8 +200,10 @@ def publish_months(home: DataHome, months: list[str], publisher: str = "folder")
         if findings and len(wanted) > 1:
             # Which month fails decides what is published: one at a time, as the months would be.
             shutil.rmtree(staging, ignore_errors=True)
-            return [summaries[month] if summaries[month].refusal else publish_months(home, [month], publisher)[0]
-                    for month in months]
+            return [
+                summaries[month] if summaries[month].refusal else publish_months(home, [month], publisher)[0]
+                for month in months
+            ]
         if findings:
             summaries[wanted[0]].screen_findings = findings
             summaries[wanted[0]].files = []
@@ -211,7 +227,9 @@ def publish_months(home: DataHome, months: list[str], publisher: str = "folder")
 def _register(home: DataHome) -> pd.DataFrame:
     register = load_reference(home).register
     if register is None or register.empty:
-        raise PublishingError("no register of authorities imported: run `csc-returns reference import <register.csv>` first")
+        raise PublishingError(
+            "no register of authorities imported: run `csc-returns reference import <register.csv>` first"
+        )
     return register
 
 
@@ -236,8 +254,10 @@ def _read_months(home: DataHome, months: list[str]) -> tuple[dict[str, ReleaseIn
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
     try:
         with connect(home, read_only=True) as connection:
-            return ({month: _read_month(connection, month) for month in months},
-                    sums_disagreeing_with_their_months(connection, _rolling_sums()))
+            return (
+                {month: _read_month(connection, month) for month in months},
+                sums_disagreeing_with_their_months(connection, _rolling_sums()),
+            )
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
 
@@ -249,10 +269,15 @@ def _read_month(connection: duckdb.DuckDBPyConnection, month: str) -> ReleaseInp
     arrived = accepted_since(connection, month)
     as_of = arrived.date().isoformat() if arrived is not None else f"{month}-01"
     disclosed = read_disclosed(connection, month)
-    earlier = EarlierFigures.from_record(disclosed["release"], zip(disclosed["geography"], disclosed["indicator"]),
-                                         disclosed["figure"].astype(int), disclosed["published"].astype(bool))
-    return ReleaseInputs(values=values, held_back=held_back_authorities(connection, month), as_of=as_of,
-                         earlier=earlier)
+    earlier = EarlierFigures.from_record(
+        disclosed["release"],
+        zip(disclosed["geography"], disclosed["indicator"]),
+        disclosed["figure"].astype(int),
+        disclosed["published"].astype(bool),
+    )
+    return ReleaseInputs(
+        values=values, held_back=held_back_authorities(connection, month), as_of=as_of, earlier=earlier
+    )
 
 
 def _record_disclosed(home: DataHome, figures: dict[str, pd.DataFrame]) -> None:
@@ -274,8 +299,12 @@ def _stale_totals(register: pd.DataFrame, stale_sums: pd.DataFrame) -> set[tuple
     """The regional and England sums (code, month, column) that add up an authority's stale sum."""
     region_of = dict(zip(register["new_la_code"], register["region_code"]))
     keys = zip(stale_sums["la_code"], stale_sums["period"], stale_sums["column"])
-    return {(geography, month, column) for code, month, column in keys
-            for geography in (region_of.get(code), ENGLAND_CODE) if geography}
+    return {
+        (geography, month, column)
+        for code, month, column in keys
+        for geography in (region_of.get(code), ENGLAND_CODE)
+        if geography
+    }
 
 
 def _span(months: list[str]) -> str:
@@ -286,19 +315,22 @@ def _figure(value: object) -> int | None:
     """Warehouse figures are DOUBLE; published counts are whole numbers, blanks are not available."""
     if value is None or pd.isna(value):
         return None
-    return int(round(float(value)))
+    return round(float(value))
 
 
-def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame,
-                 earlier: EarlierFigures = NOTHING_EARLIER) -> MonthRelease:
+def release_rows(
+    month: str, register: pd.DataFrame, values: pd.DataFrame, earlier: EarlierFigures = NOTHING_EARLIER
+) -> MonthRelease:
     """EES rows for England, each region and each authority of the register, with disclosure
     control that also takes account of what earlier releases of the month (`earlier`) disclosed."""
     register = register.sort_values(["region_code", "new_la_code"]).reset_index(drop=True)
     indicators = published_indicators()
     counts_columns = [i.column for i in indicators if i.is_count]
     accepted = {str(row["la_code"]): row for _, row in values.iterrows()}
-    problems = [f"{code}: accepted return for an authority that is not in the register"
-                for code in sorted(set(accepted) - set(register["new_la_code"]))]
+    problems = [
+        f"{code}: accepted return for an authority that is not in the register"
+        for code in sorted(set(accepted) - set(register["new_la_code"]))
+    ]
 
     counts: dict[tuple[str, str], int | None] = {}
     for code in register["new_la_code"]:
@@ -317,9 +349,11 @@ def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame,
             if not missing:
                 totals.append(Total((region_code, column), tuple((code, column) for code in authorities)))
         if missing:
-            notes.append(f"{members['region_name'].iloc[0]} ({region_code}) total not published (x): "
-                         f"{len(missing)} of {len(authorities)} authorities have no accepted return for "
-                         f"{_month_words(month)} ({_names(missing)}).")
+            notes.append(
+                f"{members['region_name'].iloc[0]} ({region_code}) total not published (x): "
+                f"{len(missing)} of {len(authorities)} authorities have no accepted return for "
+                f"{_month_words(month)} ({_names(missing)})."
+            )
     region_codes = [code for code, _ in regions]
     england_missing = sorted(set(register["new_la_code"]) - set(accepted))
     for column in counts_columns:
@@ -328,33 +362,67 @@ def release_rows(month: str, register: pd.DataFrame, values: pd.DataFrame,
         if not england_missing:
             totals.append(Total((ENGLAND_CODE, column), tuple((code, column) for code in region_codes)))
     if england_missing:
-        notes.append(f"England total not published (x): {len(england_missing)} of {len(register)} authorities "
-                     f"have no accepted return for {_month_words(month)}.")
+        notes.append(
+            f"England total not published (x): {len(england_missing)} of {len(register)} authorities "
+            f"have no accepted return for {_month_words(month)}."
+        )
 
     part_of = {i.column: i.part_of for i in load_catalogue() if i.part_of and i.is_count}
-    derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
-               for i in indicators if i.is_derived]
+    derived = [
+        Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
+        for i in indicators
+        if i.is_derived
+    ]
     try:
-        cells = publishable_cells(counts, totals, part_whole_pairs(part_of), derived,
-                                  rounded={ENGLAND_CODE, *region_codes}, earlier=earlier)
+        cells = publishable_cells(
+            counts, totals, part_whole_pairs(part_of), derived, rounded={ENGLAND_CODE, *region_codes}, earlier=earlier
+        )
     except UnprotectableTotal as exc:  # blocks the release: nothing of the month is built
         return MonthRelease([], notes, [*problems, f"{month}: {exc}"], pd.DataFrame(columns=list(DISCLOSED_COLUMNS)))
 
     year, month_name = time_identifiers(month)
-    base = {"time_period": year, "time_identifier": month_name, "country_code": ENGLAND_CODE, "country_name": ENGLAND_NAME}
+    base = {
+        "time_period": year,
+        "time_identifier": month_name,
+        "country_code": ENGLAND_CODE,
+        "country_name": ENGLAND_NAME,
+    }
     blank = dict.fromkeys(GEOGRAPHY_COLUMNS[3:], "")
     geographies = [(ENGLAND_CODE, {**base, **blank, "geographic_level": NATIONAL})]
     for region_code, members in regions:
-        geographies.append((region_code, {**base, **blank, "geographic_level": REGIONAL, "region_code": region_code,
-                                          "region_name": safe_text(members["region_name"].iloc[0])}))
+        geographies.append(
+            (
+                region_code,
+                {
+                    **base,
+                    **blank,
+                    "geographic_level": REGIONAL,
+                    "region_code": region_code,
+                    "region_name": safe_text(members["region_name"].iloc[0]),
+                },
+            )
+        )
     for authority in register.itertuples(index=False):
-        geographies.append((authority.new_la_code, {
-            **base, "geographic_level": LOCAL_AUTHORITY, "region_code": authority.region_code,
-            "region_name": safe_text(authority.region_name), "old_la_code": authority.old_la_code,
-            "new_la_code": authority.new_la_code, "la_name": safe_text(authority.la_name)}))
+        geographies.append(
+            (
+                authority.new_la_code,
+                {
+                    **base,
+                    "geographic_level": LOCAL_AUTHORITY,
+                    "region_code": authority.region_code,
+                    "region_name": safe_text(authority.region_name),
+                    "old_la_code": authority.old_la_code,
+                    "new_la_code": authority.new_la_code,
+                    "la_name": safe_text(authority.la_name),
+                },
+            )
+        )
     rows = [{**identity, **{i.column: cells[(code, i.column)] for i in indicators}} for code, identity in geographies]
-    disclosed = [(code, column, value, is_number(cells[(code, column)]))
-                 for (code, column), value in counts.items() if value is not None]
+    disclosed = [
+        (code, column, value, is_number(cells[(code, column)]))
+        for (code, column), value in counts.items()
+        if value is not None
+    ]
     figures = pd.DataFrame(disclosed, columns=list(DISCLOSED_COLUMNS))
     return MonthRelease(rows, notes, problems, figures)
 
@@ -369,8 +437,13 @@ def _names(names: list[str], shown: int = 5) -> str:
 
 
 def _row_key(row: dict[str, str]) -> tuple:
-    return (row["time_period"], month_of(row["time_period"], row["time_identifier"]),
-            LEVEL_ORDER.get(row["geographic_level"], 9), row.get("region_code", ""), row.get("new_la_code", ""))
+    return (
+        row["time_period"],
+        month_of(row["time_period"], row["time_identifier"]),
+        LEVEL_ORDER.get(row["geographic_level"], 9),
+        row.get("region_code", ""),
+        row.get("new_la_code", ""),
+    )
 
 
 def _geography(row: dict[str, str]) -> tuple[str, str]:
@@ -387,9 +460,14 @@ class PublishedSeries:
     that changed, once. Each `replace_month` does what writing that release's files would do, so
     replacing several months here gives the same bytes as publishing them one at a time."""
 
-    def __init__(self, by_month: dict[str, list[dict[str, str]]], as_read: dict[str, list[dict[str, str]]],
-                 revisions: list[dict[str, str]], snapshot_months: set[str],
-                 stale_totals: Collection[tuple[str, str, str]] = frozenset()):
+    def __init__(
+        self,
+        by_month: dict[str, list[dict[str, str]]],
+        as_read: dict[str, list[dict[str, str]]],
+        revisions: list[dict[str, str]],
+        snapshot_months: set[str],
+        stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+    ):
         self.by_month = by_month  # month -> its rows, in series order
         self._as_read = as_read  # the rows as the file gave them, until the first replacement
         self.revisions = revisions
@@ -406,8 +484,13 @@ class PublishedSeries:
         for row in read_csv(series_path)[1] if series_path.exists() else []:
             as_read.setdefault(month_of(row["time_period"], row["time_identifier"]), []).append(row)
         # A column the catalogue gained since is not available in the months published before.
-        by_month = {month: sorted(({c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns}
-                                   for r in rows), key=_row_key) for month, rows in sorted(as_read.items())}
+        by_month = {
+            month: sorted(
+                ({c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns} for r in rows),
+                key=_row_key,
+            )
+            for month, rows in sorted(as_read.items())
+        }
         revisions = read_csv(revisions_path)[1] if revisions_path.exists() else []
         snapshots = {month for month in by_month if (folder / release_file(month)).exists()}
         return cls(by_month, as_read, revisions, snapshots, stale_totals)
@@ -436,8 +519,17 @@ class PublishedSeries:
                 before, after = old.get(indicator.column), row[indicator.column]
                 if before is not None and before != after:
                     code, name = _geography(row)
-                    revisions.append({"month": month, "geography": code, "geography_name": name,
-                                      "indicator": indicator.column, "old": before, "new": after, "date": as_of})
+                    revisions.append(
+                        {
+                            "month": month,
+                            "geography": code,
+                            "geography_name": name,
+                            "indicator": indicator.column,
+                            "old": before,
+                            "new": after,
+                            "date": as_of,
+                        }
+                    )
         revisions += earlier_months
         # Every record, earlier ones too, loses the figures of cells this series now withholds.
         records = self.revisions + revisions
@@ -462,12 +554,20 @@ class PublishedSeries:
         with the months before it as their windows (copies: their own verdicts are not needed).
         """
         rolling = _rolling_sums()
-        derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
-                   for i in published_indicators() if i.is_derived]
+        derived = [
+            Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0)
+            for i in published_indicators()
+            if i.is_derived
+        ]
         settled, window_start = self._settled, _shift_month(month, -HISTORY_MONTHS)
-        rows = self.rows() if not settled else [
-            *(dict(row) for m, rows in self.by_month.items() if window_start <= m < month for row in rows),
-            *(row for m, rows in self.by_month.items() if m >= month for row in rows)]
+        rows = (
+            self.rows()
+            if not settled
+            else [
+                *(dict(row) for m, rows in self.by_month.items() if window_start <= m < month for row in rows),
+                *(row for m, rows in self.by_month.items() if m >= month for row in rows),
+            ]
+        )
         self._settled = True
         revisions, touched = [], set()
         for row, column, before in suppress_rolling_windows(rows, rolling, derived, self._stale_totals):
@@ -476,8 +576,17 @@ class PublishedSeries:
                 continue
             touched.add(row_month)
             code, name = _geography(row)
-            revisions.append({"month": row_month, "geography": code, "geography_name": name, "indicator": column,
-                              "old": before, "new": SUPPRESSED, "date": as_of})
+            revisions.append(
+                {
+                    "month": row_month,
+                    "geography": code,
+                    "geography_name": name,
+                    "indicator": column,
+                    "old": before,
+                    "new": SUPPRESSED,
+                    "date": as_of,
+                }
+            )
         for other in sorted(touched):
             if other in self.snapshots or other in self._snapshot_months:
                 self.snapshots[other] = list(self.by_month[other])
@@ -499,8 +608,14 @@ def _shift_month(month: str, months: int) -> str:
     return f"{ordinal // 12:04d}-{ordinal % 12 + 1:02d}"
 
 
-def _write_release_metadata(folder: Path, month: str, inputs: ReleaseInputs, rows: list[dict[str, str]],
-                            notes: list[str], summary: ReleaseSummary) -> None:
+def _write_release_metadata(
+    folder: Path,
+    month: str,
+    inputs: ReleaseInputs,
+    rows: list[dict[str, str]],
+    notes: list[str],
+    summary: ReleaseSummary,
+) -> None:
     year, month_name = time_identifiers(month)
     reporting = set(inputs.values["la_code"])
     metadata = {
@@ -510,8 +625,9 @@ def _write_release_metadata(folder: Path, month: str, inputs: ReleaseInputs, row
         "as_of": inputs.as_of,
         "data_file": release_file(month).split("/")[-1],
         "authorities_in_register": summary.la_rows,
-        "authorities_with_accepted_returns": sum(r["new_la_code"] in reporting for r in rows
-                                                 if r["geographic_level"] == LOCAL_AUTHORITY),
+        "authorities_with_accepted_returns": sum(
+            r["new_la_code"] in reporting for r in rows if r["geographic_level"] == LOCAL_AUTHORITY
+        ),
         "held_back": inputs.held_back,
         "suppressed_cells": summary.suppressed_cells,
         "revisions": summary.revisions,
@@ -561,5 +677,6 @@ def _swap_into_place(staging: Path, home: DataHome) -> None:
 def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:
     """Screen what is being served for each of `months` now: its snapshot and the cumulative series
     (read and screened once for all of them)."""
-    return screen_releases(home.publish, {month: [release_file(month), SERIES_FILE] for month in months},
-                           _register(home))
+    return screen_releases(
+        home.publish, {month: [release_file(month), SERIES_FILE] for month in months}, _register(home)
+    )

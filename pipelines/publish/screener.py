@@ -3,6 +3,7 @@
 A release with any finding is not published. Findings are one line each, naming the file,
 the check and, where there is one, the first offending row, so a steward can act on them.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.publish.disclosure import geography_code
 from pipelines.publish.ees import (
     ENGLAND_CODE,
     ENGLAND_NAME,
@@ -34,7 +36,6 @@ from pipelines.publish.ees import (
     month_of,
     read_csv,
 )
-from pipelines.publish.disclosure import geography_code
 from pipelines.publish.files import (
     DATA_SUFFIX,
     META_SUFFIX,
@@ -49,11 +50,12 @@ from schemas.catalogue import indicators_by_column
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 NUMBER = re.compile(r"^-?\d+(\.(\d+))?$")
 REQUIRED_COLUMNS = (*TIME_COLUMNS, "geographic_level", "country_code", "country_name")
-REQUIRED_BY_LEVEL = {REGIONAL: ("region_code", "region_name"),
-                     LOCAL_AUTHORITY: ("region_code", "region_name", *LA_COLUMNS)}
+REQUIRED_BY_LEVEL = {
+    REGIONAL: ("region_code", "region_name"),
+    LOCAL_AUTHORITY: ("region_code", "region_name", *LA_COLUMNS),
+}
 # Counts of children (every count but the population), which disclosure control covers.
-CHILD_COUNTS = frozenset(i.column for i in indicators_by_column().values()
-                         if i.is_count and i.kind != "population")
+CHILD_COUNTS = frozenset(i.column for i in indicators_by_column().values() if i.is_count and i.kind != "population")
 # The most findings of one kind reported per file: enough to act on, not a flood.
 MAX_EXAMPLES = 5
 
@@ -117,8 +119,10 @@ def screen_revisions(folder: Path) -> list[str]:
             elif indicator in CHILD_COUNTS and value.isdigit() and 1 <= int(value) <= 5:
                 small.append(f"row {n} {side}: {indicator} {value}")
             elif is_number(value) and now.get(cell) in (SUPPRESSED, NOT_AVAILABLE):
-                withheld.append(f"row {n} {side}: {indicator} of {record['geography']} for {record['month']} "
-                                f"is '{now[cell]}' in {SERIES_FILE} but this record gives {value}")
+                withheld.append(
+                    f"row {n} {side}: {indicator} of {record['geography']} for {record['month']} "
+                    f"is '{now[cell]}' in {SERIES_FILE} but this record gives {value}"
+                )
     findings = _examples(shape, "revision_values") + _examples(small, "small_count_published")
     findings += _examples(withheld, "withheld_figure_revealed")
     findings += _formula_findings(records, list(REVISION_COLUMNS))
@@ -192,8 +196,9 @@ def _meta_findings(columns: list[str], meta_columns: list[str], meta: list[dict[
     return findings
 
 
-def _data_findings(columns: list[str], rows: list[dict[str, str]], meta: list[dict[str, str]],
-                   register: pd.DataFrame) -> list[str]:
+def _data_findings(
+    columns: list[str], rows: list[dict[str, str]], meta: list[dict[str, str]], register: pd.DataFrame
+) -> list[str]:
     findings = [f"column_snake_case: {c}" for c in columns if not SNAKE_CASE.match(c)]
     findings += [f"duplicate_column: {c}" for c, n in Counter(columns).items() if n > 1]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -228,9 +233,12 @@ def _data_findings(columns: list[str], rows: list[dict[str, str]], meta: list[di
 def _small_count_findings(rows: list[dict[str, str]], indicators: list[str]) -> list[str]:
     """Backstop for disclosure control: no count about children from 1 to 5 is ever served."""
     counts = [c for c in indicators if c in CHILD_COUNTS]
-    problems = [f"row {n} {column}: {row[column]}"
-                for n, row in enumerate(rows, start=2) for column in counts
-                if row[column].isdigit() and 1 <= int(row[column]) <= 5]
+    problems = [
+        f"row {n} {column}: {row[column]}"
+        for n, row in enumerate(rows, start=2)
+        for column in counts
+        if row[column].isdigit() and 1 <= int(row[column]) <= 5
+    ]
     return _examples(problems, "small_count_published")
 
 
@@ -242,20 +250,29 @@ def _examples(problems: list[str], check: str) -> list[str]:
 
 
 def _time_findings(rows: list[dict[str, str]]) -> list[str]:
-    problems = [f"row {n}: time_period '{r['time_period']}' is not a 4-digit year"
-                for n, r in enumerate(rows, start=2) if not re.fullmatch(r"\d{4}", r["time_period"])]
+    problems = [
+        f"row {n}: time_period '{r['time_period']}' is not a 4-digit year"
+        for n, r in enumerate(rows, start=2)
+        if not re.fullmatch(r"\d{4}", r["time_period"])
+    ]
     findings = _examples(problems, "time_period")
     identifiers = {r["time_identifier"] for r in rows}
     unknown = sorted(i for i in identifiers if i not in MONTH_NAMES)
     if unknown:
-        findings.append(f"time_identifier: not a month name: {', '.join(unknown[:MAX_EXAMPLES])}"
-                        + (" (time identifiers are mixed)" if identifiers & set(MONTH_NAMES) else ""))
+        findings.append(
+            f"time_identifier: not a month name: {', '.join(unknown[:MAX_EXAMPLES])}"
+            + (" (time identifiers are mixed)" if identifiers & set(MONTH_NAMES) else "")
+        )
     return findings
 
 
 def _geography_findings(rows: list[dict[str, str]], columns: list[str], register: pd.DataFrame) -> list[str]:
-    authorities = {tuple(r) for r in register[["old_la_code", "new_la_code", "la_name", "region_code", "region_name"]]
-                   .itertuples(index=False)}
+    authorities = {
+        tuple(r)
+        for r in register[["old_la_code", "new_la_code", "la_name", "region_code", "region_name"]].itertuples(
+            index=False
+        )
+    }
     regions = {tuple(r) for r in register[["region_code", "region_name"]].itertuples(index=False)}
     problems: list[str] = []
 
@@ -274,8 +291,9 @@ def _geography_findings(rows: list[dict[str, str]], columns: list[str], register
         if level == LOCAL_AUTHORITY and (*authority, *region) not in authorities:
             problems.append(f"row {n}: {' / '.join(authority + region)} is not an authority of the register")
         if level == REGIONAL and (region not in regions or any(authority)):
-            problems.append(f"row {n}: region {' / '.join(region)} is not a region of the register "
-                            "(or carries authority columns)")
+            problems.append(
+                f"row {n}: region {' / '.join(region)} is not a region of the register (or carries authority columns)"
+            )
         if level == NATIONAL and (any(region) or any(authority)):
             problems.append(f"row {n}: a National row carries region or authority columns")
     return _examples(problems, "geography")
@@ -288,8 +306,9 @@ def _duplicate_findings(rows: list[dict[str, str]], columns: list[str], filters:
     return _examples(problems, "duplicate_rows")
 
 
-def _indicator_findings(rows: list[dict[str, str]], indicators: list[str],
-                        described: dict[str, dict[str, str]]) -> list[str]:
+def _indicator_findings(
+    rows: list[dict[str, str]], indicators: list[str], described: dict[str, dict[str, str]]
+) -> list[str]:
     problems = []
     for column in indicators:
         dp = described[column]["indicator_dp"]
@@ -307,6 +326,7 @@ def _indicator_findings(rows: list[dict[str, str]], indicators: list[str],
 
 
 def _formula_findings(rows: list[dict[str, str]], columns: list[str]) -> list[str]:
-    problems = [f"row {n} {c}: '{row[c]}'" for n, row in enumerate(rows, start=2) for c in columns
-                if looks_like_formula(row[c])]
+    problems = [
+        f"row {n} {c}: '{row[c]}'" for n, row in enumerate(rows, start=2) for c in columns if looks_like_formula(row[c])
+    ]
     return _examples(problems, "formula_injection")

@@ -20,6 +20,7 @@ numerator, a denominator and a multiplier):
 
 Pure pandas; no loop over rows.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,8 +30,21 @@ import pandas as pd
 
 from schemas.catalogue import Indicator, load_catalogue
 
-BENCHMARK_COLUMNS = ["la_code", "period", "indicator", "value", "england", "england_authorities", "region",
-                     "region_authorities", "neighbours", "neighbours_authorities", "quartile", "band", "source"]
+BENCHMARK_COLUMNS = [
+    "la_code",
+    "period",
+    "indicator",
+    "value",
+    "england",
+    "england_authorities",
+    "region",
+    "region_authorities",
+    "neighbours",
+    "neighbours_authorities",
+    "quartile",
+    "band",
+    "source",
+]
 MIN_AUTHORITIES = 20  # fewer authorities in a month than this: England and the region from annual figures
 SOURCE_RETURNS = "returns"
 SOURCE_NONE = "none"
@@ -44,7 +58,7 @@ def benchmarked_indicators() -> list[Indicator]:
 
 def round_half_up(values: pd.Series, places: int = 1) -> pd.Series:
     """Half away from zero at `places` decimals (as DfE rounds), robust to binary fractions like 0.15."""
-    scale = 10 ** places
+    scale = 10**places
     scaled = values * scale
     return np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9) / scale
 
@@ -57,15 +71,22 @@ def indicator_components(values: pd.DataFrame, indicators: list[Indicator] | Non
     for indicator in indicators:  # one column operation per indicator, not per row
         if indicator.numerator not in values.columns or indicator.denominator not in values.columns:
             continue
-        parts.append(pd.DataFrame({
-            "la_code": values["la_code"], "period": values["period"], "indicator": indicator.column,
-            "numerator": pd.to_numeric(values[indicator.numerator], errors="coerce"),
-            "denominator": pd.to_numeric(values[indicator.denominator], errors="coerce"),
-            "multiplier": float(indicator.multiplier),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "la_code": values["la_code"],
+                    "period": values["period"],
+                    "indicator": indicator.column,
+                    "numerator": pd.to_numeric(values[indicator.numerator], errors="coerce"),
+                    "denominator": pd.to_numeric(values[indicator.denominator], errors="coerce"),
+                    "multiplier": float(indicator.multiplier or 1),
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame(columns=["la_code", "period", "indicator", "numerator", "denominator", "multiplier",
-                                     "exact", "value"])
+        return pd.DataFrame(
+            columns=["la_code", "period", "indicator", "numerator", "denominator", "multiplier", "exact", "value"]
+        )
     long = pd.concat(parts, ignore_index=True)
     long = long[long["numerator"].notna() & (long["denominator"] > 0)].reset_index(drop=True)
     long["exact"] = long["numerator"] / long["denominator"] * long["multiplier"]
@@ -75,8 +96,12 @@ def indicator_components(values: pd.DataFrame, indicators: list[Indicator] | Non
 
 def _pooled(long: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
     """Summed numerators over summed denominators per group, and how many authorities."""
-    pooled = long.groupby(keys, as_index=False).agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"),
-                                                     multiplier=("multiplier", "first"), count=("la_code", "nunique"))
+    pooled = long.groupby(keys, as_index=False).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        multiplier=("multiplier", "first"),
+        count=("la_code", "nunique"),
+    )
     pooled[name] = round_half_up(pooled["numerator"] / pooled["denominator"] * pooled["multiplier"])
     return pooled[[*keys, name, "count"]].rename(columns={"count": f"{name}_authorities"})
 
@@ -106,7 +131,8 @@ def _neighbour_means(long: pd.DataFrame, neighbours: pd.DataFrame | None) -> pd.
     theirs = long[["la_code", "period", "indicator", "value"]].rename(columns={"la_code": "neighbour_code"})
     joined = pairs.merge(theirs, on="neighbour_code")
     means = joined.groupby(["la_code", "period", "indicator"], as_index=False).agg(
-        neighbours=("value", "mean"), neighbours_authorities=("neighbour_code", "nunique"))
+        neighbours=("value", "mean"), neighbours_authorities=("neighbour_code", "nunique")
+    )
     means["neighbours"] = round_half_up(means["neighbours"])
     return means
 
@@ -114,28 +140,36 @@ def _neighbour_means(long: pd.DataFrame, neighbours: pd.DataFrame | None) -> pd.
 def _annual_comparators(frame: pd.DataFrame, annual: pd.DataFrame | None) -> pd.DataFrame:
     """England and region from the latest annual figure for a year ending (31 March) on or before
     the month, for the rows in `frame` (index kept)."""
-    out = pd.DataFrame(np.nan, index=frame.index, columns=["england", "england_authorities", "region",
-                                                           "region_authorities"])
+    out = pd.DataFrame(
+        np.nan, index=frame.index, columns=["england", "england_authorities", "region", "region_authorities"]
+    )
     out["source"] = SOURCE_NONE
     if annual is None or annual.empty or frame.empty:
         return out
     period = pd.PeriodIndex(frame["period"], freq="M")
     wanted = frame[["indicator", "region_code"]].assign(
-        year=np.where(period.month >= 4, period.year, period.year - 1).astype("int64"), row=frame.index)
+        year=np.where(period.month >= 4, period.year, period.year - 1).astype("int64"), row=frame.index
+    )
     authorities = annual[annual["level"] == "authority"]
     for level, key, name in (("england", None, "england"), ("region", "region_code", "region")):
         totals = annual[annual["level"] == level][["indicator", "year", "area_code", "value"]]
         counted = authorities.groupby(["indicator", "year"] + ([key] if key else []), as_index=False).agg(
-            authorities=("area_code", "nunique"))
+            authorities=("area_code", "nunique")
+        )
         if key:
             totals = totals.rename(columns={"area_code": key})
             totals = totals.merge(counted, on=["indicator", "year", key], how="left")
         else:
             totals = totals.drop(columns="area_code").merge(counted, on=["indicator", "year"], how="left")
         by = ["indicator"] + ([key] if key else [])
-        found = pd.merge_asof(wanted.dropna(subset=by).sort_values("year"),
-                              totals.rename(columns={"year": "published"}).sort_values("published"),
-                              left_on="year", right_on="published", by=by, direction="backward")
+        found = pd.merge_asof(
+            wanted.dropna(subset=by).sort_values("year"),
+            totals.rename(columns={"year": "published"}).sort_values("published"),
+            left_on="year",
+            right_on="published",
+            by=by,
+            direction="backward",
+        )
         found = found.dropna(subset=["published"]).set_index("row")
         out.loc[found.index, name] = found["value"]
         out.loc[found.index, f"{name}_authorities"] = found["authorities"]
@@ -144,25 +178,38 @@ def _annual_comparators(frame: pd.DataFrame, annual: pd.DataFrame | None) -> pd.
     return out
 
 
-def build_benchmarks(values: pd.DataFrame, register: pd.DataFrame | None, neighbours: pd.DataFrame | None = None,
-                     annual: pd.DataFrame | None = None, min_authorities: int = MIN_AUTHORITIES) -> pd.DataFrame:
+def build_benchmarks(
+    values: pd.DataFrame,
+    register: pd.DataFrame | None,
+    neighbours: pd.DataFrame | None = None,
+    annual: pd.DataFrame | None = None,
+    min_authorities: int = MIN_AUTHORITIES,
+) -> pd.DataFrame:
     """The benchmarks table (BENCHMARK_COLUMNS) from accepted wide monthly figures (la_code, period,
     indicators...), the register (new_la_code, region_code), the neighbour pairs (la_code,
     neighbour_code) and the annual figures as `reference` normalises them."""
     long = indicator_components(values)
     if long.empty:
         return pd.DataFrame(columns=BENCHMARK_COLUMNS)
-    regions = (register[["new_la_code", "region_code"]].rename(columns={"new_la_code": "la_code"})
-               if register is not None else pd.DataFrame(columns=["la_code", "region_code"]))
+    regions = (
+        register[["new_la_code", "region_code"]].rename(columns={"new_la_code": "la_code"})
+        if register is not None
+        else pd.DataFrame(columns=["la_code", "region_code"])
+    )
     long = long.merge(regions.drop_duplicates("la_code"), on="la_code", how="left")
 
     table = long.merge(_pooled(long, ["period", "indicator"], "england"), on=["period", "indicator"], how="left")
-    table = table.merge(_pooled(long.dropna(subset=["region_code"]), ["period", "indicator", "region_code"], "region"),
-                        on=["period", "indicator", "region_code"], how="left")
+    table = table.merge(
+        _pooled(long.dropna(subset=["region_code"]), ["period", "indicator", "region_code"], "region"),
+        on=["period", "indicator", "region_code"],
+        how="left",
+    )
     table["source"] = SOURCE_RETURNS
     too_few = table["england_authorities"] < min_authorities
     comparators = ["england", "england_authorities", "region", "region_authorities", "source"]
-    table[["england_authorities", "region_authorities"]] = table[["england_authorities", "region_authorities"]].astype("float64")
+    table[["england_authorities", "region_authorities"]] = table[["england_authorities", "region_authorities"]].astype(
+        "float64"
+    )
     table.loc[too_few, comparators] = _annual_comparators(table[too_few], annual)[comparators]
 
     table = table.merge(_neighbour_means(long, neighbours), on=["la_code", "period", "indicator"], how="left")
@@ -196,6 +243,17 @@ def read_benchmarks(folder: Path) -> pd.DataFrame | None:
     path = Path(folder) / BENCHMARKS_FILE
     if not path.exists():
         return None
-    return pd.read_csv(path, dtype={"la_code": str, "period": str, "indicator": str, "band": str, "source": str,
-                                    "quartile": "Int64", "england_authorities": "Int64", "region_authorities": "Int64",
-                                    "neighbours_authorities": "Int64"})
+    return pd.read_csv(
+        path,
+        dtype={
+            "la_code": str,
+            "period": str,
+            "indicator": str,
+            "band": str,
+            "source": str,
+            "quartile": "Int64",
+            "england_authorities": "Int64",
+            "region_authorities": "Int64",
+            "neighbours_authorities": "Int64",
+        },
+    )

@@ -2,14 +2,25 @@
 
 Green: the target is met. Amber: missed by no more than `amber_tolerance`. Red: missed by more.
 """
+
 from __future__ import annotations
 
 import pandas as pd
 
 from pipelines.scorecard.targets import validate_targets
 
-SCORECARD_COLUMNS = ["la_code", "period", "indicator", "value", "target", "polarity", "amber_tolerance",
-                     "from_month", "shortfall", "rag"]
+SCORECARD_COLUMNS = [
+    "la_code",
+    "period",
+    "indicator",
+    "value",
+    "target",
+    "polarity",
+    "amber_tolerance",
+    "from_month",
+    "shortfall",
+    "rag",
+]
 
 
 def rag_status(value: float, target: float, polarity: str, amber_tolerance: float) -> tuple[float, str]:
@@ -38,9 +49,21 @@ def build_scorecard(values: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame
             if in_force.empty:
                 continue
             plan = in_force.iloc[-1]
-            shortfall, rag = rag_status(float(value), float(plan["target"]), plan["polarity"], float(plan["amber_tolerance"]))
-            records.append({"la_code": la_code, "period": period, "indicator": indicator, "value": float(value),
-                            "target": float(plan["target"]), "polarity": plan["polarity"],
-                            "amber_tolerance": float(plan["amber_tolerance"]), "from_month": plan["from_month"],
-                            "shortfall": shortfall, "rag": rag})
+            shortfall, rag = rag_status(
+                float(value), float(plan["target"]), plan["polarity"], float(plan["amber_tolerance"])
+            )
+            records.append(
+                {
+                    "la_code": la_code,
+                    "period": period,
+                    "indicator": indicator,
+                    "value": float(value),
+                    "target": float(plan["target"]),
+                    "polarity": plan["polarity"],
+                    "amber_tolerance": float(plan["amber_tolerance"]),
+                    "from_month": plan["from_month"],
+                    "shortfall": shortfall,
+                    "rag": rag,
+                }
+            )
     return pd.DataFrame.from_records(records, columns=SCORECARD_COLUMNS)

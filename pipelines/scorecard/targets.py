@@ -12,6 +12,7 @@ Targets are data, one CSV (per authority or for many), with these columns:
 | `from_month` | `YYYY-MM`: the target applies from this month until a later row for the same indicator |
 | `source` | optional: where the target comes from |
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,11 @@ def validate_targets(frame: pd.DataFrame, name: str = "targets") -> pd.DataFrame
     known = indicators_by_column()
     for number, row in enumerate(out.to_dict(orient="records"), start=2):
         where = f"{name} row {number}"
-        if row["indicator"] not in known or not known[row["indicator"]].is_numeric or known[row["indicator"]].kind == "population":
+        if (
+            row["indicator"] not in known
+            or not known[row["indicator"]].is_numeric
+            or known[row["indicator"]].kind == "population"
+        ):
             raise TargetsError(f"{where}: '{row['indicator']}' is not an indicator of the return standard")
         if str(row["polarity"]).strip().lower() not in POLARITIES:
             raise TargetsError(f"{where}: polarity '{row['polarity']}' must be high or low")

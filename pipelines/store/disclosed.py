@@ -6,6 +6,7 @@ Never served. Disclosure control of a month published again reads it (`publish/d
 or hid, bounds what this one may. Rows are only ever added, and adding the same release again adds
 nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,10 @@ def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
     if not has_table(connection, "disclosed_figures"):  # a snapshot of a warehouse made before the record existed
         return pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS])
     columns = ", ".join(["release", *DISCLOSED_COLUMNS])
-    return connection.execute(f"SELECT {columns} FROM disclosed_figures WHERE period = ? "
-                              "ORDER BY recorded_at, release, geography, indicator", [month]).df()
+    return connection.execute(
+        f"SELECT {columns} FROM disclosed_figures WHERE period = ? ORDER BY recorded_at, release, geography, indicator",
+        [month],
+    ).df()
 
 
 def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures: pd.DataFrame) -> None:
@@ -37,6 +40,8 @@ def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures:
         with transaction(connection):
             connection.execute(
                 "INSERT OR IGNORE INTO disclosed_figures SELECT ?, ?, geography, indicator, CAST(figure AS BIGINT), "
-                "published, now() FROM release_figures", [month, release])
+                "published, now() FROM release_figures",
+                [month, release],
+            )
     finally:
         connection.unregister("release_figures")

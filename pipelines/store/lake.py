@@ -1,4 +1,5 @@
 """The Parquet lake: accepted figures hive-partitioned by period, one file per month replaced whole."""
+
 from __future__ import annotations
 
 import pandas as pd

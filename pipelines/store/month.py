@@ -2,6 +2,7 @@
 
 Every write replaces the whole month in one transaction; the reads hand the next stage plain tables.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,7 +27,9 @@ def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
     with connect(home) as connection:
         accepted = connection.execute(
             f"SELECT la_code, period, sha256, {', '.join(numeric_columns())} FROM returns "
-            "WHERE period = ? AND status = ? ORDER BY la_code", [month, ACCEPTED]).df()
+            "WHERE period = ? AND status = ? ORDER BY la_code",
+            [month, ACCEPTED],
+        ).df()
         accepted.insert(2, "period_start", pd.to_datetime(accepted["period"] + "-01").dt.date)
         with transaction(connection):
             replace_rows(connection, "indicator_values", accepted, "period = ?", [month])
@@ -34,19 +37,30 @@ def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
     return accepted
 
 
-def store_validations(connection: duckdb.DuckDBPyConnection, validations: Sequence[MonthValidation],
-                      bases: Sequence[ValidationBasis] = ()) -> None:
+def store_validations(
+    connection: duckdb.DuckDBPyConnection, validations: Sequence[MonthValidation], bases: Sequence[ValidationBasis] = ()
+) -> None:
     """Months' findings and the status of each return, replacing those months', in one transaction,
     with what each validation depended on (`bases`, for the publication guard)."""
     months = [v.month for v in validations]
     findings = [v.findings for v in validations if not v.findings.empty]
     returns = [v.returns for v in validations if not v.returns.empty]
     with transaction(connection):
-        replace_rows(connection, "findings", pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
-                     "list_contains(?, period)", [months])
+        replace_rows(
+            connection,
+            "findings",
+            pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
+            "list_contains(?, period)",
+            [months],
+        )
         crash_point("storing")  # test hook: killed inside the transaction, nothing of it stays
-        replace_rows(connection, "returns", pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
-                     "list_contains(?, period)", [months])
+        replace_rows(
+            connection,
+            "returns",
+            pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
+            "list_contains(?, period)",
+            [months],
+        )
         for basis in bases:
             record_basis(connection, basis)
 
@@ -56,7 +70,9 @@ def store_accepted_months(home: DataHome, months: Sequence[str]) -> pd.DataFrame
     with connect(home) as connection:
         accepted = connection.execute(
             f"SELECT la_code, period, sha256, {', '.join(numeric_columns())} FROM returns "
-            "WHERE list_contains(?, period) AND status = ? ORDER BY period, la_code", [list(months), ACCEPTED]).df()
+            "WHERE list_contains(?, period) AND status = ? ORDER BY period, la_code",
+            [list(months), ACCEPTED],
+        ).df()
         accepted.insert(2, "period_start", pd.to_datetime(accepted["period"] + "-01").dt.date)
         with transaction(connection):
             replace_rows(connection, "indicator_values", accepted, "list_contains(?, period)", [list(months)])
@@ -80,52 +96,67 @@ def accepted_history(connection: duckdb.DuckDBPyConnection, except_month: str | 
 def accepted_values(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """The month's stored figures by authority, with the sha256 of the file each comes from."""
     return connection.execute(
-        "SELECT * EXCLUDE (period_start) FROM indicator_values WHERE period = ? ORDER BY la_code", [month]).df()
+        "SELECT * EXCLUDE (period_start) FROM indicator_values WHERE period = ? ORDER BY la_code", [month]
+    ).df()
 
 
-def sums_disagreeing_with_their_months(connection: duckdb.DuckDBPyConnection,
-                                       rolling: dict[str, str]) -> pd.DataFrame:
+def sums_disagreeing_with_their_months(connection: duckdb.DuckDBPyConnection, rolling: dict[str, str]) -> pd.DataFrame:
     """(la_code, period, column) of each twelve-month sum an authority returned that differs from the
     sum of its twelve accepted months as stored now: returned before one of them was resubmitted.
 
     `rolling` maps each twelve-month column to the monthly flow it sums. Sums whose window is not
     all accepted are not listed (their window holds months unknown here).
     """
-    selects = [f"""SELECT s.la_code, s.period, '{column}' AS "column" FROM indicator_values s
+    selects = [
+        f"""SELECT s.la_code, s.period, '{column}' AS "column" FROM indicator_values s
         JOIN indicator_values m ON m.la_code = s.la_code
          AND m.period_start BETWEEN s.period_start - INTERVAL 11 MONTH AND s.period_start
         WHERE s."{column}" IS NOT NULL GROUP BY s.la_code, s.period, s."{column}"
         HAVING count(m."{flow}") = 12 AND round(sum(m."{flow}")) <> round(s."{column}")"""
-               for column, flow in rolling.items() if column in numeric_columns() and flow in numeric_columns()]
+        for column, flow in rolling.items()
+        if column in numeric_columns() and flow in numeric_columns()
+    ]
     if not selects:
         return pd.DataFrame(columns=["la_code", "period", "column"])
-    return connection.execute(" UNION ALL ".join(selects) + ' ORDER BY 2, 1, 3').df()
+    return connection.execute(" UNION ALL ".join(selects) + " ORDER BY 2, 1, 3").df()
 
 
 def accepted_since(connection: duckdb.DuckDBPyConnection, month: str):
     """When the latest file behind the month's stored figures arrived (None when there are none)."""
-    return scalar(connection, "SELECT max(f.received_at) FROM received_files f "
-                              "JOIN indicator_values v ON v.sha256 = f.sha256 WHERE v.period = ?", [month])
+    return scalar(
+        connection,
+        "SELECT max(f.received_at) FROM received_files f "
+        "JOIN indicator_values v ON v.sha256 = f.sha256 WHERE v.period = ?",
+        [month],
+    )
 
 
 def month_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
     """The status of every return of `months` (la_code, period, status, errors, warnings, file, row, sha256)."""
     return connection.execute(
         'SELECT la_code, period, status, errors, warnings, file, "row", sha256 FROM returns '
-        "WHERE list_contains(?, period) ORDER BY period, la_code", [list(months)]).df()
+        "WHERE list_contains(?, period) ORDER BY period, la_code",
+        [list(months)],
+    ).df()
 
 
 def held_back_authorities(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
-    return [code for (code,) in connection.execute(
-        "SELECT la_code FROM returns WHERE period = ? AND status = ? ORDER BY la_code", [month, HELD_BACK]).fetchall()]
+    return [
+        code
+        for (code,) in connection.execute(
+            "SELECT la_code FROM returns WHERE period = ? AND status = ? ORDER BY la_code", [month, HELD_BACK]
+        ).fetchall()
+    ]
 
 
 def month_findings(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
     """The stored findings of `months`, by authority, file, row and column."""
     columns = ", ".join(f'"{c}"' for c in _STORED_FINDING_COLUMNS)
     frame = connection.execute(
-        f'SELECT {columns} FROM findings WHERE list_contains(?, period) '
-        'ORDER BY period, la_code, file, "row", "column", rule', [list(months)]).df()
+        f"SELECT {columns} FROM findings WHERE list_contains(?, period) "
+        'ORDER BY period, la_code, file, "row", "column", rule',
+        [list(months)],
+    ).df()
     return frame if not frame.empty else findings_frame().assign(family=None, waived=None, waiver_reason=None)
 
 
@@ -134,9 +165,11 @@ def stored_findings(home: DataHome, month: str) -> pd.DataFrame:
         return month_findings(connection, [month])
 
 
-def findings_matching(connection: duckdb.DuckDBPyConnection, rule: str, la_code: str, period: str,
-                      column: str | None) -> pd.DataFrame:
+def findings_matching(
+    connection: duckdb.DuckDBPyConnection, rule: str, la_code: str, period: str, column: str | None
+) -> pd.DataFrame:
     """The stored findings of one rule on one authority-month and column (None: no column)."""
     return connection.execute(
         """SELECT * FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT DISTINCT FROM ?""",
-        [rule, la_code, period, column]).df()
+        [rule, la_code, period, column],
+    ).df()

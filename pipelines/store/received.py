@@ -2,6 +2,7 @@
 
 Arrivals are decided in `pipelines.ingest.arrivals`; this module only remembers them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,8 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.arrivals import LandingMemory, Refusal
 from pipelines.home.durable import crash_point
+from pipelines.ingest.arrivals import LandingMemory, Refusal
 from pipelines.store.warehouse import replace_rows, transaction
 from schemas.findings import findings_frame
 from schemas.rules import FAMILY_OF_RULE, new_finding
@@ -26,30 +27,50 @@ class RecordedVersion(NamedTuple):
 
 def landing_memory(connection: duckdb.DuckDBPyConnection) -> LandingMemory[RecordedVersion]:
     held = dict(connection.execute("SELECT file_name, sha256 FROM landing_seen").fetchall())
-    versions = {(sha256, suffix): RecordedVersion(tuple(periods), readable) for sha256, suffix, periods, readable
-                in connection.execute("SELECT sha256, suffix, periods, readable FROM received_files").fetchall()}
+    versions = {
+        (sha256, suffix): RecordedVersion(tuple(periods), readable)
+        for sha256, suffix, periods, readable in connection.execute(
+            "SELECT sha256, suffix, periods, readable FROM received_files"
+        ).fetchall()
+    }
     return LandingMemory(held, versions)
 
 
-def record_sighting(connection: duckdb.DuckDBPyConnection, name: str, sha256: str, suffix: str,
-                    arrived: bool) -> None:
+def record_sighting(connection: duckdb.DuckDBPyConnection, name: str, sha256: str, suffix: str, arrived: bool) -> None:
     """A version already registered, seen under `name`: an arrival moves it to the end of the order."""
     with transaction(connection):
         connection.execute("INSERT OR REPLACE INTO landing_seen VALUES (?, ?)", [name, sha256])
         if arrived:
-            connection.execute("UPDATE received_files SET arrival = nextval('arrival_seq') "
-                               "WHERE sha256 = ? AND suffix = ?", [sha256, suffix])
+            connection.execute(
+                "UPDATE received_files SET arrival = nextval('arrival_seq') WHERE sha256 = ? AND suffix = ?",
+                [sha256, suffix],
+            )
 
 
-def register_file(connection: duckdb.DuckDBPyConnection, name: str, sha256: str, suffix: str, size: int,
-                  version: RecordedVersion, findings: pd.DataFrame) -> None:
+def register_file(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    sha256: str,
+    suffix: str,
+    size: int,
+    version: RecordedVersion,
+    findings: pd.DataFrame,
+) -> None:
     """A new version, archived: registered as the latest arrival, with its own findings, at once."""
     with transaction(connection):
         connection.execute("INSERT OR REPLACE INTO landing_seen VALUES (?, ?)", [name, sha256])
         connection.execute(
             "INSERT INTO received_files VALUES (?, ?, ?, ?, nextval('arrival_seq'), ?, ?, ?)",
-            [sha256, name, suffix, size, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-             list(version.periods), version.readable])
+            [
+                sha256,
+                name,
+                suffix,
+                size,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                list(version.periods),
+                version.readable,
+            ],
+        )
         crash_point("registering")  # test hook: killed inside the transaction, nothing of it stays
         replace_rows(connection, "findings", findings, "sha256 = ? AND file = ? AND period IS NULL", [sha256, name])
 
@@ -58,7 +79,8 @@ def month_files(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple
     """(sha256, file name, arrival) of every version holding rows for `month`, in order of arrival."""
     return connection.execute(
         "SELECT sha256, file_name, arrival FROM received_files WHERE list_contains(periods, ?) ORDER BY arrival",
-        [month]).fetchall()
+        [month],
+    ).fetchall()
 
 
 def file_errors(connection: duckdb.DuckDBPyConnection, names: list[str]) -> list[tuple]:
@@ -66,7 +88,8 @@ def file_errors(connection: duckdb.DuckDBPyConnection, names: list[str]) -> list
     return connection.execute(
         """SELECT file, "row", "column", message FROM findings
            WHERE period IS NULL AND severity = 'error' AND list_contains(?, file) ORDER BY file, "row" """,
-        [names]).fetchall()
+        [names],
+    ).fetchall()
 
 
 def record_refusals(connection: duckdb.DuckDBPyConnection, refusals: list[Refusal]) -> None:

@@ -5,6 +5,7 @@ Every read opens the warehouse read-only and briefly (`reading`): a steward's qu
 hold the single writer's lock while a run wants it. A warehouse built before a table or column
 existed is read as it is (those parts are empty) rather than changed: readers never write.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,11 +26,38 @@ from pipelines.validate.month import ACCEPTED, HELD_BACK
 from pipelines.validate.waivers import unwaived_errors
 
 # `csc-returns findings`: the columns a steward's spreadsheet gets, in this order (docs/operations.md).
-FINDINGS_EXPORT_COLUMNS = ["file", "row", "cell", "authority", "column", "value", "expected", "message", "waived",
-                           "month", "severity", "rule", "waiver_reason"]
+FINDINGS_EXPORT_COLUMNS = [
+    "file",
+    "row",
+    "cell",
+    "authority",
+    "column",
+    "value",
+    "expected",
+    "message",
+    "waived",
+    "month",
+    "severity",
+    "rule",
+    "waiver_reason",
+]
 # `csc-returns waive list` and the waivers of `csc-returns status`: a waiver's whole history.
-WAIVER_COLUMNS = ["waiver_id", "state", "period", "la_code", "rule", "column", "value", "expected", "reason", "who",
-                  "created_at", "revoked_at", "revoked_by", "revoked_reason"]
+WAIVER_COLUMNS = [
+    "waiver_id",
+    "state",
+    "period",
+    "la_code",
+    "rule",
+    "column",
+    "value",
+    "expected",
+    "reason",
+    "who",
+    "created_at",
+    "revoked_at",
+    "revoked_by",
+    "revoked_reason",
+]
 OPEN, REVOKED = "open", "revoked"
 
 
@@ -51,15 +79,22 @@ def reading(home: DataHome, wait_seconds: float = 5.0) -> Iterator[duckdb.DuckDB
                 break
             except duckdb.IOException as exc:
                 if time.monotonic() >= deadline:
-                    raise WarehouseBusy(f"{home.warehouse} is busy (a run is writing): try again in a moment "
-                                        f"({str(exc).splitlines()[0][:80]})") from None
+                    raise WarehouseBusy(
+                        f"{home.warehouse} is busy (a run is writing): try again in a moment "
+                        f"({str(exc).splitlines()[0][:80]})"
+                    ) from None
                 time.sleep(0.2)
         yield connection
 
 
 def _has_column(connection: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(scalar(connection, "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
-                       [table, column]))
+    return bool(
+        scalar(
+            connection,
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+            [table, column],
+        )
+    )
 
 
 def stored_months(connection: duckdb.DuckDBPyConnection) -> list[str]:
@@ -74,9 +109,14 @@ def known_authorities(connection: duckdb.DuckDBPyConnection) -> set[str]:
 
 def finding_columns(connection: duckdb.DuckDBPyConnection, rule: str, la_code: str, month: str) -> list[str]:
     """The columns of one rule's findings on one return: what a steward waiving it may have meant."""
-    return [column for (column,) in connection.execute(
-        """SELECT DISTINCT "column" FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT NULL
-           ORDER BY 1""", [rule, la_code, month]).fetchall()]
+    return [
+        column
+        for (column,) in connection.execute(
+            """SELECT DISTINCT "column" FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT NULL
+           ORDER BY 1""",
+            [rule, la_code, month],
+        ).fetchall()
+    ]
 
 
 def held_back_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
@@ -86,8 +126,11 @@ def held_back_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[st
     held = returns.loc[returns["status"] == HELD_BACK, ["period", "la_code", "errors"]]
     errors = unwaived_errors(month_findings(connection, months))
     keys = ["period", "la_code"]
-    first = (errors.sort_values(["row", "column"], kind="stable").groupby(keys, as_index=False)
-             .agg(unwaived=("message", "size"), first_error=("message", "first")))
+    first = (
+        errors.sort_values(["row", "column"], kind="stable")
+        .groupby(keys, as_index=False)
+        .agg(unwaived=("message", "size"), first_error=("message", "first"))
+    )
     out = held.merge(first, on=keys, how="left")
     # A return held back by errors since waived (not yet run again) keeps its stored count.
     out["errors"] = out["unwaived"].fillna(out["errors"]).astype("int64")
@@ -95,8 +138,9 @@ def held_back_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[st
     return out[["period", "la_code", "errors", "first_error"]].reset_index(drop=True)
 
 
-def waiver_history(connection: duckdb.DuckDBPyConnection, months: Sequence[str] | None = None,
-                   la_code: str | None = None) -> pd.DataFrame:
+def waiver_history(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str] | None = None, la_code: str | None = None
+) -> pd.DataFrame:
     """Every waiver granted (of `months`, of `la_code`), open or revoked, with who, when and why."""
     revoked_reason = "revoked_reason" if _has_column(connection, "waivers", "revoked_reason") else "NULL"
     frame = connection.execute(
@@ -105,7 +149,8 @@ def waiver_history(connection: duckdb.DuckDBPyConnection, months: Sequence[str] 
                    {revoked_reason} AS revoked_reason
             FROM waivers WHERE (? IS NULL OR list_contains(?, period)) AND (? IS NULL OR la_code = ?)
             ORDER BY period, waiver_id""",
-        [None if months is None else list(months), None if months is None else list(months), la_code, la_code]).df()
+        [None if months is None else list(months), None if months is None else list(months), la_code, la_code],
+    ).df()
     return frame[WAIVER_COLUMNS]
 
 
@@ -113,8 +158,11 @@ def validated_at(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -
     """When each of `months` was last validated (months validated before this was recorded are absent)."""
     if not has_table(connection, "validations"):
         return {}
-    return dict(connection.execute("SELECT period, validated_at FROM validations WHERE list_contains(?, period)",
-                                   [list(months)]).fetchall())
+    return dict(
+        connection.execute(
+            "SELECT period, validated_at FROM validations WHERE list_contains(?, period)", [list(months)]
+        ).fetchall()
+    )
 
 
 def month_statuses(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> list[dict]:
@@ -127,15 +175,17 @@ def month_statuses(connection: duckdb.DuckDBPyConnection, months: Sequence[str])
     statuses = []
     for month in months:
         of_month = returns[returns["period"] == month]
-        statuses.append({
-            "month": month,
-            "received": len(of_month),
-            "accepted": int((of_month["status"] == ACCEPTED).sum()),
-            "held_back": records(held[held["period"] == month].drop(columns=["period"])),
-            "waivers": records(waivers[waivers["period"] == month].drop(columns=["period"])),
-            "validated_at": iso_utc(validated.get(month)),
-            "released_at": None,
-        })
+        statuses.append(
+            {
+                "month": month,
+                "received": len(of_month),
+                "accepted": int((of_month["status"] == ACCEPTED).sum()),
+                "held_back": records(held[held["period"] == month].drop(columns=["period"])),
+                "waivers": records(waivers[waivers["period"] == month].drop(columns=["period"])),
+                "validated_at": iso_utc(validated.get(month)),
+                "released_at": None,
+            }
+        )
     return statuses
 
 
@@ -159,8 +209,9 @@ def pending_files(home: DataHome, seen: dict[str, str]) -> list[str]:
     return sorted(pending)
 
 
-def findings_export(connection: duckdb.DuckDBPyConnection, month: str, la_code: str | None = None,
-                    severity: str | None = None) -> pd.DataFrame:
+def findings_export(
+    connection: duckdb.DuckDBPyConnection, month: str, la_code: str | None = None, severity: str | None = None
+) -> pd.DataFrame:
     """The stored findings of `month` as a steward's spreadsheet wants them (FINDINGS_EXPORT_COLUMNS)."""
     findings = month_findings(connection, [month])
     if la_code:

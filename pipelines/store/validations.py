@@ -7,6 +7,7 @@ among the month's files, the month's waivers with whether each is revoked, and t
 each reference file. `changes_since_validation` compares that row with the warehouse and the
 reference folder now; `publish/guard.py` refuses to publish while it names anything.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,23 +44,34 @@ def waiver_states(waivers: pd.DataFrame, month: str) -> dict[str, bool]:
 
 def reference_fingerprint(home: DataHome) -> dict[str, str]:
     """The content of each reference file now: a re-import of the same bytes changes nothing."""
-    return {name: sha256_of(home.reference / name) if (home.reference / name).is_file() else NO_FILE
-            for name in REFERENCE_FILES}
+    return {
+        name: sha256_of(home.reference / name) if (home.reference / name).is_file() else NO_FILE
+        for name in REFERENCE_FILES
+    }
 
 
 def latest_arrival(connection: duckdb.DuckDBPyConnection, month: str) -> tuple[int, str | None]:
     """(arrival, file name) of the latest arrival among the files holding rows for `month`."""
-    row = connection.execute("SELECT arrival, file_name FROM received_files WHERE list_contains(periods, ?) "
-                             "ORDER BY arrival DESC LIMIT 1", [month]).fetchone()
+    row = connection.execute(
+        "SELECT arrival, file_name FROM received_files WHERE list_contains(periods, ?) ORDER BY arrival DESC LIMIT 1",
+        [month],
+    ).fetchone()
     return (int(row[0]), row[1]) if row else (0, None)
 
 
 def record_basis(connection: duckdb.DuckDBPyConnection, basis: ValidationBasis) -> None:
     """Replace the month's record; call it inside the transaction storing the month's findings."""
     connection.execute("DELETE FROM validations WHERE period = ?", [basis.month])
-    connection.execute("INSERT INTO validations VALUES (?, ?, ?, ?, ?)",
-                       [basis.month, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), basis.arrival,
-                        json.dumps(basis.waivers, sort_keys=True), json.dumps(basis.reference, sort_keys=True)])
+    connection.execute(
+        "INSERT INTO validations VALUES (?, ?, ?, ?, ?)",
+        [
+            basis.month,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            basis.arrival,
+            json.dumps(basis.waivers, sort_keys=True),
+            json.dumps(basis.reference, sort_keys=True),
+        ],
+    )
 
 
 def recorded_basis(connection: duckdb.DuckDBPyConnection, month: str) -> ValidationBasis | None:
@@ -72,8 +84,9 @@ def recorded_basis(connection: duckdb.DuckDBPyConnection, month: str) -> Validat
 def current_basis(home: DataHome, connection: duckdb.DuckDBPyConnection, month: str) -> ValidationBasis:
     """What a validation of `month` would depend on now."""
     waivers = connection.execute("SELECT waiver_id, period, revoked_at FROM waivers WHERE period = ?", [month]).df()
-    return ValidationBasis(month, latest_arrival(connection, month)[0], waiver_states(waivers, month),
-                           reference_fingerprint(home))
+    return ValidationBasis(
+        month, latest_arrival(connection, month)[0], waiver_states(waivers, month), reference_fingerprint(home)
+    )
 
 
 def changes_since_validation(home: DataHome, connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:

@@ -5,6 +5,7 @@ long-held one would lock stewards and other runs out (docs/architecture.md). Eve
 holds the home's writer lock and replaces what it selects inside one transaction, so re-runs
 never duplicate; readers outside the writer read a snapshot the writer refreshes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,8 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -82,11 +83,16 @@ def migrate_figure_columns(connection: duckdb.DuckDBPyConnection) -> list[tuple[
     A column the catalogue dropped stays (its history is kept; nothing reads it). Each addition
     is recorded in `schema_changes`. Returns the (table, column) pairs added.
     """
-    existing = set(connection.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND list_contains(?, table_name)", [list(FIGURE_TABLES)]).fetchall())
-    missing = [(table, column) for table in FIGURE_TABLES for column in numeric_columns()
-               if (table, column) not in existing]
+    existing = set(
+        connection.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND list_contains(?, table_name)",
+            [list(FIGURE_TABLES)],
+        ).fetchall()
+    )
+    missing = [
+        (table, column) for table in FIGURE_TABLES for column in numeric_columns() if (table, column) not in existing
+    ]
     if not missing:
         return []
     connection.execute("""CREATE TABLE IF NOT EXISTS schema_changes (
@@ -94,8 +100,9 @@ def migrate_figure_columns(connection: duckdb.DuckDBPyConnection) -> list[tuple[
     with transaction(connection):
         for table, column in missing:
             connection.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" DOUBLE')
-            connection.execute("INSERT INTO schema_changes VALUES (now(), ?, ?, 'added from the catalogue')",
-                               [table, column])
+            connection.execute(
+                "INSERT INTO schema_changes VALUES (now(), ?, ?, 'added from the catalogue')", [table, column]
+            )
     return missing
 
 
@@ -223,12 +230,18 @@ def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None 
 
 def has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the warehouse (or a snapshot of an older one) has `table`."""
-    return bool(scalar(connection, "SELECT count(*) FROM information_schema.tables "
-                                   "WHERE table_schema = current_schema() AND table_name = ?", [table]))
+    return bool(
+        scalar(
+            connection,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
+            [table],
+        )
+    )
 
 
-def replace_rows(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str,
-                 params: list) -> None:
+def replace_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str, params: list
+) -> None:
     """Delete what `where` selects and insert `frame`: a re-run replaces, never adds.
 
     Call it inside `transaction`, with the other writes that belong with it.

@@ -3,6 +3,7 @@
 Each rule is a column operation (a map onto the register, an as-of join onto the estimates, a
 mask against the band); only the failing rows become findings.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ from schemas.findings import Finding
 from schemas.rules import POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, in_row_order, make_findings
 
 
-def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, populations: pd.DataFrame | None,
-                      last_complete_month: str) -> list[Finding]:
+def identity_findings(
+    values: pd.DataFrame, register: pd.DataFrame | None, populations: pd.DataFrame | None, last_complete_month: str
+) -> list[Finding]:
     """Register membership and names, months that have not ended, denominators against ONS."""
     well_formed = values["la_code"].str.fullmatch(LA_CODE_PATTERN).fillna(False).astype(bool)
     valid_period = values["period"].str.fullmatch(PERIOD_PATTERN).fillna(False).astype(bool)
@@ -28,13 +30,19 @@ def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, popul
         unknown = values[well_formed & registered.isna()]
         named = well_formed & registered.notna() & values["la_name"].notna()
         differs = values[named & (_name_key(values["la_name"]) != _name_key(registered)).fillna(False)]
-        by_row = (list(zip(unknown.index, make_findings("unknown_authority", unknown, "la_code", unknown["la_code"])))
-                  + list(zip(differs.index, make_findings("la_name_mismatch", differs, "la_name", differs["la_name"],
-                                                          registered[differs.index]))))
+        by_row = list(
+            zip(unknown.index, make_findings("unknown_authority", unknown, "la_code", unknown["la_code"]))
+        ) + list(
+            zip(
+                differs.index,
+                make_findings("la_name_mismatch", differs, "la_name", differs["la_name"], registered[differs.index]),
+            )
+        )
         findings += in_row_order(values.index, by_row)
     if populations is not None and not populations.empty:
-        findings += _population_findings(values[well_formed & valid_period & values["population_0_17"].notna()],
-                                         populations)
+        findings += _population_findings(
+            values[well_formed & valid_period & values["population_0_17"].notna()], populations
+        )
     return findings
 
 
@@ -51,22 +59,41 @@ def _population_findings(rows: pd.DataFrame, populations: pd.DataFrame) -> list[
     if rows.empty:
         return []
     year, month = rows["period"].str[:4].astype("int64"), rows["period"].str[5:7].astype("int64")
-    wanted = pd.DataFrame({"label": rows.index, "la_code": rows["la_code"].astype(str).to_numpy(),
-                           "wanted": np.where(month >= 4, year, year - 1).astype("int64")})
-    official = pd.DataFrame({"la_code": populations["new_la_code"].astype(str).to_numpy(),
-                             "estimate_year": populations["year"].astype("int64").to_numpy(),
-                             "official": populations["population"].astype("float64").to_numpy()})
-    matched = pd.merge_asof(wanted.sort_values("wanted"), official.sort_values("estimate_year"),
-                            left_on="wanted", right_on="estimate_year", by="la_code", direction="backward")
+    wanted = pd.DataFrame(
+        {
+            "label": rows.index,
+            "la_code": rows["la_code"].astype(str).to_numpy(),
+            "wanted": np.where(month >= 4, year, year - 1).astype("int64"),
+        }
+    )
+    official = pd.DataFrame(
+        {
+            "la_code": populations["new_la_code"].astype(str).to_numpy(),
+            "estimate_year": populations["year"].astype("int64").to_numpy(),
+            "official": populations["population"].astype("float64").to_numpy(),
+        }
+    )
+    matched = pd.merge_asof(
+        wanted.sort_values("wanted"),
+        official.sort_values("estimate_year"),
+        left_on="wanted",
+        right_on="estimate_year",
+        by="la_code",
+        direction="backward",
+    )
     matched = matched.dropna(subset=["official"]).set_index("label").reindex(rows.index).dropna(subset=["official"])
     reported = rows.loc[matched.index, "population_0_17"].astype("float64")
     share = (reported - matched["official"]).abs() / matched["official"]
     findings: list[tuple[object, Finding]] = []
-    for rule, mask in (("population_implausible", share > POPULATION_ERROR_SHARE),
-                       ("population_differs", (share > POPULATION_WARNING_SHARE) & (share <= POPULATION_ERROR_SHARE))):
+    for rule, mask in (
+        ("population_implausible", share > POPULATION_ERROR_SHARE),
+        ("population_differs", (share > POPULATION_WARNING_SHARE) & (share <= POPULATION_ERROR_SHARE)),
+    ):
         flagged = matched[mask]
         detail = [f"mid-{int(y)}, {s:.1%} apart" for y, s in zip(flagged["estimate_year"], share[mask])]
-        made = make_findings(rule, rows.loc[flagged.index], "population_0_17", reported[mask], flagged["official"], detail)
+        made = make_findings(
+            rule, rows.loc[flagged.index], "population_0_17", reported[mask], flagged["official"], detail
+        )
         findings += zip(flagged.index, made)
     return in_row_order(rows.index, findings)
 
@@ -75,5 +102,7 @@ def plausibility_findings(values: pd.DataFrame) -> list[Finding]:
     findings = []
     for column, (low, high) in plausibility_bands().items():
         outside = values[values[column].notna() & ((values[column] < low) | (values[column] > high)).fillna(False)]
-        findings += make_findings("implausible_value", outside, column, outside[column], expected=f"{low:g} to {high:g}")
+        findings += make_findings(
+            "implausible_value", outside, column, outside[column], expected=f"{low:g} to {high:g}"
+        )
     return findings

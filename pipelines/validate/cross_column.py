@@ -7,10 +7,10 @@ arithmetic, applied one rate or percentage at a time. Great Expectations
 pipeline; `cross_column_findings` evaluates the rules with pandas for the fast command-line
 check. Tests hold the two engines to the same findings from their own evaluations.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 
 import numpy as np
 import pandas as pd
@@ -66,11 +66,14 @@ def rolling_from_last_month(previous: pd.Series, current: pd.Series, dropped: pd
     return previous.astype("float64") + current.astype("float64") - dropped.astype("float64")
 
 
-def derivation_detail(indicator, numerator: pd.Series, denominator: pd.Series, exact: pd.Series,
-                      decimals: pd.Series) -> list[str]:
+def derivation_detail(
+    indicator, numerator: pd.Series, denominator: pd.Series, exact: pd.Series, decimals: pd.Series
+) -> list[str]:
     """`537 / 28,354 x 10,000 = 189.39`: one decimal place more than the authority reported."""
-    return [f"{n:,.0f} / {d:,.0f} x {indicator.multiplier:,} = {e:,.{int(p) + 1}f}"
-            for n, d, e, p in zip(numerator, denominator, exact, decimals)]
+    return [
+        f"{n:,.0f} / {d:,.0f} x {indicator.multiplier:,} = {e:,.{int(p) + 1}f}"
+        for n, d, e, p in zip(numerator, denominator, exact, decimals)
+    ]
 
 
 def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str, rows: pd.Index) -> pd.Series:
@@ -78,8 +81,9 @@ def _unreadable(values: pd.DataFrame, text: pd.DataFrame, column: str, rows: pd.
     if column not in text.columns:
         return pd.Series(False, index=rows)
     stripped = text.loc[rows, column].astype("string").str.strip()
-    return (stripped.notna() & (stripped != "") & (stripped.str.lower() != "x")).fillna(False).astype(bool) \
-        & values.loc[rows, column].isna()
+    return (stripped.notna() & (stripped != "") & (stripped.str.lower() != "x")).fillna(False).astype(
+        bool
+    ) & values.loc[rows, column].isna()
 
 
 def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[str] | None = None) -> list[Finding]:
@@ -99,36 +103,55 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[st
     for column in mandatory_indicators() if wanted("mandatory_missing") else []:
         cell = text[column]
         blank = values[column].isna()
-        marked_x = pd.Series(pc.equal(pc.utf8_lower(arrow_text(cell)), "x").fill_null(False).to_numpy(zero_copy_only=False),
-                             index=values.index)
+        marked_x = pd.Series(
+            pc.equal(pc.utf8_lower(arrow_text(cell)), "x").fill_null(False).to_numpy(zero_copy_only=False),
+            index=values.index,
+        )
         not_available = values[blank & marked_x]
         candidates = values.index[blank & ~marked_x]
         # `N/A` is an invalid value (the reader said so), not a missing one.
         missing = values.loc[candidates[~_unreadable(values, text, column, candidates).to_numpy()]]
         # The reader keeps None for a column the row's file does not have, "" for a blank cell.
-        detail = cell[missing.index].astype("string").isna().map({True: "its file has no such column", False: "it is blank"})
-        findings += in_row_order(values.index, [
-            *zip(not_available.index, make_findings("mandatory_not_available", not_available, column)),
-            *zip(missing.index, make_findings("mandatory_missing", missing, column, detail=detail))])
+        detail = (
+            cell[missing.index].astype("string").isna().map({True: "its file has no such column", False: "it is blank"})
+        )
+        findings += in_row_order(
+            values.index,
+            [
+                *zip(not_available.index, make_findings("mandatory_not_available", not_available, column)),
+                *zip(missing.index, make_findings("mandatory_missing", missing, column, detail=detail)),
+            ],
+        )
 
     for indicator in derived_indicators():
         column = indicator.column
         reported = values[column]
         numerator, denominator = values[indicator.numerator], values[indicator.denominator]
-        candidates = values.index[(reported.notna() & (numerator.isna() | denominator.isna())).fillna(False).astype(bool)]
-        skip = (_unreadable(values, text, indicator.numerator, candidates)
-                | _unreadable(values, text, indicator.denominator, candidates))
+        candidates = values.index[
+            (reported.notna() & (numerator.isna() | denominator.isna())).fillna(False).astype(bool)
+        ]
+        skip = _unreadable(values, text, indicator.numerator, candidates) | _unreadable(
+            values, text, indicator.denominator, candidates
+        )
         missing = values.loc[candidates[~skip.to_numpy()]]
-        absent_numerator, absent_denominator = missing[indicator.numerator].isna(), missing[indicator.denominator].isna()
-        detail = np.where(absent_numerator & absent_denominator,
-                          f"{indicator.numerator} and {indicator.denominator} are",
-                          np.where(absent_numerator, f"{indicator.numerator} is", f"{indicator.denominator} is"))
+        absent_numerator, absent_denominator = (
+            missing[indicator.numerator].isna(),
+            missing[indicator.denominator].isna(),
+        )
+        detail = np.where(
+            absent_numerator & absent_denominator,
+            f"{indicator.numerator} and {indicator.denominator} are",
+            np.where(absent_numerator, f"{indicator.numerator} is", f"{indicator.denominator} is"),
+        )
         if wanted("derived_without_components"):
-            findings += make_findings("derived_without_components", missing, column, missing[column], detail=list(detail))
+            findings += make_findings(
+                "derived_without_components", missing, column, missing[column], detail=list(detail)
+            )
         undefined = values[(reported.notna() & numerator.notna() & (denominator == 0)).fillna(False).astype(bool)]
         if wanted("derived_undefined"):
-            findings += make_findings("derived_undefined", undefined, column, undefined[column],
-                                      detail=indicator.denominator)
+            findings += make_findings(
+                "derived_undefined", undefined, column, undefined[column], detail=indicator.denominator
+            )
         if not wanted("derived_inconsistent"):
             continue
         # One rate at a time: a million rows never hold every rate's intermediate columns at once.
@@ -137,22 +160,43 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, only: set[st
         labels = failing_rows(column, excess > 0)
         rows = values.loc[labels]
         exact = exact[labels]
-        detail = derivation_detail(indicator, rows[indicator.numerator], rows[indicator.denominator], exact,
-                                   reported_decimals(text.loc[labels, column]))
-        findings += make_findings("derived_inconsistent", rows, column, list(text.loc[labels, column]),
-                                  expected=[round(e, 4) for e in exact], detail=detail)
+        detail = derivation_detail(
+            indicator,
+            rows[indicator.numerator],
+            rows[indicator.denominator],
+            exact,
+            reported_decimals(text.loc[labels, column]),
+        )
+        findings += make_findings(
+            "derived_inconsistent",
+            rows,
+            column,
+            list(text.loc[labels, column]),
+            expected=[round(e, 4) for e in exact],
+            detail=detail,
+        )
 
     for part, whole in strict_parts() if wanted("part_exceeds_whole") else []:
         slack = values[whole].astype("float64") - values[part].astype("float64")
         rows = values.loc[failing_rows(part, slack < 0)]
-        findings += make_findings("part_exceeds_whole", rows, part, rows[part], expected=rows[whole],
-                                  detail=[f"{whole} is {w:,.0f}" for w in rows[whole]])
+        findings += make_findings(
+            "part_exceeds_whole",
+            rows,
+            part,
+            rows[part],
+            expected=rows[whole],
+            detail=[f"{whole} is {w:,.0f}" for w in rows[whole]],
+        )
 
     if wanted("plans_and_looked_after_exceed_cin"):
         stocks = values["cp_plans"] + values["cla"]
         over = values[(stocks > values["cin"]).fillna(False).astype(bool)]
-        findings += make_findings("plans_and_looked_after_exceed_cin", over, "cin", stocks[over.index], expected=over["cin"])
+        findings += make_findings(
+            "plans_and_looked_after_exceed_cin", over, "cin", stocks[over.index], expected=over["cin"]
+        )
     if wanted("referrals_exceed_contacts"):
         over = values[(values["referrals"] > values["contacts"]).fillna(False).astype(bool)]
-        findings += make_findings("referrals_exceed_contacts", over, "referrals", over["referrals"], expected=over["contacts"])
+        findings += make_findings(
+            "referrals_exceed_contacts", over, "referrals", over["referrals"], expected=over["contacts"]
+        )
     return findings

@@ -5,6 +5,7 @@ the fast command-line path never pays GX's import. Each expectation is a multico
 expectation whose pandas condition calls the arithmetic of `pipelines.validate.cross_column`
 (the same functions the pandas engine uses), so there is one definition of "consistent".
 """
+
 from __future__ import annotations
 
 from typing import ClassVar, Literal

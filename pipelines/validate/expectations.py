@@ -20,6 +20,7 @@ reports unexpected; the pandas engine decides in `cross_column` and `context`. T
 two. GX costs seconds to import, so it is imported inside the functions here and this module is
 never imported on the command line's fast path (`validate_rows`, engine "pandas").
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,13 @@ _INDEX_COLUMNS = {
 }
 _DERIVED_COLUMNS = ["reported", "numerator", "denominator", "multiplier", "decimals"]
 # Rules the pandas engine still decides in the GX path: completeness, and a warning over three columns.
-PANDAS_RULES_IN_GX_PATH = {"mandatory_missing", "mandatory_not_available", "derived_without_components",
-                           "derived_undefined", "plans_and_looked_after_exceed_cin"}
+PANDAS_RULES_IN_GX_PATH = {
+    "mandatory_missing",
+    "mandatory_not_available",
+    "derived_without_components",
+    "derived_undefined",
+    "plans_and_looked_after_exceed_cin",
+}
 
 
 @dataclass(frozen=True)
@@ -78,38 +84,88 @@ class SuiteEntry:
 
 def suite_entries() -> list[SuiteEntry]:
     """The suites as data: built from the indicator catalogue and the plausibility bands."""
-    entries = [SuiteEntry(
-        DERIVED_SUITE, "ExpectDerivedFigureToMatchComponents", {"column_list": _DERIVED_COLUMNS},
-        "derived_inconsistent", None,
-        "each rate or percentage equals numerator / denominator x multiplier at the precision reported")]
-    entries.append(SuiteEntry(
-        ROLLING_SUITE, "ExpectRollingSumToAgreeWithMonths", {"column_list": ["reported", *_MONTHS]},
-        "rolling_sum_mismatch", None, "each rolling twelve-month figure equals the twelve monthly figures held"))
-    entries.append(SuiteEntry(
-        ROLLING_SUITE, "ExpectRollingSumToMoveWithLastMonth", {"column_list": ["reported", "previous", "current", "dropped"]},
-        "rolling_sum_mismatch", None,
-        "without every month held: last month's rolling figure + this month's - twelve months ago's"))
+    entries = [
+        SuiteEntry(
+            DERIVED_SUITE,
+            "ExpectDerivedFigureToMatchComponents",
+            {"column_list": _DERIVED_COLUMNS},
+            "derived_inconsistent",
+            None,
+            "each rate or percentage equals numerator / denominator x multiplier at the precision reported",
+        )
+    ]
+    entries.append(
+        SuiteEntry(
+            ROLLING_SUITE,
+            "ExpectRollingSumToAgreeWithMonths",
+            {"column_list": ["reported", *_MONTHS]},
+            "rolling_sum_mismatch",
+            None,
+            "each rolling twelve-month figure equals the twelve monthly figures held",
+        )
+    )
+    entries.append(
+        SuiteEntry(
+            ROLLING_SUITE,
+            "ExpectRollingSumToMoveWithLastMonth",
+            {"column_list": ["reported", "previous", "current", "dropped"]},
+            "rolling_sum_mismatch",
+            None,
+            "without every month held: last month's rolling figure + this month's - twelve months ago's",
+        )
+    )
     for part, whole in strict_parts():
-        entries.append(SuiteEntry(
-            RETURN_SUITE, "ExpectColumnPairValuesAToBeGreaterThanB",
-            {"column_A": whole, "column_B": part, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
-            "part_exceeds_whole", part, f"{part} is at most {whole}"))
-    entries.append(SuiteEntry(
-        RETURN_SUITE, "ExpectColumnPairValuesAToBeGreaterThanB",
-        {"column_A": "contacts", "column_B": "referrals", "or_equal": True, "ignore_row_if": "either_value_is_missing"},
-        "referrals_exceed_contacts", "referrals", "referrals is at most contacts"))
+        entries.append(
+            SuiteEntry(
+                RETURN_SUITE,
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": whole, "column_B": part, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+                "part_exceeds_whole",
+                part,
+                f"{part} is at most {whole}",
+            )
+        )
+    entries.append(
+        SuiteEntry(
+            RETURN_SUITE,
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "contacts",
+                "column_B": "referrals",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "referrals_exceed_contacts",
+            "referrals",
+            "referrals is at most contacts",
+        )
+    )
     for indicator in indicators_by_column().values():
         limits = {"percent": (0, 100, "percent_out_of_range"), "rate_per_10k": (0, 10_000, "rate_impossible")}
         if indicator.unit in limits:
             low, high, rule = limits[indicator.unit]
-            entries.append(SuiteEntry(
-                RETURN_SUITE, "ExpectColumnValuesToBeBetween",
-                {"column": indicator.column, "min_value": low, "max_value": high}, rule, indicator.column,
-                f"{indicator.column} between {low:,} and {high:,} (reported by the structure rules)", findings=False))
+            entries.append(
+                SuiteEntry(
+                    RETURN_SUITE,
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": indicator.column, "min_value": low, "max_value": high},
+                    rule,
+                    indicator.column,
+                    f"{indicator.column} between {low:,} and {high:,} (reported by the structure rules)",
+                    findings=False,
+                )
+            )
     for column, (low, high) in plausibility_bands().items():
-        entries.append(SuiteEntry(
-            RETURN_SUITE, "ExpectColumnValuesToBeBetween", {"column": column, "min_value": low, "max_value": high},
-            "implausible_value", column, f"{column} within the published range {low:g} to {high:g}"))
+        entries.append(
+            SuiteEntry(
+                RETURN_SUITE,
+                "ExpectColumnValuesToBeBetween",
+                {"column": column, "min_value": low, "max_value": high},
+                "implausible_value",
+                column,
+                f"{column} within the published range {low:g} to {high:g}",
+            )
+        )
     return entries
 
 
@@ -151,14 +207,22 @@ def target_batch(values: pd.DataFrame, targets: pd.DataFrame, month: str) -> pd.
     plans = targets_in_force(targets, month)
     plans = plans[plans["indicator"].isin(list(known))]
     figures = values.assign(la_code=values["la_code"].astype("object"), period=values["period"].astype("object"))
-    figures = figures.melt(id_vars=["la_code", "period"], value_vars=sorted(set(plans["indicator"])),
-                           var_name="indicator", value_name="figure")
-    table = figures.merge(plans[["la_code", "indicator", "target", "polarity", "amber_tolerance"]],
-                          on=["la_code", "indicator"], how="inner")
+    figures = figures.melt(
+        id_vars=["la_code", "period"],
+        value_vars=sorted(set(plans["indicator"])),
+        var_name="indicator",
+        value_name="figure",
+    )
+    table = figures.merge(
+        plans[["la_code", "indicator", "target", "polarity", "amber_tolerance"]],
+        on=["la_code", "indicator"],
+        how="inner",
+    )
     table["figure"] = table["figure"].astype("float64")
     high = table["polarity"] == "high"
-    table["amber_edge"] = np.where(high, table["target"] - table["amber_tolerance"],
-                                   table["target"] + table["amber_tolerance"])
+    table["amber_edge"] = np.where(
+        high, table["target"] - table["amber_tolerance"], table["target"] + table["amber_tolerance"]
+    )
     return table[table["figure"].notna()].reset_index(drop=True)
 
 
@@ -177,11 +241,19 @@ def target_suite():
     for polarity, better in (("high", "higher"), ("low", "lower")):
         for edge, verdict in (("target", "meets its target (green)"), ("amber_edge", "is not red (within amber)")):
             pair = ("figure", edge) if polarity == "high" else (edge, "figure")
-            suite.add_expectation(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=pair[0], column_B=pair[1], or_equal=True, ignore_row_if="either_value_is_missing",
-                row_condition=Column("polarity") == polarity, severity="warning", mostly=1.0,
-                description=f"where {better} is better, each authority's figure {verdict}",
-                meta={"rule": None, "findings": False, "target": edge}))
+            suite.add_expectation(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=pair[0],
+                    column_B=pair[1],
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                    row_condition=Column("polarity") == polarity,
+                    severity="warning",
+                    mostly=1.0,
+                    description=f"where {better} is better, each authority's figure {verdict}",
+                    meta={"rule": None, "findings": False, "target": edge},
+                )
+            )
     return suite
 
 
@@ -215,7 +287,8 @@ def _runner(context, suites: dict, docs_site: str | None = None) -> _Runner:
     for name, suite in suites.items():
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(f"{name}_batch")
         validations[name] = context.validation_definitions.add(
-            gx.ValidationDefinition(name=name, data=batch, suite=context.suites.add(suite)))
+            gx.ValidationDefinition(name=name, data=batch, suite=context.suites.add(suite))
+        )
     return _Runner(context, validations, docs_site)
 
 
@@ -227,9 +300,11 @@ def _shared_runner() -> _Runner:
 
 
 def _identity(values: pd.DataFrame) -> dict:
-    return {"position": np.arange(len(values)),
-            "la_code": values["la_code"].astype("object").where(values["la_code"].notna(), None).to_numpy(),
-            "period": values["period"].astype("object").where(values["period"].notna(), None).to_numpy()}
+    return {
+        "position": np.arange(len(values)),
+        "la_code": values["la_code"].astype("object").where(values["la_code"].notna(), None).to_numpy(),
+        "period": values["period"].astype("object").where(values["period"].notna(), None).to_numpy(),
+    }
 
 
 def derived_batch(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
@@ -245,24 +320,31 @@ def derived_batch(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
         decimals = reported_decimals(text[column]).to_numpy()
         exact = expected_derived(values[indicator.numerator], values[indicator.denominator], indicator.multiplier)
         table = identity.assign(
-            indicator=column, reported=values[column].astype("float64").to_numpy(),
+            indicator=column,
+            reported=values[column].astype("float64").to_numpy(),
             numerator=values[indicator.numerator].astype("float64").to_numpy(),
             denominator=values[indicator.denominator].astype("float64").to_numpy(),
-            multiplier=float(indicator.multiplier), decimals=decimals.astype("float64"),
-            recomputed=(exact.to_numpy() * 10.0 ** (decimals + 1)).round() / 10.0 ** (decimals + 1))
+            multiplier=float(indicator.multiplier),
+            decimals=decimals.astype("float64"),
+            recomputed=(exact.to_numpy() * 10.0 ** (decimals + 1)).round() / 10.0 ** (decimals + 1),
+        )
         tables.append(table[table["reported"].notna()])
     return pd.concat(tables, ignore_index=True)
 
 
 def return_batch(values: pd.DataFrame) -> pd.DataFrame:
-    figures = values[[c for c in values.columns if c in indicators_by_column() and indicators_by_column()[c].is_numeric]]
+    figures = values[
+        [c for c in values.columns if c in indicators_by_column() and indicators_by_column()[c].is_numeric]
+    ]
     return pd.concat([pd.DataFrame(_identity(values)), figures.astype("float64").reset_index(drop=True)], axis=1)
 
 
 def _unexpected_positions(outcome) -> list[int]:
     rows = outcome.result.get("unexpected_index_list") or []
     if not outcome.success and not rows:
-        raise RuntimeError(f"GX reported {outcome.expectation_config.type} failing without the failing rows: {outcome.result}")
+        raise RuntimeError(
+            f"GX reported {outcome.expectation_config.type} failing without the failing rows: {outcome.result}"
+        )
     return [int(row["position"]) for row in rows]
 
 
@@ -279,10 +361,15 @@ def _findings_from_results(results: dict, values: pd.DataFrame, text: pd.DataFra
             exact = expected_derived(picked[indicator.numerator], picked[indicator.denominator], indicator.multiplier)
             decimals = reported_decimals(text.iloc[failing["position"].astype(int).to_numpy()][column])
             findings += make_findings(
-                "derived_inconsistent", picked, column, list(text.iloc[failing["position"].astype(int).to_numpy()][column]),
+                "derived_inconsistent",
+                picked,
+                column,
+                list(text.iloc[failing["position"].astype(int).to_numpy()][column]),
                 expected=[round(e, 4) for e in exact],
-                detail=derivation_detail(indicator, picked[indicator.numerator], picked[indicator.denominator], exact,
-                                         decimals))
+                detail=derivation_detail(
+                    indicator, picked[indicator.numerator], picked[indicator.denominator], exact, decimals
+                ),
+            )
     for outcome in results[RETURN_SUITE].results:
         meta = outcome.expectation_config.meta
         if not meta.get("findings"):
@@ -291,8 +378,14 @@ def _findings_from_results(results: dict, values: pd.DataFrame, text: pd.DataFra
         rule, column = meta["rule"], meta["column"]
         if rule == "part_exceeds_whole":
             whole = outcome.expectation_config.kwargs["column_A"]
-            findings += make_findings(rule, picked, column, picked[column], expected=picked[whole],
-                                      detail=[f"{whole} is {w:,.0f}" for w in picked[whole]])
+            findings += make_findings(
+                rule,
+                picked,
+                column,
+                picked[column],
+                expected=picked[whole],
+                detail=[f"{whole} is {w:,.0f}" for w in picked[whole]],
+            )
         elif rule == "referrals_exceed_contacts":
             findings += make_findings(rule, picked, column, picked[column], expected=picked["contacts"])
         elif rule == "implausible_value":
@@ -310,8 +403,7 @@ class GxSession:
     With `targets` and `month`, the target-band suite joins the Data Docs (warnings, no findings).
     """
 
-    def __init__(self, docs_folder: Path | None = None, targets: pd.DataFrame | None = None,
-                 month: str | None = None):
+    def __init__(self, docs_folder: Path | None = None, targets: pd.DataFrame | None = None, month: str | None = None):
         self.docs_folder = Path(docs_folder) if docs_folder is not None else None
         self.targets = targets if targets is not None and month is not None and not targets.empty else None
         self.month = month
@@ -326,12 +418,16 @@ class GxSession:
     def run(self, name: str, batch: pd.DataFrame):
         """GX's validation result of suite `name` over `batch` (kept for the Data Docs when asked)."""
         if self.docs_folder is None:
-            return _shared_runner().validations[name].run(batch_parameters={"dataframe": batch},
-                                                          result_format=_result_format(name))
+            return (
+                _shared_runner()
+                .validations[name]
+                .run(batch_parameters={"dataframe": batch}, result_format=_result_format(name))
+            )
         if self._runner is None:
             self._runner = _docs_runner(self.docs_folder, self._suites)
-        return self._runner.validations[name].run(batch_parameters={"dataframe": batch},
-                                                  result_format=_result_format(name))
+        return self._runner.validations[name].run(
+            batch_parameters={"dataframe": batch}, result_format=_result_format(name)
+        )
 
     def write_docs(self) -> None:
         """Write the Data Docs of every suite run in this session, in one build (an index page and
@@ -347,8 +443,10 @@ class GxSession:
         if values.empty:
             return []
         values, text = values.reset_index(drop=True), text.reset_index(drop=True)
-        results = {DERIVED_SUITE: self.run(DERIVED_SUITE, derived_batch(values, text)),
-                   RETURN_SUITE: self.run(RETURN_SUITE, return_batch(values))}
+        results = {
+            DERIVED_SUITE: self.run(DERIVED_SUITE, derived_batch(values, text)),
+            RETURN_SUITE: self.run(RETURN_SUITE, return_batch(values)),
+        }
         if self.targets is not None:
             targets = target_batch(values, self.targets, self.month)
             if not targets.empty:
@@ -360,8 +458,9 @@ class GxSession:
         """Rolling-sum findings as GX evaluates them over `history.rolling_table` (rows of `values`)."""
         if table.empty:
             return []
-        batch = table.drop(columns="label").astype({c: "float64" for c in ["reported", *_MONTHS, "previous", "current",
-                                                                          "dropped", "recomputed"]})
+        batch = table.drop(columns="label").astype(
+            {c: "float64" for c in ["reported", *_MONTHS, "previous", "current", "dropped", "recomputed"]}
+        )
         batch.insert(0, "row_id", np.arange(len(batch)))
         result = self.run(ROLLING_SUITE, batch)
         findings: list[tuple[object, int, Finding]] = []
@@ -372,21 +471,37 @@ class GxSession:
                 raise RuntimeError(f"GX reported {outcome.expectation_config.type} failing without the failing rows")
             full = outcome.expectation_config.type == "expect_rolling_sum_to_agree_with_months"
             sums = failing["indicator"].map({i.column: i.sums for i in indicators_by_column().values() if i.sums})
-            detail = (failing["recomputed"].combine(sums, lambda t, s: f"the 12 monthly {s} figures held sum to {t:,.0f}")
-                      if full else
-                      [f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
-                       for p, c, d, e in zip(failing["previous"], failing["current"], failing["dropped"],
-                                             failing["recomputed"])])
+            detail = (
+                failing["recomputed"].combine(sums, lambda t, s: f"the 12 monthly {s} figures held sum to {t:,.0f}")
+                if full
+                else [
+                    f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
+                    for p, c, d, e in zip(
+                        failing["previous"], failing["current"], failing["dropped"], failing["recomputed"]
+                    )
+                ]
+            )
             rows = values.loc[failing["label"].to_numpy()]
             for column, group in failing.assign(detail=list(detail)).groupby("indicator", sort=False):
-                made = make_findings("rolling_sum_mismatch", rows.loc[group["label"].to_numpy()], column,
-                                     list(group["reported"]), list(group["recomputed"]), list(group["detail"]))
+                made = make_findings(
+                    "rolling_sum_mismatch",
+                    rows.loc[group["label"].to_numpy()],
+                    column,
+                    list(group["reported"]),
+                    list(group["recomputed"]),
+                    list(group["detail"]),
+                )
                 findings += zip(group["label"], [order[column]] * len(made), made)
         return [finding for _, _, finding in sorted(findings, key=lambda item: (item[0], item[1]))]
 
 
-def gx_cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, docs_folder: Path | None = None,
-                             targets: pd.DataFrame | None = None, month: str | None = None) -> list[Finding]:
+def gx_cross_column_findings(
+    values: pd.DataFrame,
+    text: pd.DataFrame,
+    docs_folder: Path | None = None,
+    targets: pd.DataFrame | None = None,
+    month: str | None = None,
+) -> list[Finding]:
     """Cross-column and plausibility findings as GX evaluates them (one session; see `GxSession`)."""
     session = GxSession(docs_folder, targets, month)
     findings = session.cross_column_findings(values, text)
@@ -409,10 +524,13 @@ def _docs_runner(folder: Path, suites) -> _Runner:
     for name in list(context.get_site_names()):
         context.delete_data_docs_site(name)  # never write into GX's default uncommitted/ folder
     views = site_views()
-    context.add_data_docs_site(site_name=site, site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", **views["site_index_builder"]},
-        "site_section_builders": views["site_section_builders"],  # templates compiled once (gx_views.py)
-    })
+    context.add_data_docs_site(
+        site_name=site,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", **views["site_index_builder"]},
+            "site_section_builders": views["site_section_builders"],  # templates compiled once (gx_views.py)
+        },
+    )
     return _runner(context, suites(), docs_site=site)  # suites are built once the context exists

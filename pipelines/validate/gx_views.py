@@ -5,6 +5,7 @@ Docs compiled the same templates again (most of the build's time). These views a
 given one shared in-memory bytecode cache: the pages are the same, byte for byte but for GX's
 timestamps. `expectations._docs_runner` names them in each site's configuration.
 """
+
 from __future__ import annotations
 
 import jinja2
@@ -44,5 +45,7 @@ class IndexPageView(DefaultJinjaIndexPageView):
 def site_views() -> dict:
     """The `view` settings of a SiteBuilder's index and of each of its sections."""
     page = {"module_name": __name__, "class_name": PageView.__name__}
-    return {"site_index_builder": {"view": {"module_name": __name__, "class_name": IndexPageView.__name__}},
-            "site_section_builders": {section: {"view": page} for section in ("expectations", "validations", "profiling")}}
+    return {
+        "site_index_builder": {"view": {"module_name": __name__, "class_name": IndexPageView.__name__}},
+        "site_section_builders": {section: {"view": page} for section in ("expectations", "validations", "profiling")},
+    }

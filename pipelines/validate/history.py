@@ -8,6 +8,7 @@ A month is history only when it is accepted: `accepted` says which of the rows b
 may serve as history for the others (the rule book leaves out a month with an error, so one wrong
 month is reported once, against itself, and does not make the later months' sums disagree).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,14 @@ class _Earlier:
     a few column arrays in memory, not twelve copies of every figure).
     """
 
-    def __init__(self, sources: list[pd.DataFrame], known: np.ndarray, known_keys: np.ndarray,
-                 row_keys: np.ndarray, index: pd.Index):
+    def __init__(
+        self,
+        sources: list[pd.DataFrame],
+        known: np.ndarray,
+        known_keys: np.ndarray,
+        row_keys: np.ndarray,
+        index: pd.Index,
+    ):
         self._sources, self._known, self._index = sources, known, index
         # Sorted keys and a binary search: no hash table of a million keys beside the figures.
         self._order = np.argsort(known_keys, kind="stable")
@@ -60,11 +67,12 @@ class _Earlier:
         self._positions: dict[int, np.ndarray] = {}
         self._columns: dict[str, np.ndarray] = {}  # the last few columns' known figures
 
-    def for_rows(self, start: int, stop: int) -> "_Earlier":
+    def for_rows(self, start: int, stop: int) -> _Earlier:
         """The same lookups for the checked rows start..stop only (the known figures are shared)."""
         part = object.__new__(_Earlier)
-        part.__dict__.update(self.__dict__, _row_keys=self._row_keys[start:stop], _index=self._index[start:stop],
-                             _positions={})
+        part.__dict__.update(
+            self.__dict__, _row_keys=self._row_keys[start:stop], _index=self._index[start:stop], _positions={}
+        )
         return part
 
     def _known_figures(self, column: str) -> np.ndarray:
@@ -105,16 +113,20 @@ def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Se
     stored = history if history is not None and not history.empty else values.iloc[0:0]
     sources = [stored, values]
     # Every authority-month known: stored first, then the rows given (which take precedence).
-    codes, periods = (values["la_code"], values["period"]) if stored.empty else (
-        pd.concat([stored[column], values[column]], ignore_index=True) for column in ("la_code", "period"))
+    codes, periods = (
+        (values["la_code"], values["period"])
+        if stored.empty
+        else (pd.concat([stored[column], values[column]], ignore_index=True) for column in ("la_code", "period"))
+    )
     is_accepted = np.concatenate([np.ones(len(stored), dtype=bool), accepted.to_numpy(dtype=bool)])
     # A file holds few distinct months: each is read once, then mapped onto its rows.
     period_code, distinct = pd.factorize(periods.astype("string"))
     distinct = pd.Series(distinct, dtype="string")
     valid = distinct.str.fullmatch(PERIOD_PATTERN).fillna(False).astype(bool)
     number = month_number(distinct.where(valid, "0000-01")).astype("int64").to_numpy()
-    well_formed = (codes.notna().to_numpy(dtype=bool) & (period_code >= 0)
-                   & np.append(valid.to_numpy(), False)[period_code])
+    well_formed = (
+        codes.notna().to_numpy(dtype=bool) & (period_code >= 0) & np.append(valid.to_numpy(), False)[period_code]
+    )
     authority, _ = pd.factorize(codes.astype("string"))
     months = np.where(well_formed, np.append(number, 0)[period_code], 0)
     keys = _month_keys(authority, months)
@@ -126,11 +138,11 @@ def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Se
     known = candidates[order[last_of_run]]
     known = known[is_accepted[known]]  # a month with an error is not history
 
-    checked = well_formed[len(stored):]  # rows naming an authority and a month written YYYY-MM
+    checked = well_formed[len(stored) :]  # rows naming an authority and a month written YYYY-MM
     rows = values if checked.all() else values[checked]  # a million rows are not copied for nothing
     if rows.empty:
         return rows, None, None
-    row_keys = keys[len(stored):][checked]
+    row_keys = keys[len(stored) :][checked]
     earlier = _Earlier(sources, known, keys[known], row_keys, rows.index)
 
     def own(column: str) -> pd.Series:
@@ -151,12 +163,14 @@ def _held_median(rows: int, months, block: int = 65_536) -> tuple[np.ndarray, np
         ordered = np.sort(held, axis=1)  # NaN sorts last
         low = np.take_along_axis(ordered, np.maximum((held_count - 1) // 2, 0)[:, None], axis=1)[:, 0]
         high = np.take_along_axis(ordered, (held_count // 2).clip(0, held.shape[1] - 1)[:, None], axis=1)[:, 0]
-        count[start:start + block] = held_count
-        median[start:start + block] = np.where(held_count > 0, (low + high) / 2, np.nan)
+        count[start : start + block] = held_count
+        median[start : start + block] = np.where(held_count > 0, (low + high) / 2, np.nan)
     return count, median
 
 
-def rolling_table(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None) -> pd.DataFrame:
+def rolling_table(
+    values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None
+) -> pd.DataFrame:
     """One row per return and rolling figure reported: what the rolling-sum rule reads, as a table.
 
     `month_0` .. `month_11` are the monthly figures of the month and the eleven before it (all
@@ -166,8 +180,18 @@ def rolling_table(values: pd.DataFrame, history: pd.DataFrame | None, accepted: 
     row of `values`. Great Expectations checks this table (`expectations.py`).
     """
     rows, own, earlier = _shifted(values, history, accepted)
-    columns = ["label", "la_code", "period", "indicator", "reported", *(f"month_{k}" for k in range(WINDOW)),
-               "previous", "current", "dropped", "recomputed"]
+    columns = [
+        "label",
+        "la_code",
+        "period",
+        "indicator",
+        "reported",
+        *(f"month_{k}" for k in range(WINDOW)),
+        "previous",
+        "current",
+        "dropped",
+        "recomputed",
+    ]
     if own is None:
         return pd.DataFrame(columns=columns)
     tables = []
@@ -175,22 +199,31 @@ def rolling_table(values: pd.DataFrame, history: pd.DataFrame | None, accepted: 
         months = [own(indicator.sums), *(earlier(k, indicator.sums) for k in range(1, WINDOW))]
         total = rolling_total(months)
         full = total.notna()
-        table = pd.DataFrame({"label": rows.index, "la_code": rows["la_code"].astype("object").to_numpy(),
-                              "period": rows["period"].astype("object").to_numpy(), "indicator": indicator.column,
-                              "reported": own(indicator.column).to_numpy()}, index=rows.index)
+        table = pd.DataFrame(
+            {
+                "label": rows.index,
+                "la_code": rows["la_code"].astype("object").to_numpy(),
+                "period": rows["period"].astype("object").to_numpy(),
+                "indicator": indicator.column,
+                "reported": own(indicator.column).to_numpy(),
+            },
+            index=rows.index,
+        )
         for k, month in enumerate(months):
             table[f"month_{k}"] = month.where(full)
         table["previous"] = earlier(1, indicator.column).where(~full)
         table["current"] = own(indicator.sums).where(~full)
         table["dropped"] = earlier(WINDOW, indicator.sums).where(~full)
-        table["recomputed"] = total.where(full, rolling_from_last_month(table["previous"], table["current"],
-                                                                         table["dropped"]))
+        table["recomputed"] = total.where(
+            full, rolling_from_last_month(table["previous"], table["current"], table["dropped"])
+        )
         tables.append(table[table["reported"].notna()])
     return pd.concat(tables, ignore_index=True)[columns]
 
 
-def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
-                     accepted: pd.Series | None = None) -> list[Finding]:
+def history_findings(
+    values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None
+) -> list[Finding]:
     """Rolling sums and month-on-month movement against the authority's stored months.
 
     `history` holds accepted monthly figures (la_code, period and indicator columns); the rows
@@ -208,7 +241,7 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
     found: list[tuple[int, int, Finding]] = []  # (row label, rule order within the row, finding)
     # A block of rows at a time: each rule's intermediate columns cover one block, not a million rows.
     for start in range(0, len(all_rows), HISTORY_BLOCK_ROWS):
-        rows = all_rows.iloc[start:start + HISTORY_BLOCK_ROWS]
+        rows = all_rows.iloc[start : start + HISTORY_BLOCK_ROWS]
         earlier = all_earlier.for_rows(start, start + HISTORY_BLOCK_ROWS)
 
         def own(column: str, rows=rows) -> pd.Series:
@@ -236,16 +269,37 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
             full = current.notna()
             for k in range(1, WINDOW):
                 full &= earlier(k, indicator.sums).notna()
-            add(order, reported.notna() & full & (total != reported), "rolling_sum_mismatch", indicator.column,
-                reported, total, lambda mask, s=indicator.sums, t=total: [f"the 12 monthly {s} figures held sum to {v:,.0f}"
-                                                                          for v in t[mask]])
+            add(
+                order,
+                reported.notna() & full & (total != reported),
+                "rolling_sum_mismatch",
+                indicator.column,
+                reported,
+                total,
+                lambda mask, s=indicator.sums, t=total: [
+                    f"the 12 monthly {s} figures held sum to {v:,.0f}" for v in t[mask]
+                ],
+            )
             previous, dropped = earlier(1, indicator.column), earlier(WINDOW, indicator.sums)
             expected = rolling_from_last_month(previous, current, dropped)
             partial = reported.notna() & ~full & previous.notna() & dropped.notna() & current.notna()
-            details = pd.Series([f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
-                                 for p, c, d, e in zip(previous[partial], current[partial], dropped[partial],
-                                                       expected[partial])], index=previous.index[partial], dtype=object)
-            add(order, partial & (expected != reported), "rolling_sum_mismatch", indicator.column, reported, expected, details)
+            details = pd.Series(
+                [
+                    f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
+                    for p, c, d, e in zip(previous[partial], current[partial], dropped[partial], expected[partial])
+                ],
+                index=previous.index[partial],
+                dtype=object,
+            )
+            add(
+                order,
+                partial & (expected != reported),
+                "rolling_sum_mismatch",
+                indicator.column,
+                reported,
+                expected,
+                details,
+            )
             order += 1
         for column in stocks:
             previous, current = earlier(1, column), own(column)
@@ -254,13 +308,27 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
             order += 1
         for column in flows:
             current = own(column)
-            count, usual = _held_median(len(rows), lambda start, stop, c=column: [
-                earlier.block(k, c, start, stop) for k in range(1, WINDOW + 1)])
+            count, usual = _held_median(
+                len(rows),
+                lambda start, stop, c=column, e=earlier: [e.block(k, c, start, stop) for k in range(1, WINDOW + 1)],
+            )
             count, usual = pd.Series(count, index=rows.index), pd.Series(usual, index=rows.index)
             far = (current > usual * FLOW_OUTLIER_FACTOR) | (current < usual / FLOW_OUTLIER_FACTOR)
-            flagged = current.notna() & (count >= FLOW_OUTLIER_MIN_MONTHS) & far & ((current - usual).abs() >= FLOW_OUTLIER_MIN_DIFFERENCE)
-            add(order, flagged, "flow_outlier", column, current, usual,
-                lambda mask, n=count: [f"median of the {k} previous months held" for k in n[mask]])
+            flagged = (
+                current.notna()
+                & (count >= FLOW_OUTLIER_MIN_MONTHS)
+                & far
+                & ((current - usual).abs() >= FLOW_OUTLIER_MIN_DIFFERENCE)
+            )
+            add(
+                order,
+                flagged,
+                "flow_outlier",
+                column,
+                current,
+                usual,
+                lambda mask, n=count: [f"median of the {k} previous months held" for k in n[mask]],
+            )
             order += 1
     found.sort(key=lambda item: item[1])  # then stably by row: the row's findings together, as reported before
     return in_row_order(values.index, [(label, finding) for label, _, finding in found])

@@ -5,6 +5,7 @@ from, the accepted history of other months, the reference data and the waivers, 
 beforehand (`pipelines.steps.read_month_inputs`). It opens no database; storing its result is
 the next stage's work. A return with an unwaived error is held back.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -95,8 +96,9 @@ def _received_findings(received: ReceivedMonth) -> list[Finding]:
     return findings + header
 
 
-def check_month(inputs: MonthInputs, engine: str = "gx", today: dt.date | None = None,
-                report_folder: Path | None = None) -> MonthValidation:
+def check_month(
+    inputs: MonthInputs, engine: str = "gx", today: dt.date | None = None, report_folder: Path | None = None
+) -> MonthValidation:
     """Every rule over the month's current returns; waivers applied; each return accepted or held back.
 
     With `report_folder` (engine "gx"), Great Expectations also writes the month's Data Docs there.
@@ -105,9 +107,17 @@ def check_month(inputs: MonthInputs, engine: str = "gx", today: dt.date | None =
     values, text, month = received.values, received.text, received.month
     report_folder = report_folder if not values.empty else None
     findings = _received_findings(received)
-    findings += validate_rows(values, text, inputs.reference, inputs.history, engine=engine, today=today,
-                              include_structure=False,  # checked per file above
-                              report_folder=report_folder, targets=inputs.targets if report_folder else None)
+    findings += validate_rows(
+        values,
+        text,
+        inputs.reference,
+        inputs.history,
+        engine=engine,
+        today=today,
+        include_structure=False,  # checked per file above
+        report_folder=report_folder,
+        targets=inputs.targets if report_folder else None,
+    )
     # Each authority's current return comes from one file; findings on no authority name their file.
     sha_by_authority = dict(zip(values["la_code"], values["sha256"]))
     sha_by_file = dict(zip(values["file"], values["sha256"]))
@@ -134,7 +144,11 @@ def cells_json(text: pd.DataFrame) -> pd.Series:
     """Each row's non-blank cells as submitted, as a JSON object (column -> text), built column by column."""
     fragments = []
     for column in all_columns():
-        cells = text[column].astype("string") if column in text.columns else pd.Series(pd.NA, index=text.index, dtype="string")
+        cells = (
+            text[column].astype("string")
+            if column in text.columns
+            else pd.Series(pd.NA, index=text.index, dtype="string")
+        )
         given = (cells.notna() & (cells != "")).fillna(False).astype(bool)
         fragments.append((json.dumps(column) + ": " + _json_string(cells)).where(given, ""))
     return "{" + _join_nonblank(fragments) + "}"

@@ -2,6 +2,7 @@
 
 Touches no database and no Dagster: history, reference data and the report folder are given.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,10 +26,17 @@ def last_complete_month(today: dt.date | None = None) -> str:
     return (pd.Period(today, freq="M") - 1).strftime("%Y-%m")
 
 
-def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference | None = None,
-                  history: pd.DataFrame | None = None, engine: str = "pandas",
-                  today: dt.date | None = None, include_structure: bool = True,
-                  report_folder: Path | None = None, targets: pd.DataFrame | None = None) -> list[Finding]:
+def validate_rows(
+    values: pd.DataFrame,
+    text: pd.DataFrame,
+    reference: Reference | None = None,
+    history: pd.DataFrame | None = None,
+    engine: str = "pandas",
+    today: dt.date | None = None,
+    include_structure: bool = True,
+    report_folder: Path | None = None,
+    targets: pd.DataFrame | None = None,
+) -> list[Finding]:
     """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
 
     The history rules read `history` (accepted stored months) and the rows given, but a row
@@ -59,7 +67,9 @@ def validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference
         # cheap passes); GX then evaluates the rolling sums over exactly that history.
         history_found, accepted = _accepted_history(values, history, findings)
         rolling = rolling_table(values, history, accepted)
-        findings += [f for f in history_found if f.rule != "rolling_sum_mismatch"] + session.rolling_findings(values, rolling)
+        findings += [f for f in history_found if f.rule != "rolling_sum_mismatch"] + session.rolling_findings(
+            values, rolling
+        )
         session.write_docs()
         return findings
     findings += cross_column_findings(values, text)
@@ -78,7 +88,9 @@ def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
     errors = {(f.la_code, f.period) for f in findings if f.severity == ERROR and f.la_code and f.period}
     codes, periods = values["la_code"].astype("string"), values["period"].astype("string")
     # Only rows naming an authority and a month with an error are paired up (a million pairs would be slow).
-    candidates = (codes.isin({code for code, _ in errors}) & periods.isin({period for _, period in errors})).to_numpy(dtype=bool)
+    candidates = (codes.isin({code for code, _ in errors}) & periods.isin({period for _, period in errors})).to_numpy(
+        dtype=bool
+    )
     found = np.zeros(len(values), dtype=bool)
     if candidates.any():
         keys = pd.MultiIndex.from_arrays([codes[candidates], periods[candidates]])
@@ -86,14 +98,16 @@ def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
     return pd.Series(found, index=values.index)
 
 
-def accepted_history_findings(values: pd.DataFrame, history: pd.DataFrame | None,
-                              other_findings: list[Finding]) -> list[Finding]:
+def accepted_history_findings(
+    values: pd.DataFrame, history: pd.DataFrame | None, other_findings: list[Finding]
+) -> list[Finding]:
     """History rules where only accepted months are history: no error cascades into later months."""
     return _accepted_history(values, history, other_findings)[0]
 
 
-def _accepted_history(values: pd.DataFrame, history: pd.DataFrame | None,
-                      other_findings: list[Finding]) -> tuple[list[Finding], pd.Series]:
+def _accepted_history(
+    values: pd.DataFrame, history: pd.DataFrame | None, other_findings: list[Finding]
+) -> tuple[list[Finding], pd.Series]:
     """The history rules' findings and the rows accepted as history (`accepted_history_findings`).
 
     A month is accepted when its row has no error, and whether it has one depends only on the

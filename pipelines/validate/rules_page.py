@@ -5,6 +5,7 @@
 The page is generated so that it cannot drift from the code: a test fails when the
 committed page differs from what this prints.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,14 @@ import sys
 from pipelines.validate.expectations import suite_entries
 from schemas.bands import BANDS_PATH
 from schemas.catalogue import derived_indicators, indicators_by_column, mandatory_indicators, strict_parts
-from schemas.rules import FAMILIES, POPULATION_ERROR_SHARE, POPULATION_WARNING_SHARE, RULES, STOCK_JUMP_MIN, STOCK_JUMP_SHARE
+from schemas.rules import (
+    FAMILIES,
+    POPULATION_ERROR_SHARE,
+    POPULATION_WARNING_SHARE,
+    RULES,
+    STOCK_JUMP_MIN,
+    STOCK_JUMP_SHARE,
+)
 
 
 def _cell(text: object) -> str:
@@ -49,9 +57,10 @@ def render() -> str:
     for family in FAMILIES:
         rules = [r for r in RULES.values() if r.family == family]
         lines += ["", f"## {family.capitalize()}", ""]
-        lines += _table(["id", "severity", "rule", "formula", "message", "example"],
-                        [[f"`{r.id}`", r.severity, r.summary, f"`{r.formula}`", r.message,
-                          r.example or ""] for r in rules])
+        lines += _table(
+            ["id", "severity", "rule", "formula", "message", "example"],
+            [[f"`{r.id}`", r.severity, r.summary, f"`{r.formula}`", r.message, r.example or ""] for r in rules],
+        )
     lines += [
         "",
         "## Derived figures",
@@ -60,26 +69,48 @@ def render() -> str:
         "place reported (`184` for 183.59 at tolerance 0.5; `935.9` for 935.93 at tolerance 0.05). The",
         "tolerance is never widened: a figure computed on a different population is a finding.",
         "",
-        *_table(["column", "definition", "polarity"],
-                [[f"`{i.column}`", f"`{i.numerator}` / `{i.denominator}` x {i.multiplier:,}", i.polarity or ""]
-                 for i in derived_indicators()]),
+        *_table(
+            ["column", "definition", "polarity"],
+            [
+                [f"`{i.column}`", f"`{i.numerator}` / `{i.denominator}` x {i.multiplier:,}", i.polarity or ""]
+                for i in derived_indicators()
+            ],
+        ),
         "",
         "Parts and wholes (`part_exceeds_whole`): "
-        + "; ".join(f"`{part}` <= `{whole}`" for part, whole in strict_parts()) + ".",
+        + "; ".join(f"`{part}` <= `{whole}`" for part, whole in strict_parts())
+        + ".",
         "",
         "Mandatory indicators (configuration default): " + ", ".join(f"`{c}`" for c in mandatory_indicators()) + ".",
         "",
         "## Thresholds",
         "",
-        *_table(["setting", "value", "rule"], [
-            ["population warning", f"{POPULATION_WARNING_SHARE:.0%} from the official estimate", "`population_differs`"],
-            ["population error", f"{POPULATION_ERROR_SHARE:.0%} from the official estimate", "`population_implausible`"],
-            ["official estimate for a month", "mid-Y for April to December of Y, mid-(Y-1) for January to March "
-             "(the financial year, as DfE computes rates); the latest earlier estimate until ONS publishes",
-             "`population_differs`, `population_implausible`"],
-            ["stock jump", f"more than {STOCK_JUMP_SHARE:.0%} and more than {STOCK_JUMP_MIN} children month on month",
-             "`stock_jump`"],
-        ]),
+        *_table(
+            ["setting", "value", "rule"],
+            [
+                [
+                    "population warning",
+                    f"{POPULATION_WARNING_SHARE:.0%} from the official estimate",
+                    "`population_differs`",
+                ],
+                [
+                    "population error",
+                    f"{POPULATION_ERROR_SHARE:.0%} from the official estimate",
+                    "`population_implausible`",
+                ],
+                [
+                    "official estimate for a month",
+                    "mid-Y for April to December of Y, mid-(Y-1) for January to March "
+                    "(the financial year, as DfE computes rates); the latest earlier estimate until ONS publishes",
+                    "`population_differs`, `population_implausible`",
+                ],
+                [
+                    "stock jump",
+                    f"more than {STOCK_JUMP_SHARE:.0%} and more than {STOCK_JUMP_MIN} children month on month",
+                    "`stock_jump`",
+                ],
+            ],
+        ),
         "",
         "## Plausibility bands",
         "",
@@ -90,8 +121,10 @@ def render() -> str:
     ]
     with BANDS_PATH.open(newline="", encoding="utf-8") as handle:
         bands = list(csv.DictReader(handle))
-    lines += _table(["column", "low", "high", "basis", "source", "method"],
-                    [[f"`{b['column']}`", b["low"], b["high"], b["basis"], b["source"], b["method"]] for b in bands])
+    lines += _table(
+        ["column", "low", "high", "basis", "source", "method"],
+        [[f"`{b['column']}`", b["low"], b["high"], b["basis"], b["source"], b["method"]] for b in bands],
+    )
     lines += [
         "",
         "## Engines",
@@ -103,10 +136,19 @@ def render() -> str:
         "to identical findings. The GX suites (the unit ranges are shown in the Data Docs but reported by the",
         "structure rules; a `target_bands` suite of warnings is added from the board's targets when imported):",
         "",
-        *_table(["suite", "expectation", "arguments", "rule", "meaning"],
-                [[f"`{e.suite}`", f"`{e.expectation}`",
-                  ", ".join(f"{k}={v}" for k, v in e.kwargs.items() if k != "ignore_row_if"),
-                  f"`{e.rule}`" + ("" if e.findings else " (shown only)"), e.description] for e in suite_entries()]),
+        *_table(
+            ["suite", "expectation", "arguments", "rule", "meaning"],
+            [
+                [
+                    f"`{e.suite}`",
+                    f"`{e.expectation}`",
+                    ", ".join(f"{k}={v}" for k, v in e.kwargs.items() if k != "ignore_row_if"),
+                    f"`{e.rule}`" + ("" if e.findings else " (shown only)"),
+                    e.description,
+                ]
+                for e in suite_entries()
+            ],
+        ),
         "",
     ]
     known = indicators_by_column()

@@ -4,6 +4,7 @@ Each check's `error` is a rule id from `schemas.rules.RULES`, so a pandera failu
 straight onto a finding with that rule's message. Uniqueness is within the rows given: the
 pipeline checks one file at a time.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -23,8 +24,12 @@ def _is_whole(series: pd.Series) -> pd.Series:
 @lru_cache(maxsize=1)
 def return_schema() -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {
-        "la_code": pa.Column("string", [pa.Check.str_matches(f"^{LA_CODE_PATTERN}$", error="la_code_format")], nullable=True),
-        "period": pa.Column("string", [pa.Check.str_matches(f"^{PERIOD_PATTERN}$", error="period_format")], nullable=True),
+        "la_code": pa.Column(
+            "string", [pa.Check.str_matches(f"^{LA_CODE_PATTERN}$", error="la_code_format")], nullable=True
+        ),
+        "period": pa.Column(
+            "string", [pa.Check.str_matches(f"^{PERIOD_PATTERN}$", error="period_format")], nullable=True
+        ),
     }
     for indicator in indicators_by_column().values():
         if not indicator.is_numeric:
@@ -61,19 +66,31 @@ def structure_findings(values: pd.DataFrame) -> list[Finding]:
     if values.empty:
         return findings
     frame = by_position(values)
-    for column, rule in (("la_code", "la_code_missing"), ("period", "period_missing"), ("population_0_17", "population_missing")):
+    for column, rule in (
+        ("la_code", "la_code_missing"),
+        ("period", "period_missing"),
+        ("population_0_17", "population_missing"),
+    ):
         findings += _findings(rule, frame, frame.index[frame[column].isna()], column)
     try:
         return_schema().validate(frame, lazy=True, inplace=True)  # nothing is coerced: no copy of the rows needed
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.reset_index(drop=True)
         duplicates = cases[cases["check"] == "multiple_fields_uniqueness"]
-        findings += _findings("duplicate_return", frame, sorted(set(duplicates["index"].dropna().astype(int))), "la_code")
+        findings += _findings(
+            "duplicate_return", frame, sorted(set(duplicates["index"].dropna().astype(int))), "la_code"
+        )
         cases = cases[cases["check"] != "multiple_fields_uniqueness"]
         known = cases["index"].notna() & cases["check"].isin(list(RULES))
         for case in cases[~known].itertuples():  # about a column, not a cell: pandera's own wording
-            findings.append(new_finding("schema", file=str(frame["file"].iloc[0]), column=case.column,
-                                        message=f"{case.column}: {case.check}"))
+            findings.append(
+                new_finding(
+                    "schema",
+                    file=str(frame["file"].iloc[0]),
+                    column=case.column,
+                    message=f"{case.column}: {case.check}",
+                )
+            )
         cases = cases[known]
         ordered: list[tuple[int, Finding]] = []
         for (check, column), group in cases.groupby(["check", "column"], sort=False):

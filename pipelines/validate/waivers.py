@@ -11,6 +11,7 @@ an unknown authority or unfinished month cannot be waived: there is nothing soun
 This module decides what may be waived and which findings a waiver covers, over plain tables;
 the register of waivers is kept in the warehouse by `pipelines.store.waivers`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,10 @@ import pandas as pd
 from schemas.findings import ERROR
 from schemas.rules import RULES
 
-UNWAIVABLE_RULES = frozenset({r.id for r in RULES.values() if r.family == "structure"}
-                             | {"unknown_authority", "period_in_future", "file_unreadable"})
+UNWAIVABLE_RULES = frozenset(
+    {r.id for r in RULES.values() if r.family == "structure"}
+    | {"unknown_authority", "period_in_future", "file_unreadable"}
+)
 # The fingerprint: a waiver applies to a finding equal to it on every one of these.
 WAIVER_KEY = ["rule", "la_code", "period", "column", "value", "expected", "sha256"]
 # Stands for a key part that is not given (a finding with no column): equal only to itself.
@@ -38,8 +41,19 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def new_waiver(*, rule: str, la_code: str, period: str, column: str | None, value: str | None, sha256: str,
-               reason: str, who: str, expected: str | None = None, now: dt.datetime | None = None) -> dict:
+def new_waiver(
+    *,
+    rule: str,
+    la_code: str,
+    period: str,
+    column: str | None,
+    value: str | None,
+    sha256: str,
+    reason: str,
+    who: str,
+    expected: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """The record of a waiver for one finding on one return file, checked; raises WaiverError.
 
     `value` and `expected` are the finding's own text (as in the findings table), `sha256`
@@ -52,22 +66,40 @@ def new_waiver(*, rule: str, la_code: str, period: str, column: str | None, valu
     for name, given in (("la_code", la_code), ("period", period), ("sha256", sha256), ("reason", reason), ("who", who)):
         if not _text(given) or not str(given).strip():
             raise WaiverError(f"a waiver needs {name}")
-    return {"rule": rule, "la_code": la_code, "period": period, "column": _text(column), "value": _text(value),
-            "expected": _text(expected), "sha256": sha256, "reason": reason.strip(), "who": who.strip(),
-            "created_at": now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)}
+    return {
+        "rule": rule,
+        "la_code": la_code,
+        "period": period,
+        "column": _text(column),
+        "value": _text(value),
+        "expected": _text(expected),
+        "sha256": sha256,
+        "reason": reason.strip(),
+        "who": who.strip(),
+        "created_at": now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }
 
 
 def waiver_for(finding: dict | pd.Series, reason: str, who: str, now: dt.datetime | None = None) -> dict:
     """A waiver of a finding exactly as it appears in the findings table (a row or a dict with its columns)."""
-    return new_waiver(rule=finding["rule"], la_code=finding["la_code"], period=finding["period"],
-                      column=_text(finding.get("column")), value=_text(finding.get("value")),
-                      expected=_text(finding.get("expected")), sha256=finding["sha256"], reason=reason, who=who,
-                      now=now)
+    return new_waiver(
+        rule=finding["rule"],
+        la_code=finding["la_code"],
+        period=finding["period"],
+        column=_text(finding.get("column")),
+        value=_text(finding.get("value")),
+        expected=_text(finding.get("expected")),
+        sha256=finding["sha256"],
+        reason=reason,
+        who=who,
+        now=now,
+    )
 
 
 def _fingerprints(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: frame[c].map(_text).astype("object").fillna(_NOT_GIVEN) for c in WAIVER_KEY},
-                        index=frame.index)
+    return pd.DataFrame(
+        {c: frame[c].map(_text).astype("object").fillna(_NOT_GIVEN) for c in WAIVER_KEY}, index=frame.index
+    )
 
 
 def match_waivers(findings: pd.DataFrame, waivers: pd.DataFrame) -> pd.DataFrame:
@@ -88,12 +120,15 @@ def match_waivers(findings: pd.DataFrame, waivers: pd.DataFrame) -> pd.DataFrame
         return out
     active = waivers[waivers["revoked_at"].isna()]
     keys = _fingerprints(out).assign(position=range(len(out)))
-    offered = _fingerprints(active).assign(waiver_id=active["waiver_id"], reason=active["reason"],
-                                           created_at=active["created_at"])
-    matched = (keys.merge(offered, on=WAIVER_KEY)
-               .sort_values(["position", "created_at", "waiver_id"])
-               .drop_duplicates("position", keep="last")
-               .set_index("position"))
+    offered = _fingerprints(active).assign(
+        waiver_id=active["waiver_id"], reason=active["reason"], created_at=active["created_at"]
+    )
+    matched = (
+        keys.merge(offered, on=WAIVER_KEY)
+        .sort_values(["position", "created_at", "waiver_id"])
+        .drop_duplicates("position", keep="last")
+        .set_index("position")
+    )
     positions = pd.Series(range(len(out)), index=out.index)
     out["waived"] = positions.isin(matched.index).to_numpy()
     out["waiver_reason"] = positions.map(matched["reason"]).astype("string").to_numpy()

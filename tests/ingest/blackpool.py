@@ -6,6 +6,7 @@ section 5.4) gives; every other figure is made up, consistent with them, so that
 complete (cin, cp_plans and cla are mandatory every month) and every derived figure has its
 components. The population is the ONS mid-2016 estimate the demo reference holds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,20 +23,20 @@ POPULATION = 28354  # ONS mid-2016 estimate (demo reference), the denominator fo
 
 FIGURES: dict[str, list[int | float | None]] = {
     #                            Apr    May    Jun    Jul    Aug    Sep    Oct    Nov    Dec
-    "contacts":                 [995,  1160,  1043,  1115,  1013,   999,   779,   594,   447],  # REPORT 5.4.1
-    "contacts_12m":             [12711, 12616, 12616, 12569, 12627, 12499, 12162, 11808, 11348],  # REPORT 5.4.1
-    "referrals":                [None, None, None, None, None, None, None, None, 203],  # SYNTHETIC
-    "referrals_to_assessment":  [None, None, None, None, None, None, None, None, 177],  # SYNTHETIC
+    "contacts": [995, 1160, 1043, 1115, 1013, 999, 779, 594, 447],  # REPORT 5.4.1
+    "contacts_12m": [12711, 12616, 12616, 12569, 12627, 12499, 12162, 11808, 11348],  # REPORT 5.4.1
+    "referrals": [None, None, None, None, None, None, None, None, 203],  # SYNTHETIC
+    "referrals_to_assessment": [None, None, None, None, None, None, None, None, 177],  # SYNTHETIC
     "contacts_to_referral_percent": [None] * 8 + [45],  # REPORT 5.4.1 (45% in December)
     "referral_to_assessment_percent": [None] * 8 + [87.2],  # REPORT 5.4.2 (87.2% in December)
-    "assessments_completed":    [None] * 6 + [189, 228, 198],  # SYNTHETIC
-    "assessments_within_15wd":  [None] * 6 + [72, 72, 55],  # SYNTHETIC
-    "assessments_within_45wd":  [None] * 6 + [153, 205, 170],  # SYNTHETIC
+    "assessments_completed": [None] * 6 + [189, 228, 198],  # SYNTHETIC
+    "assessments_within_15wd": [None] * 6 + [72, 72, 55],  # SYNTHETIC
+    "assessments_within_45wd": [None] * 6 + [153, 205, 170],  # SYNTHETIC
     "assessments_within_15wd_percent": [None] * 6 + [38.1, 31.6, 27.8],  # REPORT 5.4.3
     "assessments_within_45wd_percent": [None] * 6 + [81.0, 89.9, 85.9],  # REPORT 5.4.3
-    "cp_plans":                 [381,   385,   380,   377,   372,   368,   364,   360,   356],  # REPORT May, Dec; SYNTHETIC others
-    "cla":                      [525,   527,   528,   530,   531,   533,   534,   535,   537],  # REPORT Dec; SYNTHETIC others
-    "cin":                      [2069, 2045,  2020,  1998,  1975,  1950,  1927,  1903,  1881],  # REPORT Apr, Dec; SYNTHETIC others
+    "cp_plans": [381, 385, 380, 377, 372, 368, 364, 360, 356],  # REPORT May, Dec; SYNTHETIC others
+    "cla": [525, 527, 528, 530, 531, 533, 534, 535, 537],  # REPORT Dec; SYNTHETIC others
+    "cin": [2069, 2045, 2020, 1998, 1975, 1950, 1927, 1903, 1881],  # REPORT Apr, Dec; SYNTHETIC others
 }
 # The dashboard's own row labels, under its section headings, as the mapping file maps them.
 ROW_LABELS_CSV = """la_code,section,label,column
@@ -65,7 +66,11 @@ def long_rows() -> list[dict[str, str]]:
         row = {"la_code": LA_CODE, "period": month, "population_0_17": str(POPULATION)}
         for column, figures in FIGURES.items():
             if figures[index] is not None:
-                row[column] = format(figures[index], ".1f") if "percent" in column and column != "contacts_to_referral_percent" else str(figures[index])
+                row[column] = (
+                    format(figures[index], ".1f")
+                    if "percent" in column and column != "contacts_to_referral_percent"
+                    else str(figures[index])
+                )
         row["cla_rate_per_10k"] = f"{cla_rate(index):.1f}"
         rows.append(row)
     return rows
@@ -88,7 +93,9 @@ def write_dashboard(path: Path) -> Path:
     workbook = openpyxl.Workbook()
     notes = workbook.active
     notes.title = "Notes"
-    notes.append(["SYNTHETIC test workbook: only the figures the council report gives are real (see tests/ingest/blackpool.py)."])
+    notes.append(
+        ["SYNTHETIC test workbook: only the figures the council report gives are real (see tests/ingest/blackpool.py)."]
+    )
     sheet = workbook.create_sheet("Dashboard")
     sheet.append(["Blackpool Council - Children's Services performance data dashboard, December 2017"])
     sheet.append(["la_code: E06000009"])
@@ -100,7 +107,9 @@ def write_dashboard(path: Path) -> Path:
     def figures(column: str, number_format: str | None = None, scale: float = 1) -> list:
         return [None if v is None else v * scale for v in FIGURES[column]]
 
-    def add(label: str, cells: list, earlier: list | None = None, target: object = None, number_format: str | None = None):
+    def add(
+        label: str, cells: list, earlier: list | None = None, target: object = None, number_format: str | None = None
+    ):
         sheet.append([label, *(earlier or ["-", "-", "-", "-"]), *cells, target])
         if number_format:
             for cell in sheet[sheet.max_row][5:14]:
@@ -110,13 +119,16 @@ def write_dashboard(path: Path) -> Path:
     sheet.append(["Contacts"])
     add("Num (monthly)", figures("contacts"), target=850)
     add("Num (12 mnth)", figures("contacts_12m"), earlier=[13276, 10830, 10111, 12495], target=10200)
-    add("Contacts leading to a referral (%)", figures("contacts_to_referral_percent", scale=0.01),
-        number_format="0%")
+    add("Contacts leading to a referral (%)", figures("contacts_to_referral_percent", scale=0.01), number_format="0%")
     sheet.append(["Referrals"])
     add("Num (monthly)", figures("referrals"))
     add("Referrals leading to a child and family assessment", figures("referrals_to_assessment"))
-    add("Referrals leading to an assessment (%)", figures("referral_to_assessment_percent", scale=0.01),
-        target=0.6, number_format="0.0%")
+    add(
+        "Referrals leading to an assessment (%)",
+        figures("referral_to_assessment_percent", scale=0.01),
+        target=0.6,
+        number_format="0.0%",
+    )
     sheet.append(["Assessment"])
     add("Completed", figures("assessments_completed"))
     add("Within 15 working days", figures("assessments_within_15wd"))

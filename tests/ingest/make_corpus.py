@@ -6,6 +6,7 @@ Every file is SYNTHETIC (Blackpool's made-up consistent months from tests/valida
 The verdict and the findings each file must produce are in tests/ingest/test_corpus.py. The
 files are committed so that a reviewer can open them; this script is how they were made.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -46,6 +47,7 @@ def _workbook(sheets: dict[str, list[list[object]]]) -> openpyxl.Workbook:
 
 def _typed(rows: list[list[str]]) -> list[list[object]]:
     """Cells as Excel holds them: numbers as numbers."""
+
     def typed(cell: str) -> object:
         try:
             return int(cell)
@@ -54,12 +56,17 @@ def _typed(rows: list[list[str]]) -> list[list[object]]:
                 return float(cell)
             except ValueError:
                 return cell
+
     return [rows[0], *[[typed(c) for c in row] for row in rows[1:]]]
 
 
 def _wide_rows(rows: list[list[str]]) -> list[list[str]]:
     header, *records = rows
-    wide = [["SYNTHETIC dashboard"], ["la_code: E06000009"], ["Indicator", *[r[header.index("period")] for r in records], "Target"]]
+    wide = [
+        ["SYNTHETIC dashboard"],
+        ["la_code: E06000009"],
+        ["Indicator", *[r[header.index("period")] for r in records], "Target"],
+    ]
     for position, column in enumerate(header):
         if column in ("la_code", "la_name", "period"):
             continue
@@ -84,7 +91,9 @@ def write_corpus(folder: Path = CORPUS) -> list[Path]:
     files["trailing-empty-columns-and-rows.csv"] = _csv_text(padded, "\r\n").encode("utf-8")
     quoted = [rows[0], *[[f"{int(c):,}" if c.isdigit() and int(c) >= 1000 else c for c in row] for row in rows[1:]]]
     files["quoted-thousands.csv"] = _csv_quoted(quoted).encode("utf-8")
-    files["symbols.csv"] = _csv_text([header, rows[1], [("N/A" if c == "cla" else v) for c, v in zip(header, rows[2])]]).encode()
+    files["symbols.csv"] = _csv_text(
+        [header, rows[1], [("N/A" if c == "cla" else v) for c, v in zip(header, rows[2])]]
+    ).encode()
     files["ragged-row.csv"] = (_csv_text(rows[:2]) + ",".join(rows[2][:5]) + "\n").encode()
     files["header-only.csv"] = _csv_text([header]).encode()
     files["empty.csv"] = b""
@@ -98,8 +107,12 @@ def write_corpus(folder: Path = CORPUS) -> list[Path]:
         (folder / name).write_bytes(content)
 
     typed = _typed(rows)
-    _workbook({"Return": [["SYNTHETIC monthly return"], ["Blackpool Council"], [], *typed]}).save(folder / "title-rows.xlsx")
-    _workbook({"Notes": [["Read me first"], ["This workbook is SYNTHETIC."]], "Data": typed}).save(folder / "notes-sheet-first.xlsx")
+    _workbook({"Return": [["SYNTHETIC monthly return"], ["Blackpool Council"], [], *typed]}).save(
+        folder / "title-rows.xlsx"
+    )
+    _workbook({"Notes": [["Read me first"], ["This workbook is SYNTHETIC."]], "Data": typed}).save(
+        folder / "notes-sheet-first.xlsx"
+    )
     workbook = _workbook({"return": typed})
     sheet = workbook["return"]
     period, percent = header.index("period") + 1, header.index("contacts_to_referral_percent") + 1
@@ -113,8 +126,9 @@ def write_corpus(folder: Path = CORPUS) -> list[Path]:
     workbook = _workbook({"return": typed})
     rate_column = header.index("cla_rate_per_10k") + 1
     letter = openpyxl.utils.get_column_letter
-    workbook["return"].cell(3, rate_column).value = (
-        f"={letter(header.index('cla') + 1)}3/{letter(header.index('population_0_17') + 1)}3*10000")
+    workbook["return"].cell(
+        3, rate_column
+    ).value = f"={letter(header.index('cla') + 1)}3/{letter(header.index('population_0_17') + 1)}3*10000"
     workbook.save(folder / "formula-without-value.xlsx")  # openpyxl saves formulas without cached values
     _workbook({"Dashboard": _typed(_wide_rows(rows))}).save(folder / "wide-dashboard.xlsx")
     write_zip_bomb(folder / "zip-bomb-small.xlsx", 120 * 1024 * 1024)
@@ -132,13 +146,15 @@ def write_zip_bomb(path: Path, inflated_bytes: int, level: int = 9) -> Path:
     (a megabyte at a time), so that making a 900 MB bomb costs seconds and a few MB of memory
     (level 1: 3 s and 4 MB on disk; level 9: 7 s and 0.9 MB)."""
     block = b"\0" * (1 << 20)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
-            written = 0
-            while written < inflated_bytes:
-                chunk = block[: min(len(block), inflated_bytes - written)]
-                member.write(chunk)
-                written += len(chunk)
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as archive,
+        archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member,
+    ):
+        written = 0
+        while written < inflated_bytes:
+            chunk = block[: min(len(block), inflated_bytes - written)]
+            member.write(chunk)
+            written += len(chunk)
     return path
 
 

@@ -1,4 +1,5 @@
 """Arrivals: the intake and the landing sensor hear the same submissions, because one module decides."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,17 @@ NAMES = ("blackpool.csv", "resent.csv")
 
 def test_new_content_under_a_name_is_an_arrival_and_the_same_content_again_is_not():
     memory = LandingMemory()
-    assert [memory.observe(name, sha).arrived for name, sha in [
-        ("a.csv", "1"), ("a.csv", "1"), ("a.csv", "2"), ("a.csv", "1"), ("b.csv", "1"), ("b.csv", "1")]] == [
-        True, False, True, True, True, False]
+    assert [
+        memory.observe(name, sha).arrived
+        for name, sha in [
+            ("a.csv", "1"),
+            ("a.csv", "1"),
+            ("a.csv", "2"),
+            ("a.csv", "1"),
+            ("b.csv", "1"),
+            ("b.csv", "1"),
+        ]
+    ] == [True, False, True, True, True, False]
 
 
 def test_a_version_read_under_one_name_is_known_under_another_and_by_its_extension():
@@ -44,10 +53,12 @@ def test_of_rows_in_order_of_arrival_the_last_is_current_and_rows_naming_no_auth
 
 # A landing folder's history: each step writes one of two versions of a return under one of
 # two names, touches a file (new mtime, same bytes) or takes it away.
-steps = st.lists(st.tuples(st.sampled_from(("write", "touch", "delete")), st.sampled_from(NAMES),
-                           st.integers(0, 1)), min_size=1, max_size=7)
-RESENT_AFTER_REMOVAL = [("write", NAMES[0], 0), ("write", NAMES[0], 1), ("delete", NAMES[0], 0),
-                        ("write", NAMES[0], 0)]
+steps = st.lists(
+    st.tuples(st.sampled_from(("write", "touch", "delete")), st.sampled_from(NAMES), st.integers(0, 1)),
+    min_size=1,
+    max_size=7,
+)
+RESENT_AFTER_REMOVAL = [("write", NAMES[0], 0), ("write", NAMES[0], 1), ("delete", NAMES[0], 0), ("write", NAMES[0], 0)]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -98,8 +109,7 @@ def _landing_with_hazards(home: DataHome, outside: Path, example_rows: list[dict
     return {"october": october, "secret": secret}
 
 
-def test_links_out_of_the_landing_folder_and_names_that_are_not_utf8_are_refused_never_read(
-        tmp_path, example_rows):
+def test_links_out_of_the_landing_folder_and_names_that_are_not_utf8_are_refused_never_read(tmp_path, example_rows):
     from pipelines.ingest.arrivals import scan_landing
 
     home = DataHome(tmp_path / "home").ensure()
@@ -110,8 +120,13 @@ def test_links_out_of_the_landing_folder_and_names_that_are_not_utf8_are_refused
     files, refused = scan_landing(home)
     assert sorted(p.name for p in files) == ["alias-of-october.csv", "october.csv"]
     lines = [r.line for r in refused]
-    assert [line.split(": ")[0] for line in lines] == ["caf\\xe9-2024-11.csv", "dangling.csv", "outside-folder",
-                                                       "outside.csv", "two\\x0alines.csv"]
+    assert [line.split(": ")[0] for line in lines] == [
+        "caf\\xe9-2024-11.csv",
+        "dangling.csv",
+        "outside-folder",
+        "outside.csv",
+        "two\\x0alines.csv",
+    ]
     assert all("\n" not in line and line.encode("utf-8") for line in lines)
     assert lines[3] == "outside.csv: a symbolic link leading out of the landing folder: not followed, not read"
     assert lines[1] == "dangling.csv: a symbolic link to nothing: not read"
@@ -134,20 +149,32 @@ def test_a_run_reports_each_refused_entry_once_and_reads_only_what_is_inside(tmp
     (tmp_path / "dagster").mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster")}
     for _ in range(2):  # a second run finds the same entries: reported again, stored once
-        run = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
-                             capture_output=True, text=True, env=env, timeout=600)
+        run = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
         assert run.returncode == FINDINGS, run.stderr  # the run worked; refused files are findings
         assert "Traceback" not in run.stdout + run.stderr
         assert "published 1 month(s)" in run.stdout
-        for line in ("  caf\\xe9-2024-11.csv: the file name is not valid UTF-8", "  outside.csv: a symbolic link leading out",
-                     "  dangling.csv: a symbolic link to nothing", "  two\\x0alines.csv: the file name is not valid UTF-8"):
+        for line in (
+            "  caf\\xe9-2024-11.csv: the file name is not valid UTF-8",
+            "  outside.csv: a symbolic link leading out",
+            "  dangling.csv: a symbolic link to nothing",
+            "  two\\x0alines.csv: the file name is not valid UTF-8",
+        ):
             assert run.stdout.count(line) == 1, (line, run.stdout)
     assert sorted(p.name for p in home.archive.iterdir()) == [sha256_of(paths["october"]) + ".csv"]
     assert warehouse_scalar(home, "SELECT count(*) FROM returns WHERE period = '2024-11'") == 0
-    assert warehouse_scalar(home, "SELECT count(*) FROM findings WHERE rule = 'file_unreadable' "
-                                  "AND sha256 IS NULL") == 5
-    assert warehouse_scalar(home, "SELECT list(DISTINCT file_name ORDER BY file_name) FROM landing_seen") == \
-        ["alias-of-october.csv", "october.csv"]
+    assert (
+        warehouse_scalar(home, "SELECT count(*) FROM findings WHERE rule = 'file_unreadable' AND sha256 IS NULL") == 5
+    )
+    assert warehouse_scalar(home, "SELECT list(DISTINCT file_name ORDER BY file_name) FROM landing_seen") == [
+        "alias-of-october.csv",
+        "october.csv",
+    ]
 
 
 def test_the_sensor_requests_nothing_for_refused_entries_and_reports_them_once(tmp_path, example_rows):
@@ -167,19 +194,33 @@ def test_the_sensor_requests_nothing_for_refused_entries_and_reports_them_once(t
 
     sensor = defs.resolve_sensor_def(SENSOR_NAME)
     with dg.instance_for_test() as instance:
+
         def tick(cursor):
-            return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                                  resources={"data_home": DataHomeResource(path=str(home.root))}))
+            return sensor(
+                dg.build_sensor_context(
+                    instance=instance,
+                    cursor=cursor,
+                    definitions=defs,
+                    resources={"data_home": DataHomeResource(path=str(home.root))},
+                )
+            )
 
         first = tick(None)
         requests = first.run_requests or []
-        assert {(r.partition_key, r.tags["csc/file"]) for r in requests} == {(MONTH, "october.csv"),
-                                                                           (MONTH, "alias-of-october.csv")}
+        assert {(r.partition_key, r.tags["csc/file"]) for r in requests} == {
+            (MONTH, "october.csv"),
+            (MONTH, "alias-of-october.csv"),
+        }
         assert all(r.run_key.encode("utf-8") for r in requests)
         second = tick(first.cursor)
     assert not second.run_requests
     said = second.skip_reason.skip_message if second.skip_reason else ""
     assert "outside.csv" not in said and "caf" not in said  # reported once, not every tick
     refused = json.loads(first.cursor)["refused"]  # the cursor is text a daemon can store
-    assert sorted(refused) == ["caf\\xe9-2024-11.csv", "dangling.csv", "outside-folder", "outside.csv",
-                               "two\\x0alines.csv"]
+    assert sorted(refused) == [
+        "caf\\xe9-2024-11.csv",
+        "dangling.csv",
+        "outside-folder",
+        "outside.csv",
+        "two\\x0alines.csv",
+    ]

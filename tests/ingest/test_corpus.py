@@ -1,5 +1,6 @@
 """The corpus of messy and hostile files (tests/ingest/corpus/, made by make_corpus.py): each file's
 exact verdict from `csc-returns validate` and every finding it must produce, in one table."""
+
 from __future__ import annotations
 
 import json
@@ -28,20 +29,37 @@ CASES = {
     "date-period-and-percent-format.xlsx": (ACCEPTED, [], ""),
     "wide-dashboard.csv": (ACCEPTED, [("wide_column_ignored", "warning", None, "D3", None)], "'Target' is not a month"),
     "wide-dashboard.xlsx": (ACCEPTED, [("wide_column_ignored", "warning", None, "Dashboard!D3", None)], "'Target'"),
-    "formula-without-value.xlsx": (HELD_BACK, [
-        ("formula_without_value", "error", 3, "return!AH3", "cla_rate_per_10k")], "'=W3/D3*10000' saved without its value"),
+    "formula-without-value.xlsx": (
+        HELD_BACK,
+        [("formula_without_value", "error", 3, "return!AH3", "cla_rate_per_10k")],
+        "'=W3/D3*10000' saved without its value",
+    ),
     "symbols.csv": (HELD_BACK, [("invalid_value", "error", 3, None, "cla")], "'N/A' is not allowed"),
-    "ragged-row.csv": (HELD_BACK, [
-        ("ragged_row", "error", 3, None, None), ("mandatory_missing", "error", 3, None, "cin"),
-        ("mandatory_missing", "error", 3, None, "cp_plans"), ("mandatory_missing", "error", 3, None, "cla")],
-        "row has 5 cells but the header has 34"),
+    "ragged-row.csv": (
+        HELD_BACK,
+        [
+            ("ragged_row", "error", 3, None, None),
+            ("mandatory_missing", "error", 3, None, "cin"),
+            ("mandatory_missing", "error", 3, None, "cp_plans"),
+            ("mandatory_missing", "error", 3, None, "cla"),
+        ],
+        "row has 5 cells but the header has 34",
+    ),
     "header-only.csv": (HELD_BACK, [("no_data_rows", "error", 1, None, None)], "no returns under it"),
     "empty.csv": (REFUSED, [("file_unreadable", "error", None, None, None)], "empty"),
     "binary.csv": (REFUSED, [("file_unreadable", "error", None, None, None)], "NUL bytes"),
-    "utf16-without-bom.csv": (REFUSED, [("file_unreadable", "error", None, None, None)], "UTF-16 without a byte-order mark"),
+    "utf16-without-bom.csv": (
+        REFUSED,
+        [("file_unreadable", "error", None, None, None)],
+        "UTF-16 without a byte-order mark",
+    ),
     "notes.txt": (REFUSED, [("file_unreadable", "error", None, None, None)], "send CSV or XLSX"),
     "broken.xlsx": (REFUSED, [("file_unreadable", "error", None, None, None)], "not a zip file"),
-    "cell-too-long.csv": (REFUSED, [("limit_exceeded", "error", None, None, None)], "row 2, column 34 holds 2,000 characters"),
+    "cell-too-long.csv": (
+        REFUSED,
+        [("limit_exceeded", "error", None, None, None)],
+        "row 2, column 34 holds 2,000 characters",
+    ),
     "too-many-columns.csv": (REFUSED, [("limit_exceeded", "error", None, None, None)], "more than 500 cells"),
     "zip-bomb-small.xlsx": (REFUSED, [("limit_exceeded", "error", None, None, None)], "inflate to 120.0 MB"),
 }

@@ -1,4 +1,5 @@
 """Intake: every landed file archived by sha256, arrivals and supersession; re-running never duplicates."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,10 @@ def test_every_landed_file_is_archived_byte_for_byte_by_sha256(home, example_row
     assert (home.archive / f"{digest}.csv").read_bytes() == landed.read_bytes()
     assert {a.file_name for a in archived} == {"return.csv", "minutes.docx"}
     assert warehouse_scalar(home, "SELECT count(*) FROM received_files") == 2
-    assert warehouse_scalar(home, "SELECT count(*) FROM findings WHERE rule = 'file_unreadable' AND file = 'minutes.docx'") == 1
+    assert (
+        warehouse_scalar(home, "SELECT count(*) FROM findings WHERE rule = 'file_unreadable' AND file = 'minutes.docx'")
+        == 1
+    )
 
 
 def test_a_later_file_supersedes_an_earlier_one_and_both_stay_archived(home, example_rows):
@@ -52,7 +56,8 @@ def test_rows_naming_no_authority_or_month_are_recorded_against_their_file(home,
 
     with connect(home) as connection:
         unplaced = connection.execute(
-            "SELECT rule, \"row\" FROM findings WHERE period IS NULL AND file = 'gaps.csv' ORDER BY \"row\"").fetchall()
+            'SELECT rule, "row" FROM findings WHERE period IS NULL AND file = \'gaps.csv\' ORDER BY "row"'
+        ).fetchall()
     assert unplaced == [("la_code_missing", 3), ("period_format", 4)]
     assert list(month.values["la_code"]) == ["E06000009"]
 

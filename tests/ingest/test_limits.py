@@ -1,4 +1,5 @@
 """Limits that hold: each an error finding within seconds, memory bounded, configurable in one place."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,17 @@ print(json.dumps({"status": done.returncode, "seconds": time.monotonic() - start
 
 
 def _measured_validate(home: Path, path: Path) -> dict:
-    command = [sys.executable, "-c", MEASURE, str(Path(sys.executable).with_name("csc-returns")),
-               "--home", str(home), "validate", "--json", str(path)]
+    command = [
+        sys.executable,
+        "-c",
+        MEASURE,
+        str(Path(sys.executable).with_name("csc-returns")),
+        "--home",
+        str(home),
+        "validate",
+        "--json",
+        str(path),
+    ]
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO).stdout)
 
 
@@ -52,7 +62,9 @@ def test_the_worst_csv_within_the_limits_stays_under_1_gb(tmp_path):
     allowed): the reader and every rule over it, in one `csc-returns validate`."""
     limits = Limits()
     row = ",".join(["12"] * limits.max_columns) + "\n"
-    header = ",".join(["la_code", "period", "population_0_17", *(f"c{i}" for i in range(limits.max_columns - 3))]) + "\n"
+    header = (
+        ",".join(["la_code", "period", "population_0_17", *(f"c{i}" for i in range(limits.max_columns - 3))]) + "\n"
+    )
     path = tmp_path / "widest.csv"
     path.write_text(header + row * ((limits.max_file_bytes - len(header)) // len(row)))
 
@@ -79,8 +91,9 @@ def test_a_40_mb_csv_is_refused_at_once_without_reading_it(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_rows_over_the_limit_are_refused_and_the_limit_is_configurable(tmp_path, suffix, monkeypatch):
-    rows = [["la_code", "period", "population_0_17", "cla"]] + [["E06000009", f"2024-{m:02d}", "28630", "529"]
-                                                                  for m in range(1, 7)]
+    rows = [["la_code", "period", "population_0_17", "cla"]] + [
+        ["E06000009", f"2024-{m:02d}", "28630", "529"] for m in range(1, 7)
+    ]
     path = tmp_path / f"six-months{suffix}"
     if suffix == ".csv":
         path.write_text("\n".join(",".join(r) for r in rows) + "\n")
@@ -98,7 +111,9 @@ def test_rows_over_the_limit_are_refused_and_the_limit_is_configurable(tmp_path,
 
 
 def test_limits_from_the_environment_take_whole_numbers_only():
-    limits = Limits.from_env({"CSC_LIMIT_MAX_COLUMNS": "40", "CSC_LIMIT_MAX_ROWS": "lots", "CSC_LIMIT_MAX_CELL_CHARS": "0"})
+    limits = Limits.from_env(
+        {"CSC_LIMIT_MAX_COLUMNS": "40", "CSC_LIMIT_MAX_ROWS": "lots", "CSC_LIMIT_MAX_CELL_CHARS": "0"}
+    )
 
     assert limits.max_columns == 40
     assert (limits.max_rows, limits.max_cell_chars) == (Limits().max_rows, Limits().max_cell_chars)

@@ -1,4 +1,5 @@
 """Reading returns: every cell kept as text, bad input as findings naming file, row and column."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +41,12 @@ def test_symbols_other_than_x_are_errors_naming_file_row_and_column(tmp_path, ex
 
     [finding] = parsed.findings
     assert (finding.rule, finding.severity, finding.file, finding.row, finding.column) == (
-        "invalid_value", "error", "bad.csv", 3, "cla")
+        "invalid_value",
+        "error",
+        "bad.csv",
+        3,
+        "cla",
+    )
     assert finding.value == symbol
     assert finding.one_line().startswith("bad.csv:3 [cla] error invalid_value:")
 
@@ -55,12 +61,15 @@ def test_unknown_and_missing_columns_are_reported_not_dropped_silently(tmp_path,
     assert not parsed.readable
 
 
-@pytest.mark.parametrize("content, name", [
-    (b"", "empty.csv"),
-    (b"\xff\xfe\x00garbage\x00", "binary.csv"),
-    (b"PK\x03\x04 not really a workbook", "broken.xlsx"),
-    (b"la_code,period\n", "notes.txt"),
-])
+@pytest.mark.parametrize(
+    "content, name",
+    [
+        (b"", "empty.csv"),
+        (b"\xff\xfe\x00garbage\x00", "binary.csv"),
+        (b"PK\x03\x04 not really a workbook", "broken.xlsx"),
+        (b"la_code,period\n", "notes.txt"),
+    ],
+)
 def test_unreadable_files_become_one_finding_not_a_traceback(tmp_path, content, name):
     path = tmp_path / name
     path.write_bytes(content)
@@ -135,7 +144,7 @@ def test_number_parsing():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="ab,\"\r\n\t \x0b\x85\u2028x", max_size=40))
+@given(st.text(alphabet='ab,"\r\n\t \x0b\x85\u2028x', max_size=40))
 def test_csv_lines_are_split_as_stringio_splits_them(text):
     """The reader splits lines itself (StringIO would copy the text at four bytes a character)."""
     assert list(text_lines(text)) == list(io.StringIO(text, newline=""))

@@ -1,4 +1,5 @@
 """The wide layout: a council's own dashboard read as the standard return, findings at its own cells."""
+
 from __future__ import annotations
 
 import csv
@@ -20,11 +21,25 @@ from tests.ingest import blackpool
 pytestmark = pytest.mark.xdist_group("dagster")
 
 
-@pytest.mark.parametrize("header, month", [
-    ("2017-12", "2017-12"), ("Dec-17", "2017-12"), ("Dec 2017", "2017-12"), ("December 2017", "2017-12"),
-    ("dec17", "2017-12"), ("Sept-17", "2017-09"), (" Apr 17 ", "2017-04"), ("2017-4", "2017-04"),
-    ("Target", None), ("2016/17", None), ("YTD", None), ("Decimal 2017", None), ("2017-13", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "header, month",
+    [
+        ("2017-12", "2017-12"),
+        ("Dec-17", "2017-12"),
+        ("Dec 2017", "2017-12"),
+        ("December 2017", "2017-12"),
+        ("dec17", "2017-12"),
+        ("Sept-17", "2017-09"),
+        (" Apr 17 ", "2017-04"),
+        ("2017-4", "2017-04"),
+        ("Target", None),
+        ("2016/17", None),
+        ("YTD", None),
+        ("Decimal 2017", None),
+        ("2017-13", None),
+        ("", None),
+    ],
+)
 def test_month_headers(header, month):
     assert month_of(header) == month
 
@@ -47,12 +62,14 @@ def test_the_blackpool_dashboard_reads_as_the_long_return_does(tmp_path, home):
     assert long.findings == []
     # Earlier years and the target are not months: said once each, at the header cell, and not read.
     assert [(f.rule, f.severity, f.cell, f.row) for f in wide.findings] == [
-        ("wide_column_ignored", "warning", f"Dashboard!{letter}5", None) for letter in "BCDEO"]
+        ("wide_column_ignored", "warning", f"Dashboard!{letter}5", None) for letter in "BCDEO"
+    ]
     assert "'Target' is not a month" in wide.findings[-1].message
     figures = [c for c in long.values.columns if c not in ("file", "row", "cell_of")]
     pd.testing.assert_frame_equal(wide.values[figures], long.values[figures])
-    pd.testing.assert_frame_equal(wide.text.drop(columns=["file", "row"]).fillna(""),
-                                  long.text.drop(columns=["file", "row"]).fillna(""))
+    pd.testing.assert_frame_equal(
+        wide.text.drop(columns=["file", "row"]).fillna(""), long.text.drop(columns=["file", "row"]).fillna("")
+    )
     december = wide.values.set_index("period").loc["2017-12"]
     # The report's figures, read through the mapping, number formats and date headers.
     assert (december["contacts"], december["cla"], december["cin"], december["cp_plans"]) == (447, 537, 1881, 356)
@@ -88,19 +105,22 @@ def _wide_csv(path, lines):
 
 
 def test_a_wide_csv_with_an_la_code_row_unknown_labels_and_headings(tmp_path, home):
-    path = _wide_csv(tmp_path / "wide.csv", [
-        ["SYNTHETIC wide return"],
-        [],
-        ["la_code", "E06000009"],
-        ["", "Oct-24", "Nov-24", "Notes"],
-        ["Stocks"],
-        ["population_0_17", "28630", "28630", ""],
-        ["Children looked after at the end of the month", "529", "531", "from the case system"],
-        ["cp_plans", "247", "250", ""],
-        ["cin", "1748", "1750", ""],
-        ["Favourite colour", "3", "4", ""],
-        ["", "7", "", ""],
-    ])
+    path = _wide_csv(
+        tmp_path / "wide.csv",
+        [
+            ["SYNTHETIC wide return"],
+            [],
+            ["la_code", "E06000009"],
+            ["", "Oct-24", "Nov-24", "Notes"],
+            ["Stocks"],
+            ["population_0_17", "28630", "28630", ""],
+            ["Children looked after at the end of the month", "529", "531", "from the case system"],
+            ["cp_plans", "247", "250", ""],
+            ["cin", "1748", "1750", ""],
+            ["Favourite colour", "3", "4", ""],
+            ["", "7", "", ""],
+        ],
+    )
 
     parsed = read_return(path, home=home)
 
@@ -121,25 +141,37 @@ def test_a_wide_sheet_naming_no_authority_is_refused_in_one_line(tmp_path, home)
 
 
 def test_a_month_given_twice_and_an_indicator_given_twice_are_errors_about_the_sheet(tmp_path, home):
-    path = _wide_csv(tmp_path / "twice.csv", [
-        ["la_code: E06000009"],
-        ["", "2024-10", "Oct 2024"],
-        ["population_0_17", "28630", "28630"],
-        ["cla", "529", "531"],
-        ["CLA", "530", "530"],
-    ])
+    path = _wide_csv(
+        tmp_path / "twice.csv",
+        [
+            ["la_code: E06000009"],
+            ["", "2024-10", "Oct 2024"],
+            ["population_0_17", "28630", "28630"],
+            ["cla", "529", "531"],
+            ["CLA", "530", "530"],
+        ],
+    )
 
     parsed = read_return(path, home=home)
 
     assert [(f.rule, f.severity, f.row, f.cell) for f in parsed.findings] == [
-        ("duplicate_column", "error", None, "C2"), ("duplicate_column", "error", None, "A5")]
+        ("duplicate_column", "error", None, "C2"),
+        ("duplicate_column", "error", None, "A5"),
+    ]
     assert list(parsed.values["cla"]) == [529]
 
 
 def test_a_mapping_line_naming_no_catalogue_column_is_reported(tmp_path, home):
     home.row_labels.write_text("la_code,section,label,column\n,,Looked after,looked_after_children\n")
-    path = _wide_csv(tmp_path / "w.csv", [["la_code: E06000009"], ["", "2024-10", "2024-11"],
-                                         ["population_0_17", "28630", "28630"], ["Looked after", "529", "531"]])
+    path = _wide_csv(
+        tmp_path / "w.csv",
+        [
+            ["la_code: E06000009"],
+            ["", "2024-10", "2024-11"],
+            ["population_0_17", "28630", "28630"],
+            ["Looked after", "529", "531"],
+        ],
+    )
 
     rules = [(f.rule, f.file, f.row) for f in read_return(path, home=home).findings]
 
@@ -161,8 +193,7 @@ def _run_home(tmp_path, name, write_file) -> tuple:
     write_file(home.landing)
     assert main(["--home", str(home.root), "run"]) == 0
     with connect(home, read_only=True) as connection:
-        stored = connection.execute(
-            "SELECT * EXCLUDE (sha256) FROM indicator_values ORDER BY period").df()
+        stored = connection.execute("SELECT * EXCLUDE (sha256) FROM indicator_values ORDER BY period").df()
         statuses = connection.execute("SELECT period, status FROM returns ORDER BY period").fetchall()
         errors = connection.execute("SELECT count(*) FROM findings WHERE severity = 'error'").fetchone()[0]
     return home, stored, statuses, errors
@@ -173,9 +204,11 @@ def test_blackpool_2017_as_a_dashboard_is_validated_stored_and_published_as_the_
     monkeypatch.setenv("CSC_HOME", str(tmp_path / "wide"))  # main() sets it per home; restored after the test
     (tmp_path / "dagster").mkdir()
     wide_home, wide_stored, wide_status, wide_errors = _run_home(
-        tmp_path, "wide", lambda landing: blackpool.write_dashboard(landing / "blackpool-dashboard-2017.xlsx"))
+        tmp_path, "wide", lambda landing: blackpool.write_dashboard(landing / "blackpool-dashboard-2017.xlsx")
+    )
     long_home, long_stored, long_status, long_errors = _run_home(
-        tmp_path, "long", lambda landing: blackpool.write_long(landing / "blackpool-2017.csv"))
+        tmp_path, "long", lambda landing: blackpool.write_long(landing / "blackpool-2017.csv")
+    )
 
     assert wide_status == long_status == [(month, "accepted") for month in blackpool.MONTHS]
     assert wide_errors == long_errors == 0

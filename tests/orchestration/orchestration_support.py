@@ -1,4 +1,5 @@
 """Helpers for the orchestration tests: SYNTHETIC demo returns, a data home, a Dagster instance."""
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,9 @@ def run_held_back_month(instance, home: DataHome, demo_files: dict[str, Path]):
     import_demo_reference(home)
     land(home, demo_files[HELD_BACK_MONTH])
     job = defs.resolve_job_def("monthly_release")
-    return job.execute_in_process(partition_key=HELD_BACK_MONTH, instance=instance,
-                                  run_config=run_config(home), raise_on_error=False)
+    return job.execute_in_process(
+        partition_key=HELD_BACK_MONTH, instance=instance, run_config=run_config(home), raise_on_error=False
+    )
 
 
 def assert_month_validated(result) -> None:

@@ -1,5 +1,6 @@
 """A history in one run: a range of months gives what month-by-month runs give, with a check
 result per month, and a resubmission re-runs only the months it touches."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -15,8 +16,14 @@ from pipelines.reference import import_demo_reference
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster")]
 MONTHS = [str(p) for p in pd.period_range("2023-04", "2024-08", freq="M")]  # rolling sums, the held-back month, after
-CHECKS = ["structure_rules", "identity_rules", "completeness_rules", "consistency_rules", "plausibility_rules",
-          "continuity_rules"]
+CHECKS = [
+    "structure_rules",
+    "identity_rules",
+    "completeness_rules",
+    "consistency_rules",
+    "plausibility_rules",
+    "continuity_rules",
+]
 
 
 def _home(root, demo_files, months) -> DataHome:
@@ -31,7 +38,7 @@ def _tables(home: DataHome) -> dict[str, pd.DataFrame]:
     queries = {
         "returns": "SELECT * EXCLUDE (arrival) FROM returns ORDER BY period, la_code",
         "findings": 'SELECT rule, severity, la_code, period, "column", value, expected, message, file, "row", waived '
-                    'FROM findings ORDER BY ALL',
+        "FROM findings ORDER BY ALL",
         "indicator_values": "SELECT * FROM indicator_values ORDER BY period, la_code",
     }
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
@@ -40,7 +47,9 @@ def _tables(home: DataHome) -> dict[str, pd.DataFrame]:
 
 def test_month_ranges_split_at_gaps():
     assert month_ranges(["2024-05", "2024-01", "2024-02", "2023-12", "2024-05"]) == [
-        ("2023-12", "2024-02"), ("2024-05", "2024-05")]
+        ("2023-12", "2024-02"),
+        ("2024-05", "2024-05"),
+    ]
     assert month_ranges([]) == []
 
 
@@ -52,16 +61,19 @@ def test_a_range_in_one_run_gives_the_month_by_month_results_and_a_check_result_
     batched = _home(tmp_path / "batched", demo_files, MONTHS)
     with dg.instance_for_test() as instance:
         for month in MONTHS:
-            assert job.execute_in_process(partition_key=month, instance=instance, raise_on_error=False,
-                                          run_config=run_config(one_by_one)).success
+            assert job.execute_in_process(
+                partition_key=month, instance=instance, raise_on_error=False, run_config=run_config(one_by_one)
+            ).success
     with dg.instance_for_test() as instance:
         result = execute_range(job, instance, MONTHS[0], MONTHS[-1], run_config=run_config(batched))
         assert result.success and published_months(result, MONTHS[0], MONTHS[-1]) == MONTHS
         assert instance.get_runs_count() == 1
         for check in CHECKS:
             key = dg.AssetCheckKey(dg.AssetKey("received_returns"), check)
-            infos = {i.partition_key: i.latest_execution_status.value
-                     for i in instance.event_log_storage.get_asset_check_partition_info([key])}
+            infos = {
+                i.partition_key: i.latest_execution_status.value
+                for i in instance.event_log_storage.get_asset_check_partition_info([key])
+            }
             assert sorted(infos) == MONTHS, check
             assert set(infos.values()) <= {"SUCCEEDED", "FAILED"}
         consistency = dg.AssetCheckKey(dg.AssetKey("received_returns"), "consistency_rules")
@@ -103,8 +115,10 @@ def test_a_resubmission_reruns_its_month_and_the_months_whose_history_reads_it(t
     # (Not asking months_in_landing first: archiving records the arrival, and the run would see nothing new.)
     assert main(["--home", str(home.root), "run"]) in (OK, FINDINGS)
     with dg.DagsterInstance.get() as instance:
-        ranges = sorted((run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
-                        for run in instance.get_runs())
+        ranges = sorted(
+            (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
+            for run in instance.get_runs()
+        )
         # The history, then what the resubmission touches: its month and the 12 after it.
         assert ranges == [("2023-04", "2025-03"), ("2024-02", "2025-02")]
     assert months_in_landing(home)[0] == months  # nothing new: running again re-checks every landed month

@@ -4,6 +4,7 @@ After an intended change, regenerate and commit the snapshot:
 
     CSC_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/orchestration/test_definitions_snapshot.py
 """
+
 from __future__ import annotations
 
 import json
@@ -45,13 +46,20 @@ def describe() -> dict:
         },
         "jobs": jobs,
         "schedules": {
-            s.name: {"cron": s.cron_schedule, "timezone": s.execution_timezone, "job": s.job_name,
-                     "default_status": s.default_status.value}
+            s.name: {
+                "cron": s.cron_schedule,
+                "timezone": s.execution_timezone,
+                "job": s.job_name,
+                "default_status": s.default_status.value,
+            }
             for s in repository.schedule_defs
         },
         "sensors": {
-            s.name: {"job": s.job_name, "minimum_interval_seconds": s.minimum_interval_seconds,
-                     "default_status": s.default_status.value}
+            s.name: {
+                "job": s.job_name,
+                "minimum_interval_seconds": s.minimum_interval_seconds,
+                "default_status": s.default_status.value,
+            }
             for s in repository.sensor_defs
         },
     }
@@ -66,4 +74,5 @@ def test_definitions_match_the_snapshot():
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     assert current == json.loads(SNAPSHOT.read_text()), (
-        "the code location changed: review the difference, then regenerate with CSC_UPDATE_SNAPSHOTS=1")
+        "the code location changed: review the difference, then regenerate with CSC_UPDATE_SNAPSHOTS=1"
+    )

@@ -1,5 +1,6 @@
 """The Dagster instance belongs to the data home: `<home>/.dagster/`, from the packaged dagster.yaml,
 unless DAGSTER_HOME is set. Two homes' runs never mix."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,4 +1,5 @@
 """The landing sensor, evaluated as the daemon does: a real instance, the cursor carried between ticks."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,11 @@ class Ticker:
 
     def tick(self, cursor: object = KEEP) -> dg.SensorResult:
         context = dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursor if cursor is KEEP else cursor,
-            resources={"data_home": DataHomeResource(path=str(self.home.root))}, definitions=defs)
+            instance=self.instance,
+            cursor=self.cursor if cursor is KEEP else cursor,
+            resources={"data_home": DataHomeResource(path=str(self.home.root))},
+            definitions=defs,
+        )
         result = self.sensor(context)
         self.cursor = result.cursor
         return result
@@ -87,13 +91,17 @@ def test_nothing_is_requested_twice_across_ticks_and_restarts(instance, data_hom
     assert requested(lost) == requested(first)
 
 
-def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(instance, data_home, demo_files, monkeypatch):
+def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(
+    instance, data_home, demo_files, monkeypatch
+):
     path = land(data_home, demo_files["2024-06"])
     ticker = Ticker(instance, data_home)
-    (_, first_key), = requested(ticker.tick())
+    ((_, first_key),) = requested(ticker.tick())
 
     reads = []
-    monkeypatch.setattr(sensors, "read_contents", lambda p: reads.append(p.name) or FileContents(True, ("2024-06",), None))
+    monkeypatch.setattr(
+        sensors, "read_contents", lambda p: reads.append(p.name) or FileContents(True, ("2024-06",), None)
+    )
     stamp = path.stat().st_mtime - 10
     os.utime(path, (stamp, stamp))  # touched: hashed again, same content
     assert not ticker.tick().run_requests
@@ -104,7 +112,7 @@ def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(i
     monkeypatch.undo()
     path.write_text(path.read_text() + "\n")  # resubmitted: different bytes, same month
     old(path)
-    (_, second_key), = requested(ticker.tick())
+    ((_, second_key),) = requested(ticker.tick())
     assert second_key != first_key and second_key == f"{sha256_of(path)}:2024-06:{path.name}:2"
 
 
@@ -113,13 +121,13 @@ def test_re_sending_an_earlier_version_under_the_same_name_is_heard(instance, da
     path = land(data_home, demo_files["2024-06"])
     first = path.read_text()
     ticker = Ticker(instance, data_home)
-    (_, key_a), = requested(ticker.tick())
+    ((_, key_a),) = requested(ticker.tick())
     path.write_text(first + "\n")
     old(path)
-    (_, key_b), = requested(ticker.tick())
+    ((_, key_b),) = requested(ticker.tick())
     path.write_text(first)
     old(path)
-    (_, key_a_again), = requested(ticker.tick())
+    ((_, key_a_again),) = requested(ticker.tick())
     assert len({key_a, key_b, key_a_again}) == 3 and key_a_again.startswith(sha256_of(path))
 
 
@@ -160,8 +168,12 @@ def test_files_that_are_not_returns_are_reported_once(instance, data_home, demo_
     ticker = Ticker(instance, data_home)
     first = ticker.tick()
     assert not first.run_requests
-    for name, reason in [("notes.txt", "not a return"), ("broken.xlsx", "cannot be opened"),
-                         ("no-header.csv", "required column"), ("next-year.csv", "2999-06")]:
+    for name, reason in [
+        ("notes.txt", "not a return"),
+        ("broken.xlsx", "cannot be opened"),
+        ("no-header.csv", "required column"),
+        ("next-year.csv", "2999-06"),
+    ]:
         assert f"{name}: not a return" in skipped(first) and reason in skipped(first)
     second = ticker.tick()
     assert not second.run_requests

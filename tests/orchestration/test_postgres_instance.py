@@ -3,6 +3,7 @@
 `.ci/run` starts a server on 127.0.0.1 and sets CSC_TEST_POSTGRES_URL (a user allowed to create
 databases); each test run uses a database of its own and drops it afterwards.
 """
+
 from __future__ import annotations
 
 import os
@@ -82,7 +83,8 @@ def test_production_instance_stores_runs_and_check_results_in_postgres(postgres_
 
         def latest(asset: str, check: str):
             history = instance.event_log_storage.get_asset_check_execution_history(
-                dg.AssetCheckKey(dg.AssetKey(asset), check), limit=5)
+                dg.AssetCheckKey(dg.AssetKey(asset), check), limit=5
+            )
             (record,) = [r for r in history if r.partition == HELD_BACK_MONTH]
             return record.event.dagster_event.event_specific_data
 

@@ -1,4 +1,5 @@
 """The monthly schedule: cron from configuration, London time, the previous month's partition."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,9 @@ def instance():
 
 
 def evaluate(schedule, instance, moment: dt.datetime):
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=moment,
-                                          repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=moment, repository_def=defs.get_repository_def()
+    )
     return schedule.evaluate_tick(context)
 
 
@@ -34,13 +36,16 @@ def test_default_is_the_third_at_six_london_for_the_monthly_job():
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
-@pytest.mark.parametrize(("moment", "month"), [
-    (dt.datetime(2025, 7, 3, 6, 0, tzinfo=LONDON), "2025-06"),
-    (dt.datetime(2025, 1, 3, 6, 0, tzinfo=LONDON), "2024-12"),   # across the year end
-    (dt.datetime(2025, 4, 3, 6, 0, tzinfo=LONDON), "2025-03"),   # the financial year's last month
-    # 00:30 on 1 Nov in London is still 31 Oct in UTC: the month is London's.
-    (dt.datetime(2025, 11, 1, 0, 30, tzinfo=LONDON), "2025-10"),
-])
+@pytest.mark.parametrize(
+    ("moment", "month"),
+    [
+        (dt.datetime(2025, 7, 3, 6, 0, tzinfo=LONDON), "2025-06"),
+        (dt.datetime(2025, 1, 3, 6, 0, tzinfo=LONDON), "2024-12"),  # across the year end
+        (dt.datetime(2025, 4, 3, 6, 0, tzinfo=LONDON), "2025-03"),  # the financial year's last month
+        # 00:30 on 1 Nov in London is still 31 Oct in UTC: the month is London's.
+        (dt.datetime(2025, 11, 1, 0, 30, tzinfo=LONDON), "2025-10"),
+    ],
+)
 def test_a_tick_requests_the_previous_month(instance, moment, month):
     schedule = defs.resolve_schedule_def(schedules.SCHEDULE_NAME)
     data = evaluate(schedule, instance, moment)
@@ -54,8 +59,8 @@ def test_ticks_fall_at_six_london_time_in_winter_and_summer():
     ticks = cron_string_iterator(start, "0 6 3 * *", "Europe/London")
     first_six = [next(ticks) for _ in range(7)]
     assert {(t.day, t.hour, t.minute) for t in first_six} == {(3, 6, 0)}
-    assert first_six[0].utcoffset() == dt.timedelta(0)           # January: GMT
-    assert first_six[6].utcoffset() == dt.timedelta(hours=1)     # July: BST
+    assert first_six[0].utcoffset() == dt.timedelta(0)  # January: GMT
+    assert first_six[6].utcoffset() == dt.timedelta(hours=1)  # July: BST
 
 
 def test_cron_comes_from_the_environment(instance):

@@ -8,8 +8,10 @@ dev` starts the UI on a free loopback port on that instance; the test reads the 
 GraphQL API and opens the asset's checks page in headless Chromium (Debian's, never a
 downloaded browser). Every process started is stopped by its process group at the end.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,8 +39,15 @@ from pipelines.orchestration.runner import project_instance
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("steward_ui")]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 STARTUP_SECONDS = 120
 BACKFILL_SECONDS = 300
 BACKFILL_MONTHS = ["2024-04", "2024-05"]
@@ -107,13 +116,33 @@ def _restore_signals() -> None:
 
 def start_dagster_dev(home: DataHome, port: int, log: Path) -> subprocess.Popen:
     """`csc-returns dev` on the home: the UI, daemon and code location on the home's own instance."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DAGSTER_HOME", "CSC_HOME", "CSC_AUTOMATION", "CSC_RELEASE_CRON")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DAGSTER_HOME", "CSC_HOME", "CSC_AUTOMATION", "CSC_RELEASE_CRON")
+    }
     # (sensor and schedule stay stopped: nothing runs behind the test)
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "dev", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=home.root, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_restore_signals)
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--home",
+            str(home.root),
+            "dev",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=home.root,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_restore_signals,
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -122,14 +151,10 @@ def stop(process: subprocess.Popen) -> None:
         return
     group = os.getpgid(process.pid)
     os.killpg(group, signal.SIGINT)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)  # anything of the group still alive
-    except ProcessLookupError:
-        pass
     process.wait(timeout=10)
 
 
@@ -148,8 +173,9 @@ def wait_for_code_location(base: str, process: subprocess.Popen, log: Path) -> N
     pytest.fail(f"dagster dev did not serve the code location in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
-def wait_for_backfill_runs(base: str, backfill_id: str, expected: int, process: subprocess.Popen,
-                           log: Path) -> list[dict]:
+def wait_for_backfill_runs(
+    base: str, backfill_id: str, expected: int, process: subprocess.Popen, log: Path
+) -> list[dict]:
     deadline = time.monotonic() + BACKFILL_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -168,7 +194,7 @@ def dismiss_welcome(page) -> None:
         skip.wait_for(timeout=3_000)
         skip.click()
         skip.wait_for(state="hidden", timeout=5_000)
-    except Exception:  # noqa: BLE001  (no dialog this time)
+    except Exception:
         pass
 
 
@@ -181,7 +207,9 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chromium_path, demo_files, tmp_path, monkeypatch):
+def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(
+    chromium_path, demo_files, tmp_path, monkeypatch
+):
     home = DataHome(tmp_path / "home")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with project_instance(home) as instance:  # the home's own instance, as `csc-returns run` records in
@@ -197,7 +225,9 @@ def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chro
         assert f"(instance {home.instance})" in log.read_text().splitlines()[0]
 
         # (a) the API: the failing check of 2024-06 carries the failing rows.
-        executions = graphql(base, CHECK_QUERY, {"partition": HELD_BACK_MONTH, "check": FAILING_CHECK})["assetCheckExecutions"]
+        executions = graphql(base, CHECK_QUERY, {"partition": HELD_BACK_MONTH, "check": FAILING_CHECK})[
+            "assetCheckExecutions"
+        ]
         assert executions, "no execution of the check stored for the month"
         latest = executions[0]
         assert latest["partition"] == HELD_BACK_MONTH and latest["status"] == "FAILED"
@@ -215,8 +245,11 @@ def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chro
             browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
-                page.goto(f"{base}/assets/received_returns?view=checks&checkDetail={FAILING_CHECK}",
-                          wait_until="domcontentloaded", timeout=60_000)
+                page.goto(
+                    f"{base}/assets/received_returns?view=checks&checkDetail={FAILING_CHECK}",
+                    wait_until="domcontentloaded",
+                    timeout=60_000,
+                )
                 page.get_by_text(HELD_BACK_LA).first.wait_for(timeout=60_000)
                 dismiss_welcome(page)
                 text = page.inner_text("body")
@@ -238,12 +271,16 @@ def test_steward_sees_the_failing_check_with_its_rows_and_backfills_history(chro
         tags = {tag["key"]: tag["value"] for tag in run["tags"]}
         assert run["status"] == "SUCCESS", run
         assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
-            BACKFILL_MONTHS[0], BACKFILL_MONTHS[-1])
+            BACKFILL_MONTHS[0],
+            BACKFILL_MONTHS[-1],
+        )
         # Launched by the daemon, the run held the home's writer lock (and tagged itself so).
         assert tags.get(WRITER_TAG) == str(home.root)
         for month in BACKFILL_MONTHS:
             assert (home.publish / "releases" / month).is_dir(), f"{month} not published by the backfill"
-            [execution, *_] = graphql(base, CHECK_QUERY, {"partition": month, "check": FAILING_CHECK})["assetCheckExecutions"]
+            [execution, *_] = graphql(base, CHECK_QUERY, {"partition": month, "check": FAILING_CHECK})[
+                "assetCheckExecutions"
+            ]
             assert execution["partition"] == month and execution["status"] == "SUCCEEDED", execution
     finally:
         stop(process)

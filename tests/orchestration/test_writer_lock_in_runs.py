@@ -1,6 +1,7 @@
 """Every Dagster run that writes the warehouse holds the data home's writer lock, whatever launched
 it; a run that only checks reads the snapshot and never waits; a run killed while it held the lock
 is marked failed by the next writer, so the `warehouse` pool cannot stay full."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ import uuid
 
 import dagster as dg
 import pytest
-from orchestration_support import HELD_BACK_LA, HELD_BACK_MONTH, FAILING_CHECK, run_config, run_held_back_month
+from orchestration_support import FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, run_config, run_held_back_month
 
 import assets
 from assets.returns import received_returns
@@ -29,7 +30,11 @@ from pipelines.orchestration.resources import (
 from tests.conftest import hold_writer_lock
 
 pytestmark = pytest.mark.xdist_group("dagster")
-def _release_when_logged(instance: dg.DagsterInstance, line: str, holder: subprocess.Popen, seconds: float = 300) -> None:
+
+
+def _release_when_logged(
+    instance: dg.DagsterInstance, line: str, holder: subprocess.Popen, seconds: float = 300
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and holder.poll() is None:
         for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
@@ -47,8 +52,12 @@ def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died
         gone, alive = f"{socket.gethostname()}:{ended.stdout.strip()}", f"{socket.gethostname()}:{os.getpid()}"
 
         def left_started(home_root, process: str) -> dg.DagsterRun:
-            run = dg.DagsterRun(job_name="monthly_release", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED,
-                                tags={WRITER_TAG: str(home_root), WRITER_PROCESS_TAG: process})
+            run = dg.DagsterRun(
+                job_name="monthly_release",
+                run_id=str(uuid.uuid4()),
+                status=dg.DagsterRunStatus.STARTED,
+                tags={WRITER_TAG: str(home_root), WRITER_PROCESS_TAG: process},
+            )
             instance.add_run(run)
             return run
 
@@ -78,12 +87,16 @@ def test_a_writing_run_waits_for_the_lock_says_for_whom_and_marks_runs_that_died
 
 def test_a_run_that_only_checks_reads_the_snapshot_while_a_writer_holds_the_home(tmp_path, demo_files):
     home = DataHome(tmp_path / "home")
-    checks_only = dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks_for_assets(received_returns),
-                                      partitions_def=MONTHS)
+    checks_only = dg.define_asset_job(
+        "checks_only", selection=dg.AssetSelection.checks_for_assets(received_returns), partitions_def=MONTHS
+    )
     definitions = dg.Definitions(
-        assets=dg.load_assets_from_package_module(assets), asset_checks=dg.load_asset_checks_from_package_module(assets),
-        jobs=[checks_only], resources={"data_home": DataHomeResource(), "warehouse_writer": warehouse_writer},
-        executor=dg.in_process_executor)
+        assets=dg.load_assets_from_package_module(assets),
+        asset_checks=dg.load_asset_checks_from_package_module(assets),
+        jobs=[checks_only],
+        resources={"data_home": DataHomeResource(), "warehouse_writer": warehouse_writer},
+        executor=dg.in_process_executor,
+    )
     with dg.instance_for_test() as instance:
         assert run_held_back_month(instance, home, demo_files).success
         holder = hold_writer_lock(home, 300)  # a writer busy for longer than this test may take
@@ -91,8 +104,11 @@ def test_a_run_that_only_checks_reads_the_snapshot_while_a_writer_holds_the_home
             started = time.monotonic()
             # As the UI launches a check alone: no asset selected, the month as the run's partition tag.
             result = definitions.resolve_job_def("checks_only").execute_in_process(
-                tags={"dagster/partition": HELD_BACK_MONTH}, instance=instance, run_config=run_config(home),
-                raise_on_error=False)
+                tags={"dagster/partition": HELD_BACK_MONTH},
+                instance=instance,
+                run_config=run_config(home),
+                raise_on_error=False,
+            )
             took = time.monotonic() - started
         finally:
             holder.kill()

@@ -21,6 +21,7 @@ populations and differences across releases are all linear combinations of these
 so the solver tries them all at once. No determined variable may be a month we never
 published as a number.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -31,7 +32,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,8 +59,11 @@ WINDOW = 12
 # so some authorities must have clean years for the attack to have sums to work on.
 LARGE, SMALL = [0, 6, 7, 9, 12, 20, 41], [1, 2, 3, 4, 5]
 COUNT_PALETTES = [LARGE, LARGE * 3 + [2], LARGE + SMALL]
-STATUS_PALETTES = [["accepted"], ["accepted"] * 20 + ["held_back", "missing"],
-                   ["accepted"] * 4 + ["held_back", "missing"]]
+STATUS_PALETTES = [
+    ["accepted"],
+    ["accepted"] * 20 + ["held_back", "missing"],
+    ["accepted"] * 4 + ["held_back", "missing"],
+]
 MONTHLY = st.sampled_from(LARGE + SMALL)
 
 Equation = tuple[dict[int, int], Fraction]
@@ -77,6 +80,7 @@ def ordinal(month: str) -> int:
 
 
 # --- the solver -----------------------------------------------------------------------------
+
 
 class Solver:
     """Exact reduced row echelon form over the rationals, built one equation at a time."""
@@ -118,14 +122,15 @@ class Solver:
 def test_the_solver_finds_the_classic_differencing_attack():
     """x(m-12) = x(m) - (x_12m(m) - x_12m(m-1)): two sums and a month determine the month a year earlier."""
     solver = Solver()
-    solver.add({v: 1 for v in range(0, 12)}, Fraction(40))   # x_12m(m-1) over months 0..11
-    solver.add({v: 1 for v in range(1, 13)}, Fraction(37))   # x_12m(m) over months 1..12
+    solver.add({v: 1 for v in range(0, 12)}, Fraction(40))  # x_12m(m-1) over months 0..11
+    solver.add({v: 1 for v in range(1, 13)}, Fraction(37))  # x_12m(m) over months 1..12
     assert solver.determined() == {}
-    solver.add({12: 1}, Fraction(0))                          # x(m) = 0 published
+    solver.add({12: 1}, Fraction(0))  # x(m) = 0 published
     assert solver.determined() == {0: Fraction(3), 12: Fraction(0)}
 
 
 # --- the authorities and what they returned ---------------------------------------------------
+
 
 @dataclass
 class Authority:
@@ -136,16 +141,17 @@ class Authority:
 
 @dataclass(frozen=True)
 class Return:
-    status: str              # accepted, held_back
-    flow: int                # the variable of the month's count as returned
+    status: str  # accepted, held_back
+    flow: int  # the variable of the month's count as returned
     window: tuple[int, ...]  # the variables of its twelve-month sum, as the authority then had them
 
 
 @dataclass
 class World:
     """SYNTHETIC truth: every authority's monthly counts, as versioned variables."""
+
     authorities: list[Authority]
-    values: list[int] = field(default_factory=list)       # variable -> its value
+    values: list[int] = field(default_factory=list)  # variable -> its value
     origin: list[tuple[int, int]] = field(default_factory=list)  # variable -> (authority, month)
     current: dict[tuple[int, int], int] = field(default_factory=dict)  # (authority, month) -> variable now
     returns: dict[tuple[int, int], Return] = field(default_factory=dict)
@@ -172,9 +178,19 @@ class World:
         return stale
 
     def register(self) -> pd.DataFrame:
-        return pd.DataFrame([{"old_la_code": f"{800 + n}", "new_la_code": a.code, "la_name": f"Authority {n}",
-                              "region_code": a.region, "region_name": f"Region {a.region[-1]}", "la_type": ""}
-                             for n, a in enumerate(self.authorities)])
+        return pd.DataFrame(
+            [
+                {
+                    "old_la_code": f"{800 + n}",
+                    "new_la_code": a.code,
+                    "la_name": f"Authority {n}",
+                    "region_code": a.region,
+                    "region_name": f"Region {a.region[-1]}",
+                    "la_type": "",
+                }
+                for n, a in enumerate(self.authorities)
+            ]
+        )
 
     def accepted_values(self, t: int) -> pd.DataFrame:
         """What the warehouse's indicator_values would hold for month t: accepted returns only."""
@@ -184,8 +200,13 @@ class World:
             if made is None or made.status != "accepted":
                 continue
             figures = dict.fromkeys(COUNTS)
-            figures.update({FLOW: self.values[made.flow], SUM: sum(self.values[v] for v in made.window),
-                            POPULATION: authority.population})
+            figures.update(
+                {
+                    FLOW: self.values[made.flow],
+                    SUM: sum(self.values[v] for v in made.window),
+                    POPULATION: authority.population,
+                }
+            )
             rows.append({"la_code": authority.code, **figures})
         return pd.DataFrame(rows, columns=["la_code", *COUNTS])
 
@@ -205,10 +226,16 @@ def plans(draw, regions: int = 1, max_authorities: int = 3, months: int = 16, re
             authorities.append(Authority(f"E0{r + 6}0000{a:02d}", f"E1200000{r + 1}", draw(st.integers(1500, 60000))))
     world = World(authorities)
     for n in range(len(authorities)):
-        counts = draw(st.lists(st.sampled_from(draw(st.sampled_from(COUNT_PALETTES))),
-                               min_size=months + WINDOW - 1, max_size=months + WINDOW - 1))
-        statuses = draw(st.lists(st.sampled_from(draw(st.sampled_from(STATUS_PALETTES))),
-                                 min_size=months, max_size=months))
+        counts = draw(
+            st.lists(
+                st.sampled_from(draw(st.sampled_from(COUNT_PALETTES))),
+                min_size=months + WINDOW - 1,
+                max_size=months + WINDOW - 1,
+            )
+        )
+        statuses = draw(
+            st.lists(st.sampled_from(draw(st.sampled_from(STATUS_PALETTES))), min_size=months, max_size=months)
+        )
         for t, value in zip(range(-(WINDOW - 1), months), counts):
             world.new_value(n, t, value)
         for t, status in zip(range(months), statuses):
@@ -219,13 +246,21 @@ def plans(draw, regions: int = 1, max_authorities: int = 3, months: int = 16, re
     steps: list[tuple] = [("publish", t) for t in order]
     for _ in range(draw(st.integers(0, resubmissions))):
         position = draw(st.integers(1, len(steps)))
-        steps.insert(position, ("resubmit", draw(st.integers(0, len(authorities) - 1)),
-                                draw(st.integers(0, months - 1)), draw(st.one_of(st.none(), MONTHLY)),
-                                draw(st.sampled_from(["accepted", "accepted", "held_back"]))))
+        steps.insert(
+            position,
+            (
+                "resubmit",
+                draw(st.integers(0, len(authorities) - 1)),
+                draw(st.integers(0, months - 1)),
+                draw(st.one_of(st.none(), MONTHLY)),
+                draw(st.sampled_from(["accepted", "accepted", "held_back"])),
+            ),
+        )
     return Plan(world, months, steps)
 
 
 # --- publishing through the real code ---------------------------------------------------------
+
 
 @dataclass
 class Release:
@@ -247,15 +282,18 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
     def publish(t: int) -> None:
         month = month_text(t)
         record = disclosed.get(t, pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS]))
-        earlier = EarlierFigures.from_record(record["release"], zip(record["geography"], record["indicator"]),
-                                             record["figure"], record["published"])
+        earlier = EarlierFigures.from_record(
+            record["release"], zip(record["geography"], record["indicator"]), record["figure"], record["published"]
+        )
         built = release_rows(month, register, world.accepted_values(t), earlier)
         rows = built.rows
         assert built.problems == []
         disclosed[t] = pd.concat([record, built.figures.assign(release=str(len(releases)))], ignore_index=True)
         published[t] = rows
         if across_months:
-            folder_series = PublishedSeries.read(folder, world.stale_totals())  # one release, as publish_months writes it
+            folder_series = PublishedSeries.read(
+                folder, world.stale_totals()
+            )  # one release, as publish_months writes it
             folder_series.replace_month(month, rows, as_of=f"{month}-28")
             folder_series.write(folder)
             series = read_csv(folder / SERIES_FILE)[1]
@@ -277,6 +315,7 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
 
 
 # --- the attack -------------------------------------------------------------------------------
+
 
 def sums_a_rate_allows(rate: str, population: int, multiplier: int, dp: int) -> list[int]:
     """Every whole sum that rounds to the published rate with the published population."""
@@ -319,8 +358,11 @@ def equations(plan: Plan, releases: list[Release], with_totals: bool) -> Iterabl
                         yield _equation(made.window, candidates[0])
             elif with_totals:
                 # A total is rounded to 10, but the attacker is handed its exact value: the safe side.
-                members = [release.returns.get((index[a.code], t)) for a in world.authorities
-                           if code in (a.region, ENGLAND_CODE)]
+                members = [
+                    release.returns.get((index[a.code], t))
+                    for a in world.authorities
+                    if code in (a.region, ENGLAND_CODE)
+                ]
                 if not any(is_number(row[c]) for c in (FLOW, SUM, RATE)):
                     continue
                 assert all(m is not None and m.status == "accepted" for m in members), (code, t)
@@ -345,13 +387,18 @@ def recovered(plan: Plan, releases: list[Release], with_totals: bool) -> list[st
     index = {a.code: n for n, a in enumerate(plan.world.authorities)}
     published_as_number = {
         release.returns[(index[row["new_la_code"]], ordinal(month_of(row["time_period"], row["time_identifier"])))].flow
-        for release in releases for row in release.series
-        if row["geographic_level"] == LOCAL_AUTHORITY and is_number(row[FLOW])}
+        for release in releases
+        for row in release.series
+        if row["geographic_level"] == LOCAL_AUTHORITY and is_number(row[FLOW])
+    }
     world = plan.world
     public = {(world.origin[v], world.values[v]) for v in published_as_number}
-    return [f"authority {world.origin[v][0]}, {month_text(world.origin[v][1])}: {value} recovered "
-            f"(variable {v}), never published as a number"
-            for v, value in sorted(solver.determined().items()) if (world.origin[v], value) not in public]
+    return [
+        f"authority {world.origin[v][0]}, {month_text(world.origin[v][1])}: {value} recovered "
+        f"(variable {v}), never published as a number"
+        for v, value in sorted(solver.determined().items())
+        if (world.origin[v], value) not in public
+    ]
 
 
 def assert_revisions_hold_only_published_figures(folder: Path, releases: list[Release]) -> None:
@@ -371,8 +418,9 @@ def assert_revisions_hold_only_published_figures(folder: Path, releases: list[Re
 
 # --- the properties ---------------------------------------------------------------------------
 
-ATTACKS = settings(max_examples=40, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+ATTACKS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @ATTACKS
@@ -428,7 +476,7 @@ def test_the_worked_example_of_the_docs(tmp_path):
     world = World([Authority("E06000006", "E12000002", 30000)])
     start = ordinal("2025-01")
     year_before = [16, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13]  # February to December 2024, never published
-    series = [12, 14, *[12] * 10, 12, 3, 12]                    # January 2025 to March 2026
+    series = [12, 14, *[12] * 10, 12, 3, 12]  # January 2025 to March 2026
     for k, value in enumerate(year_before + series):
         world.new_value(0, start - len(year_before) + k, value)
     months = range(start, start + len(series))
@@ -438,11 +486,21 @@ def test_the_worked_example_of_the_docs(tmp_path):
 
     releases = publish_all(plan, tmp_path)
 
-    rows = {month_of(r["time_period"], r["time_identifier"]): r for r in releases[-1].series
-            if r["geographic_level"] == LOCAL_AUTHORITY}
+    rows = {
+        month_of(r["time_period"], r["time_identifier"]): r
+        for r in releases[-1].series
+        if r["geographic_level"] == LOCAL_AUTHORITY
+    }
     returned = {month_text(t): sum(world.values[v] for v in world.returns[(0, t)].window) for t in months}
     assert [returned[m] for m in ("2025-01", "2025-02", "2025-10", "2025-11", "2025-12", "2026-01", "2026-02")] == [
-        150, 148, 148, 147, 146, 146, 135]
+        150,
+        148,
+        148,
+        147,
+        146,
+        146,
+        135,
+    ]
     published = [(m, r[FLOW], r[SUM], r[RATE]) for m, r in rows.items() if r[SUM] != "c" or r[RATE] != "c"]
     assert published == [("2025-12", "12", "146", "48.7"), ("2026-01", "12", "146", "48.7")]
     assert (rows["2026-02"][FLOW], rows["2026-03"][SUM]) == ("c", "c")
@@ -460,8 +518,13 @@ def test_a_sum_returned_before_its_month_was_resubmitted_is_not_published(tmp_pa
     their total, and the difference is the withdrawn 3. A third authority never returns, so the
     region's and England's totals are `x` and draw no complement beside the 3 (a complement would
     stay withheld after the resubmission, and the 8 with it)."""
-    world = World([Authority("E06000006", "E12000002", 30000), Authority("E06000007", "E12000002", 41000),
-                   Authority("E06000008", "E12000002", 25000)])
+    world = World(
+        [
+            Authority("E06000006", "E12000002", 30000),
+            Authority("E06000007", "E12000002", 41000),
+            Authority("E06000008", "E12000002", 25000),
+        ]
+    )
     january, february = ordinal("2025-01"), ordinal("2025-02")
     for n in range(2):
         for t in range(january - 23, february + 1):
@@ -515,8 +578,10 @@ def test_a_complement_withheld_before_stays_withheld_while_unchanged(tmp_path):
 
     releases = publish_all(plan, tmp_path)
 
-    first, again = ({r["new_la_code"]: r[FLOW] for r in release.series if r["geographic_level"] == LOCAL_AUTHORITY}
-                    for release in releases)
+    first, again = (
+        {r["new_la_code"]: r[FLOW] for r in release.series if r["geographic_level"] == LOCAL_AUTHORITY}
+        for release in releases
+    )
     assert first == {"E06000000": "c", "E06000001": "c", "E06000002": "30"}
     assert again == {"E06000000": "c", "E06000001": "c", "E06000002": "30"}
     assert recovered(plan, releases, with_totals=True) == []

@@ -4,6 +4,7 @@ Hypothesis draws a made-up register (two or three regions of two to five authori
 authority returning, so regional and England totals are published) and small synthetic counts,
 where suppression matters most; the release builder must never publish a disclosive table.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -36,10 +37,20 @@ def synthetic_month(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
     for r, size in enumerate(sizes):
         for a in range(size):
             code = f"E0{r + 6}0000{a:02d}"
-            register.append({"old_la_code": f"{r + 1}{a:02d}", "new_la_code": code, "la_name": f"Authority {r}{a}",
-                             "region_code": f"E1200000{r + 1}", "region_name": f"Region {r + 1}", "la_type": ""})
-            figures = {c: draw(st.one_of(st.integers(0, 12), st.none()) if c != "population_0_17"
-                               else st.integers(0, 40)) for c in COUNTS}
+            register.append(
+                {
+                    "old_la_code": f"{r + 1}{a:02d}",
+                    "new_la_code": code,
+                    "la_name": f"Authority {r}{a}",
+                    "region_code": f"E1200000{r + 1}",
+                    "region_name": f"Region {r + 1}",
+                    "la_type": "",
+                }
+            )
+            figures = {
+                c: draw(st.one_of(st.integers(0, 12), st.none()) if c != "population_0_17" else st.integers(0, 40))
+                for c in COUNTS
+            }
             values.append({"la_code": code, **figures})
     return pd.DataFrame(register), pd.DataFrame(values)
 
@@ -52,8 +63,12 @@ def _number(text: str) -> float | None:
 
 
 # No shrinking: each example builds a whole release, and the assertion names the cell anyway.
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 @given(synthetic_month())
 def test_published_tables_never_disclose_a_small_count(month):
     register, values = month
@@ -135,10 +150,16 @@ def test_part_whole_chain_and_differencing():
 
 def test_rates_use_exact_components_and_symbols():
     rate = Derived("cla_rate_per_10k", "cla", "population_0_17", 10000, 1)
-    counts = {("E06000009", "cla"): 537, ("E06000009", "population_0_17"): 28354,
-              ("E12", "cla"): 0, ("E12", "population_0_17"): 0,
-              ("E13", "cla"): None, ("E13", "population_0_17"): 100,
-              ("E14", "cla"): 4, ("E14", "population_0_17"): 1000}
+    counts = {
+        ("E06000009", "cla"): 537,
+        ("E06000009", "population_0_17"): 28354,
+        ("E12", "cla"): 0,
+        ("E12", "population_0_17"): 0,
+        ("E13", "cla"): None,
+        ("E13", "population_0_17"): 100,
+        ("E14", "cla"): 4,
+        ("E14", "population_0_17"): 1000,
+    }
     cells = publishable_cells(counts, [], [], [rate], rounded=set())
     assert [cells[(g, "cla_rate_per_10k")] for g in ("E06000009", "E12", "E13", "E14")] == ["189.4", "z", "x", "c"]
 
@@ -148,10 +169,24 @@ def test_rounding_to_ten_goes_half_up():
 
 
 def test_regional_rows_only_when_the_region_is_complete():
-    register = pd.DataFrame([
-        {"old_la_code": "1", "new_la_code": "E06000001", "la_name": "A", "region_code": "E12000001", "region_name": "R1"},
-        {"old_la_code": "2", "new_la_code": "E06000002", "la_name": "B", "region_code": "E12000001", "region_name": "R1"},
-    ])
+    register = pd.DataFrame(
+        [
+            {
+                "old_la_code": "1",
+                "new_la_code": "E06000001",
+                "la_name": "A",
+                "region_code": "E12000001",
+                "region_name": "R1",
+            },
+            {
+                "old_la_code": "2",
+                "new_la_code": "E06000002",
+                "la_name": "B",
+                "region_code": "E12000001",
+                "region_name": "R1",
+            },
+        ]
+    )
     values = pd.DataFrame([{"la_code": "E06000001", **{c: 50 for c in COUNTS}}])
     built = release_rows("2025-12", register, values)
     rows, notes = built.rows, built.notes
@@ -175,10 +210,17 @@ def test_no_suppressed_month_can_be_recovered_from_published_twelve_month_sums(f
     rows = []
     for m in range(11, MONTHS_DRAWN):
         year, month = divmod(m, 12)
-        rows.append({"new_la_code": "E06000009", "time_period": str(2020 + year), "time_identifier": MONTH_NAMES[month],
-                     "s47_enquiries": SUPPRESSED if 1 <= flows[m] <= 5 else str(flows[m]),
-                     "s47_enquiries_12m": str(sum(flows[m - 11:m + 1])), "population_0_17": "28000",
-                     "s47_rate_per_10k": "1.0"})
+        rows.append(
+            {
+                "new_la_code": "E06000009",
+                "time_period": str(2020 + year),
+                "time_identifier": MONTH_NAMES[month],
+                "s47_enquiries": SUPPRESSED if 1 <= flows[m] <= 5 else str(flows[m]),
+                "s47_enquiries_12m": str(sum(flows[m - 11 : m + 1])),
+                "population_0_17": "28000",
+                "s47_rate_per_10k": "1.0",
+            }
+        )
     derived = [Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0) for i in DERIVED]
     suppress_rolling_windows(rows, {"s47_enquiries_12m": ROLLING["s47_enquiries_12m"]}, derived)
 
@@ -197,14 +239,36 @@ def test_a_month_that_earlier_releases_leave_unprotectable_is_not_published():
     """SYNTHETIC: a region's total of 24 and one authority's 20 were published when the region's other
     authority (since merged into a new one) had 4. Now the new authority returns 4: the only figures
     that could hide it, the 20 and the total, are public already, so the month is refused, not leaked."""
-    register = pd.DataFrame([
-        {"old_la_code": "1", "new_la_code": "E06000001", "la_name": "A", "region_code": "E12000001", "region_name": "R1"},
-        {"old_la_code": "2", "new_la_code": "E06000002", "la_name": "B", "region_code": "E12000001", "region_name": "R1"},
-    ])
-    values = pd.DataFrame([{"la_code": "E06000001", **{c: 50 for c in COUNTS}, "cla_started": 4},
-                           {"la_code": "E06000002", **{c: 50 for c in COUNTS}, "cla_started": 20}])
-    before = {("E12000001", "cla_started"): 24, ("E92000001", "cla_started"): 24, ("E06000002", "cla_started"): 20,
-              ("E06000099", "cla_started"): 4}
+    register = pd.DataFrame(
+        [
+            {
+                "old_la_code": "1",
+                "new_la_code": "E06000001",
+                "la_name": "A",
+                "region_code": "E12000001",
+                "region_name": "R1",
+            },
+            {
+                "old_la_code": "2",
+                "new_la_code": "E06000002",
+                "la_name": "B",
+                "region_code": "E12000001",
+                "region_name": "R1",
+            },
+        ]
+    )
+    values = pd.DataFrame(
+        [
+            {"la_code": "E06000001", **{c: 50 for c in COUNTS}, "cla_started": 4},
+            {"la_code": "E06000002", **{c: 50 for c in COUNTS}, "cla_started": 20},
+        ]
+    )
+    before = {
+        ("E12000001", "cla_started"): 24,
+        ("E92000001", "cla_started"): 24,
+        ("E06000002", "cla_started"): 20,
+        ("E06000099", "cla_started"): 4,
+    }
     earlier = EarlierFigures((EarlierRelease(before, frozenset(set(before) - {("E06000099", "cla_started")})),))
 
     built = release_rows("2025-12", register, values, earlier)

@@ -1,4 +1,5 @@
 """The publication guard: only the current accepted returns, with no unwaived error, may be published."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -52,8 +53,10 @@ def test_publishing_refuses_what_the_guard_blocks_whatever_runs_it(home, example
 
     with pytest.raises(PublishingError) as refused:
         publish_month(home, "2024-10")
-    assert str(refused.value) == ("2024-10: nothing published; 1 reason(s), first E06000009: "
-                                  "the stored figures are not the current accepted return: run the whole month again")
+    assert str(refused.value) == (
+        "2024-10: nothing published; 1 reason(s), first E06000009: "
+        "the stored figures are not the current accepted return: run the whole month again"
+    )
     assert not home.publish.exists() or not any(home.publish.iterdir())
 
     store_accepted(home, "2024-10")
@@ -96,13 +99,21 @@ ORACLE = """
     LEFT JOIN returns r ON r.la_code = s.la_code AND r.period = $month"""
 AUTHORITIES = ("E06000009", "E06000006", "E06000007")
 maybe_sha = st.sampled_from([None, "a" * 64, "b" * 64])  # None: no row
-month_state = st.fixed_dictionaries({
-    "stored": st.tuples(*(maybe_sha for _ in AUTHORITIES)),
-    "returned": st.tuples(*(st.tuples(maybe_sha, st.sampled_from(["accepted", "held_back"])) for _ in AUTHORITIES)),
-    "findings": st.lists(st.tuples(st.sampled_from([*AUTHORITIES, None]), st.sampled_from(["error", "warning"]),
-                                   st.sampled_from([True, False, None]), st.sampled_from(["2024-10", "2024-11"])),
-                         max_size=6),
-})
+month_state = st.fixed_dictionaries(
+    {
+        "stored": st.tuples(*(maybe_sha for _ in AUTHORITIES)),
+        "returned": st.tuples(*(st.tuples(maybe_sha, st.sampled_from(["accepted", "held_back"])) for _ in AUTHORITIES)),
+        "findings": st.lists(
+            st.tuples(
+                st.sampled_from([*AUTHORITIES, None]),
+                st.sampled_from(["error", "warning"]),
+                st.sampled_from([True, False, None]),
+                st.sampled_from(["2024-10", "2024-11"]),
+            ),
+            max_size=6,
+        ),
+    }
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -115,19 +126,26 @@ def test_the_guard_in_pandas_gives_the_rows_the_sql_gave(home, state):
     with connect(home) as connection:
         for table in ("findings", "returns", "indicator_values"):
             connection.execute(f"DELETE FROM {table}")
-        for n, (code, sha) in enumerate(zip(AUTHORITIES, state["stored"])):
+        for code, sha in zip(AUTHORITIES, state["stored"]):
             if sha:
-                connection.execute("INSERT INTO indicator_values (la_code, period, period_start, sha256) "
-                                   "VALUES (?, ?, DATE '2024-10-01', ?)", [code, month, sha])
+                connection.execute(
+                    "INSERT INTO indicator_values (la_code, period, period_start, sha256) "
+                    "VALUES (?, ?, DATE '2024-10-01', ?)",
+                    [code, month, sha],
+                )
         for n, (code, (sha, status)) in enumerate(zip(AUTHORITIES, state["returned"])):
             if sha:
-                connection.execute('INSERT INTO returns (la_code, period, sha256, file, "row", arrival, status, '
-                                   "errors, warnings) VALUES (?, ?, ?, ?, ?, 1, ?, 0, 0)",
-                                   [code, month, sha, f"{code}.csv", n + 2, status])
+                connection.execute(
+                    'INSERT INTO returns (la_code, period, sha256, file, "row", arrival, status, '
+                    "errors, warnings) VALUES (?, ?, ?, ?, ?, 1, ?, 0, 0)",
+                    [code, month, sha, f"{code}.csv", n + 2, status],
+                )
         for n, (code, severity, waived, period) in enumerate(state["findings"]):
-            connection.execute('INSERT INTO findings (rule, severity, la_code, period, message, file, "row", waived) '
-                               "VALUES ('negative_count', ?, ?, ?, ?, 'x.csv', ?, ?)",
-                               [severity, code, period, f"finding {n}", n + 2, waived])
+            connection.execute(
+                'INSERT INTO findings (rule, severity, la_code, period, message, file, "row", waived) '
+                "VALUES ('negative_count', ?, ?, ?, ?, 'x.csv', ?, ?)",
+                [severity, code, period, f"finding {n}", n + 2, waived],
+            )
         got = month_blockers(connection, month)
         expected = connection.execute(ORACLE, {"month": month}).df()
 
@@ -153,13 +171,15 @@ def _dagster(home):
 
     def run_whole_month(instance, month: str):
         return defs.resolve_job_def("monthly_release").execute_in_process(
-            partition_key=month, instance=instance, run_config=run_config, raise_on_error=False)
+            partition_key=month, instance=instance, run_config=run_config, raise_on_error=False
+        )
 
     def release_only(instance, month: str):
         from assets.release import open_data_release
 
-        return dg.materialize([open_data_release], partition_key=month, instance=instance, resources=resources,
-                              raise_on_error=False)
+        return dg.materialize(
+            [open_data_release], partition_key=month, instance=instance, resources=resources, raise_on_error=False
+        )
 
     return run_whole_month, release_only
 
@@ -178,7 +198,9 @@ def instance():
 
 
 def _published(home) -> dict[str, bytes]:
-    return {p.relative_to(home.publish).as_posix(): p.read_bytes() for p in sorted(home.publish.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(home.publish).as_posix(): p.read_bytes() for p in sorted(home.publish.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.xdist_group("dagster")
@@ -200,8 +222,10 @@ def test_a_release_only_run_refuses_after_a_new_arrival_for_the_month(home, exam
     assert not refused.success
     message = _failure(refused)
     assert "\n" not in message
-    assert message == ("2024-10: nothing published; 1 reason(s), first: validated before a change: a file arrived "
-                       "for 2024-10 after its validation (october-resent.csv): run the whole month again")
+    assert message == (
+        "2024-10: nothing published; 1 reason(s), first: validated before a change: a file arrived "
+        "for 2024-10 after its validation (october-resent.csv): run the whole month again"
+    )
     assert _published(home) == published
 
     assert run_whole_month(instance, "2024-10").success  # run whole again: validated, stored, published
@@ -220,12 +244,22 @@ def test_a_release_only_run_refuses_after_a_waiver_is_granted_or_revoked(home, e
 
     with connect(home) as connection:
         sha256 = connection.execute("SELECT sha256 FROM returns WHERE la_code = 'E06000009'").fetchone()[0]
-        waiver = add_waiver(connection, rule="stock_jump", la_code="E06000009", period="2024-10", column="cla",
-                            value="537", sha256=sha256, reason="SYNTHETIC: a steward's waiver", who="steward")
+        waiver = add_waiver(
+            connection,
+            rule="stock_jump",
+            la_code="E06000009",
+            period="2024-10",
+            column="cla",
+            value="537",
+            sha256=sha256,
+            reason="SYNTHETIC: a steward's waiver",
+            who="steward",
+        )
     refused = release_only(instance, "2024-10")
     assert not refused.success and _published(home) == before
-    assert _failure(refused).endswith(f"first: validated before a change: waiver {waiver} granted after its "
-                                      "validation: run the whole month again")
+    assert _failure(refused).endswith(
+        f"first: validated before a change: waiver {waiver} granted after its validation: run the whole month again"
+    )
 
     assert run_whole_month(instance, "2024-10").success  # validated with the waiver
     with connect(home) as connection:
@@ -237,7 +271,8 @@ def test_a_release_only_run_refuses_after_a_waiver_is_granted_or_revoked(home, e
 
 @pytest.mark.xdist_group("dagster")
 def test_a_release_only_run_refuses_after_reference_data_is_re_imported_with_other_content(
-        home, example_rows, instance, tmp_path):
+    home, example_rows, instance, tmp_path
+):
     from pipelines import demo
     from pipelines.reference import import_demo_reference, import_reference
 
@@ -255,7 +290,9 @@ def test_a_release_only_run_refuses_after_reference_data_is_re_imported_with_oth
 
     refused = release_only(instance, "2024-10")
     assert not refused.success
-    assert _failure(refused) == ("2024-10: nothing published; 1 reason(s), first: validated before a change: "
-                                 "reference data re-imported after its validation (populations.csv): "
-                                 "run the whole month again")
+    assert _failure(refused) == (
+        "2024-10: nothing published; 1 reason(s), first: validated before a change: "
+        "reference data re-imported after its validation (populations.csv): "
+        "run the whole month again"
+    )
     assert run_whole_month(instance, "2024-10").success

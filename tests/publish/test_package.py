@@ -1,4 +1,5 @@
 """datapackage.json, dcat.jsonld and manifest.json describe exactly what is in the publish folder."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,24 +22,38 @@ def _publish_two_months(home):
 
 def test_frictionless_validate_passes_on_the_published_package(north_west_home):
     _publish_two_months(north_west_home)
-    result = subprocess.run([sys.executable, "-m", "frictionless", "validate", "--json", "datapackage.json"],
-                            cwd=north_west_home.publish, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "frictionless", "validate", "--json", "datapackage.json"],
+        cwd=north_west_home.publish,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["valid"], result.stdout[-2000:]
     package = json.loads((north_west_home.publish / "datapackage.json").read_text())
     assert package["licenses"][0]["name"] == "OGL-UK-3.0"
     assert package["sources"] and package["contributors"]
     paths = {r["path"] for r in package["resources"]}
-    assert {"children_social_care_monthly.csv", "releases/2025-11/children_social_care_monthly_2025_11.csv",
-            "releases/2025-12/children_social_care_monthly_2025_12.meta.csv", "revisions.csv"} <= paths
+    assert {
+        "children_social_care_monthly.csv",
+        "releases/2025-11/children_social_care_monthly_2025_11.csv",
+        "releases/2025-12/children_social_care_monthly_2025_12.meta.csv",
+        "revisions.csv",
+    } <= paths
 
 
 def test_frictionless_finds_a_damaged_cell(north_west_home):
     _publish_two_months(north_west_home)
     series = north_west_home.publish / "children_social_care_monthly.csv"
     series.write_text(series.read_text().replace(",300,", ",3O0,", 1))  # a letter O typed for a zero
-    result = subprocess.run([sys.executable, "-m", "frictionless", "validate", "--json", "datapackage.json"],
-                            cwd=north_west_home.publish, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "frictionless", "validate", "--json", "datapackage.json"],
+        cwd=north_west_home.publish,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and not json.loads(result.stdout)["valid"]
 
 
@@ -61,16 +76,24 @@ def test_dcat_has_one_dataset_per_release_and_the_series(north_west_home, monkey
     _publish_two_months(north_west_home)
     catalogue = json.loads((north_west_home.publish / "dcat.jsonld").read_text())
     datasets = {d["dct:identifier"]: d for d in catalogue["dcat:dataset"]}
-    assert set(datasets) == {"children-social-care-monthly", "children-social-care-monthly-2025-11",
-                             "children-social-care-monthly-2025-12"}
+    assert set(datasets) == {
+        "children-social-care-monthly",
+        "children-social-care-monthly-2025-11",
+        "children-social-care-monthly-2025-12",
+    }
     for dataset in datasets.values():
         assert dataset["dct:title"] and dataset["dct:description"]
-        assert dataset["dct:license"]["@id"].startswith("https://www.nationalarchives.gov.uk/doc/open-government-licence")
+        assert dataset["dct:license"]["@id"].startswith(
+            "https://www.nationalarchives.gov.uk/doc/open-government-licence"
+        )
         assert dataset["dcat:distribution"][0]["dcat:downloadURL"]["@id"].startswith("https://data.example.org/csc/")
     series = datasets["children-social-care-monthly"]
     assert (series["dct:issued"]["@value"], series["dct:modified"]["@value"]) == ("2025-12-04", "2026-01-06")
     assert series["dct:temporal"]["dcat:endDate"]["@value"] == "2026-01-01"
-    assert "North West (E12000002) total not published" in datasets["children-social-care-monthly-2025-12"]["dct:description"]
+    assert (
+        "North West (E12000002) total not published"
+        in datasets["children-social-care-monthly-2025-12"]["dct:description"]
+    )
 
 
 def test_revisions_file_is_valid_even_when_empty(north_west_home):

@@ -4,6 +4,7 @@ A real CKAN needs Solr and PostgreSQL, which cannot run here; this small server 
 implements the five actions the publisher calls, with CKAN's request and response shapes
 (JSON bodies, multipart uploads, `{"success": false, "error": {"__type": ...}}` errors).
 """
+
 from __future__ import annotations
 
 import email.parser
@@ -47,7 +48,8 @@ class LoopbackCkan(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("multipart/form-data"):
             message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-                f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
             fields, files = {}, {}
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
@@ -80,8 +82,11 @@ class LoopbackCkan(BaseHTTPRequestHandler):
         if action in ("resource_create", "resource_patch"):
             if "upload" not in files:
                 return self._error(409, "Validation Error", "upload: Missing file")
-            package = next(p for p in packages.values()
-                           if p["id"] == data.get("package_id") or any(r["id"] == data.get("id") for r in p["resources"]))
+            package = next(
+                p
+                for p in packages.values()
+                if p["id"] == data.get("package_id") or any(r["id"] == data.get("id") for r in p["resources"])
+            )
             if action == "resource_create":
                 resource = {"id": f"res-{len(self.uploads)}", "name": data["name"], "format": data.get("format")}
                 package["resources"].append(resource)
@@ -149,7 +154,9 @@ def test_unreachable_ckan_is_a_one_line_error(north_west_home, monkeypatch):
     monkeypatch.setenv("CSC_CKAN_ORG", "synthetic-council")
     monkeypatch.setenv("CSC_CKAN_TOKEN", TOKEN)
     accept_returns(north_west_home, "2025-12", {BLACKPOOL: {}})
-    with pytest.raises(PublishingError, match="not on the portal: CKAN at http://127.0.0.1:9: cannot connect") as raised:
+    with pytest.raises(
+        PublishingError, match=r"not on the portal: CKAN at http://127\.0\.0\.1:9: cannot connect"
+    ) as raised:
         publish_month(north_west_home, "2025-12", publisher="ckan")
     assert TOKEN not in str(raised.value)
 
@@ -159,6 +166,7 @@ def test_ckan_settings_are_required_and_the_token_is_not_in_the_repr(monkeypatch
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(PortalError, match="CSC_CKAN_URL, CSC_CKAN_ORG, CSC_CKAN_TOKEN"):
         publisher_for("ckan")
-    publisher = publisher_for("ckan", {"CSC_CKAN_URL": "http://127.0.0.1:1", "CSC_CKAN_ORG": "o",
-                                       "CSC_CKAN_TOKEN": TOKEN})
+    publisher = publisher_for(
+        "ckan", {"CSC_CKAN_URL": "http://127.0.0.1:1", "CSC_CKAN_ORG": "o", "CSC_CKAN_TOKEN": TOKEN}
+    )
     assert TOKEN not in repr(publisher)

@@ -3,6 +3,7 @@
 Every figure is SYNTHETIC. Halton's small s47 enquiries and Blackpool's small starts make suppression
 across months, revisions and rewritten snapshots happen inside the range.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -19,20 +20,30 @@ RESUBMITTED = "2025-06"
 
 def _history(home) -> None:
     for k, month in enumerate(MONTHS):
-        accept_returns(home, month, {
-            HALTON: {"s47_enquiries": 12, "s47_enquiries_12m": 144},
-            BLACKPOOL: {"cla_started": 3 if k % 5 == 0 else 8, "cla": 537 + k},
-            WARRINGTON: {"cp_plans_started": 2 if k % 3 == 0 else 9},
-        }, received=f"{month}-28")
+        accept_returns(
+            home,
+            month,
+            {
+                HALTON: {"s47_enquiries": 12, "s47_enquiries_12m": 144},
+                BLACKPOOL: {"cla_started": 3 if k % 5 == 0 else 8, "cla": 537 + k},
+                WARRINGTON: {"cp_plans_started": 2 if k % 3 == 0 else 9},
+            },
+            received=f"{month}-28",
+        )
 
 
 def _resubmit(home) -> None:
     """Halton's June with 3 enquiries (its sums in later months become c) and Blackpool's cla revised."""
-    accept_returns(home, RESUBMITTED, {
-        HALTON: {"s47_enquiries": 3, "s47_enquiries_12m": 135},
-        BLACKPOOL: {"cla_started": 8, "cla": 600},
-        WARRINGTON: {"cp_plans_started": 9},
-    }, received="2026-04-02")
+    accept_returns(
+        home,
+        RESUBMITTED,
+        {
+            HALTON: {"s47_enquiries": 3, "s47_enquiries_12m": 135},
+            BLACKPOOL: {"cla_started": 8, "cla": 600},
+            WARRINGTON: {"cp_plans_started": 9},
+        },
+        received="2026-04-02",
+    )
 
 
 def _homes(tmp_path):
@@ -80,7 +91,10 @@ def test_a_range_with_a_month_refused_publishes_the_others(tmp_path):
     summaries = publish_months(home, ["2025-01", "2025-02", "2025-03"])
 
     assert [(s.month, s.screen_passed, bool(s.refusal)) for s in summaries] == [
-        ("2025-01", True, False), ("2025-02", False, True), ("2025-03", True, False)]
+        ("2025-01", True, False),
+        ("2025-02", False, True),
+        ("2025-03", True, False),
+    ]
     assert "no accepted returns for 2025-02" in summaries[1].refusal
     assert (home.publish / "releases/2025-03/release.json").exists()
     assert not (home.publish / "releases/2025-02").exists()

@@ -1,4 +1,5 @@
 """publish_month end to end on synthetic returns in a temporary data home."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,14 @@ from .synthetic import (
 MONTH = "2025-12"
 INDICATOR_COLUMNS = {i.column for i in published_indicators()}
 SMALL_NORTH_WEST = {
-    BLACKPOOL: {"icpcs": 3, "icpcs_within_15wd": 2, "cla_started": 5, "cp_plans_started": 0,
-                "population_0_17": 28354, "cla": 537},
+    BLACKPOOL: {
+        "icpcs": 3,
+        "icpcs_within_15wd": 2,
+        "cla_started": 5,
+        "cp_plans_started": 0,
+        "population_0_17": 28354,
+        "cla": 537,
+    },
     HALTON: {"re_referrals": 4, "cla_ceased": 1, "cla_started": 0},
     WARRINGTON: {"referrals_to_assessment": 0, "cla_ceased": 0, "cp_plans_started": 2},
 }
@@ -54,8 +61,9 @@ def test_three_north_west_authorities_small_counts_suppressed_and_no_totals(nort
         published = {c: v for c, v in rows[total].items() if c in INDICATOR_COLUMNS}
         assert set(published.values()) == {"x"}, total
     metadata = json.loads((north_west_home.publish / f"releases/{MONTH}/release.json").read_text())
-    assert any("North West (E12000002) total not published" in note and "21 of 24" in note
-               for note in metadata["notes"])
+    assert any(
+        "North West (E12000002) total not published" in note and "21 of 24" in note for note in metadata["notes"]
+    )
     assert any(note.startswith("England total not published") for note in metadata["notes"])
     assert summary.suppressed_cells >= 7
 
@@ -67,9 +75,16 @@ def test_rates_are_recomputed_from_components_to_one_decimal(north_west_home):
     assert blackpool["cla_rate_per_10k"] == "189.4"  # 537 / 28,354 x 10,000 = 189.39; the return said 9999
     assert blackpool["cla"] == "537"  # authority counts are not rounded
     assert blackpool["contacts_to_referral_percent"] == "27.8"  # 250 / 900 x 100
-    assert (blackpool["la_name"], blackpool["old_la_code"], blackpool["region_name"]) == ("Blackpool", "890", "North West")
+    assert (blackpool["la_name"], blackpool["old_la_code"], blackpool["region_name"]) == (
+        "Blackpool",
+        "890",
+        "North West",
+    )
     assert (blackpool["time_period"], blackpool["time_identifier"], blackpool["geographic_level"]) == (
-        "2025", "December", "Local authority")
+        "2025",
+        "December",
+        "Local authority",
+    )
 
 
 def test_complete_regions_give_rounded_totals_and_rates_from_exact_sums(tmp_path):
@@ -135,7 +150,11 @@ def test_a_month_published_again_keeps_what_its_first_release_withheld(tmp_path)
     assert [again[code]["cla_started"] for code in codes[:3]] == ["c", "c", "12"]
     started = _disclosed(home, MONTH).query("indicator == 'cla_started'")
     assert set(zip(started["geography"], started["figure"], started["published"])) >= {
-        (codes[0], 3, False), (codes[0], 40, False), (codes[1], 11, False), (codes[2], 12, True)}
+        (codes[0], 3, False),
+        (codes[0], 40, False),
+        (codes[1], 11, False),
+        (codes[2], 12, True),
+    }
     assert not any("disclosed" in path.name for path in home.publish.rglob("*"))
 
 
@@ -154,8 +173,9 @@ def test_resubmission_is_recorded_as_a_revision_and_the_series_keeps_every_month
     accept_returns(north_west_home, MONTH, SMALL_NORTH_WEST)
     publish_month(north_west_home, "2025-11")
     publish_month(north_west_home, MONTH)
-    accept_returns(north_west_home, "2025-11", {BLACKPOOL: {**SMALL_NORTH_WEST[BLACKPOOL], "cla": 540}},
-                   received="2026-01-09")
+    accept_returns(
+        north_west_home, "2025-11", {BLACKPOOL: {**SMALL_NORTH_WEST[BLACKPOOL], "cla": 540}}, received="2026-01-09"
+    )
 
     summary = publish_month(north_west_home, "2025-11")
 
@@ -163,7 +183,8 @@ def test_resubmission_is_recorded_as_a_revision_and_the_series_keeps_every_month
     _, revisions = read_csv(north_west_home.publish / "revisions.csv")
     assert [(r["indicator"], r["old"], r["new"], r["geography"], r["date"]) for r in revisions] == [
         ("cla", "537", "540", BLACKPOOL, "2026-01-09"),
-        ("cla_rate_per_10k", "189.4", "190.4", BLACKPOOL, "2026-01-09")]
+        ("cla_rate_per_10k", "189.4", "190.4", BLACKPOOL, "2026-01-09"),
+    ]
     metadata = json.loads((north_west_home.publish / "releases/2025-11/release.json").read_text())
     assert any("revised after resubmission" in note for note in metadata["notes"])
     _, series = read_csv(north_west_home.publish / SERIES_FILE)
@@ -171,7 +192,8 @@ def test_resubmission_is_recorded_as_a_revision_and_the_series_keeps_every_month
     november_blackpool = [r for r in series if r["new_la_code"] == BLACKPOOL and r["time_identifier"] == "November"]
     assert november_blackpool[0]["cla"] == "540"
     assert [MONTH_NAMES.index(r["time_identifier"]) for r in series] == sorted(
-        MONTH_NAMES.index(r["time_identifier"]) for r in series)
+        MONTH_NAMES.index(r["time_identifier"]) for r in series
+    )
 
 
 def test_held_back_authority_is_reported_and_published_as_not_available(north_west_home):
@@ -217,8 +239,10 @@ def test_text_that_a_spreadsheet_would_run_is_never_published_as_is(tmp_path):
     assert not home.publish.exists() or not any(home.publish.iterdir())
 
 
-@pytest.mark.parametrize("month, message", [("2025-13", "not YYYY-MM"), ("Dec 2025", "not YYYY-MM"),
-                                            ("2024-01", "no accepted returns for 2024-01")])
+@pytest.mark.parametrize(
+    "month, message",
+    [("2025-13", "not YYYY-MM"), ("Dec 2025", "not YYYY-MM"), ("2024-01", "no accepted returns for 2024-01")],
+)
 def test_bad_month_is_a_one_line_error(north_west_home, month, message):
     accept_returns(north_west_home, MONTH, SMALL_NORTH_WEST)
     with pytest.raises(PublishingError, match=message) as raised:
@@ -228,6 +252,7 @@ def test_bad_month_is_a_one_line_error(north_west_home, month, message):
 
 def test_without_a_register_publishing_stops_with_one_line(tmp_path):
     from pipelines.home import DataHome
+
     home = DataHome(tmp_path / "empty").ensure()
     with pytest.raises(PublishingError, match="no register of authorities imported"):
         publish_month(home, MONTH)
@@ -248,18 +273,23 @@ def test_twelve_month_sums_over_a_suppressed_month_are_suppressed_in_every_publi
     with 3 would otherwise come back from the January 2026 sum (and the old sum in revisions.csv)."""
     months = _months("2025-01", 13)
     for month in months:
-        accept_returns(north_west_home, month, {HALTON: {"s47_enquiries": 12, "s47_enquiries_12m": 144}},
-                       received=f"{month}-28")
+        accept_returns(
+            north_west_home, month, {HALTON: {"s47_enquiries": 12, "s47_enquiries_12m": 144}}, received=f"{month}-28"
+        )
         publish_month(north_west_home, month)
     _, series = read_csv(north_west_home.publish / SERIES_FILE)
-    halton = {f"{r['time_period']}-{MONTH_NAMES.index(r['time_identifier']) + 1:02d}": r
-              for r in series if r["new_la_code"] == HALTON}
+    halton = {
+        f"{r['time_period']}-{MONTH_NAMES.index(r['time_identifier']) + 1:02d}": r
+        for r in series
+        if r["new_la_code"] == HALTON
+    }
     # A sum is published only once twelve months of its window are: 2024 was never published.
     assert [halton[m]["s47_enquiries_12m"] for m in months] == ["c"] * 11 + ["144", "144"]
     assert [halton[m]["s47_rate_per_10k"] for m in months[-2:]] == ["48.0", "48.0"]  # 144 / 30,000 x 10,000
 
-    accept_returns(north_west_home, "2025-12", {HALTON: {"s47_enquiries": 3, "s47_enquiries_12m": 135}},
-                   received="2026-02-10")
+    accept_returns(
+        north_west_home, "2025-12", {HALTON: {"s47_enquiries": 3, "s47_enquiries_12m": 135}}, received="2026-02-10"
+    )
     summary = publish_month(north_west_home, "2025-12")
 
     assert summary.screen_passed, summary.screen_findings
@@ -272,8 +302,11 @@ def test_twelve_month_sums_over_a_suppressed_month_are_suppressed_in_every_publi
     assert {r["s47_enquiries_12m"] for r in series if r["new_la_code"] == HALTON} == {"c"}
     _, revisions = read_csv(north_west_home.publish / "revisions.csv")
     assert {(r["month"], r["indicator"], r["new"]) for r in revisions} >= {
-        ("2026-01", "s47_enquiries_12m", "c"), ("2026-01", "s47_rate_per_10k", "c"),
-        ("2025-12", "s47_enquiries", "c"), ("2025-12", "s47_enquiries_12m", "c")}
+        ("2026-01", "s47_enquiries_12m", "c"),
+        ("2026-01", "s47_rate_per_10k", "c"),
+        ("2025-12", "s47_enquiries", "c"),
+        ("2025-12", "s47_enquiries_12m", "c"),
+    }
     # The figures withdrawn are not written down beside the withdrawal: 144 less eleven published 12s is 12,
     # and an unchanged sum would give the new month back the same way.
     withdrawn = [r for r in revisions if r["new"] == "c"]

@@ -1,4 +1,5 @@
 """The release screen finds each kind of mistake DfE's screener rejects, in a file we then break on purpose."""
+
 from __future__ import annotations
 
 import shutil
@@ -45,6 +46,7 @@ def _edit(path: Path, change) -> None:
 def _set(column: str, value: str, row: int = 3):
     def change(columns, rows):
         rows[row][column] = value
+
     return change
 
 
@@ -58,6 +60,7 @@ def _rename(old: str, new: str):
         for row in rows:
             row[new] = row.pop(old)
         return [new if c == old else c for c in columns]
+
     return change
 
 
@@ -66,6 +69,7 @@ def _drop(column: str):
         for row in rows:
             del row[column]
         return [c for c in columns if c != column]
+
     return change
 
 
@@ -74,42 +78,62 @@ def _add(column: str, value: str):
         for row in rows:
             row[column] = value
         return [*columns, column]
+
     return change
 
 
 def _describe_filter(columns, rows):
-    rows.append({**dict.fromkeys(columns, ""), "col_name": "care_setting", "col_type": "Filter", "label": "Care setting"})
+    rows.append(
+        {**dict.fromkeys(columns, ""), "col_name": "care_setting", "col_type": "Filter", "label": "Care setting"}
+    )
 
 
 BREAKAGES = {
     "blank indicator": (lambda d, m: _edit(d, _set("cla", "")), "indicator_values: row 5 cla: blank"),
     "colon symbol": (lambda d, m: _edit(d, _set("cla", ":")), "neither a number nor one of c, x, z, low, u"),
     "too many decimals": (lambda d, m: _edit(d, _set("cla_rate_per_10k", "189.43")), "more than 1 decimal places"),
-    "mixed time identifiers": (lambda d, m: _edit(d, _set("time_identifier", "Calendar year")),
-                               "time_identifier: not a month name: Calendar year (time identifiers are mixed)"),
+    "mixed time identifiers": (
+        lambda d, m: _edit(d, _set("time_identifier", "Calendar year")),
+        "time_identifier: not a month name: Calendar year (time identifiers are mixed)",
+    ),
     "two-digit year": (lambda d, m: _edit(d, _set("time_period", "25")), "is not a 4-digit year"),
-    "name as submitted": (lambda d, m: _edit(d, _set("la_name", "Blackpool Council", row=24)),
-                          "is not an authority of the register"),
-    "region in the wrong case": (lambda d, m: _edit(d, _set("region_name", "north west", row=1)),
-                                 "is not a region of the register"),
-    "duplicate row": (lambda d, m: _edit(d, lambda c, rows: rows.append(dict(rows[5]))),
-                      "duplicate_rows:"),
+    "name as submitted": (
+        lambda d, m: _edit(d, _set("la_name", "Blackpool Council", row=24)),
+        "is not an authority of the register",
+    ),
+    "region in the wrong case": (
+        lambda d, m: _edit(d, _set("region_name", "north west", row=1)),
+        "is not a region of the register",
+    ),
+    "duplicate row": (lambda d, m: _edit(d, lambda c, rows: rows.append(dict(rows[5]))), "duplicate_rows:"),
     "column not snake_case": (lambda d, m: _edit(d, _rename("cla", "CLA")), "column_snake_case: CLA"),
-    "small count published": (lambda d, m: _edit(d, _set("cla_started", "4", row=24)),
-                              "small_count_published: row 26 cla_started: 4"),
+    "small count published": (
+        lambda d, m: _edit(d, _set("cla_started", "4", row=24)),
+        "small_count_published: row 26 cla_started: 4",
+    ),
     "formula in a cell": (lambda d, m: _edit(d, _set("la_name", "=1+1", row=24)), "formula_injection: row 26 la_name"),
     "missing required column": (lambda d, m: _edit(d, _drop("country_code")), "required_columns: missing country_code"),
     "meta missing": (lambda d, m: m.unlink(), "file_pairing: no "),
-    "duplicate label": (lambda d, m: _edit(m, lambda c, rows: rows[1].__setitem__("label", rows[0]["label"])),
-                        "meta_duplicate_label"),
-    "unit not allowed": (lambda d, m: _edit(m, lambda c, rows: rows[-1].__setitem__("indicator_unit", "per 10k")),
-                         "meta_indicator_unit: cla_rate_per_10k"),
-    "dp not a number": (lambda d, m: _edit(m, lambda c, rows: rows[0].__setitem__("indicator_dp", "one")),
-                        "meta_indicator_dp: population_0_17"),
-    "single-valued filter": (lambda d, m: (_edit(d, _add("care_setting", "All")), _edit(m, _describe_filter)),
-                             "filter_not_singular: care_setting"),
-    "geography described in meta": (lambda d, m: _edit(m, lambda c, rows: rows.append(
-        {**rows[0], "col_name": "la_name", "label": "Authority"})), "meta_geography_or_time_described: la_name"),
+    "duplicate label": (
+        lambda d, m: _edit(m, lambda c, rows: rows[1].__setitem__("label", rows[0]["label"])),
+        "meta_duplicate_label",
+    ),
+    "unit not allowed": (
+        lambda d, m: _edit(m, lambda c, rows: rows[-1].__setitem__("indicator_unit", "per 10k")),
+        "meta_indicator_unit: cla_rate_per_10k",
+    ),
+    "dp not a number": (
+        lambda d, m: _edit(m, lambda c, rows: rows[0].__setitem__("indicator_dp", "one")),
+        "meta_indicator_dp: population_0_17",
+    ),
+    "single-valued filter": (
+        lambda d, m: (_edit(d, _add("care_setting", "All")), _edit(m, _describe_filter)),
+        "filter_not_singular: care_setting",
+    ),
+    "geography described in meta": (
+        lambda d, m: _edit(m, lambda c, rows: rows.append({**rows[0], "col_name": "la_name", "label": "Authority"})),
+        "meta_geography_or_time_described: la_name",
+    ),
 }
 
 
@@ -141,19 +165,30 @@ def served(published, tmp_path):
 
 
 def _revision(geography: str, indicator: str, old: str, new: str, name: str = "Blackpool") -> dict[str, str]:
-    return {"month": MONTH, "geography": geography, "geography_name": name, "indicator": indicator,
-            "old": old, "new": new, "date": "2026-01-09"}
+    return {
+        "month": MONTH,
+        "geography": geography,
+        "geography_name": name,
+        "indicator": indicator,
+        "old": old,
+        "new": new,
+        "date": "2026-01-09",
+    }
 
 
 REVISION_BREAKAGES = {
     # Blackpool's cla_started is 3, published as c: its old figure must not be written down.
-    "figure of a withheld cell": (_revision(BLACKPOOL, "cla_started", "14", "c"),
-                                  "revisions.csv: withheld_figure_revealed: row 2 old: cla_started of E06000009"),
+    "figure of a withheld cell": (
+        _revision(BLACKPOOL, "cla_started", "14", "c"),
+        "revisions.csv: withheld_figure_revealed: row 2 old: cla_started of E06000009",
+    ),
     "small count": (_revision(HALTON, "cla", "4", "9"), "revisions.csv: small_count_published: row 2 old: cla 4"),
     "not a symbol": (_revision(HALTON, "cla", "n/a", "300"), "revisions.csv: revision_values: row 2 old: 'n/a'"),
     "formula": (_revision(HALTON, "cla", "290", "300", name="=1+1"), "revisions.csv: formula_injection: row 2"),
-    "unknown indicator": (_revision(HALTON, "children", "290", "300"),
-                          "revisions.csv: revision_values: row 2: month '2025-12' or indicator 'children'"),
+    "unknown indicator": (
+        _revision(HALTON, "children", "290", "300"),
+        "revisions.csv: revision_values: row 2: month '2025-12' or indicator 'children'",
+    ),
 }
 
 
@@ -171,7 +206,10 @@ def test_revisions_are_screened_with_the_release(served, breakage):
 
 
 def test_a_revision_of_a_published_figure_screens_clean(served):
-    folder, register = served
-    write_csv(folder / REVISIONS_FILE, REVISION_COLUMNS,
-              [_revision(HALTON, "cla", "290", "300"), _revision(BLACKPOOL, "cla_started", "c", "c")])
+    folder, _ = served
+    write_csv(
+        folder / REVISIONS_FILE,
+        REVISION_COLUMNS,
+        [_revision(HALTON, "cla", "290", "300"), _revision(BLACKPOOL, "cla_started", "c", "c")],
+    )
     assert screen_revisions(folder) == []

@@ -1,5 +1,6 @@
 """Benchmarks: England, region, statistical neighbours, quartiles and bands, on real published figures
 (read from ../shared/reference, never copied) and on SYNTHETIC bad input."""
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,14 @@ from hypothesis import strategies as st
 
 from pipelines.home import DataHome
 from pipelines.reference import ReferenceError, import_reference, load_reference
-from pipelines.scorecard.benchmarks import (BENCHMARK_COLUMNS, SOURCE_NONE, SOURCE_RETURNS, build_benchmarks,
-                                            read_benchmarks, write_benchmarks)
+from pipelines.scorecard.benchmarks import (
+    BENCHMARK_COLUMNS,
+    SOURCE_NONE,
+    SOURCE_RETURNS,
+    build_benchmarks,
+    read_benchmarks,
+    write_benchmarks,
+)
 from tests.conftest import REFERENCE, requires_shared
 
 REGISTER = REFERENCE / "la_register_2025.csv"
@@ -45,15 +52,24 @@ def real_month(official) -> pd.DataFrame:
     child population, shaped as the month 2022-03 (authorities the files lack a figure for are absent)."""
     lait = pd.read_csv(LAIT, dtype=str, keep_default_na=False)
     populations = pd.read_csv(POPULATIONS, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    populations = populations[(populations["geographic_level"] == "Local authority")
-                              & (populations["time_period"] == str(YEAR - 1))]
-    month = pd.DataFrame({"la_code": populations["new_la_code"],
-                          "population_0_17": pd.to_numeric(populations["population_estimate"], errors="coerce")})
+    populations = populations[
+        (populations["geographic_level"] == "Local authority") & (populations["time_period"] == str(YEAR - 1))
+    ]
+    month = pd.DataFrame(
+        {
+            "la_code": populations["new_la_code"],
+            "population_0_17": pd.to_numeric(populations["population_estimate"], errors="coerce"),
+        }
+    )
     for short, column in COUNTS.items():
         counts = lait[(lait["short_desc"] == short) & (lait["year"] == str(YEAR)) & (lait["new_la_code"] != "")]
-        month = month.merge(pd.DataFrame({"la_code": counts["new_la_code"],
-                                          column: pd.to_numeric(counts["value_num"], errors="coerce")}),
-                            on="la_code", how="left")
+        month = month.merge(
+            pd.DataFrame(
+                {"la_code": counts["new_la_code"], column: pd.to_numeric(counts["value_num"], errors="coerce")}
+            ),
+            on="la_code",
+            how="left",
+        )
     register = load_reference(official).register
     month = month[month["la_code"].isin(register["new_la_code"])].assign(period=f"{YEAR}-03")
     return month.reset_index(drop=True)
@@ -110,7 +126,9 @@ def test_neighbour_mean_is_the_mean_of_the_ten_neighbours_recomputed_values(real
     for indicator in ("cla_rate_per_10k", "cp_rate_per_10k", "referral_rate_per_10k"):
         values = real_benchmarks[real_benchmarks["indicator"] == indicator].set_index("la_code")
         for la_code in ("E06000009", "E09000002", "E10000017", values.index[-1]):
-            theirs = values["value"].reindex(neighbours.loc[neighbours["la_code"] == la_code, "neighbour_code"]).dropna()
+            theirs = (
+                values["value"].reindex(neighbours.loc[neighbours["la_code"] == la_code, "neighbour_code"]).dropna()
+            )
             assert values.loc[la_code, "neighbours_authorities"] == len(theirs)
             assert values.loc[la_code, "neighbours"] == pytest.approx(round(theirs.mean(), 1), abs=1e-9)
 
@@ -129,10 +147,19 @@ def test_bands_follow_polarity(real_benchmarks):
     cp = real_benchmarks[real_benchmarks["indicator"] == "cp_rate_per_10k"]
     assert cp["band"].isna().all()  # no polarity: no band
     banded = build_benchmarks(
-        pd.DataFrame({"la_code": [f"E0600000{i}" for i in range(1, 5)], "period": "2022-03",
-                      "referrals": 100, "re_referrals": [10, 20, 30, 40],
-                      "assessments_completed": 100, "assessments_within_45wd": [60, 70, 80, 90]}),
-        None, min_authorities=1)
+        pd.DataFrame(
+            {
+                "la_code": [f"E0600000{i}" for i in range(1, 5)],
+                "period": "2022-03",
+                "referrals": 100,
+                "re_referrals": [10, 20, 30, 40],
+                "assessments_completed": 100,
+                "assessments_within_45wd": [60, 70, 80, 90],
+            }
+        ),
+        None,
+        min_authorities=1,
+    )
     re_referral = banded[banded["indicator"] == "re_referral_percent"].set_index("la_code")
     within_45 = banded[banded["indicator"] == "assessments_within_45wd_percent"].set_index("la_code")
     assert re_referral["band"].tolist() == ["A", "B", "C", "D"]  # low is good
@@ -143,19 +170,25 @@ def test_bands_follow_polarity(real_benchmarks):
 def test_a_region_with_incomplete_returns_says_how_many_it_covers(official, real_month):
     reference = load_reference(official)
     north_west = reference.register.loc[reference.register["region_code"] == "E12000002", "new_la_code"]
-    closest = reference.neighbours.loc[reference.neighbours["la_code"] == "E06000009"].sort_values("rank")["neighbour_code"]
+    closest = reference.neighbours.loc[reference.neighbours["la_code"] == "E06000009"].sort_values("rank")[
+        "neighbour_code"
+    ]
     missing = set(north_west[north_west != "E06000009"].iloc[:5]) | {closest.iloc[0]}
     month = real_month[~real_month["la_code"].isin(missing)]
     table = build_benchmarks(month, reference.register, reference.neighbours, reference.annual)
     cla = table[(table["indicator"] == "cla_rate_per_10k")]
     north_west_rows = cla[cla["la_code"].isin(north_west)]
     returned = month[month["la_code"].isin(north_west)].dropna(subset=["cla", "population_0_17"])
-    assert north_west_rows["region_authorities"].unique().tolist() == [len(returned)] and len(returned) < len(north_west)
+    assert north_west_rows["region_authorities"].unique().tolist() == [len(returned)] and len(returned) < len(
+        north_west
+    )
     exact = returned["cla"].sum() / returned["population_0_17"].sum() * 10_000
     assert north_west_rows["region"].unique() == pytest.approx([round(exact, 1)], abs=1e-9)
     # Blackpool's neighbours that did not return leave its neighbour mean, and say so in the count
     blackpool = cla.set_index("la_code").loc["E06000009"]
-    not_returned = set(reference.neighbours.loc[reference.neighbours["la_code"] == "E06000009", "neighbour_code"]) & missing
+    not_returned = (
+        set(reference.neighbours.loc[reference.neighbours["la_code"] == "E06000009", "neighbour_code"]) & missing
+    )
     assert not_returned and blackpool["neighbours_authorities"] == 10 - len(not_returned)
 
 
@@ -180,10 +213,17 @@ def test_too_few_authorities_take_england_and_region_from_the_latest_annual_figu
 
 
 def test_neighbours_that_did_not_return_give_a_blank_mean_never_a_mean_of_nothing(tmp_path):
-    neighbours = pd.DataFrame({"la_code": "E06000009", "rank": ["1", "2"], "neighbour_code": ["E06000001", "E06000002"],
-                               "closeness": "SYNTHETIC"})
-    month = pd.DataFrame({"la_code": ["E06000009", "E06000003"], "period": "2024-05", "population_0_17": 30_000,
-                          "cla": [500, 100]})  # SYNTHETIC
+    neighbours = pd.DataFrame(
+        {
+            "la_code": "E06000009",
+            "rank": ["1", "2"],
+            "neighbour_code": ["E06000001", "E06000002"],
+            "closeness": "SYNTHETIC",
+        }
+    )
+    month = pd.DataFrame(
+        {"la_code": ["E06000009", "E06000003"], "period": "2024-05", "population_0_17": 30_000, "cla": [500, 100]}
+    )  # SYNTHETIC
     table = build_benchmarks(month, None, neighbours, min_authorities=1)
     blackpool = table[table["la_code"] == "E06000009"].iloc[0]
     assert pd.isna(blackpool["neighbours"]) and blackpool["neighbours_authorities"] == 0
@@ -206,12 +246,25 @@ def test_unknown_authorities_and_short_neighbour_lists_are_one_line_warnings(hom
     # SYNTHETIC neighbour model over the demo register: 999 is on no register; Halton names three neighbours
     row = {"old_la_code": "890", "la_name": "Blackpool", "region_ind": "5", "region_name": "North West"}
     rows = [
-        {**row, **{f"SN_{i}": c for i, c in enumerate(["889", "876", "877", "888", "999"] + [""] * 5, 1)},
-         **{f"SN_{i}P": "Close" for i in range(1, 11)}},
-        {**row, "old_la_code": "876", "la_name": "Halton",
-         **{f"SN_{i}": c for i, c in enumerate(["889", "890", "877"] + [""] * 7, 1)}, **{f"SN_{i}P": "" for i in range(1, 11)}},
-        {**row, "old_la_code": "999", "la_name": "Nowhere", **{f"SN_{i}": "890" for i in range(1, 11)},
-         **{f"SN_{i}P": "" for i in range(1, 11)}},
+        {
+            **row,
+            **{f"SN_{i}": c for i, c in enumerate(["889", "876", "877", "888", "999"] + [""] * 5, 1)},
+            **{f"SN_{i}P": "Close" for i in range(1, 11)},
+        },
+        {
+            **row,
+            "old_la_code": "876",
+            "la_name": "Halton",
+            **{f"SN_{i}": c for i, c in enumerate(["889", "890", "877"] + [""] * 7, 1)},
+            **{f"SN_{i}P": "" for i in range(1, 11)},
+        },
+        {
+            **row,
+            "old_la_code": "999",
+            "la_name": "Nowhere",
+            **{f"SN_{i}": "890" for i in range(1, 11)},
+            **{f"SN_{i}P": "" for i in range(1, 11)},
+        },
     ]
     summary = import_reference(_write_csv(tmp_path / "SYNTHETIC-neighbours.csv", rows), home).split("\n")
     assert summary[0] == "statistical neighbours: 2 authorities, 7 neighbour pairs"
@@ -235,13 +288,21 @@ def test_neighbours_and_lait_need_the_register_first(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 5000)), min_size=1, max_size=60, unique_by=lambda t: t[0]),
-       st.integers(1, 80))
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(1, 5000)), min_size=1, max_size=60, unique_by=lambda t: t[0]),
+    st.integers(1, 80),
+)
 def test_property_pooled_england_and_even_quartiles(figures, min_authorities):
     """SYNTHETIC: any month's England is its pooled rate, quartile sizes differ by at most one
     when values are distinct, and the source says which comparator was used."""
-    month = pd.DataFrame({"la_code": [f"E06{i:06d}" for i in range(len(figures))], "period": "2024-05",
-                          "population_0_17": [f[1] * 7 for f in figures], "cla": [f[0] for f in figures]})
+    month = pd.DataFrame(
+        {
+            "la_code": [f"E06{i:06d}" for i in range(len(figures))],
+            "period": "2024-05",
+            "population_0_17": [f[1] * 7 for f in figures],
+            "cla": [f[0] for f in figures],
+        }
+    )
     table = build_benchmarks(month, None, min_authorities=min_authorities)
     assert len(table) == len(month)
     if len(month) >= min_authorities:
@@ -265,39 +326,55 @@ def test_page_shows_england_and_neighbour_lines_and_a_summary_table_first(tmp_pa
 
     # SYNTHETIC: three authorities, three months; Blackpool's neighbours are the other two
     codes, periods = ["E06000006", "E06000008", "E06000009"], ["2024-03", "2024-04", "2024-05"]
-    month = pd.DataFrame([{"la_code": code, "period": period, "population_0_17": 30_000, "cla": 100 + 10 * i + j,
-                           "referrals": 200, "referrals_to_assessment": 150 + 5 * j - i}
-                          for i, code in enumerate(codes) for j, period in enumerate(periods)])
+    month = pd.DataFrame(
+        [
+            {
+                "la_code": code,
+                "period": period,
+                "population_0_17": 30_000,
+                "cla": 100 + 10 * i + j,
+                "referrals": 200,
+                "referrals_to_assessment": 150 + 5 * j - i,
+            }
+            for i, code in enumerate(codes)
+            for j, period in enumerate(periods)
+        ]
+    )
     month["referral_to_assessment_percent"] = (month["referrals_to_assessment"] / month["referrals"] * 100).round(1)
-    neighbours = pd.DataFrame({"la_code": "E06000009", "rank": ["1", "2"], "neighbour_code": codes[:2], "closeness": ""})
+    neighbours = pd.DataFrame(
+        {"la_code": "E06000009", "rank": ["1", "2"], "neighbour_code": codes[:2], "closeness": ""}
+    )
     benchmarks = build_benchmarks(month, None, neighbours, min_authorities=1)
     card = build_scorecard(month, load_targets(DEMO_TARGETS))
-    page = write_scorecard(card, tmp_path, title="SYNTHETIC", names={"E06000009": "Blackpool"},
-                           benchmarks=benchmarks).html.read_text(encoding="utf-8")
+    page = write_scorecard(
+        card, tmp_path, title="SYNTHETIC", names={"E06000009": "Blackpool"}, benchmarks=benchmarks
+    ).html.read_text(encoding="utf-8")
     assert "<script" not in page and "@media print" in page
     assert page.index("<h2>Blackpool (E06000009)</h2>") < page.index("<h2>E06000006</h2>")  # the board's first
-    blackpool = page[page.index("<h2>Blackpool (E06000009)</h2>"):page.index("<h2>E06000006</h2>")]
-    summary = blackpool[blackpool.index('<table class="summary">'):blackpool.index("</table>")]
+    blackpool = page[page.index("<h2>Blackpool (E06000009)</h2>") : page.index("<h2>E06000006</h2>")]
+    summary = blackpool[blackpool.index('<table class="summary">') : blackpool.index("</table>")]
     assert summary.index("Children looked after at the end") < summary.index("Children looked after per 10,000")
     conversion = bench_row = benchmarks.set_index(["la_code", "period", "indicator"]).loc[
-        ("E06000009", "2024-05", "referral_to_assessment_percent")]
-    row = summary[summary.index("Referrals leading to an assessment"):].split("</tr>")[0]
+        ("E06000009", "2024-05", "referral_to_assessment_percent")
+    ]
+    row = summary[summary.index("Referrals leading to an assessment") :].split("</tr>")[0]
     cells = re.findall(r"<td>(.*?)</td>", row)
     previous = benchmarks.set_index(["la_code", "period", "indicator"]).loc[
-        ("E06000009", "2024-04", "referral_to_assessment_percent"), "value"]
+        ("E06000009", "2024-04", "referral_to_assessment_percent"), "value"
+    ]
     assert cells[0].startswith(f"{conversion['value']:.1f}")
     assert "GREEN" in cells[1] or "AMBER" in cells[1] or "RED" in cells[1]
     assert cells[2] == f"{bench_row['england']:.1f}" and cells[3] == f"{bench_row['neighbours']:.1f}"
     assert cells[5].startswith("&#9650; up" if conversion["value"] > previous else "&#9660; down")
     assert f"{abs(conversion['value'] - previous):.1f}" in cells[5]
-    chart = blackpool[blackpool.index("<h3>Blackpool (E06000009): Referrals leading to an assessment"):]
-    chart = chart[:chart.index("</svg>")]
+    chart = blackpool[blackpool.index("<h3>Blackpool (E06000009): Referrals leading to an assessment") :]
+    chart = chart[: chart.index("</svg>")]
     for line in ("value", "target", "england", "neighbours"):
         points = chart.split(f'class="{line}" points="')[1].split('"')[0].split()
         assert len(points) >= 3, line
     # a rate without a target still gets its chart, with England and neighbours but no target line
-    rate = blackpool[blackpool.index("<h3>Blackpool (E06000009): Children looked after per 10,000"):]
-    rate = rate[:rate.index("</svg>")]
+    rate = blackpool[blackpool.index("<h3>Blackpool (E06000009): Children looked after per 10,000") :]
+    rate = rate[: rate.index("</svg>")]
     assert 'class="england"' in rate and 'class="neighbours"' in rate and 'class="target"' not in rate
 
 
@@ -311,10 +388,25 @@ def test_csc_returns_imports_the_official_neighbour_model_warning_in_one_line_ea
     text = NEIGHBOURS.read_text(encoding="utf-8-sig").splitlines()
     text[1] = text[1].replace("301,", "998,", 1)  # Barking and Dagenham's row now names an unknown authority
     altered.write_text("\n".join(text) + "\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(tmp_path / "home"), "reference", "import",
-                           str(REGISTER), str(altered)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--home",
+            str(tmp_path / "home"),
+            "reference",
+            "import",
+            str(REGISTER),
+            str(altered),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and "Traceback" not in done.stderr + done.stdout
     lines = done.stdout.splitlines()
     assert lines[1] == "statistical neighbours: 152 authorities, 1520 neighbour pairs"
-    assert lines[2:] == [f"warning: {altered.name} row 2: authority '998' is not on the register; "
-                         "its neighbours are left out"]
+    assert lines[2:] == [
+        f"warning: {altered.name} row 2: authority '998' is not on the register; its neighbours are left out"
+    ]

@@ -1,4 +1,5 @@
 """The benchmarks asset through real Dagster materialisations and a real DuckDB file."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -16,8 +17,9 @@ MONTHS = ("2024-04", "2024-05")
 
 
 def _benchmarks_materialisation(result: dg.ExecuteInProcessResult) -> dg.AssetMaterialization:
-    return next(m for m in result.get_asset_materialization_events()
-                if m.asset_key == dg.AssetKey("benchmarks")).materialization
+    return next(
+        m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("benchmarks")
+    ).materialization
 
 
 def test_benchmarks_asset_writes_every_month_once_and_shows_the_boards_table(home, monkeypatch):
@@ -36,7 +38,9 @@ def test_benchmarks_asset_writes_every_month_once_and_shows_the_boards_table(hom
 
         written = pd.read_csv(home.reports / "scorecard" / "benchmarks.csv", dtype={"period": str})
         assert written.columns.tolist() == BENCHMARK_COLUMNS
-        assert set(written["period"]) == set(MONTHS) and not written.duplicated(["la_code", "period", "indicator"]).any()
+        assert (
+            set(written["period"]) == set(MONTHS) and not written.duplicated(["la_code", "period", "indicator"]).any()
+        )
         assert len(written) == 5 * len(MONTHS) * len(benchmarked_indicators())
         # five demo authorities are fewer than twenty: England and the North West from the demo's LAIT figures
         cla = written[written["indicator"] == "cla_rate_per_10k"]
@@ -53,8 +57,12 @@ def test_benchmarks_asset_writes_every_month_once_and_shows_the_boards_table(hom
             assert connection.execute("SELECT count(*) FROM benchmarks").fetchone()[0] == len(written)
 
         # the threshold is the asset's config: five authorities are enough when a steward says so
-        own = job.execute_in_process(partition_key=MONTHS[0], instance=instance, raise_on_error=False,
-                                     run_config={"ops": {"benchmarks": {"config": {"min_authorities": 5}}}})
+        own = job.execute_in_process(
+            partition_key=MONTHS[0],
+            instance=instance,
+            raise_on_error=False,
+            run_config={"ops": {"benchmarks": {"config": {"min_authorities": 5}}}},
+        )
         assert own.success
         rewritten = pd.read_csv(home.reports / "scorecard" / "benchmarks.csv", dtype={"period": str})
         assert (rewritten["source"] == "returns").all() and (rewritten["england_authorities"] == 5).all()

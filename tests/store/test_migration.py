@@ -1,4 +1,5 @@
 """A warehouse built before the catalogue gained an indicator migrates, and the next run publishes it."""
+
 from __future__ import annotations
 
 import csv
@@ -26,15 +27,20 @@ def _run(home: DataHome, dagster_home: Path, catalogue: Path | None) -> subproce
     env.pop(CATALOGUE_ENV, None)
     if catalogue:
         env[CATALOGUE_ENV] = str(catalogue)
-    return subprocess.run([str(CLI), "--home", str(home.root), "run"], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=600)
+    return subprocess.run(
+        [str(CLI), "--home", str(home.root), "run"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600
+    )
 
 
 def _columns(home: DataHome, table: str) -> list[str]:
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
-        return [name for (name,) in connection.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [table]).fetchall()]
+        return [
+            name
+            for (name,) in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
 
 
 @pytest.mark.slow
@@ -62,10 +68,12 @@ def test_a_new_indicator_migrates_an_existing_warehouse_and_is_published(tmp_pat
     for table in ("returns", "indicator_values"):
         assert _columns(home, table)[-1] == NEW
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
-        stored = dict(connection.execute(
-            f"SELECT la_code, {NEW} FROM indicator_values WHERE period = '2024-06'").fetchall())
+        stored = dict(
+            connection.execute(f"SELECT la_code, {NEW} FROM indicator_values WHERE period = '2024-06'").fetchall()
+        )
         before = connection.execute(
-            f"SELECT count(*), count({NEW}) FROM indicator_values WHERE period = '2024-05'").fetchone()
+            f"SELECT count(*), count({NEW}) FROM indicator_values WHERE period = '2024-05'"
+        ).fetchone()
         changes = connection.execute('SELECT "table", "column" FROM schema_changes ORDER BY 1').fetchall()
     assert stored == {r["la_code"]: float(r[NEW]) for r in june}
     assert before == (len(may), 0)  # the month stored before keeps its figures; the new one is unknown there

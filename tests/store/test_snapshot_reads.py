@@ -1,5 +1,6 @@
 """Readers outside the writer read a snapshot of the warehouse that the writer refreshes after each
 write: a reader never blocks a writer (another process) and always sees a committed state."""
+
 from __future__ import annotations
 
 import subprocess
@@ -20,8 +21,9 @@ with connect(DataHome.resolve(sys.argv[1])) as connection:
 
 
 def _write_in_another_process(home: DataHome, text: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", WRITE, str(home.root), text], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", WRITE, str(home.root), text], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def _notes(home: DataHome) -> list[str]:

@@ -1,4 +1,5 @@
 """Storage: held-back returns stay out of the warehouse and the lake; storing again replaces."""
+
 from __future__ import annotations
 
 import pyarrow.parquet as pq
@@ -27,4 +28,8 @@ def test_errors_hold_a_return_back_and_the_rest_are_stored_in_duckdb_and_parquet
     assert list(lake["la_code"]) == ["E06000009"]
     finding = result.findings.query("severity == 'error'").iloc[0]
     assert (finding["la_code"], finding["column"], finding["file"], finding["row"]) == (
-        "E06000006", "cla_rate_per_10k", "november.csv", 3)
+        "E06000006",
+        "cla_rate_per_10k",
+        "november.csv",
+        3,
+    )

@@ -3,6 +3,7 @@
 The real figures are read from `../shared/reference/` beside the checkout (never copied into
 the repository); tests that need them skip with the reason when the folder is absent.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,9 +27,12 @@ YEARS = range(2016, 2023)
 FIRST_YEAR_LAC_RATE = 2019
 # LAIT indicator -> return column, for the pairs a return can carry with their components.
 LAIT_COLUMNS = {
-    "CPP_Num": "cp_plans", "CPP_rate": "cp_rate_per_10k",
-    "LACnum": "cla", "LAC": "cla_rate_per_10k",
-    "CPP_Total_NumRef": "referrals_12m", "CPP_Total_Rateper10,000": "referral_rate_per_10k",
+    "CPP_Num": "cp_plans",
+    "CPP_rate": "cp_rate_per_10k",
+    "LACnum": "cla",
+    "LAC": "cla_rate_per_10k",
+    "CPP_Total_NumRef": "referrals_12m",
+    "CPP_Total_Rateper10,000": "referral_rate_per_10k",
 }
 
 
@@ -64,8 +68,10 @@ def shape_real_returns(reference: Path) -> pd.DataFrame:
     names = dict(zip(register["new_la_code"], register["la_name"]))
     ons = pd.read_csv(reference / POPULATION, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     ons = ons[ons["geographic_level"] == "Local authority"]
-    population = {(code, int(year)): value for code, year, value in
-                  zip(ons["new_la_code"], ons["time_period"].str[:4], ons["population_estimate"])}
+    population = {
+        (code, int(year)): value
+        for code, year, value in zip(ons["new_la_code"], ons["time_period"].str[:4], ons["population_estimate"])
+    }
     records = []
     for (code, year), figures in wide.iterrows():
         year = int(year)
@@ -74,14 +80,25 @@ def shape_real_returns(reference: Path) -> pd.DataFrame:
         cell = {column: published_text(figures.get(indicator, "") or "") for indicator, column in LAIT_COLUMNS.items()}
         if year < FIRST_YEAR_LAC_RATE:
             cell["cla_rate_per_10k"] = None
-        for count, rate in (("cp_plans", "cp_rate_per_10k"), ("cla", "cla_rate_per_10k"),
-                            ("referrals_12m", "referral_rate_per_10k")):
+        for count, rate in (
+            ("cp_plans", "cp_rate_per_10k"),
+            ("cla", "cla_rate_per_10k"),
+            ("referrals_12m", "referral_rate_per_10k"),
+        ):
             if cell[count] is None:
                 cell[rate] = None  # a rate is only given with its count
         for mandatory in ("cp_plans", "cla"):
             cell[mandatory] = cell[mandatory] or "x"
-        records.append({"la_code": code, "la_name": names[code], "period": f"{year}-03",
-                        "population_0_17": population[(code, year - 1)], "cin": "x", **cell})
+        records.append(
+            {
+                "la_code": code,
+                "la_name": names[code],
+                "period": f"{year}-03",
+                "population_0_17": population[(code, year - 1)],
+                "cin": "x",
+                **cell,
+            }
+        )
     frame = pd.DataFrame.from_records(records)
     return frame.reindex(columns=[c for c in all_columns() if c in frame.columns]).fillna("")
 
@@ -126,10 +143,19 @@ def read_frame(tmp_path_factory):
 # SYNTHETIC figures (made up, internally consistent), for rules the real figures cannot exercise:
 # monthly flows, part-whole pairs, percentages and a stored history.
 SYNTHETIC_FLOWS = {
-    "contacts": 520, "referrals": 231, "referrals_to_assessment": 198, "re_referrals": 52,
-    "assessments_completed": 214, "assessments_within_15wd": 61, "assessments_within_45wd": 186,
-    "s47_enquiries": 78, "icpcs": 29, "icpcs_within_15wd": 26, "cp_plans_started": 27,
-    "cla_started": 14, "cla_ceased": 11,
+    "contacts": 520,
+    "referrals": 231,
+    "referrals_to_assessment": 198,
+    "re_referrals": 52,
+    "assessments_completed": 214,
+    "assessments_within_15wd": 61,
+    "assessments_within_45wd": 186,
+    "s47_enquiries": 78,
+    "icpcs": 29,
+    "icpcs_within_15wd": 26,
+    "cp_plans_started": 27,
+    "cla_started": 14,
+    "cla_ceased": 11,
 }
 SYNTHETIC_STOCKS = {"cin": 1748, "cp_plans": 247, "cla": 529}
 
@@ -148,8 +174,13 @@ def derive_figures(row: dict) -> dict:
     return out
 
 
-def synthetic_months(la_code: str = "E06000009", la_name: str = "Blackpool", end: str = "2024-11",
-                     months: int = 15, population: int = 28630) -> pd.DataFrame:
+def synthetic_months(
+    la_code: str = "E06000009",
+    la_name: str = "Blackpool",
+    end: str = "2024-11",
+    months: int = 15,
+    population: int = 28630,
+) -> pd.DataFrame:
     """SYNTHETIC: `months` consecutive consistent monthly returns ending with `end`.
 
     Flows vary from month to month; the rolling sums are the true sums of the flows over the
@@ -159,12 +190,17 @@ def synthetic_months(la_code: str = "E06000009", la_name: str = "Blackpool", end
     flows = []
     for k, _ in enumerate(periods):
         wiggle = 1 + 0.08 * ((k * 7) % 5 - 2) / 2  # deterministic month-to-month variation
-        flows.append({column: int(round(value * wiggle)) for column, value in SYNTHETIC_FLOWS.items()})
+        flows.append({column: round(value * wiggle) for column, value in SYNTHETIC_FLOWS.items()})
     records = []
     for k in range(11, len(periods)):
-        window = flows[k - 11:k + 1]
-        row = {"la_code": la_code, "la_name": la_name, "period": periods[k].strftime("%Y-%m"),
-               "population_0_17": population, **flows[k]}
+        window = flows[k - 11 : k + 1]
+        row = {
+            "la_code": la_code,
+            "la_name": la_name,
+            "period": periods[k].strftime("%Y-%m"),
+            "population_0_17": population,
+            **flows[k],
+        }
         row.update({f"{flow}_12m": sum(m[flow] for m in window) for flow in ("contacts", "referrals", "s47_enquiries")})
         row.update({stock: value + (k % 3) for stock, value in SYNTHETIC_STOCKS.items()})
         records.append(derive_figures({key: str(value) for key, value in row.items()}))

@@ -4,6 +4,7 @@ Copied from `pipelines/validate/{history,context,cross_column,structure}.py` at 
 loops and all; only the imports are gathered here. `legacy_validate_rows` composes them the way
 `validate_rows` did (engine "pandas"). Not used by the pipeline: tests hold the new evaluation to it.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,6 +38,7 @@ from schemas.rules import (
     new_finding,
 )
 
+
 def _month_offset(period: str, months: int) -> str:
     return (pd.Period(period, freq="M") + months).strftime("%Y-%m")
 
@@ -61,7 +63,7 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None) -> list
         row = values.loc[label]
         code, period = row["la_code"], row["period"]
 
-        def stored(column: str, offset: int):
+        def stored(column: str, offset: int, code=code, period=period):
             key = (code, _month_offset(period, offset))
             if key not in lookup.index:
                 return None
@@ -76,17 +78,34 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None) -> list
             if all(m is not None for m in months):
                 total = sum(months)
                 if total != reported:
-                    findings.append(make_finding("rolling_sum_mismatch", row, indicator.column, reported, total,
-                                                 detail=f"the 12 monthly {indicator.sums} figures held sum to {total:,.0f}"))
+                    findings.append(
+                        make_finding(
+                            "rolling_sum_mismatch",
+                            row,
+                            indicator.column,
+                            reported,
+                            total,
+                            detail=f"the 12 monthly {indicator.sums} figures held sum to {total:,.0f}",
+                        )
+                    )
                 continue
             previous, dropped, current = stored(indicator.column, -1), stored(indicator.sums, -12), row[indicator.sums]
             if previous is not None and dropped is not None and pd.notna(current):
                 expected = previous + float(current) - dropped
                 if expected != reported:
-                    findings.append(make_finding(
-                        "rolling_sum_mismatch", row, indicator.column, reported, expected,
-                        detail=(f"last month's {previous:,.0f} + {float(current):,.0f} this month"
-                                f" - {dropped:,.0f} twelve months ago = {expected:,.0f}")))
+                    findings.append(
+                        make_finding(
+                            "rolling_sum_mismatch",
+                            row,
+                            indicator.column,
+                            reported,
+                            expected,
+                            detail=(
+                                f"last month's {previous:,.0f} + {float(current):,.0f} this month"
+                                f" - {dropped:,.0f} twelve months ago = {expected:,.0f}"
+                            ),
+                        )
+                    )
         for column in stocks:
             previous, current = stored(column, -1), row[column]
             if previous is None or pd.isna(current):
@@ -101,12 +120,22 @@ def history_findings(values: pd.DataFrame, history: pd.DataFrame | None) -> list
             usual = float(pd.Series(held).median())
             far = current > usual * FLOW_OUTLIER_FACTOR or current < usual / FLOW_OUTLIER_FACTOR
             if far and abs(current - usual) >= FLOW_OUTLIER_MIN_DIFFERENCE:
-                findings.append(make_finding("flow_outlier", row, column, current, usual,
-                                             detail=f"median of the {len(held)} previous months held"))
+                findings.append(
+                    make_finding(
+                        "flow_outlier",
+                        row,
+                        column,
+                        current,
+                        usual,
+                        detail=f"median of the {len(held)} previous months held",
+                    )
+                )
     return findings
 
-def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, populations: pd.DataFrame | None,
-                      last_complete_month: str) -> list[Finding]:
+
+def identity_findings(
+    values: pd.DataFrame, register: pd.DataFrame | None, populations: pd.DataFrame | None, last_complete_month: str
+) -> list[Finding]:
     """Register membership and names, months that have not ended, denominators against ONS."""
     findings: list[Finding] = []
     well_formed = values["la_code"].str.fullmatch(LA_CODE_PATTERN).fillna(False)
@@ -132,8 +161,16 @@ def identity_findings(values: pd.DataFrame, register: pd.DataFrame | None, popul
             share = abs(row["population_0_17"] - expected) / expected
             if share > POPULATION_WARNING_SHARE:
                 rule = "population_implausible" if share > POPULATION_ERROR_SHARE else "population_differs"
-                findings.append(make_finding(rule, row, "population_0_17", row["population_0_17"], expected,
-                                             detail=f"mid-{estimate_year}, {share:.1%} apart"))
+                findings.append(
+                    make_finding(
+                        rule,
+                        row,
+                        "population_0_17",
+                        row["population_0_17"],
+                        expected,
+                        detail=f"mid-{estimate_year}, {share:.1%} apart",
+                    )
+                )
     return findings
 
 
@@ -162,9 +199,17 @@ def plausibility_findings(values: pd.DataFrame) -> list[Finding]:
     for column, (low, high) in plausibility_bands().items():
         outside = values[column].notna() & ((values[column] < low) | (values[column] > high))
         for label in values.index[outside.fillna(False)]:
-            findings.append(make_finding("implausible_value", values.loc[label], column, values.at[label, column],
-                                         expected=f"{low:g} to {high:g}"))
+            findings.append(
+                make_finding(
+                    "implausible_value",
+                    values.loc[label],
+                    column,
+                    values.at[label, column],
+                    expected=f"{low:g} to {high:g}",
+                )
+            )
     return findings
+
 
 # Floating point noise only; the tolerance itself is exactly half a unit of the last decimal.
 EPSILON = 1e-9
@@ -196,12 +241,15 @@ def derived_frame(values: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
 def consistency_detail(indicator, row: pd.Series, exact: float, tolerance: float) -> str:
     """`537 / 28,354 x 10,000 = 189.39`: one decimal place more than the authority reported."""
     places = round(-math.log10(tolerance * 2)) + 1
-    return (f"{row[indicator.numerator]:,.0f} / {row[indicator.denominator]:,.0f} x {indicator.multiplier:,}"
-            f" = {exact:,.{places}f}")
+    return (
+        f"{row[indicator.numerator]:,.0f} / {row[indicator.denominator]:,.0f} x {indicator.multiplier:,}"
+        f" = {exact:,.{places}f}"
+    )
 
 
-def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.DataFrame | None = None,
-                          failing: dict[str, set] | None = None) -> list[Finding]:
+def cross_column_findings(
+    values: pd.DataFrame, text: pd.DataFrame, derived: pd.DataFrame | None = None, failing: dict[str, set] | None = None
+) -> list[Finding]:
     """Findings of the completeness and consistency rules on one or more parsed returns.
 
     `failing` maps a derived-frame column to the row labels an engine found failing; when
@@ -219,8 +267,12 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
     def unreadable(label, column: str) -> bool:
         """A cell with text that did not parse: the reader already reported it (invalid_value)."""
         cell = text.at[label, column] if column in text.columns else None
-        return (isinstance(cell, str) and cell.strip() != "" and cell.strip().lower() != "x"
-                and pd.isna(values.at[label, column]))
+        return (
+            isinstance(cell, str)
+            and cell.strip() != ""
+            and cell.strip().lower() != "x"
+            and pd.isna(values.at[label, column])
+        )
 
     for column in mandatory_indicators():
         for label in values.index[values[column].isna()]:
@@ -245,36 +297,76 @@ def cross_column_findings(values: pd.DataFrame, text: pd.DataFrame, derived: pd.
                 continue
             row = values.loc[label]
             absent = [c for c in (indicator.numerator, indicator.denominator) if pd.isna(row[c])]
-            findings.append(make_finding("derived_without_components", row, column, reported[label],
-                                         detail=" and ".join(absent) + (" is" if len(absent) == 1 else " are")))
+            findings.append(
+                make_finding(
+                    "derived_without_components",
+                    row,
+                    column,
+                    reported[label],
+                    detail=" and ".join(absent) + (" is" if len(absent) == 1 else " are"),
+                )
+            )
         undefined = reported.notna() & numerator.notna() & (denominator == 0)
         for label in values.index[undefined.fillna(False)]:
-            findings.append(make_finding("derived_undefined", values.loc[label], column, reported[label],
-                                         detail=indicator.denominator))
+            findings.append(
+                make_finding(
+                    "derived_undefined", values.loc[label], column, reported[label], detail=indicator.denominator
+                )
+            )
         excess_column = f"excess__{column}"
         for label in failing_rows(excess_column, derived[excess_column] > 0):
             row = values.loc[label]
             exact = derived.at[label, f"exact__{column}"]
             tolerance = derived.at[label, f"tolerance__{column}"]
-            findings.append(make_finding("derived_inconsistent", row, column, text.at[label, column],
-                                         expected=round(exact, 4),
-                                         detail=consistency_detail(indicator, row, exact, tolerance)))
+            findings.append(
+                make_finding(
+                    "derived_inconsistent",
+                    row,
+                    column,
+                    text.at[label, column],
+                    expected=round(exact, 4),
+                    detail=consistency_detail(indicator, row, exact, tolerance),
+                )
+            )
 
     for part, whole in strict_parts():
         slack_column = f"slack__{part}"
         for label in failing_rows(slack_column, derived[slack_column] < 0):
             row = values.loc[label]
-            findings.append(make_finding("part_exceeds_whole", row, part, row[part], expected=row[whole],
-                                         detail=f"{whole} is {row[whole]:,.0f}"))
+            findings.append(
+                make_finding(
+                    "part_exceeds_whole",
+                    row,
+                    part,
+                    row[part],
+                    expected=row[whole],
+                    detail=f"{whole} is {row[whole]:,.0f}",
+                )
+            )
 
     stocks = values["cp_plans"] + values["cla"]
     for label in values.index[(stocks > values["cin"]).fillna(False)]:
-        findings.append(make_finding("plans_and_looked_after_exceed_cin", values.loc[label], "cin",
-                                     stocks[label], expected=values.at[label, "cin"]))
+        findings.append(
+            make_finding(
+                "plans_and_looked_after_exceed_cin",
+                values.loc[label],
+                "cin",
+                stocks[label],
+                expected=values.at[label, "cin"],
+            )
+        )
     for label in values.index[(values["referrals"] > values["contacts"]).fillna(False)]:
-        findings.append(make_finding("referrals_exceed_contacts", values.loc[label], "referrals",
-                                     values.at[label, "referrals"], expected=values.at[label, "contacts"]))
+        findings.append(
+            make_finding(
+                "referrals_exceed_contacts",
+                values.loc[label],
+                "referrals",
+                values.at[label, "referrals"],
+                expected=values.at[label, "contacts"],
+            )
+        )
     return findings
+
 
 def _is_whole(series: pd.Series) -> pd.Series:
     return (series % 1 == 0) | series.isna()
@@ -283,8 +375,12 @@ def _is_whole(series: pd.Series) -> pd.Series:
 @lru_cache(maxsize=1)
 def return_schema() -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {
-        "la_code": pa.Column("string", [pa.Check.str_matches(f"^{LA_CODE_PATTERN}$", error="la_code_format")], nullable=True),
-        "period": pa.Column("string", [pa.Check.str_matches(f"^{PERIOD_PATTERN}$", error="period_format")], nullable=True),
+        "la_code": pa.Column(
+            "string", [pa.Check.str_matches(f"^{LA_CODE_PATTERN}$", error="la_code_format")], nullable=True
+        ),
+        "period": pa.Column(
+            "string", [pa.Check.str_matches(f"^{PERIOD_PATTERN}$", error="period_format")], nullable=True
+        ),
     }
     for indicator in indicators_by_column().values():
         if not indicator.is_numeric:
@@ -312,7 +408,11 @@ def structure_findings(values: pd.DataFrame) -> list[Finding]:
     if values.empty:
         return findings
     frame = values.reset_index(drop=True)
-    for column, rule in (("la_code", "la_code_missing"), ("period", "period_missing"), ("population_0_17", "population_missing")):
+    for column, rule in (
+        ("la_code", "la_code_missing"),
+        ("period", "period_missing"),
+        ("population_0_17", "population_missing"),
+    ):
         for position in frame.index[frame[column].isna()]:
             findings.append(_finding(rule, frame, position, column))
     try:
@@ -324,8 +424,14 @@ def structure_findings(values: pd.DataFrame) -> list[Finding]:
             findings.append(_finding("duplicate_return", frame, position, "la_code"))
         for case in cases[cases["check"] != "multiple_fields_uniqueness"].itertuples():
             if case.index is None or pd.isna(case.index) or case.check not in RULES:
-                findings.append(new_finding("schema", file=str(frame["file"].iloc[0]), column=case.column,
-                                            message=f"{case.column}: {case.check}"))
+                findings.append(
+                    new_finding(
+                        "schema",
+                        file=str(frame["file"].iloc[0]),
+                        column=case.column,
+                        message=f"{case.column}: {case.check}",
+                    )
+                )
                 continue
             findings.append(_finding(case.check, frame, int(case.index), case.column))
     return findings
@@ -336,8 +442,13 @@ def _finding(rule_id: str, frame: pd.DataFrame, position: int, column: str) -> F
     return make_finding(rule_id, record, column, record.get(column), RULES[rule_id].expected)
 
 
-def legacy_validate_rows(values: pd.DataFrame, text: pd.DataFrame, reference: Reference | None = None,
-                         history: pd.DataFrame | None = None, today=None) -> list[Finding]:
+def legacy_validate_rows(
+    values: pd.DataFrame,
+    text: pd.DataFrame,
+    reference: Reference | None = None,
+    history: pd.DataFrame | None = None,
+    today=None,
+) -> list[Finding]:
     """`validate_rows` (engine "pandas") as it was."""
     if values.empty:
         return []

@@ -5,6 +5,7 @@ error stands in another's history, the two must agree finding for finding (messa
 in the same order); where one does, the old code reported the later months too and the new
 code reports the wrong month alone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,14 +36,23 @@ def test_real_returns_give_the_old_findings(real_returns, real_reference, read_f
 
 
 def test_planted_defects_give_the_old_findings(real_returns, real_reference, read_frame):
-    populations = {(c, int(y)): float(p) for c, y, p in zip(real_reference.populations["new_la_code"],
-                                                            real_reference.populations["year"],
-                                                            real_reference.populations["population"])}
-    frame, planted = plant_defects(real_returns, populations)
+    populations = {
+        (c, int(y)): float(p)
+        for c, y, p in zip(
+            real_reference.populations["new_la_code"],
+            real_reference.populations["year"],
+            real_reference.populations["population"],
+        )
+    }
+    frame, _ = plant_defects(real_returns, populations)
     new, old = _both(read_frame(frame, "equivalence_planted"), real_reference)
     assert new == old
-    assert {f.rule for f in new if f.severity == ERROR} >= {"derived_inconsistent", "population_implausible",
-                                                            "negative_count", "unknown_authority"}
+    assert {f.rule for f in new if f.severity == ERROR} >= {
+        "derived_inconsistent",
+        "population_implausible",
+        "negative_count",
+        "unknown_authority",
+    }
 
 
 # The months before its own that each history rule reads.
@@ -107,16 +117,22 @@ def test_gappy_history_gives_the_old_findings(read_frame):
 
 # ---- the cascade ------------------------------------------------------------------------------
 
-AUTHORITIES = [("E06000009", "Blackpool", 28630), ("E06000008", "Blackburn with Darwen", 37000),
-               ("E08000025", "Birmingham", 31000), ("E09000002", "Barking and Dagenham", 33000),
-               ("E10000003", "Cambridgeshire", 35000)]
+AUTHORITIES = [
+    ("E06000009", "Blackpool", 28630),
+    ("E06000008", "Blackburn with Darwen", 37000),
+    ("E08000025", "Birmingham", 31000),
+    ("E09000002", "Barking and Dagenham", 33000),
+    ("E10000003", "Cambridgeshire", 35000),
+]
 
 
 @pytest.fixture(scope="module")
 def ten_years(read_frame):
     """SYNTHETIC national-ish file: five authorities x 120 months, one month with contacts and referrals swapped."""
-    frames = [synthetic_months(la_code=code, la_name=name, end="2025-12", months=120, population=population)
-              for code, name, population in AUTHORITIES]
+    frames = [
+        synthetic_months(la_code=code, la_name=name, end="2025-12", months=120, population=population)
+        for code, name, population in AUTHORITIES
+    ]
     frame = pd.concat(frames, ignore_index=True)
     swapped = (frame["la_code"] == "E08000025") & (frame["period"] == "2020-06")
     assert swapped.sum() == 1
@@ -169,12 +185,19 @@ from schemas.catalogue import indicators_by_column, numeric_columns  # noqa: E40
 def _history_columns() -> list[str]:
     catalogue = indicators_by_column().values()
     rolling = [i for i in catalogue if i.kind == "rolling12"]
-    return sorted({*(i.column for i in rolling), *(i.sums for i in rolling),
-                   *(i.column for i in catalogue if i.kind in ("stock", "flow"))})
+    return sorted(
+        {
+            *(i.column for i in rolling),
+            *(i.sums for i in rolling),
+            *(i.column for i in catalogue if i.kind in ("stock", "flow")),
+        }
+    )
 
 
 # Mostly given (so that twelve months in a row are often all held), small or wild.
-_FIGURE = st.integers(0, 9).flatmap(lambda k: st.none() if k == 0 else st.integers(0, 60) if k < 6 else st.integers(0, 3000))
+_FIGURE = st.integers(0, 9).flatmap(
+    lambda k: st.none() if k == 0 else st.integers(0, 60) if k < 6 else st.integers(0, 3000)
+)
 
 
 @st.composite
@@ -196,7 +219,9 @@ def _months(draw):
     frame = pd.DataFrame.from_records(records)
     frame["row"] = range(2, len(frame) + 2)
     for column in numeric_columns():
-        frame[column] = frame[column].astype("Float64") if column in frame else pd.array([pd.NA] * len(frame), "Float64")
+        frame[column] = (
+            frame[column].astype("Float64") if column in frame else pd.array([pd.NA] * len(frame), "Float64")
+        )
     frame["la_code"], frame["period"] = frame["la_code"].astype("string"), frame["period"].astype("string")
     split = draw(st.integers(0, len(frame)))
     return frame.iloc[split:].reset_index(drop=True), frame.iloc[:split].reset_index(drop=True)

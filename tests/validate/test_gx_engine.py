@@ -5,6 +5,7 @@ findings in `expectations._findings_from_results`; the pandas engine evaluates m
 `cross_column` and `context`. Only the arithmetic and the message texts are shared. GX costs
 seconds to import, so every test here shares the runs made once in module fixtures.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -26,15 +27,15 @@ def _synthetic_defects() -> pd.DataFrame:
     """SYNTHETIC months, one cross-column mistake per row (and one clean row)."""
     frame = synthetic_months(months=10)
     edits = [
-        {"re_referrals": "300"},                                   # part above its whole
-        {"assessments_within_15wd": "200"},                        # 15 wd above 45 wd
-        {"icpcs_within_15wd": "40"},                               # part above its whole
-        {"referral_to_assessment_percent": "58.1"},                # percentage inconsistent
-        {"contacts": "", "contacts_12m": ""},                      # percentage without its denominator
-        {"contacts": "0"},                                         # percentage over zero (and referrals > contacts)
-        {"cp_plans": "1500"},                                      # plans + looked after above cin, rate off
-        {"cin": "x", "cin_rate_per_10k": "610.5"},                # rate without its count
-        {"cla": "1200", "cla_rate_per_10k": "419.1"},             # consistent, outside the published band
+        {"re_referrals": "300"},  # part above its whole
+        {"assessments_within_15wd": "200"},  # 15 wd above 45 wd
+        {"icpcs_within_15wd": "40"},  # part above its whole
+        {"referral_to_assessment_percent": "58.1"},  # percentage inconsistent
+        {"contacts": "", "contacts_12m": ""},  # percentage without its denominator
+        {"contacts": "0"},  # percentage over zero (and referrals > contacts)
+        {"cp_plans": "1500"},  # plans + looked after above cin, rate off
+        {"cin": "x", "cin_rate_per_10k": "610.5"},  # rate without its count
+        {"cla": "1200", "cla_rate_per_10k": "419.1"},  # consistent, outside the published band
     ]
     for position, edit in enumerate(edits):
         for column, value in edit.items():
@@ -44,9 +45,14 @@ def _synthetic_defects() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def planted(real_returns, real_reference, read_frame):
-    populations = {(c, int(y)): float(p) for c, y, p in zip(real_reference.populations["new_la_code"],
-                                                            real_reference.populations["year"],
-                                                            real_reference.populations["population"])}
+    populations = {
+        (c, int(y)): float(p)
+        for c, y, p in zip(
+            real_reference.populations["new_la_code"],
+            real_reference.populations["year"],
+            real_reference.populations["population"],
+        )
+    }
     frame, _ = plant_defects(real_returns, populations)
     return read_frame(frame, "planted_gx")
 
@@ -83,7 +89,10 @@ def test_suites_cover_every_rate_part_whole_pair_and_band(gx_runs):
     assert [type(e).__name__ for e in derived] == ["ExpectDerivedFigureToMatchComponents"]
     figures = runner.validations[RETURN_SUITE].suite.expectations
     assert len(figures) == sum(e.suite == RETURN_SUITE for e in entries)
-    assert {type(e).__name__ for e in figures} == {"ExpectColumnPairValuesAToBeGreaterThanB", "ExpectColumnValuesToBeBetween"}
+    assert {type(e).__name__ for e in figures} == {
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        "ExpectColumnValuesToBeBetween",
+    }
 
 
 def test_gx_and_pandas_agree_on_real_returns_with_planted_mistakes(gx_runs, planted, real_reference):
@@ -97,8 +106,15 @@ def test_gx_and_pandas_agree_on_synthetic_cross_column_mistakes(gx_runs, synthet
     pandas_findings = cross_column_findings(values, text) + plausibility_findings(values)
     assert _sorted(gx_runs["synthetic"]) == _sorted(pandas_findings)
     rules = {f.rule for f in pandas_findings}
-    assert {"part_exceeds_whole", "derived_inconsistent", "derived_without_components", "derived_undefined",
-            "plans_and_looked_after_exceed_cin", "referrals_exceed_contacts", "implausible_value"} <= rules
+    assert {
+        "part_exceeds_whole",
+        "derived_inconsistent",
+        "derived_without_components",
+        "derived_undefined",
+        "plans_and_looked_after_exceed_cin",
+        "referrals_exceed_contacts",
+        "implausible_value",
+    } <= rules
 
 
 def test_gx_engine_on_clean_rows_finds_nothing(gx_runs, read_frame):
@@ -129,15 +145,16 @@ def test_data_docs_show_a_count_typed_into_a_rate_with_the_authority_and_both_fi
     folder = tmp_path / "reports" / "gx" / "2024-11"
     findings = gx_cross_column_findings(parsed.values, parsed.text, docs_folder=folder)
     assert [(f.rule, f.column, f.la_code) for f in findings if f.rule == "derived_inconsistent"] == [
-        ("derived_inconsistent", "cla_rate_per_10k", "E06000009")]
+        ("derived_inconsistent", "cla_rate_per_10k", "E06000009")
+    ]
     index = data_docs_index(folder)
     assert index == (folder / "index.html").resolve() and index.exists()
     pages = {path.stem: _page_text(path) for path in index.parent.glob("validations/**/*.html")}
     derived = next(text for name, text in pages.items() if "derived_figures" in name)
-    table = derived[derived.index("each rate or percentage equals"):]
+    table = derived[derived.index("each rate or percentage equals") :]
     assert "E06000009" in table and "cla_rate_per_10k" in table
-    assert f"{cla:g}" in table                         # the rate as reported (the count)
-    assert recomputed in table                          # the rate recomputed from cla / population x 10,000
+    assert f"{cla:g}" in table  # the rate as reported (the count)
+    assert recomputed in table  # the rate recomputed from cla / population x 10,000
     assert "excess__" not in derived and "slack__" not in derived  # no helper numbers
     assert not (tmp_path / "uncommitted").exists()
 
@@ -164,8 +181,10 @@ def test_data_docs_built_again_in_the_same_process_are_the_same_pages(gx_runs, s
     def pages(folder):
         gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=folder)
         found = sorted(data_docs_index(folder).parent.glob("**/*.html"))
-        variable = re.compile(r"\d{8}T\d{6}\.\d+Z|_run_time_sort': [\d.]+|\d{4}-\d{2}-\d{2}[T ][\d:.]+(?:\+00:00|Z)?|site_[0-9a-f]{12}|"
-                              r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        variable = re.compile(
+            r"\d{8}T\d{6}\.\d+Z|_run_time_sort': [\d.]+|\d{4}-\d{2}-\d{2}[T ][\d:.]+(?:\+00:00|Z)?|site_[0-9a-f]{12}|"
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+        )
         return [variable.sub("", p.read_text(encoding="utf-8")) for p in found], len(found)
 
     first, count = pages(tmp_path / "first")
@@ -177,27 +196,41 @@ def test_target_bands_ask_the_boards_question_as_warnings_only(gx_runs, read_fra
     """SYNTHETIC targets for three authorities' cla_rate_per_10k (lower is better): green, amber, red."""
     from pipelines.validate.expectations import TARGET_SUITE, data_docs_index, gx_cross_column_findings, target_batch
 
-    month = pd.concat([synthetic_months(la_code=code, la_name=name, months=1)
-                       for code, name in (("E06000009", "Blackpool"), ("E06000008", "Blackburn with Darwen"),
-                                          ("E06000001", "Hartlepool"))], ignore_index=True)
+    month = pd.concat(
+        [
+            synthetic_months(la_code=code, la_name=name, months=1)
+            for code, name in (
+                ("E06000009", "Blackpool"),
+                ("E06000008", "Blackburn with Darwen"),
+                ("E06000001", "Hartlepool"),
+            )
+        ],
+        ignore_index=True,
+    )
     parsed = read_frame(month, "targets")
     rate = float(parsed.values["cla_rate_per_10k"].iloc[0])  # the same SYNTHETIC figures for all three
-    targets = pd.DataFrame({"la_code": ["E06000009", "E06000008", "E06000001", "E06000001"],
-                            "indicator": "cla_rate_per_10k",
-                            "target": [rate + 5, rate - 3, rate - 20, rate + 100],
-                            "polarity": "low", "amber_tolerance": 5.0,
-                            "from_month": ["2024-01", "2024-01", "2024-06", "2025-01"]})  # the last not yet in force
+    targets = pd.DataFrame(
+        {
+            "la_code": ["E06000009", "E06000008", "E06000001", "E06000001"],
+            "indicator": "cla_rate_per_10k",
+            "target": [rate + 5, rate - 3, rate - 20, rate + 100],
+            "polarity": "low",
+            "amber_tolerance": 5.0,
+            "from_month": ["2024-01", "2024-01", "2024-06", "2025-01"],
+        }
+    )  # the last not yet in force
     batch = target_batch(parsed.values, targets, "2024-11")
     assert sorted(batch["la_code"]) == ["E06000001", "E06000008", "E06000009"]
     folder = tmp_path / "docs"
-    with_targets = gx_cross_column_findings(parsed.values, parsed.text, docs_folder=folder, targets=targets,
-                                            month="2024-11")
+    with_targets = gx_cross_column_findings(
+        parsed.values, parsed.text, docs_folder=folder, targets=targets, month="2024-11"
+    )
     assert with_targets == gx_cross_column_findings(parsed.values, parsed.text)  # warnings on the page, no findings
     page = next(_page_text(p) for p in data_docs_index(folder).parent.glob(f"validations/{TARGET_SUITE}/**/*.html"))
-    green = page[page.index("lower is better, each authority's figure meets its target (green)"):]
-    red = page[page.index("lower is better, each authority's figure is not red (within amber)"):]
-    green = green[:green.index("is better", 30)] if "is better" in green[30:] else green
-    red = red[:red.index("is better", 30)] if "is better" in red[30:] else red
+    green = page[page.index("lower is better, each authority's figure meets its target (green)") :]
+    red = page[page.index("lower is better, each authority's figure is not red (within amber)") :]
+    green = green[: green.index("is better", 30)] if "is better" in green[30:] else green
+    red = red[: red.index("is better", 30)] if "is better" in red[30:] else red
     assert "E06000008" in green and "E06000001" in green and "E06000009" not in green
     assert "E06000001" in red and "E06000008" not in red and "E06000009" not in red
 

@@ -3,6 +3,7 @@
 The history is what the warehouse holds: typed monthly figures per authority, passed to
 `validate_rows` as a DataFrame; the month being validated is a new return on top of it.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -58,7 +59,9 @@ def test_monthly_figure_in_the_rolling_column_is_caught(months, stored, read_fra
     latest["s47_enquiries_12m"] = latest["s47_enquiries"]
     latest = latest.assign(s47_rate_per_10k="")
     findings = _validate(read_frame, latest, stored)
-    assert [(f.rule, f.column) for f in findings if f.severity == ERROR] == [("rolling_sum_mismatch", "s47_enquiries_12m")]
+    assert [(f.rule, f.column) for f in findings if f.severity == ERROR] == [
+        ("rolling_sum_mismatch", "s47_enquiries_12m")
+    ]
 
 
 def test_with_gaps_the_rule_uses_last_month_and_twelve_months_ago(months, stored, read_frame):
@@ -89,8 +92,12 @@ def test_resubmission_overrides_the_stored_month(months, stored, read_frame):
     both = months.iloc[[-2, -1]].copy()
     both.iloc[0, both.columns.get_loc("referrals")] = str(int(both["referrals"].iloc[0]) + 3)
     both.iloc[0, both.columns.get_loc("referrals_12m")] = str(int(both["referrals_12m"].iloc[0]) + 3)
-    both = both.assign(referral_rate_per_10k="", contacts_to_referral_percent="", referral_to_assessment_percent="",
-                       re_referral_percent="")
+    both = both.assign(
+        referral_rate_per_10k="",
+        contacts_to_referral_percent="",
+        referral_to_assessment_percent="",
+        re_referral_percent="",
+    )
     # The newest month's rolling sum now disagrees with the corrected previous month.
     found = _rules(_validate(read_frame, both, stored), "rolling_sum_mismatch")
     assert [(f.period, f.column) for f in found] == [(months["period"].iloc[-1], "referrals_12m")]
@@ -130,8 +137,9 @@ def test_history_rules_give_the_same_findings_whatever_the_block_of_rows(months,
     """A million rows are evaluated a block of rows at a time (memory); blocks must not change a finding."""
     import pipelines.validate.history as history
 
-    two = pd.concat([months, synthetic_months(la_code="E06000008", la_name="Blackburn with Darwen", months=15)],
-                    ignore_index=True)
+    two = pd.concat(
+        [months, synthetic_months(la_code="E06000008", la_name="Blackburn with Darwen", months=15)], ignore_index=True
+    )
     two.loc[13, "contacts"] = str(int(two.loc[13, "contacts"]) * 4)  # a flow outlier
     two.loc[28, "referrals_12m"] = str(int(two.loc[28, "referrals_12m"]) + 40)  # a rolling sum that disagrees
     two.loc[25, "cla"] = str(int(two.loc[25, "cla"]) * 2)  # a stock jump

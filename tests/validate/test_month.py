@@ -1,4 +1,5 @@
 """A month's verdict: header and row problems of a file hold back the returns they touch."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ def test_a_ragged_resubmission_is_held_back_not_replaced_by_the_older_return(hom
 def test_a_missing_mandatory_column_is_told_apart_from_a_blank_cell_per_file(home, example_rows):
     october = [r for r in example_rows if r["period"] == "2024-10"]
     write_return(home.landing / "blank.csv", [dict(october[0], cin="")])
-    write_return(home.landing / "no-cin.csv", [october[1]], [c for c in october[1] if c not in ("cin", "cin_rate_per_10k")])
+    write_return(
+        home.landing / "no-cin.csv", [october[1]], [c for c in october[1] if c not in ("cin", "cin_rate_per_10k")]
+    )
     archive_landing(home)
 
     findings = validate_month(home, "2024-10", engine="pandas").findings
@@ -58,13 +61,19 @@ def _cells_by_row(text: pd.DataFrame) -> list[dict]:
     return [{c: text.at[i, c] for c in all_columns() if text.at[i, c] not in (None, "")} for i in text.index]
 
 
-_CELL = st.one_of(st.none(), st.just(""), st.just("x"), st.text(
-    alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12))
+_CELL = st.one_of(
+    st.none(), st.just(""), st.just("x"), st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12)
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.fixed_dictionaries({c: _CELL for c in ["la_code", "period", "cla", "cla_rate_per_10k", "cin"]}),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.fixed_dictionaries({c: _CELL for c in ["la_code", "period", "cla", "cla_rate_per_10k", "cin"]}),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_cells_json_is_the_row_by_row_json(rows):
     """Whatever the cells hold (quotes, backslashes, newlines, accents, blanks), the columnar JSON
     parses to the dict the row loop built."""

@@ -5,6 +5,7 @@ shaped into returns, must pass with no error at the standard's exact tolerance. 
 mistake at a time is planted into a real return, each in a different authority: every one
 must be caught as an error on that authority and column, and nothing else may be an error.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,7 @@ def _stale_population(row, ctx):
         return None
     decimals = _decimals(row["cla_rate_per_10k"])
     stale = _fmt(_exact(row, "cla_rate_per_10k", old), decimals)
-    if abs(float(stale) - _exact(row, "cla_rate_per_10k")) <= 0.6 * 10.0 ** -decimals:
+    if abs(float(stale) - _exact(row, "cla_rate_per_10k")) <= 0.6 * 10.0**-decimals:
         return None  # this authority's population barely moved: the slip would be invisible
     row["cla_rate_per_10k"] = stale
     return row, {("derived_inconsistent", "cla_rate_per_10k")}
@@ -75,7 +76,9 @@ def _count_in_rate(row, ctx):
 def _monthly_rate_in_rolling(row, ctx):
     if not _has(row, "referral_rate_per_10k", "referrals_12m"):
         return None
-    row["referral_rate_per_10k"] = _fmt(_exact(row, "referral_rate_per_10k") / 12, _decimals(row["referral_rate_per_10k"]))
+    row["referral_rate_per_10k"] = _fmt(
+        _exact(row, "referral_rate_per_10k") / 12, _decimals(row["referral_rate_per_10k"])
+    )
     return row, {("derived_inconsistent", "referral_rate_per_10k")}
 
 
@@ -93,7 +96,7 @@ def _rounded_wrong_way(row, ctx):
         return None
     published = row["referral_rate_per_10k"]
     decimals, exact = _decimals(published), _exact(row, "referral_rate_per_10k")
-    unit = 10.0 ** -decimals
+    unit = 10.0**-decimals
     wrong = float(published) + (unit if exact >= float(published) else -unit)
     if abs(wrong - exact) <= 0.55 * unit:
         return None  # too close to the half-way point to be a clear slip
@@ -197,7 +200,10 @@ def clean_run(real_returns, real_reference, read_frame):
 @pytest.fixture(scope="module")
 def ons_populations(real_reference):
     frame = real_reference.populations
-    return {(code, int(year)): float(value) for code, year, value in zip(frame["new_la_code"], frame["year"], frame["population"])}
+    return {
+        (code, int(year)): float(value)
+        for code, year, value in zip(frame["new_la_code"], frame["year"], frame["population"])
+    }
 
 
 @pytest.fixture(scope="module")

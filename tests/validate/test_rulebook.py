@@ -1,4 +1,5 @@
 """Generated documentation and calibrated bands stay in step with the code and the data."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,9 @@ def test_every_rule_and_band_is_documented():
 
 
 def test_committed_bands_are_what_calibration_on_the_reference_gives(real_reference_folder):
-    assert BANDS_PATH.read_text(encoding="utf-8") == bands_csv(calibrate(real_reference_folder)), \
+    assert BANDS_PATH.read_text(encoding="utf-8") == bands_csv(calibrate(real_reference_folder)), (
         "recalibrate: python -m schemas.calibrate_bands"
+    )
 
 
 def test_bands_admit_every_published_value_and_reject_unit_mistakes(real_reference_folder):
@@ -53,7 +55,7 @@ import json, sys
 from pathlib import Path
 from pipelines.ingest.readers import read_return
 from pipelines.validate.rulebook import validate_rows
-path = Path({str(tmp_path / 'one.csv')!r})
+path = Path({str(tmp_path / "one.csv")!r})
 path.write_text("la_code,period,population_0_17,cin,cp_plans,cla,cla_rate_per_10k\\nE06000009,2024-11,28630,1748,247,529,184.8\\n")
 parsed = read_return(path)
 findings = validate_rows(parsed.values, parsed.text)
@@ -65,7 +67,9 @@ print(json.dumps({{"findings": len(findings), "gx": "great_expectations" in sys.
 
 
 def test_expectations_module_imports_without_great_expectations():
-    script = ("import sys, pipelines.validate.expectations, pipelines.validate.rules_page; "
-              "print('great_expectations' in sys.modules)")
+    script = (
+        "import sys, pipelines.validate.expectations, pipelines.validate.rules_page; "
+        "print('great_expectations' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
     assert result.stdout.strip() == "False"

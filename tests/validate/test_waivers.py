@@ -1,4 +1,5 @@
 """Waivers accept one finding on one file's figures, and never a resubmission's (SYNTHETIC findings)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,19 @@ SHA_FIRST, SHA_RESUBMITTED = "a" * 64, "b" * 64
 
 
 def _finding(**changes) -> dict:
-    finding = {"rule": "stock_jump", "severity": "warning", "la_code": "E06000009", "period": "2024-11",
-               "column": "cla", "value": "640", "expected": "530",
-               "message": "cla moved from 530 to 640 in a month", "file": "blackpool.csv", "row": 2,
-               "sha256": SHA_FIRST}
+    finding = {
+        "rule": "stock_jump",
+        "severity": "warning",
+        "la_code": "E06000009",
+        "period": "2024-11",
+        "column": "cla",
+        "value": "640",
+        "expected": "530",
+        "message": "cla moved from 530 to 640 in a month",
+        "file": "blackpool.csv",
+        "row": 2,
+        "sha256": SHA_FIRST,
+    }
     finding.update(changes)
     return finding
 
@@ -41,12 +51,17 @@ def test_waiver_applies_to_the_finding_it_names_and_survives_reconnection(home):
     assert pd.isna(out.loc[1, "waiver_reason"])
 
 
-@pytest.mark.parametrize("changes", [
-    {"sha256": SHA_RESUBMITTED},  # the same figure in a resubmitted file
-    {"value": "650"},             # a different figure
-    {"expected": "520"},          # the figure it was compared with changed
-    {"la_code": "E06000006"}, {"period": "2024-12"}, {"rule": "implausible_value"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sha256": SHA_RESUBMITTED},  # the same figure in a resubmitted file
+        {"value": "650"},  # a different figure
+        {"expected": "520"},  # the figure it was compared with changed
+        {"la_code": "E06000006"},
+        {"period": "2024-12"},
+        {"rule": "implausible_value"},
+    ],
+)
 def test_waiver_does_not_carry_over_to_other_figures(home, changes):
     with connect(home) as connection:
         waive_finding(connection, _finding(), reason="checked with the authority", who="steward")
@@ -58,7 +73,9 @@ def test_finding_without_column_or_value_matches_null_safely(home):
     finding = _finding(rule="mandatory_missing", severity="error", column="cin", value=None, expected=None)
     with connect(home) as connection:
         waive_finding(connection, finding, reason="cin not collected this month", who="steward")
-        out = apply_waivers(connection, pd.DataFrame([finding, _finding(rule="mandatory_missing", column="cin", value="0")]))
+        out = apply_waivers(
+            connection, pd.DataFrame([finding, _finding(rule="mandatory_missing", column="cin", value="0")])
+        )
     assert out["waived"].tolist() == [True, False]
 
 
@@ -81,12 +98,15 @@ def test_latest_waiver_reason_wins(home):
     assert out["waiver_reason"].tolist() == ["second"]
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"rule": "negative_count"}, "cannot be waived"),
-    ({"rule": "invalid_value"}, "cannot be waived"),
-    ({"rule": "unknown_authority"}, "cannot be waived"),
-    ({"rule": "no_such_rule"}, "not a rule"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"rule": "negative_count"}, "cannot be waived"),
+        ({"rule": "invalid_value"}, "cannot be waived"),
+        ({"rule": "unknown_authority"}, "cannot be waived"),
+        ({"rule": "no_such_rule"}, "not a rule"),
+    ],
+)
 def test_structural_and_unknown_rules_cannot_be_waived(home, changes, message):
     with connect(home) as connection, pytest.raises(WaiverError, match=message):
         waive_finding(connection, _finding(**changes), reason="x", who="y")
@@ -94,8 +114,16 @@ def test_structural_and_unknown_rules_cannot_be_waived(home, changes, message):
 
 @pytest.mark.parametrize("field", ["reason", "who", "sha256"])
 def test_waiver_needs_reason_author_and_file(home, field):
-    arguments = dict(rule="stock_jump", la_code="E06000009", period="2024-11", column="cla", value="640",
-                     sha256=SHA_FIRST, reason="r", who="w")
+    arguments = dict(
+        rule="stock_jump",
+        la_code="E06000009",
+        period="2024-11",
+        column="cla",
+        value="640",
+        sha256=SHA_FIRST,
+        reason="r",
+        who="w",
+    )
     arguments[field] = "  "
     with connect(home) as connection, pytest.raises(WaiverError, match=field):
         add_waiver(connection, **arguments)
@@ -125,19 +153,28 @@ ORACLE = """
 FINGERPRINT = ["rule", "la_code", "period", "column", "value", "expected", "sha256"]
 # Waivers are drawn over a few fingerprints, so that several often name the same finding, and
 # findings either carry one of those fingerprints or any other (null parts included).
-fingerprints = st.fixed_dictionaries({
-    "rule": st.sampled_from(["stock_jump", "implausible_value"]),
-    "la_code": st.sampled_from(["E06000009", "E06000006"]),
-    "period": st.sampled_from(["2024-11", "2024-12"]),
-    "column": st.sampled_from([None, "cla"]), "value": st.sampled_from([None, "640"]),
-    "expected": st.sampled_from([None, "530"]),
-    "sha256": st.sampled_from([SHA_FIRST, SHA_RESUBMITTED]),
-})
-any_finding = st.fixed_dictionaries({
-    "rule": st.sampled_from(["stock_jump", "mandatory_missing"]), "la_code": st.sampled_from([None, "E06000009"]),
-    "period": st.just("2024-11"), "column": st.sampled_from([None, "cla"]), "value": st.sampled_from([None, "640"]),
-    "expected": st.sampled_from([None, "530"]), "sha256": st.sampled_from([None, SHA_FIRST]),
-})
+fingerprints = st.fixed_dictionaries(
+    {
+        "rule": st.sampled_from(["stock_jump", "implausible_value"]),
+        "la_code": st.sampled_from(["E06000009", "E06000006"]),
+        "period": st.sampled_from(["2024-11", "2024-12"]),
+        "column": st.sampled_from([None, "cla"]),
+        "value": st.sampled_from([None, "640"]),
+        "expected": st.sampled_from([None, "530"]),
+        "sha256": st.sampled_from([SHA_FIRST, SHA_RESUBMITTED]),
+    }
+)
+any_finding = st.fixed_dictionaries(
+    {
+        "rule": st.sampled_from(["stock_jump", "mandatory_missing"]),
+        "la_code": st.sampled_from([None, "E06000009"]),
+        "period": st.just("2024-11"),
+        "column": st.sampled_from([None, "cla"]),
+        "value": st.sampled_from([None, "640"]),
+        "expected": st.sampled_from([None, "530"]),
+        "sha256": st.sampled_from([None, SHA_FIRST]),
+    }
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -146,17 +183,26 @@ def test_matching_in_pandas_gives_what_the_sql_gave(data):
     import duckdb
 
     shapes = data.draw(st.lists(fingerprints, min_size=1, max_size=3))
-    waivers = data.draw(st.lists(st.tuples(st.sampled_from(shapes), st.booleans(), st.sampled_from(["ok", "agreed"])),
-                                 max_size=6))
+    waivers = data.draw(
+        st.lists(st.tuples(st.sampled_from(shapes), st.booleans(), st.sampled_from(["ok", "agreed"])), max_size=6)
+    )
     findings = data.draw(st.lists(st.one_of(st.sampled_from(shapes), any_finding), max_size=6))
     # Times drawn apart from the ids (a later waiver may have a smaller id), distinct: SQL's arg_max
     # picks arbitrarily between ties.
     hours = data.draw(st.permutations(range(len(waivers))))
-    register = pd.DataFrame([{**shape, "reason": reason, "waiver_id": n + 1,
-                              "created_at": dt.datetime(2024, 12, 1) + dt.timedelta(hours=hours[n]),
-                              "revoked_at": dt.datetime(2025, 1, 1) if revoked else None}
-                             for n, (shape, revoked, reason) in enumerate(waivers)],
-                            columns=[*FINGERPRINT, "reason", "waiver_id", "created_at", "revoked_at"])
+    register = pd.DataFrame(
+        [
+            {
+                **shape,
+                "reason": reason,
+                "waiver_id": n + 1,
+                "created_at": dt.datetime(2024, 12, 1) + dt.timedelta(hours=hours[n]),
+                "revoked_at": dt.datetime(2025, 1, 1) if revoked else None,
+            }
+            for n, (shape, revoked, reason) in enumerate(waivers)
+        ],
+        columns=[*FINGERPRINT, "reason", "waiver_id", "created_at", "revoked_at"],
+    )
     # As the pipeline holds them: text columns of pandas' string dtype, missing cells pd.NA.
     frame = pd.DataFrame(findings, columns=FINGERPRINT).astype("string")
     got = match_waivers(frame, register)
@@ -168,4 +214,6 @@ def test_matching_in_pandas_gives_what_the_sql_gave(data):
     assert got["waived"].tolist() == [n in expected.index for n in range(len(frame))]
     for n in expected.index:
         assert (got["waiver_id"].iloc[n], got["waiver_reason"].iloc[n]) == (
-            expected.at[n, "waiver_id"], expected.at[n, "reason"])
+            expected.at[n, "waiver_id"],
+            expected.at[n, "reason"],
+        )
