@@ -13,7 +13,7 @@ from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
 from pipelines.reference import TARGETS_FILE
 from pipelines.scorecard.benchmarks import BENCHMARK_COLUMNS, MIN_AUTHORITIES
 from pipelines.scorecard.targets import load_targets
-from pipelines.steps import refresh_benchmarks
+from pipelines.steps.monthly import refresh_benchmarks
 
 SHOWN_ROWS = 200
 BENCHMARKS_SCHEMA = dg.TableSchema(

@@ -41,7 +41,8 @@ RELEASE_SCHEMA = dg.TableSchema(
 def open_data_release(
     context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
 ):
-    from pipelines.publish.release import PublishingError, publish_months
+    from pipelines.publish.release import PublishingError
+    from pipelines.steps.monthly import publish_months
 
     home, months = data_home.home(), list(context.partition_keys)
     published, failures = {}, []
@@ -102,7 +103,7 @@ def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
     ),
 )
 def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
-    from pipelines.publish.release import screen_published
+    from pipelines.steps.monthly import screen_published
 
     screened = screen_published(data_home.home(), list(context.partition_keys))
     results = {

@@ -6,9 +6,7 @@ from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, f
 from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
-from pipelines.steps import archive_landing, validate_months
-from pipelines.store.month import month_findings
-from pipelines.store.warehouse import connect
+from pipelines.steps.monthly import archive_landing, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
 from schemas.rules import FAMILIES, RULES
@@ -112,8 +110,7 @@ def _family_check(family: str) -> dg.AssetChecksDefinition:
     )
     def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
         home, months = data_home.home(), list(context.partition_keys)
-        with connect(home, read_only=True) as connection:  # every month of the run in one read
-            stored = month_findings(connection, months)
+        stored = stored_findings(home, months)  # every month of the run in one read
         stored = stored[stored["family"] == family]
         by_month = dict(tuple(stored.groupby("period", sort=False)))
         yield from month_check_evaluations(

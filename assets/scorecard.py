@@ -9,7 +9,7 @@ from assets.warehouse import indicator_values
 from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
-from pipelines.steps import refresh_scorecard
+from pipelines.steps.monthly import refresh_scorecard
 
 SCORECARD_SCHEMA = dg.TableSchema(
     columns=[

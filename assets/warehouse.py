@@ -7,9 +7,7 @@ from assets.returns import OWNERS, received_returns
 from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
-from pipelines.publish.guard import guard_blockers
-from pipelines.store.month import store_accepted_months
-from pipelines.store.warehouse import connect
+from pipelines.steps.monthly import publication_blockers, store_accepted_months
 
 VALUES_SCHEMA = dg.TableSchema(
     columns=[
@@ -65,13 +63,13 @@ def indicator_values(
     ),
 )
 def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
-    results, home = {}, data_home.home()
-    with connect(home, read_only=True) as connection:  # a check never waits for a writer
-        for month in context.partition_keys:
-            errors = guard_blockers(home, connection, month)
-            results[month] = dg.AssetCheckResult(
-                passed=errors.empty,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)},
-            )
+    blockers = publication_blockers(data_home.home(), list(context.partition_keys))  # never waits for a writer
+    results = {
+        month: dg.AssetCheckResult(
+            passed=errors.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"errors": dg.MetadataValue.int(len(errors)), **failing_rows_table(errors)},
+        )
+        for month, errors in blockers.items()
+    }
     yield from month_check_evaluations(context, results)

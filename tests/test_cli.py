@@ -76,7 +76,7 @@ def test_cold_validate_does_not_import_great_expectations(tmp_path, example_rows
 
 
 def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_checked_afresh(home, example_rows, capsys):
-    from pipelines.steps import archive_landing, validate_month
+    from pipelines.steps.monthly import archive_landing, validate_month
 
     october = [r for r in example_rows if r["period"] == "2024-10"]
     write_return(home.landing / "october.csv", [dict(october[0], cla_rate_per_10k="187"), october[1]])

@@ -190,7 +190,7 @@ def test_findings_csv_has_one_row_per_stored_finding_with_the_documented_columns
 
 
 def test_waive_list_and_revoke_keep_the_whole_history_and_validation_follows_it(real_run, capsys):
-    from pipelines.steps import validate_month
+    from pipelines.steps.monthly import validate_month
 
     home = _copy(real_run, "waivers")
     rate_authority = next(code for code, mistake in real_run["planted"].items() if mistake == "rate per 100,000")

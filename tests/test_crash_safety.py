@@ -189,7 +189,7 @@ def test_a_run_killed_at_each_point_then_run_again_stores_and_publishes_each_mon
 
 def test_a_torn_archive_file_is_repaired_from_the_landing_copy(home, example_rows):
     from pipelines.ingest.archive import archive_path
-    from pipelines.steps import archive_landing, validate_month
+    from pipelines.steps.monthly import archive_landing, validate_month
 
     _land_month(home, example_rows, "2024-10")
     [archived] = archive_landing(home)
@@ -206,7 +206,7 @@ def test_a_torn_archive_file_without_a_good_copy_stops_the_run_with_one_line_nam
     home, example_rows, dagster_home
 ):
     from pipelines.ingest.archive import ArchiveDamaged, archive_path
-    from pipelines.steps import archive_landing, validate_month
+    from pipelines.steps.monthly import archive_landing, validate_month
 
     _land_month(home, example_rows, "2024-10")
     [archived] = archive_landing(home)
@@ -250,7 +250,7 @@ def test_where_the_system_cannot_exchange_two_renames_give_the_same_release(home
     """The fallback for file systems without an atomic exchange (and the repair of its one gap)."""
     import pipelines.home.durable as durable
     from pipelines.publish.release import _previous_path, publish_month
-    from pipelines.steps import archive_landing, validate_month
+    from pipelines.steps.monthly import archive_landing, validate_month
     from pipelines.store.month import store_accepted
 
     _land_month(home, example_rows, "2024-10")

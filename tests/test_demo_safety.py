@@ -15,7 +15,7 @@ from pipelines.exit_codes import USAGE
 from pipelines.home import DataHome
 from pipelines.home.lock import LOCK_FILE, writer_lock
 from pipelines.reference import import_demo_reference
-from pipelines.steps import archive_landing
+from pipelines.steps.monthly import archive_landing
 from tests.conftest import REPO, write_return
 
 

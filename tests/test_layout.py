@@ -30,10 +30,12 @@ def test_the_top_of_pipelines_shows_the_stages_and_few_loose_modules():
 def test_domain_code_never_imports_dagster():
     script = f"""
 import importlib, json, pkgutil, sys
-names = list({DOMAIN_MODULES!r})
-for stage in {STAGES!r}:
-    package = importlib.import_module("pipelines." + stage)
-    names += [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+names = []
+for name in [*{DOMAIN_MODULES!r}, *("pipelines." + stage for stage in {STAGES!r})]:
+    module = importlib.import_module(name)
+    names.append(name)
+    if hasattr(module, "__path__"):  # a package: every module in it
+        names += [m.name for m in pkgutil.walk_packages(module.__path__, name + ".")]
 for name in names:
     importlib.import_module(name)
 print(json.dumps({{"modules": len(names), "dagster": sorted(m for m in sys.modules if m.split(".")[0] == "dagster")[:3]}}))

@@ -52,7 +52,7 @@ def project_instance(home: DataHome | None = None) -> Iterator[DagsterInstance]:
 def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
     """Archive what has landed; (months that can run, {month that cannot: its files})."""
     from pipelines.orchestration.partitions import MONTHS, releasable
-    from pipelines.steps import archive_landing
+    from pipelines.steps.monthly import archive_landing
 
     valid = set(MONTHS.get_partition_keys())
     runnable, arrived, outside = set(), set(), {}

@@ -2,7 +2,7 @@
 
 `check_month` is a function over tables: the month's current returns with the files they came
 from, the accepted history of other months, the reference data and the waivers, all read
-beforehand (`pipelines.steps.read_month_inputs`). It opens no database; storing its result is
+beforehand (`pipelines.steps.monthly.validate_months`). It opens no database; storing its result is
 the next stage's work. A return with an unwaived error is held back.
 """
 

@@ -15,7 +15,7 @@ from pipelines.home import DataHome
 from pipelines.ingest.arrivals import LandingMemory, current_rows
 from pipelines.orchestration.sensors import evaluate_landing
 from pipelines.reference import import_demo_reference
-from pipelines.steps import archive_landing
+from pipelines.steps.monthly import archive_landing
 from tests.conftest import write_return
 
 MONTH = "2024-10"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pipelines.steps import archive_landing, received_month, validate_month
+from pipelines.steps.monthly import archive_landing, received_month, validate_month
 from pipelines.store.warehouse import connect
 from tests.conftest import warehouse_scalar, write_return
 

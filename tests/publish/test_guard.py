@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.steps import archive_landing, validate_month
+from pipelines.steps.monthly import archive_landing, validate_month
 from pipelines.store.month import store_accepted
 from tests.conftest import write_return
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from pipelines.steps import archive_landing, validate_month
+from pipelines.steps.monthly import archive_landing, validate_month
 from pipelines.store.month import store_accepted
 from pipelines.validate.month import HELD_BACK
 from tests.conftest import warehouse_scalar, write_return

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.steps import archive_landing, validate_month
+from pipelines.steps.monthly import archive_landing, validate_month
 from pipelines.validate.month import cells_json
 from schemas.catalogue import all_columns
 from tests.conftest import write_return

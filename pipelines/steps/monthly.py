@@ -17,12 +17,16 @@ from pipelines.ingest.archive import ArchivedFile, copy_into_archive, read_archi
 from pipelines.ingest.arrivals import contents_of, scan_landing
 from pipelines.ingest.readers import ParsedReturn
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
+from pipelines.publish import release
+from pipelines.publish.guard import guard_blockers
+from pipelines.publish.release import ReleaseSummary
 from pipelines.reference import TARGETS_FILE, load_reference
 from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, read_benchmarks, write_benchmarks
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.store.month import accepted_history, store_validations
+from pipelines.store import month as stored_months
+from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
     RecordedVersion,
     landing_memory,
@@ -192,3 +196,30 @@ def refresh_benchmarks(home: DataHome, min_authorities: int = MIN_AUTHORITIES) -
         with transaction(connection):
             replace_table(connection, "benchmarks", table)
     return table, write_benchmarks(table, home.reports / "scorecard")
+
+
+def store_accepted_months(home: DataHome, months: list[str]) -> pd.DataFrame:
+    """Store each month's accepted returns (no unwaived error) in `indicator_values` and the lake."""
+    return stored_months.store_accepted_months(home, months)
+
+
+def stored_findings(home: DataHome, months: list[str]) -> pd.DataFrame:
+    """The months' stored findings, read from the readers' snapshot (a check never waits for a writer)."""
+    with connect(home, read_only=True) as connection:
+        return month_findings(connection, months)
+
+
+def publication_blockers(home: DataHome, months: list[str]) -> dict[str, pd.DataFrame]:
+    """Every reason each month must not be published (the publication guard); empty when it may be."""
+    with connect(home, read_only=True) as connection:
+        return {month: guard_blockers(home, connection, month) for month in months}
+
+
+def publish_months(home: DataHome, months: list[str]) -> list[ReleaseSummary]:
+    """Publish the months' open-data releases (the guard asked first, the screen before the swap)."""
+    return release.publish_months(home, months)
+
+
+def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:
+    """What the screen finds in what is served for each month now (empty lists: clean)."""
+    return release.screen_published(home, months)
