@@ -80,7 +80,7 @@ if sys.argv[2] == "rulebook":
     from pipelines.validate.rulebook import validate_rows
     findings = validate_rows(parsed.values, parsed.text, engine="pandas")
 else:  # the same cross-column expectations evaluated by Great Expectations alone
-    from pipelines.validate.expectations import gx_cross_column_findings
+    from pipelines.validate.engines.gx_engine import gx_cross_column_findings
     findings = gx_cross_column_findings(parsed.values, parsed.text)
 print(f"{time.perf_counter() - start:.3f} {len(findings)}")
 """

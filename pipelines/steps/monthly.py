@@ -38,7 +38,7 @@ from pipelines.store.received import (
 from pipelines.store.validations import ValidationBasis, reference_fingerprint, waiver_states
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
-from pipelines.validate.month import ACCEPTED, MonthInputs, MonthValidation, check_month, file_findings
+from pipelines.validate.month import MonthValidation, RangeInputs, check_months, file_findings
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
@@ -120,13 +120,14 @@ def validate_month(
 def validate_months(
     home: DataHome, months: list[str], engine: str = "gx", today: dt.date | None = None, write_report: bool = False
 ) -> list[MonthValidation]:
-    """Validate several months in one go: the fixed work once, one transaction.
+    """Validate several months in one pass: the fixed work once, one transaction.
 
-    Reads the files, the accepted history, the reference data, the targets and the waivers once,
-    validates the months in calendar order, each against the history as month-by-month runs would
-    see it (a month validated earlier in the batch contributes its newly accepted figures to the
-    later months' history), and stores every month's returns, findings and what its validation
-    depended on (the publication guard's basis) together.
+    Reads the files (each once, however many months it holds), the accepted history, the
+    reference data, the targets and the waivers once, and validates the months together
+    (`validate.month.check_months`: the findings and statuses of validating them one after the
+    other in calendar order, each against the accepted returns of the months before it); then
+    stores every month's returns, findings and what its validation depended on (the publication
+    guard's basis) together.
     """
     months = sorted(months)
     reference_files = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
@@ -137,28 +138,24 @@ def validate_months(
     reference = load_reference(home)
     targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
     targets = load_targets(targets_path) if targets_path.exists() else None
-    validations, bases = [], []
     parsed: dict[tuple[str, str], ParsedReturn] = {}
-    for month in months:
-        others = history[history["period"] != month]
-        inputs = MonthInputs(_assemble(home, month, files[month], parsed), others, reference, waivers, targets)
-        validation = check_month(
-            inputs, engine=engine, today=today, report_folder=home.data_docs(month) if write_report else None
-        )
-        validations.append(validation)
-        bases.append(validation_basis(month, inputs, reference_files))
-        # What store_accepted will hold for the month: its accepted returns, as the next months' history.
-        accepted = validation.returns[validation.returns["status"] == ACCEPTED].reindex(columns=history.columns)
-        history = pd.concat([others, accepted.astype(history.dtypes.to_dict())], ignore_index=True)
+    received = [_assemble(home, month, files[month], parsed) for month in months]
+    validations = check_months(
+        RangeInputs(received, history, reference, waivers, targets),
+        engine=engine,
+        today=today,
+        report_folders={month: home.data_docs(month) for month in months} if write_report else None,
+    )
+    bases = [validation_basis(month, waivers, reference_files) for month in received]
     with connect(home) as connection:
         store_validations(connection, validations, bases)
     return validations
 
 
-def validation_basis(month: str, inputs: MonthInputs, reference: dict[str, str]) -> ValidationBasis:
-    """What this validation read that may change before publication (the guard compares)."""
-    arrivals = [received.arrival for received in inputs.received.files]
-    return ValidationBasis(month, max(arrivals, default=0), waiver_states(inputs.waivers, month), reference)
+def validation_basis(received: ReceivedMonth, waivers: pd.DataFrame, reference: dict[str, str]) -> ValidationBasis:
+    """What a month's validation read that may change before publication (the guard compares)."""
+    arrivals = [file.arrival for file in received.files]
+    return ValidationBasis(received.month, max(arrivals, default=0), waiver_states(waivers, received.month), reference)
 
 
 def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | None:

@@ -1,9 +1,9 @@
 """Our own Great Expectations 1.x expectations, for the arithmetic GX has no expectation for.
 
-Imports GX at the top, so only `pipelines.validate.expectations` imports it, inside functions:
+Imports GX at the top, so only the GX engine (`engines/gx_engine.py`) imports it, inside functions:
 the fast command-line path never pays GX's import. Each expectation is a multicolumn map
-expectation whose pandas condition calls the arithmetic of `pipelines.validate.cross_column`
-(the same functions the pandas engine uses), so there is one definition of "consistent".
+expectation whose pandas condition calls the rule book's arithmetic (`schemas/rules/arithmetic.py`,
+the same functions the pandas engine uses), so there is one definition of "consistent".
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_con
     multicolumn_condition_partial,
 )
 
-from pipelines.validate.cross_column import (
+from schemas.rules.arithmetic import (
     derived_excess,
     expected_derived,
     precision_tolerance,

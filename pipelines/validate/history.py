@@ -1,41 +1,24 @@
-"""Rules against the authority's stored months: rolling sums (consistency) and movement (continuity).
+"""An authority's earlier months as whole columns: what the history rules read.
 
-Columnar: every authority-month known (the stored history and the rows being validated) is
-indexed by authority and month number, and each rule reads the same rows shifted back by k
-months as whole columns (one reindex per offset), never row by row.
-
-A month is history only when it is accepted: `accepted` says which of the rows being validated
-may serve as history for the others (the rule book leaves out a month with an error, so one wrong
-month is reported once, against itself, and does not make the later months' sums disagree).
+Every authority-month known (the stored history and the rows being validated) is one integer
+key, and the rows checked read the same key minus k per offset as whole columns (one sorted
+lookup per offset), never row by row. A month is history only when it is accepted: `accepted`
+says which of the rows being validated may serve as history for the others (the rule book leaves
+out a month with an error, so one wrong month is reported once, against itself).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from pipelines.validate.cross_column import rolling_from_last_month, rolling_total
-from schemas.catalogue import PERIOD_PATTERN, indicators_by_column
-from schemas.findings import Finding
-from schemas.rules import (
-    FLOW_OUTLIER_FACTOR,
-    FLOW_OUTLIER_MIN_DIFFERENCE,
-    FLOW_OUTLIER_MIN_MONTHS,
-    STOCK_JUMP_MIN,
-    STOCK_JUMP_SHARE,
-    in_row_order,
-    make_findings,
-)
+from schemas.month import ordinals
+from schemas.rules.arithmetic import rolling_from_last_month, rolling_total
 
-# A rolling sum covers this month and the eleven before it; the flow median the twelve before it.
-WINDOW = 12
 HISTORY_BLOCK_ROWS = 262_144  # rows whose history rules are evaluated together (memory, not results)
-
-
-def month_number(period: pd.Series) -> pd.Series:
-    """YYYY-MM as a count of months (year x 12 + month - 1), so 'k months earlier' is a subtraction."""
-    text = period.astype("string")
-    return text.str[:4].astype("Int64") * 12 + text.str[5:7].astype("Int64") - 1
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -44,36 +27,21 @@ def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].astype("float64").to_numpy()
 
 
-class _Earlier:
+class Earlier:
     """The known figures k months before each checked row, one column at a time (NaN where not known).
 
-    Each authority-month is one integer key, so "k months earlier" is one hash lookup of the rows'
+    Each authority-month is one integer key, so "k months earlier" is one lookup of the rows'
     keys minus k per offset; a column is gathered only when a rule reads it (a million rows stay
     a few column arrays in memory, not twelve copies of every figure).
     """
 
-    def __init__(
-        self,
-        sources: list[pd.DataFrame],
-        known: np.ndarray,
-        known_keys: np.ndarray,
-        row_keys: np.ndarray,
-        index: pd.Index,
-    ):
-        self._sources, self._known, self._index = sources, known, index
+    def __init__(self, sources: list[pd.DataFrame], known: np.ndarray, known_keys: np.ndarray, row_keys: np.ndarray):
+        self._sources, self._known = sources, known
         # Sorted keys and a binary search: no hash table of a million keys beside the figures.
         self._order = np.argsort(known_keys, kind="stable")
         self._sorted_keys, self._row_keys = known_keys[self._order], row_keys
         self._positions: dict[int, np.ndarray] = {}
         self._columns: dict[str, np.ndarray] = {}  # the last few columns' known figures
-
-    def for_rows(self, start: int, stop: int) -> _Earlier:
-        """The same lookups for the checked rows start..stop only (the known figures are shared)."""
-        part = object.__new__(_Earlier)
-        part.__dict__.update(
-            self.__dict__, _row_keys=self._row_keys[start:stop], _index=self._index[start:stop], _positions={}
-        )
-        return part
 
     def _known_figures(self, column: str) -> np.ndarray:
         if column not in self._columns:
@@ -82,14 +50,11 @@ class _Earlier:
             self._columns[column] = np.concatenate([_numbers(s, column) for s in self._sources])[self._known]
         return self._columns[column]
 
-    def __call__(self, offset: int, column: str) -> pd.Series:
-        return pd.Series(self.block(offset, column), index=self._index)
-
     def _find(self, keys: np.ndarray) -> np.ndarray:
         """Position among the known rows of each key, -1 where not known (keys are unique)."""
-        at = np.searchsorted(self._sorted_keys, keys).clip(0, max(len(self._sorted_keys) - 1, 0))
         if not len(self._sorted_keys):
             return np.full(len(keys), -1, dtype="int32")
+        at = np.searchsorted(self._sorted_keys, keys).clip(0, len(self._sorted_keys) - 1)
         return np.where(self._sorted_keys[at] == keys, self._order[at], -1).astype("int32")
 
     def block(self, offset: int, column: str, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -102,17 +67,31 @@ class _Earlier:
         return np.where(positions >= 0, taken, np.nan)
 
 
-def _month_keys(codes: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """One integer per authority-month: the authority's number x 10^6 + the month number (< 120,000)."""
-    return codes.astype("int64") * 1_000_000 + months
+@dataclass
+class History:
+    """The rows a history rule can check (`positions` among the rows given) and their earlier months."""
+
+    positions: np.ndarray
+    rows: pd.DataFrame
+    earlier: Earlier | None
+
+    def own(self, column: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        return _numbers(self.rows, column)[start:stop]
+
+    def blocks(self) -> list[tuple[int, int]]:
+        return [
+            (start, min(start + HISTORY_BLOCK_ROWS, len(self.rows)))
+            for start in range(0, len(self.rows), HISTORY_BLOCK_ROWS)
+        ]
 
 
-def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None):
-    """The rows to check, their own figures (by column) and the known figures k months before each."""
+def history_of(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None) -> History:
+    """The checkable rows of `values` (naming an authority and a month written YYYY-MM) and the
+    known figures before each: `history` (accepted months stored) and the accepted rows of
+    `values`, which take precedence over stored rows of the same authority-month."""
     accepted = pd.Series(True, index=values.index) if accepted is None else accepted.reindex(values.index).fillna(False)
     stored = history if history is not None and not history.empty else values.iloc[0:0]
     sources = [stored, values]
-    # Every authority-month known: stored first, then the rows given (which take precedence).
     codes, periods = (
         (values["la_code"], values["period"])
         if stored.empty
@@ -121,15 +100,13 @@ def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Se
     is_accepted = np.concatenate([np.ones(len(stored), dtype=bool), accepted.to_numpy(dtype=bool)])
     # A file holds few distinct months: each is read once, then mapped onto its rows.
     period_code, distinct = pd.factorize(periods.astype("string"))
-    distinct = pd.Series(distinct, dtype="string")
-    valid = distinct.str.fullmatch(PERIOD_PATTERN).fillna(False).astype(bool)
-    number = month_number(distinct.where(valid, "0000-01")).astype("int64").to_numpy()
-    well_formed = (
-        codes.notna().to_numpy(dtype=bool) & (period_code >= 0) & np.append(valid.to_numpy(), False)[period_code]
-    )
+    number = ordinals(pd.Series(distinct, dtype="string"))
+    valid = number.notna().to_numpy(dtype=bool)
+    number = number.fillna(0).astype("int64").to_numpy()
+    well_formed = codes.notna().to_numpy(dtype=bool) & (period_code >= 0) & np.append(valid, False)[period_code]
     authority, _ = pd.factorize(codes.astype("string"))
     months = np.where(well_formed, np.append(number, 0)[period_code], 0)
-    keys = _month_keys(authority, months)
+    keys = authority.astype("int64") * 1_000_000 + months  # one integer per authority-month
     candidates = np.flatnonzero(well_formed)
     # The latest row of each authority-month: the last of its run once sorted (a stable sort keeps arrival order).
     order = np.argsort(keys[candidates], kind="stable")
@@ -138,20 +115,17 @@ def _shifted(values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Se
     known = candidates[order[last_of_run]]
     known = known[is_accepted[known]]  # a month with an error is not history
 
-    checked = well_formed[len(stored) :]  # rows naming an authority and a month written YYYY-MM
-    rows = values if checked.all() else values[checked]  # a million rows are not copied for nothing
+    checked = well_formed[len(stored) :]
+    positions = np.flatnonzero(checked)
+    rows = values if checked.all() else values.iloc[positions]  # a million rows are not copied for nothing
     if rows.empty:
-        return rows, None, None
-    row_keys = keys[len(stored) :][checked]
-    earlier = _Earlier(sources, known, keys[known], row_keys, rows.index)
-
-    def own(column: str) -> pd.Series:
-        return pd.Series(_numbers(rows, column), index=rows.index)
-
-    return rows, own, earlier
+        return History(positions, rows, None)
+    return History(positions, rows, Earlier(sources, known, keys[known], keys[len(stored) :][checked]))
 
 
-def _held_median(rows: int, months, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+def held_median(
+    rows: int, months: Callable[[int, int], list[np.ndarray]], block: int = 65_536
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row, how many of the months `months(start, stop)` gives (aligned columns over rows
     start..stop, NaN where not held) are held, and their median (the mean of the two middle
     figures for an even count, as pandas' median); in blocks of rows, so a million rows never
@@ -168,167 +142,91 @@ def _held_median(rows: int, months, block: int = 65_536) -> tuple[np.ndarray, np
     return count, median
 
 
-def rolling_table(
-    values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None
-) -> pd.DataFrame:
-    """One row per return and rolling figure reported: what the rolling-sum rule reads, as a table.
+@dataclass
+class RollingWindow:
+    """What the rolling-sum rule reads for the checked rows of one rolling figure (aligned arrays)."""
+
+    reported: np.ndarray
+    months: list[np.ndarray]  # the monthly figure of the month and the `len - 1` before it
+    previous: np.ndarray  # last month's rolling figure
+    current: np.ndarray
+    dropped: np.ndarray  # the monthly figure `len(months)` months ago
+
+    @property
+    def total(self) -> np.ndarray:
+        return rolling_total(pd.Series(month) for month in self.months).to_numpy()
+
+    @property
+    def full(self) -> np.ndarray:
+        return ~np.isnan(np.column_stack(self.months)).any(axis=1)
+
+    @property
+    def from_last_month(self) -> np.ndarray:
+        return rolling_from_last_month(
+            pd.Series(self.previous), pd.Series(self.current), pd.Series(self.dropped)
+        ).to_numpy()
+
+
+def rolling_window(
+    found: History, column: str, flow: str, months: int, start: int = 0, stop: int | None = None
+) -> RollingWindow:
+    assert found.earlier is not None
+    earlier = found.earlier
+    current = found.own(flow, start, stop)
+    return RollingWindow(
+        reported=found.own(column, start, stop),
+        months=[current, *(earlier.block(k, flow, start, stop) for k in range(1, months))],
+        previous=earlier.block(1, column, start, stop),
+        current=current,
+        dropped=earlier.block(months, flow, start, stop),
+    )
+
+
+ROLLING_COLUMNS = ["previous", "current", "dropped"]
+
+
+def rolling_table(values: pd.DataFrame, found: History, sums: tuple[tuple[str, str], ...], months: int) -> pd.DataFrame:
+    """One row per checked row and rolling figure reported: what the rolling-sum rule reads, as a table.
 
     `month_0` .. `month_11` are the monthly figures of the month and the eleven before it (all
     blank unless every one is held); when they are not, `previous` (last month's rolling figure),
     `current` (this month's monthly figure) and `dropped` (the monthly figure twelve months ago)
-    are. `recomputed` is what the rolling figure should be (shown to a steward); `label` is the
-    row of `values`. Great Expectations checks this table (`expectations.py`).
+    are. `recomputed` is what the rolling figure should be (shown to a steward); `position` is
+    the row of `values`. Great Expectations checks this table (`engines/gx_engine.py`).
     """
-    rows, own, earlier = _shifted(values, history, accepted)
+    window_columns = [f"month_{k}" for k in range(months)]
     columns = [
-        "label",
+        "position",
         "la_code",
         "period",
         "indicator",
         "reported",
-        *(f"month_{k}" for k in range(WINDOW)),
-        "previous",
-        "current",
-        "dropped",
+        *window_columns,
+        *ROLLING_COLUMNS,
         "recomputed",
     ]
-    if own is None:
+    if found.earlier is None:
         return pd.DataFrame(columns=columns)
     tables = []
-    for indicator in (i for i in indicators_by_column().values() if i.kind == "rolling12"):
-        months = [own(indicator.sums), *(earlier(k, indicator.sums) for k in range(1, WINDOW))]
-        total = rolling_total(months)
-        full = total.notna()
+    for column, flow in sums:
+        window = rolling_window(found, column, flow, months)
+        full = window.full
         table = pd.DataFrame(
             {
-                "label": rows.index,
-                "la_code": rows["la_code"].astype("object").to_numpy(),
-                "period": rows["period"].astype("object").to_numpy(),
-                "indicator": indicator.column,
-                "reported": own(indicator.column).to_numpy(),
-            },
-            index=rows.index,
+                "position": found.positions,
+                "la_code": found.rows["la_code"].astype("object").to_numpy(),
+                "period": found.rows["period"].astype("object").to_numpy(),
+                "indicator": column,
+                "reported": window.reported,
+            }
         )
-        for k, month in enumerate(months):
-            table[f"month_{k}"] = month.where(full)
-        table["previous"] = earlier(1, indicator.column).where(~full)
-        table["current"] = own(indicator.sums).where(~full)
-        table["dropped"] = earlier(WINDOW, indicator.sums).where(~full)
-        table["recomputed"] = total.where(
-            full, rolling_from_last_month(table["previous"], table["current"], table["dropped"])
-        )
-        tables.append(table[table["reported"].notna()])
+        for k, month in enumerate(window.months):
+            table[window_columns[k]] = np.where(full, month, np.nan)
+        table["previous"] = np.where(full, np.nan, window.previous)
+        table["current"] = np.where(full, np.nan, window.current)
+        table["dropped"] = np.where(full, np.nan, window.dropped)
+        table["recomputed"] = np.where(full, window.total, window.from_last_month)
+        tables.append(table[~np.isnan(window.reported)])
+    if not tables:
+        return pd.DataFrame(columns=columns)
     return pd.concat(tables, ignore_index=True)[columns]
-
-
-def history_findings(
-    values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None
-) -> list[Finding]:
-    """Rolling sums and month-on-month movement against the authority's stored months.
-
-    `history` holds accepted monthly figures (la_code, period and indicator columns); the rows
-    being validated take precedence over stored rows for the same authority-month. `accepted`
-    (aligned with `values`, default all) marks the rows that count as history for the others: an
-    authority-month whose row is not accepted is no one's history, stored or not.
-    """
-    catalogue = indicators_by_column().values()
-    rolling = [i for i in catalogue if i.kind == "rolling12"]
-    stocks = [i.column for i in catalogue if i.kind == "stock"]
-    flows = [i.column for i in catalogue if i.kind == "flow"]
-    all_rows, _, all_earlier = _shifted(values, history, accepted)
-    if all_earlier is None:
-        return []
-    found: list[tuple[int, int, Finding]] = []  # (row label, rule order within the row, finding)
-    # A block of rows at a time: each rule's intermediate columns cover one block, not a million rows.
-    for start in range(0, len(all_rows), HISTORY_BLOCK_ROWS):
-        rows = all_rows.iloc[start : start + HISTORY_BLOCK_ROWS]
-        earlier = all_earlier.for_rows(start, start + HISTORY_BLOCK_ROWS)
-
-        def own(column: str, rows=rows) -> pd.Series:
-            return pd.Series(_numbers(rows, column), index=rows.index)
-
-        def add(order: int, mask: pd.Series, rule: str, column: str, value, expected, detail, rows=rows) -> None:
-            """Findings for the rows in `mask`; value, expected and detail are Series over `rows`, one value,
-            or (detail) a function of the mask giving one text per failing row."""
-            mask = mask.fillna(False).astype(bool)
-            picked = rows[mask]
-
-            def pick(item):
-                if callable(item):  # a message part worked out for the failing rows only
-                    return item(mask)
-                return item[mask] if isinstance(item, pd.Series) else item
-
-            made = make_findings(rule, picked, column, pick(value), pick(expected), pick(detail))
-            found.extend(zip(picked.index, [order] * len(made), made))
-
-        order = 0
-        for indicator in rolling:
-            reported = own(indicator.column)
-            current = own(indicator.sums)
-            total = rolling_total(earlier(k, indicator.sums) if k else current for k in range(WINDOW))
-            full = current.notna()
-            for k in range(1, WINDOW):
-                full &= earlier(k, indicator.sums).notna()
-            add(
-                order,
-                reported.notna() & full & (total != reported),
-                "rolling_sum_mismatch",
-                indicator.column,
-                reported,
-                total,
-                lambda mask, s=indicator.sums, t=total: [
-                    f"the 12 monthly {s} figures held sum to {v:,.0f}" for v in t[mask]
-                ],
-            )
-            previous, dropped = earlier(1, indicator.column), earlier(WINDOW, indicator.sums)
-            expected = rolling_from_last_month(previous, current, dropped)
-            partial = reported.notna() & ~full & previous.notna() & dropped.notna() & current.notna()
-            details = pd.Series(
-                [
-                    f"last month's {p:,.0f} + {c:,.0f} this month - {d:,.0f} twelve months ago = {e:,.0f}"
-                    for p, c, d, e in zip(previous[partial], current[partial], dropped[partial], expected[partial])
-                ],
-                index=previous.index[partial],
-                dtype=object,
-            )
-            add(
-                order,
-                partial & (expected != reported),
-                "rolling_sum_mismatch",
-                indicator.column,
-                reported,
-                expected,
-                details,
-            )
-            order += 1
-        for column in stocks:
-            previous, current = earlier(1, column), own(column)
-            jump = (current - previous).abs() > np.maximum(STOCK_JUMP_SHARE * previous, STOCK_JUMP_MIN)
-            add(order, previous.notna() & current.notna() & jump, "stock_jump", column, current, previous, "")
-            order += 1
-        for column in flows:
-            current = own(column)
-            count, usual = _held_median(
-                len(rows),
-                lambda start, stop, c=column, e=earlier: [e.block(k, c, start, stop) for k in range(1, WINDOW + 1)],
-            )
-            count, usual = pd.Series(count, index=rows.index), pd.Series(usual, index=rows.index)
-            far = (current > usual * FLOW_OUTLIER_FACTOR) | (current < usual / FLOW_OUTLIER_FACTOR)
-            flagged = (
-                current.notna()
-                & (count >= FLOW_OUTLIER_MIN_MONTHS)
-                & far
-                & ((current - usual).abs() >= FLOW_OUTLIER_MIN_DIFFERENCE)
-            )
-            add(
-                order,
-                flagged,
-                "flow_outlier",
-                column,
-                current,
-                usual,
-                lambda mask, n=count: [f"median of the {k} previous months held" for k in n[mask]],
-            )
-            order += 1
-    found.sort(key=lambda item: item[1])  # then stably by row: the row's findings together, as reported before
-    return in_row_order(values.index, [(label, finding) for label, _, finding in found])

@@ -1,15 +1,18 @@
-"""A month's verdict: its inputs in, its findings and the status of every return out.
+"""Months' verdicts: their inputs in, their findings and the status of every return out.
 
-`check_month` is a function over tables: the month's current returns with the files they came
-from, the accepted history of other months, the reference data and the waivers, all read
-beforehand (`pipelines.steps.monthly.validate_months`). It opens no database; storing its result is
-the next stage's work. A return with an unwaived error is held back.
+`check_months` is a function over tables: the months' current returns with the files they
+came from, the accepted history, the reference data and the waivers, all read beforehand
+(`pipelines.steps.monthly.validate_months`). It validates a range of months in one pass, as
+month-by-month runs would (a month's history is the accepted returns of the months before it,
+a waived error accepted), and opens no database; storing its result is the next stage's work.
+A return with an unwaived error is held back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,14 +20,16 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.readers import ParsedReturn
-from pipelines.ingest.received import ReceivedMonth, placed_rows
+from pipelines.ingest.received import ReceivedFile, ReceivedMonth, placed_rows
 from pipelines.reference import Reference
-from pipelines.validate.rulebook import validate_rows
+from pipelines.validate.engines.base import Checked, listed
+from pipelines.validate.rulebook import evaluate, rows_of
 from pipelines.validate.structure import structure_findings
 from pipelines.validate.waivers import match_waivers, unwaived_errors
 from schemas.catalogue import all_columns, numeric_columns
 from schemas.findings import ERROR, WARNING, Finding, findings_frame
 from schemas.rules import FAMILY_OF_RULE
+from schemas.rules.kinds import GX
 
 ACCEPTED = "accepted"
 HELD_BACK = "held_back"
@@ -39,6 +44,17 @@ class MonthInputs:
     reference: Reference
     waivers: pd.DataFrame  # the waiver register (revoked waivers included: they do not apply)
     targets: pd.DataFrame | None = None  # the board's targets, for the Data Docs' target bands (never findings)
+
+
+@dataclass(frozen=True)
+class RangeInputs:
+    """Everything the validation of a range of months reads, read once."""
+
+    months: Sequence[ReceivedMonth]  # in calendar order
+    history: pd.DataFrame  # accepted figures as stored (the range's own months are validated afresh)
+    reference: Reference
+    waivers: pd.DataFrame
+    targets: pd.DataFrame | None = None
 
 
 @dataclass
@@ -74,7 +90,23 @@ def file_findings(parsed: ParsedReturn, sha256: str) -> pd.DataFrame:
     return frame
 
 
-def _received_findings(received: ReceivedMonth) -> list[Finding]:
+FileStructure = Callable[[ReceivedFile], list[Finding]]
+
+
+def file_structure() -> FileStructure:
+    """The structure findings of a file's rows, found once per file however many months it holds."""
+    found: dict[tuple[str, str], list[Finding]] = {}
+
+    def of(file: ReceivedFile) -> list[Finding]:
+        key = (file.sha256, file.file_name)
+        if key not in found:
+            found[key] = structure_findings(file.parsed.values)
+        return found[key]
+
+    return of
+
+
+def _received_findings(received: ReceivedMonth, structure: FileStructure) -> list[Finding]:
     """Reading and structure findings of the month's current returns, and the header problems of
     their files: a header error (a column twice) holds back every return the file gives this
     month; a header warning is said once per file."""
@@ -83,7 +115,8 @@ def _received_findings(received: ReceivedMonth) -> list[Finding]:
     findings, header = [], []
     for file in received.files:
         # Structure per file: a file holds one row per authority and month, two files may not.
-        own = file.parsed.findings + structure_findings(file.parsed.values[file.in_month(month).to_numpy()])
+        in_month = [f for f in structure(file) if f.period == month or (f.period is None and f.row is None)]
+        own = file.parsed.findings + in_month
         findings += [f for f in own if f.period == month and (file.sha256, f.row) in current]
         returns = values.loc[values["sha256"] == file.sha256, "la_code"]
         if returns.empty:
@@ -97,40 +130,117 @@ def _received_findings(received: ReceivedMonth) -> list[Finding]:
 
 
 def check_month(
-    inputs: MonthInputs, engine: str = "gx", today: dt.date | None = None, report_folder: Path | None = None
+    inputs: MonthInputs, engine: str = GX, today: dt.date | None = None, report_folder: Path | None = None
 ) -> MonthValidation:
     """Every rule over the month's current returns; waivers applied; each return accepted or held back.
 
     With `report_folder` (engine "gx"), Great Expectations also writes the month's Data Docs there.
     """
-    received = inputs.received
-    values, text, month = received.values, received.text, received.month
-    report_folder = report_folder if not values.empty else None
-    findings = _received_findings(received)
-    findings += validate_rows(
-        values,
-        text,
-        inputs.reference,
-        inputs.history,
-        engine=engine,
-        today=today,
-        include_structure=False,  # checked per file above
-        report_folder=report_folder,
-        targets=inputs.targets if report_folder else None,
+    month = inputs.received.month
+    [validation] = check_months(
+        RangeInputs([inputs.received], inputs.history, inputs.reference, inputs.waivers, inputs.targets),
+        engine,
+        today,
+        {month: report_folder} if report_folder is not None else None,
     )
-    # Each authority's current return comes from one file; findings on no authority name their file.
-    sha_by_authority = dict(zip(values["la_code"], values["sha256"]))
-    sha_by_file = dict(zip(values["file"], values["sha256"]))
-    frame = findings_frame(findings)
-    by_authority = frame["la_code"].astype(object).map(sha_by_authority)
-    frame["sha256"] = by_authority.where(frame["la_code"].notna(), frame["file"].astype(object).map(sha_by_file))
-    frame["sha256"] = frame["sha256"].astype(object).where(frame["sha256"].notna(), None)
-    frame["family"] = frame["rule"].map(FAMILY_OF_RULE)
-    frame["period"] = month
-    frame = match_waivers(frame, inputs.waivers)
+    return validation
+
+
+def check_months(
+    inputs: RangeInputs,
+    engine: str = GX,
+    today: dt.date | None = None,
+    report_folders: Mapping[str, Path] | None = None,
+) -> list[MonthValidation]:
+    """Every rule over the current returns of a range of months, in one pass; waivers applied.
+
+    The same findings, statuses and tables as validating the months one after the other, each
+    against the accepted returns of the months before it: the rule book runs once over all the
+    months' rows (Great Expectations once per suite), the history rules settle which returns
+    are accepted over the whole range at once (`rulebook.settle_history`, holding back a return
+    only for an unwaived error), and with `report_folders` each month gets its Data Docs.
+    """
+    structure = file_structure()
+    months = [received.month for received in inputs.months]
+    received_findings = {received.month: _received_findings(received, structure) for received in inputs.months}
+    given = [received for received in inputs.months if not received.values.empty]
+    values = pd.concat([r.values for r in given], ignore_index=True) if given else inputs.months[0].values
+    text = pd.concat([r.text for r in given], ignore_index=True) if given else inputs.months[0].text
+    stored = inputs.history
+    stored = stored[~stored["period"].isin(months)] if not stored.empty else None
+    checked = Checked(values, text, inputs.reference, today, stored)
+    shas = _sha256_of(values)
+    run = None
+    if engine == GX and not values.empty:
+        from pipelines.validate.engines.gx_engine import GxRun  # GX costs seconds to import
+
+        run = GxRun(checked, by_month=True, targets=inputs.targets if report_folders else None)
+
+    def held(rows: pd.DataFrame, findings: list[Finding]) -> pd.Series:
+        """Rows whose authority-month has an unwaived error among `findings`."""
+        errors = [f for f in findings if f.severity == ERROR and f.la_code and f.period]
+        if not errors:
+            return pd.Series(False, index=rows.index)
+        frame = _with_sha256(findings_frame(errors), shas)
+        blocking = unwaived_errors(match_waivers(frame, inputs.waivers))
+        return rows_of(rows, set(zip(blocking["la_code"], blocking["period"])))
+
+    other = [finding for month in months for finding in received_findings[month]]
+    rule_findings: dict[str | None, list[Finding]] = {}
+    if not values.empty:
+        failings = evaluate(checked, engine, include_structure=False, run=run, other_findings=other, held=held)
+        for finding in listed(failings, checked):
+            rule_findings.setdefault(finding.period, []).append(finding)
+    reports: dict[str | None, Path] = {}
+    if run is not None and report_folders:
+        from pipelines.validate.gx_docs import write_data_docs
+
+        with_rows = {r.month for r in given}
+        reports = write_data_docs(run, {m: folder for m, folder in report_folders.items() if m in with_rows})
+    labelled = [(month, f) for month in months for f in received_findings[month] + rule_findings.get(month, [])]
+    frame = findings_frame([f for _, f in labelled])
+    frame["period"] = pd.array([month for month, _ in labelled], dtype="string")
+    frame = match_waivers(_with_sha256(frame, shas), inputs.waivers)
     returns = _returns_table(values, text, frame)
-    report = report_folder / "index.html" if report_folder else None
-    return MonthValidation(month, returns, frame, sorted(set(values["file"])), report)
+    findings_by_month = dict(tuple(frame.groupby("period", sort=False)))
+    returns_by_month = dict(tuple(returns.groupby("period", sort=False))) if not returns.empty else {}
+    return [
+        MonthValidation(
+            month,
+            returns_by_month.get(month, returns.iloc[0:0]).reset_index(drop=True),
+            findings_by_month.get(month, frame.iloc[0:0]).reset_index(drop=True),
+            sorted(set(received.values["file"])),
+            reports.get(month),
+        )
+        for month, received in zip(months, inputs.months)
+    ]
+
+
+def _sha256_of(values: pd.DataFrame) -> dict[str, pd.Series]:
+    """Which file each finding comes from: an authority's current return in its month, else
+    (a finding naming no authority) the file named."""
+    months = values["period"].astype(object)
+    by_authority = pd.Series(
+        values["sha256"].to_numpy(), index=pd.MultiIndex.from_arrays([months, values["la_code"].astype(object)])
+    )
+    by_file = pd.Series(
+        values["sha256"].to_numpy(), index=pd.MultiIndex.from_arrays([months, values["file"].astype(object)])
+    )
+    return {
+        "authority": by_authority[~by_authority.index.duplicated(keep="last")],
+        "file": by_file[~by_file.index.duplicated(keep="last")],
+    }
+
+
+def _with_sha256(frame: pd.DataFrame, shas: dict[str, pd.Series]) -> pd.DataFrame:
+    months = frame["period"].astype(object)
+    by_authority = shas["authority"].reindex(pd.MultiIndex.from_arrays([months, frame["la_code"].astype(object)]))
+    by_file = shas["file"].reindex(pd.MultiIndex.from_arrays([months, frame["file"].astype(object)]))
+    sha = np.where(frame["la_code"].notna().to_numpy(dtype=bool), by_authority.to_numpy(), by_file.to_numpy())
+    frame["sha256"] = pd.Series(sha, index=frame.index, dtype=object)
+    frame["sha256"] = frame["sha256"].where(frame["sha256"].notna(), None)
+    frame["family"] = frame["rule"].map(FAMILY_OF_RULE)
+    return frame
 
 
 def _json_string(cells: pd.Series) -> pd.Series:
@@ -165,11 +275,16 @@ def _join_nonblank(fragments: list[pd.Series]) -> pd.Series:
 
 
 def _returns_table(values: pd.DataFrame, text: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
-    errors = unwaived_errors(findings).groupby("la_code").size()
-    warnings = findings[findings["severity"] == WARNING].groupby("la_code").size()
+    """Each return's status from its month's findings: held back by an unwaived error."""
     table = values[["la_code", "la_name", "period", "sha256", "file", "row", "arrival", *numeric_columns()]].copy()
-    table["errors"] = table["la_code"].map(errors).fillna(0).astype("int64")
-    table["warnings"] = table["la_code"].map(warnings).fillna(0).astype("int64")
+    keys = pd.MultiIndex.from_arrays([table["period"].astype(object), table["la_code"].astype(object)])
+
+    def count(rows: pd.DataFrame) -> np.ndarray:
+        per_return = rows.groupby([rows["period"].astype(object), rows["la_code"].astype(object)]).size()
+        return per_return.reindex(keys).fillna(0).astype("int64").to_numpy()
+
+    table["errors"] = count(unwaived_errors(findings))
+    table["warnings"] = count(findings[findings["severity"] == WARNING])
     table["status"] = np.where(table["errors"] > 0, HELD_BACK, ACCEPTED)
     # The cells as submitted: the precision rule and any later re-check need the text.
     table["cells"] = cells_json(text)

@@ -1,29 +1,46 @@
-"""The rule book run over parsed rows: one entry point for every rule, one findings list out.
+"""The rule book run over parsed rows: which engine decides which rule, and one findings list out.
 
-Touches no database and no Dagster: history, reference data and the report folder are given.
+What runs where is read from the declarations (`schemas/rules/`): with engine "gx" (the
+pipeline) Great Expectations decides every rule whose kind names GX and pandas the rest; with
+engine "pandas" (`csc-returns validate`, and every check of a file) pandas decides them all.
+The reader's rules were decided when the file was read. Touches no database and no Dagster:
+history, reference data and the report folder are given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipelines.reference import Reference
-from pipelines.validate.context import identity_findings, plausibility_findings
-from pipelines.validate.cross_column import cross_column_findings
-from pipelines.validate.history import history_findings, rolling_table
-from pipelines.validate.structure import by_position, structure_findings
+from pipelines.validate.engines import ENGINES, PANDAS_ENGINE
+from pipelines.validate.engines.base import (
+    Checked,
+    Failing,
+    last_complete_month,
+    listed,
+    rules_decided_by,
+    single_month,
+)
+from pipelines.validate.structure import by_position
 from schemas.findings import ERROR, Finding
+from schemas.rules import RULE_LIST, Rule
+from schemas.rules.kinds import GX, Reads
 
-ENGINES = ("pandas", "gx")
+__all__ = ["ENGINES", "accepted_history_findings", "history_findings", "last_complete_month", "validate_rows"]
 
 
-def last_complete_month(today: dt.date | None = None) -> str:
-    today = today or dt.date.today()
-    return (pd.Period(today, freq="M") - 1).strftime("%Y-%m")
+def _history(rules: Sequence[Rule]) -> list[Rule]:
+    return [rule for rule in rules if rule.kind.reads == Reads.HISTORY]
+
+
+def _present(rules: Sequence[Rule]) -> list[Rule]:
+    return [rule for rule in rules if rule.kind.reads != Reads.HISTORY]
 
 
 def validate_rows(
@@ -40,90 +57,124 @@ def validate_rows(
     """Findings for `values` (typed rows) and `text` (their cells as submitted), aligned by index.
 
     The history rules read `history` (accepted stored months) and the rows given, but a row
-    with an error is no one's history (`accepted_history_findings`).
-
-    engine "gx" evaluates the cross-column rules, plausibility bands and rolling sums with Great Expectations
-    (the pipeline; with `report_folder` it writes the Data Docs there, and with `targets` (the
-    board's table) a target-band suite of warnings joins them); "pandas" with pandas (the fast
-    command-line path). Both give the same findings.
+    with an error is no one's history (`settle_history`). With engine "gx" and `report_folder`,
+    Great Expectations writes its Data Docs there (with `targets`, the board's table, a
+    target-band suite of warnings joins them). Both engines give the same findings.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
-    if report_folder is not None and engine != "gx":
+    if report_folder is not None and engine != GX:
         raise ValueError("an HTML validation report is written by the gx engine only")
     if values.empty:
         return []
-    values, text = by_position(values), by_position(text)
-    findings: list[Finding] = structure_findings(values) if include_structure else []
-    reference = reference or Reference(None, None)
-    if engine == "gx":
-        from pipelines.validate.expectations import GxSession  # GX costs seconds to import
+    checked = Checked(by_position(values), by_position(text), reference or Reference(None, None), today, history)
+    run = None
+    if engine == GX:
+        from pipelines.validate.engines.gx_engine import GxRun  # GX costs seconds to import
 
-        # GX evaluates the consistency rules, the plausibility bands and the rolling sums itself.
-        session = GxSession(report_folder, targets, _single_month(values))
-        findings += session.cross_column_findings(values, text)
-        findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
-        # Which months are history is settled by the fixed point over the pandas history rules (many
-        # cheap passes); GX then evaluates the rolling sums over exactly that history.
-        history_found, accepted = _accepted_history(values, history, findings)
-        rolling = rolling_table(values, history, accepted)
-        findings += [f for f in history_found if f.rule != "rolling_sum_mismatch"] + session.rolling_findings(
-            values, rolling
-        )
-        session.write_docs()
-        return findings
-    findings += cross_column_findings(values, text)
-    findings += identity_findings(values, reference.register, reference.populations, last_complete_month(today))
-    findings += plausibility_findings(values)
-    return findings + accepted_history_findings(values, history, findings)
+        month = single_month(checked.values)
+        run = GxRun(checked, targets=targets if report_folder is not None and month is not None else None)
+    failings = evaluate(checked, engine, include_structure, run)
+    if run is not None and report_folder is not None:
+        from pipelines.validate.gx_docs import write_data_docs
+
+        write_data_docs(run, {None: report_folder})
+    return listed(failings, checked)
 
 
-def _single_month(values: pd.DataFrame) -> str | None:
-    months = values["period"].dropna().unique()
-    return str(months[0]) if len(months) == 1 else None
+def evaluate(
+    checked: Checked,
+    engine: str,
+    include_structure: bool = True,
+    run=None,
+    other_findings: Sequence[Finding] = (),
+    held: Callable[[pd.DataFrame, list[Finding]], pd.Series] | None = None,
+) -> list[Failing]:
+    """The failing rows of every rule `engine` runs over `checked` (`run`: the GX run, engine "gx").
+
+    The history rules are settled over the rows' accepted history (`settle_history`; `held` says
+    which rows findings hold back, default: any error), then GX decides its history kinds over it.
+    """
+    sections = [reads for reads in Reads if include_structure or reads != Reads.CELLS]
+    by_pandas, by_gx = rules_decided_by(engine, sections)
+    failings = PANDAS_ENGINE.failing(_present(by_pandas), checked)
+    if by_gx:
+        failings += run.failing(_present(by_gx))
+    if not _history(by_pandas + by_gx):
+        return failings
+    present = [*other_findings, *listed(failings, checked)]
+    history_failing, accepted = settle_history(checked, present, held)
+    settled = replace(checked, accepted=accepted)
+    if by_gx:
+        run.checked = settled
+        failings += run.history_failing(_history(by_gx))
+    decided_by_gx = {rule.id for rule in by_gx}
+    return failings + [failing for failing in history_failing if failing.rule.id not in decided_by_gx]
 
 
-def _with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
+def with_error(values: pd.DataFrame, findings: list[Finding]) -> pd.Series:
     """Rows of `values` whose authority-month has an error among `findings`."""
     errors = {(f.la_code, f.period) for f in findings if f.severity == ERROR and f.la_code and f.period}
+    return rows_of(values, errors)
+
+
+def rows_of(values: pd.DataFrame, authority_months: Collection[tuple[object, object]]) -> pd.Series:
+    """Rows of `values` naming one of `authority_months` ((la_code, period) pairs)."""
     codes, periods = values["la_code"].astype("string"), values["period"].astype("string")
-    # Only rows naming an authority and a month with an error are paired up (a million pairs would be slow).
-    candidates = (codes.isin({code for code, _ in errors}) & periods.isin({period for _, period in errors})).to_numpy(
-        dtype=bool
-    )
+    # Only rows naming an authority and a month given are paired up (a million pairs would be slow).
+    candidates = (
+        codes.isin({code for code, _ in authority_months}) & periods.isin({period for _, period in authority_months})
+    ).to_numpy(dtype=bool)
     found = np.zeros(len(values), dtype=bool)
     if candidates.any():
         keys = pd.MultiIndex.from_arrays([codes[candidates], periods[candidates]])
-        found[candidates] = keys.isin(pd.MultiIndex.from_tuples(errors))
+        found[candidates] = keys.isin(pd.MultiIndex.from_tuples(list(authority_months)))
     return pd.Series(found, index=values.index)
+
+
+def history_findings(
+    values: pd.DataFrame, history: pd.DataFrame | None, accepted: pd.Series | None = None
+) -> list[Finding]:
+    """The history rules (pandas) over `values` against `history` and the rows `accepted` as history (default all)."""
+    checked = Checked(by_position(values), by_position(values), history=history, accepted=accepted)
+    return listed(PANDAS_ENGINE.failing(_history(RULE_LIST), checked), checked)
 
 
 def accepted_history_findings(
     values: pd.DataFrame, history: pd.DataFrame | None, other_findings: list[Finding]
 ) -> list[Finding]:
     """History rules where only accepted months are history: no error cascades into later months."""
-    return _accepted_history(values, history, other_findings)[0]
+    checked = Checked(by_position(values), by_position(values), history=history)
+    failings, _ = settle_history(checked, other_findings)
+    return listed(failings, checked)
 
 
-def _accepted_history(
-    values: pd.DataFrame, history: pd.DataFrame | None, other_findings: list[Finding]
-) -> tuple[list[Finding], pd.Series]:
-    """The history rules' findings and the rows accepted as history (`accepted_history_findings`).
+def settle_history(
+    checked: Checked,
+    other_findings: Sequence[Finding],
+    held: Callable[[pd.DataFrame, list[Finding]], pd.Series] | None = None,
+) -> tuple[list[Failing], pd.Series]:
+    """The history rules' failing rows and the rows accepted as history.
 
-    A month is accepted when its row has no error, and whether it has one depends only on the
-    months before it (history looks back, never forward). So the accepted rows are the fixed
-    point of "rows with no error when the accepted rows are the history": start from the rows
-    without an error of the other rules, evaluate the history rules over the whole file at once
-    (columnar), drop the rows that now have an error, and repeat until nothing changes. After
-    pass n the first n months of the file are settled, so it ends within as many passes as the
-    file has months; one wrong month takes two passes (the second confirms nothing moved).
+    A month is accepted when its row is not held back (`held`, default: it has an error), and
+    whether it is depends only on the months before it (history looks back, never forward). So
+    the accepted rows are the fixed point of "rows not held back when the accepted rows are the
+    history": start from the rows the other findings hold back, evaluate the history rules
+    over all the rows at once (columnar), drop the rows that now are held back, and repeat until
+    nothing changes. After pass n the first n months are settled, so it ends within as many
+    passes as there are months; one wrong month takes two passes (the second confirms nothing moved).
     """
-    other_error = _with_error(values, other_findings)
-    accepted = ~other_error
+    held = held or with_error
+    values = checked.values
+    rules = _history(RULE_LIST)
+    other_held = held(values, list(other_findings))
+    accepted = ~other_held
+    failings: list[Failing] = []
     for _ in range(values["period"].nunique() + 1):
-        findings = history_findings(values, history, accepted)
-        settled = ~(other_error | _with_error(values, findings))
+        settled_checked = replace(checked, accepted=accepted)
+        failings = PANDAS_ENGINE.failing(rules, settled_checked)
+        settled = ~(other_held | held(values, listed(failings, settled_checked)))
         if settled.equals(accepted):
             break
         accepted = settled
-    return findings, accepted
+    return failings, accepted

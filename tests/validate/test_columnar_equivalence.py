@@ -178,7 +178,7 @@ def test_a_month_with_an_error_is_not_history_for_a_later_one_in_the_file(read_f
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from pipelines.validate.history import history_findings  # noqa: E402
+from pipelines.validate.rulebook import history_findings  # noqa: E402
 from schemas.catalogue import indicators_by_column, numeric_columns  # noqa: E402
 
 

@@ -1,9 +1,10 @@
 """The Great Expectations engine and the pandas engine give the same findings.
 
 Each engine decides for itself: GX's validation results (the rows it reports unexpected) become
-findings in `expectations._findings_from_results`; the pandas engine evaluates masks in
-`cross_column` and `context`. Only the arithmetic and the message texts are shared. GX costs
-seconds to import, so every test here shares the runs made once in module fixtures.
+failing rows in `engines/gx_engine.py`; the pandas engine evaluates masks in
+`engines/pandas_engine.py`. Only the arithmetic and the message texts (written by each rule's
+kind) are shared. GX costs seconds to import, so every test here shares the runs made once in
+module fixtures.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import pytest
 from conftest import synthetic_months
 from test_real_returns import plant_defects
 
-from pipelines.validate.context import plausibility_findings
-from pipelines.validate.cross_column import cross_column_findings
+from pipelines.validate.engines import PANDAS_ENGINE
+from pipelines.validate.engines.base import Checked, rules_decided_by
 from pipelines.validate.rulebook import validate_rows
 from schemas.bands import plausibility_bands
 from schemas.catalogue import strict_parts
 from schemas.findings import Finding
+from schemas.rules.kinds import PANDAS, Reads
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -64,7 +66,7 @@ def synthetic(read_frame):
 
 @pytest.fixture(scope="module")
 def gx_runs(planted, synthetic, real_reference):
-    from pipelines.validate.expectations import gx_cross_column_findings
+    from pipelines.validate.engines.gx_engine import gx_cross_column_findings
 
     return {
         "planted": validate_rows(planted.values, planted.text, reference=real_reference, engine="gx"),
@@ -78,16 +80,15 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
 
 
 def test_suites_cover_every_rate_part_whole_pair_and_band(gx_runs):
-    from pipelines.validate.expectations import DERIVED_SUITE, RETURN_SUITE, _shared_runner, suite_entries
+    from pipelines.validate.engines.gx_engine import DERIVED_SUITE, RETURN_SUITE, suite_entries, validations
 
     entries = suite_entries()
     parts = {e.column for e in entries if e.rule == "part_exceeds_whole"}
     assert parts == {part for part, _ in strict_parts()}
     assert {e.column for e in entries if e.rule == "implausible_value"} == set(plausibility_bands())
-    runner = _shared_runner()
-    derived = runner.validations[DERIVED_SUITE].suite.expectations
+    derived = validations()[DERIVED_SUITE].suite.expectations
     assert [type(e).__name__ for e in derived] == ["ExpectDerivedFigureToMatchComponents"]
-    figures = runner.validations[RETURN_SUITE].suite.expectations
+    figures = validations()[RETURN_SUITE].suite.expectations
     assert len(figures) == sum(e.suite == RETURN_SUITE for e in entries)
     assert {type(e).__name__ for e in figures} == {
         "ExpectColumnPairValuesAToBeGreaterThanB",
@@ -102,8 +103,8 @@ def test_gx_and_pandas_agree_on_real_returns_with_planted_mistakes(gx_runs, plan
 
 
 def test_gx_and_pandas_agree_on_synthetic_cross_column_mistakes(gx_runs, synthetic):
-    values, text = synthetic.values.reset_index(drop=True), synthetic.text.reset_index(drop=True)
-    pandas_findings = cross_column_findings(values, text) + plausibility_findings(values)
+    checked = Checked(synthetic.values.reset_index(drop=True), synthetic.text.reset_index(drop=True))
+    pandas_findings = PANDAS_ENGINE.findings(rules_decided_by(PANDAS, (Reads.ROW, Reads.BANDS))[0], checked)
     assert _sorted(gx_runs["synthetic"]) == _sorted(pandas_findings)
     rules = {f.rule for f in pandas_findings}
     assert {
@@ -118,7 +119,7 @@ def test_gx_and_pandas_agree_on_synthetic_cross_column_mistakes(gx_runs, synthet
 
 
 def test_gx_engine_on_clean_rows_finds_nothing(gx_runs, read_frame):
-    from pipelines.validate.expectations import gx_cross_column_findings
+    from pipelines.validate.engines.gx_engine import gx_cross_column_findings
 
     clean = read_frame(synthetic_months(months=3), "clean_gx")
     assert gx_cross_column_findings(clean.values.reset_index(drop=True), clean.text.reset_index(drop=True)) == []
@@ -136,7 +137,7 @@ def _page_text(path) -> str:
 
 def test_data_docs_show_a_count_typed_into_a_rate_with_the_authority_and_both_figures(gx_runs, read_frame, tmp_path):
     """The steward's page: Blackpool's looked-after rate given as the count, beside the rate it should be."""
-    from pipelines.validate.expectations import data_docs_index, gx_cross_column_findings
+    from pipelines.validate.engines.gx_engine import data_docs_index, gx_cross_column_findings
 
     month = synthetic_months(months=1).assign(cla_rate_per_10k=lambda f: f["cla"])  # SYNTHETIC
     parsed = read_frame(month, "count_in_rate")
@@ -160,7 +161,7 @@ def test_data_docs_show_a_count_typed_into_a_rate_with_the_authority_and_both_fi
 
 
 def test_data_docs_are_written_for_a_run(gx_runs, synthetic, tmp_path):
-    from pipelines.validate.expectations import data_docs_index, gx_cross_column_findings
+    from pipelines.validate.engines.gx_engine import data_docs_index, gx_cross_column_findings
 
     folder = tmp_path / "reports" / "gx" / "2024-11"
     with_docs = gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=folder)
@@ -176,7 +177,7 @@ def test_data_docs_built_again_in_the_same_process_are_the_same_pages(gx_runs, s
     month's pages say exactly what an earlier one's say, but for GX's timestamps and the site id."""
     import re
 
-    from pipelines.validate.expectations import data_docs_index, gx_cross_column_findings
+    from pipelines.validate.engines.gx_engine import data_docs_index, gx_cross_column_findings
 
     def pages(folder):
         gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=folder)
@@ -194,7 +195,12 @@ def test_data_docs_built_again_in_the_same_process_are_the_same_pages(gx_runs, s
 
 def test_target_bands_ask_the_boards_question_as_warnings_only(gx_runs, read_frame, tmp_path):
     """SYNTHETIC targets for three authorities' cla_rate_per_10k (lower is better): green, amber, red."""
-    from pipelines.validate.expectations import TARGET_SUITE, data_docs_index, gx_cross_column_findings, target_batch
+    from pipelines.validate.engines.gx_engine import (
+        TARGET_SUITE,
+        data_docs_index,
+        gx_cross_column_findings,
+        target_batch,
+    )
 
     month = pd.concat(
         [
