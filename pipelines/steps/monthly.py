@@ -146,7 +146,7 @@ def validate_months(
         today=today,
         report_folders={month: home.data_docs(month) for month in months} if write_report else None,
     )
-    bases = [validation_basis(month, waivers, reference_files) for month in received]
+    bases = [validation_basis(month_received, waivers, reference_files) for month_received in received]
     with connect(home) as connection:
         store_validations(connection, validations, bases)
     return validations

@@ -1,16 +1,17 @@
 """Great Expectations' Data Docs views: templates compiled once per process, static assets shared.
 
 GX makes a new Jinja environment for every page view of every site build, so each month's Data
-Docs compiled the same templates again (most of the build's time). These views are GX's own,
-given one shared in-memory bytecode cache: the pages are the same, byte for byte but for GX's
-timestamps and where they find GX's static assets (styles, scripts, fonts, images): one folder
-`static/` beside the sites (`gx_docs.shared_static`) rather than a copy of 4 MB in every
-month's site. `gx_docs.write_data_docs` names them in each site's configuration.
+Docs compiled and loaded the same templates again (most of a build's time). These views are
+GX's own, sharing one environment per view class: the pages are the same, byte for byte but
+for GX's timestamps and where they find GX's static assets (styles, scripts, fonts, images):
+one folder `static/` beside the sites (`gx_docs.shared_static`) rather than a copy of 4 MB in
+every month's site. `gx_docs.write_data_docs` names them in each site's configuration.
 """
 
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import jinja2
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
@@ -25,37 +26,34 @@ def _shared(page: str) -> str:
     return _OWN_STATIC.sub(lambda m: f"{m[1]}{'' if m[2] == './' else m[2]}../{STATIC}/", page)
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates by Jinja's key (template name and source checksum), for the process."""
+class _SharedEnvironment:
+    """One Jinja environment per view class for the process (GX makes one per view, so every
+    site built compiled and loaded the same templates again): it keeps its templates compiled."""
 
-    def __init__(self) -> None:
-        self._compiled: dict[str, bytes] = {}
+    _environments: ClassVar[dict[tuple, jinja2.Environment]] = {}
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        compiled = self._compiled.get(bucket.key)
-        if compiled is not None:
-            bucket.bytecode_from_string(compiled)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = _CompiledTemplates()
+    def _share(self) -> None:
+        key = (type(self), self.custom_styles_directory, self.custom_views_directory)  # type: ignore[attr-defined]
+        if key not in self._environments:
+            self.env.auto_reload = False  # GX's templates do not change while the process runs: no stat per page
+            # The filters are bound to the view that made the environment: views of a class differ in nothing else.
+            self._environments[key] = self.env  # type: ignore[has-type]
+        self.env = self._environments[key]
 
 
-class PageView(DefaultJinjaPageView):
+class PageView(DefaultJinjaPageView, _SharedEnvironment):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _COMPILED
+        self._share()
 
     def render(self, *args, **kwargs) -> str:
         return _shared(super().render(*args, **kwargs))
 
 
-class IndexPageView(DefaultJinjaIndexPageView):
+class IndexPageView(DefaultJinjaIndexPageView, _SharedEnvironment):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _COMPILED
+        self._share()
 
     def render(self, *args, **kwargs) -> str:
         return _shared(super().render(*args, **kwargs))

@@ -93,14 +93,16 @@ def file_findings(parsed: ParsedReturn, sha256: str) -> pd.DataFrame:
 FileStructure = Callable[[ReceivedFile], list[Finding]]
 
 
-def file_structure() -> FileStructure:
-    """The structure findings of a file's rows, found once per file however many months it holds."""
+def file_structure(months: Sequence[str]) -> FileStructure:
+    """The structure findings of a file's rows of `months`, found once per file however many
+    of the months it holds (a file holds one row per authority and month, two files may not)."""
     found: dict[tuple[str, str], list[Finding]] = {}
 
     def of(file: ReceivedFile) -> list[Finding]:
         key = (file.sha256, file.file_name)
         if key not in found:
-            found[key] = structure_findings(file.parsed.values)
+            values = file.parsed.values
+            found[key] = structure_findings(values[values["period"].isin(months).fillna(False).to_numpy(dtype=bool)])
         return found[key]
 
     return of
@@ -160,8 +162,8 @@ def check_months(
     are accepted over the whole range at once (`rulebook.settle_history`, holding back a return
     only for an unwaived error), and with `report_folders` each month gets its Data Docs.
     """
-    structure = file_structure()
     months = [received.month for received in inputs.months]
+    structure = file_structure(months)
     received_findings = {received.month: _received_findings(received, structure) for received in inputs.months}
     given = [received for received in inputs.months if not received.values.empty]
     values = pd.concat([r.values for r in given], ignore_index=True) if given else inputs.months[0].values
@@ -196,11 +198,11 @@ def check_months(
         from pipelines.validate.gx_docs import write_data_docs
 
         with_rows = {r.month for r in given}
-        reports = write_data_docs(run, {m: folder for m, folder in report_folders.items() if m in with_rows})
+        written = {m: Path(folder) for m, folder in report_folders.items() if m in with_rows}
+        write_data_docs(run, written)
+        reports = {m: folder / "index.html" for m, folder in written.items()}
     labelled = [(month, f) for month in months for f in received_findings[month] + rule_findings.get(month, [])]
-    frame = findings_frame([f for _, f in labelled])
-    frame["period"] = pd.array([month for month, _ in labelled], dtype="string")
-    frame = match_waivers(_with_sha256(frame, shas), inputs.waivers)
+    frame = _findings_table(labelled, shas, inputs.waivers)
     returns = _returns_table(values, text, frame)
     findings_by_month = dict(tuple(frame.groupby("period", sort=False)))
     returns_by_month = dict(tuple(returns.groupby("period", sort=False))) if not returns.empty else {}
@@ -208,12 +210,23 @@ def check_months(
         MonthValidation(
             month,
             returns_by_month.get(month, returns.iloc[0:0]).reset_index(drop=True),
-            findings_by_month.get(month, frame.iloc[0:0]).reset_index(drop=True),
+            findings_by_month[month].reset_index(drop=True)
+            if month in findings_by_month
+            else _findings_table([], shas, inputs.waivers),
             sorted(set(received.values["file"])),
             reports.get(month),
         )
         for month, received in zip(months, inputs.months)
     ]
+
+
+def _findings_table(
+    labelled: list[tuple[str, Finding]], shas: dict[str, pd.Series], waivers: pd.DataFrame
+) -> pd.DataFrame:
+    """The findings table of (month, finding) pairs: the file each comes from, its family, the waiver that covers it."""
+    frame = findings_frame([finding for _, finding in labelled])
+    frame["period"] = pd.array([month for month, _ in labelled], dtype="string")
+    return match_waivers(_with_sha256(frame, shas), waivers)
 
 
 def _sha256_of(values: pd.DataFrame) -> dict[str, pd.Series]:
@@ -243,10 +256,17 @@ def _with_sha256(frame: pd.DataFrame, shas: dict[str, pd.Series]) -> pd.DataFram
     return frame
 
 
+_CONTROL = r"[\x00-\x1f]"
+
+
 def _json_string(cells: pd.Series) -> pd.Series:
     """Each cell as a JSON string literal (quotes, backslashes and control characters escaped)."""
     escaped = cells.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-    escaped = escaped.str.replace(r"[\x00-\x1f]", lambda match: f"\\u{ord(match.group()):04x}", regex=True)
+    control = escaped.str.contains(_CONTROL, regex=True).fillna(False).astype(bool)
+    if control.any():  # rare: only those cells go through a Python function
+        escaped[control] = escaped[control].str.replace(
+            _CONTROL, lambda match: f"\\u{ord(match.group()):04x}", regex=True
+        )
     return '"' + escaped + '"'
 
 

@@ -183,6 +183,8 @@ def listed(failings: Iterable[Failing], checked: Checked) -> list[Finding]:
     """The findings of `failings`, each written by its rule's kind, in the rule book's order."""
     keyed: list[tuple[tuple, int, Finding]] = []
     for failing in failings:
+        if not len(failing.positions) and (failing.evidence is None or failing.evidence.empty):
+            continue  # nothing failed (most items of most rules): no empty tables to build
         rows = checked.values.iloc[failing.positions]
         text = checked.text.iloc[failing.positions]
         item: Any = failing.rule.kind.items()[failing.item]

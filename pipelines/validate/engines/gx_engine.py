@@ -53,6 +53,13 @@ INDEX_COLUMNS = {
     TARGET_SUITE: ["la_code", "period", "indicator", "figure", "target", "amber_edge"],
     ROLLING_SUITE: ["row_id", "la_code", "period", "indicator", "reported", "recomputed"],
 }
+# What names a row of each batch within its month (with its month, `period`).
+ROW_KEYS = {
+    DERIVED_SUITE: ["period", "indicator", "position"],
+    RETURN_SUITE: ["period", "position"],
+    TARGET_SUITE: ["period", "la_code", "indicator"],
+    ROLLING_SUITE: ["period", "row_id"],
+}
 _DERIVED_COLUMNS = ["reported", "numerator", "denominator", "multiplier", "decimals"]
 
 
