@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.reference import Reference
-from pipelines.validate.engines import ENGINES, PANDAS_ENGINE
+from pipelines.validate.engines import PANDAS_ENGINE, RULE_BOOK_ENGINES
 from pipelines.validate.engines.base import (
     Checked,
     Failing,
@@ -32,7 +32,7 @@ from schemas.findings import ERROR, Finding
 from schemas.rules import RULE_LIST, Rule
 from schemas.rules.kinds import GX, Reads
 
-__all__ = ["ENGINES", "accepted_history_findings", "history_findings", "last_complete_month", "validate_rows"]
+__all__ = ["RULE_BOOK_ENGINES", "accepted_history_findings", "history_findings", "last_complete_month", "validate_rows"]
 
 
 def _history(rules: Sequence[Rule]) -> list[Rule]:
@@ -61,8 +61,8 @@ def validate_rows(
     Great Expectations writes its Data Docs there (with `targets`, the board's table, a
     target-band suite of warnings joins them). Both engines give the same findings.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
+    if engine not in RULE_BOOK_ENGINES:
+        raise ValueError(f"engine '{engine}' is not one of {', '.join(RULE_BOOK_ENGINES)}")
     if report_folder is not None and engine != GX:
         raise ValueError("an HTML validation report is written by the gx engine only")
     if values.empty:

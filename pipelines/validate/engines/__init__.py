@@ -13,6 +13,6 @@ from pipelines.validate.engines.reader_engine import READER_ENGINE
 from schemas.rules.kinds import GX, PANDAS, READER
 
 BY_NAME: dict[str, Engine[Any]] = {READER: READER_ENGINE, PANDAS: PANDAS_ENGINE, GX: GX_ENGINE}
-ENGINES = (PANDAS, GX)  # the engines `validate_rows` runs the rule book on
+RULE_BOOK_ENGINES = (PANDAS, GX)  # the engines `validate_rows` can run the rule book on
 
-__all__ = ["BY_NAME", "ENGINES", "GX_ENGINE", "PANDAS_ENGINE", "READER_ENGINE"]
+__all__ = ["BY_NAME", "GX_ENGINE", "PANDAS_ENGINE", "READER_ENGINE", "RULE_BOOK_ENGINES"]
