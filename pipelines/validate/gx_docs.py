@@ -289,6 +289,7 @@ def write_data_docs(run: GxRun, folders: Mapping[str | None, Path]) -> dict[str 
         folder = Path(folder).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         shared_static(folder.parent)
+        shutil.rmtree(folder / STATIC, ignore_errors=True)  # GX's own copy, from a site built before they were shared
         site = MonthSite(
             data_context=context,
             store_backend={"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},

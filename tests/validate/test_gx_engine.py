@@ -9,6 +9,10 @@ module fixtures.
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from conftest import synthetic_months
@@ -260,3 +264,27 @@ def test_gx_and_pandas_agree_on_rolling_sums_against_history(read_frame, tmp_pat
     page = next(_page_text(p) for p in folder.resolve().glob("validations/rolling_sums/**/*.html"))
     wrong = next(f for f in rolling if "12 monthly" in f.message)
     assert wrong.la_code in page and wrong.value.replace(",", "") in page and wrong.expected.replace(",", "") in page
+
+
+def test_gx_assets_are_kept_once_beside_the_months_and_every_page_links_there(gx_runs, synthetic, tmp_path):
+    """GX's 4 MB of styles, scripts and fonts: one copy in reports/gx/static/, none in a month's site
+    (a copy left by a site built before is removed), every page's links pointing one level up."""
+    from pipelines.validate.engines.gx_engine import gx_cross_column_findings
+
+    sites = tmp_path / "reports" / "gx"
+    (sites / "2024-10" / "static").mkdir(parents=True)
+    (sites / "2024-10" / "static" / "left-by-an-older-build.css").write_text("", encoding="utf-8")
+    for month in ("2024-10", "2024-11"):
+        gx_cross_column_findings(synthetic.values, synthetic.text, docs_folder=sites / month)
+    assert sorted(p.name for p in sites.iterdir()) == ["2024-10", "2024-11", "static"]
+    assert (sites / "static" / "styles").is_dir() and not (sites / "2024-10" / "static").exists()
+    links = re.compile(r'"((?:\./|(?:\.\./)+)static/[^"?]+)')
+    for page in sites.glob("2024-1?/**/*.html"):
+        found = links.findall(page.read_text(encoding="utf-8"))
+        assert found, page  # GX's favicon: the one asset a page takes from static/ (styles are inline)
+        for link in found:
+            if page.name == "index.html" or page.parent.name == "expectations":
+                target = Path(os.path.normpath(page.parent / link))
+                assert target.exists() and target.is_relative_to(sites / "static"), (page, link)
+            else:  # GX 1.24 links a result's page to static/ one level short (../../../): kept, one level up
+                assert link.startswith("../../../../static/") and not link.startswith("../../../../../"), link
