@@ -31,13 +31,16 @@ class _SharedEnvironment:
     site built compiled and loaded the same templates again): it keeps its templates compiled."""
 
     _environments: ClassVar[dict[tuple, jinja2.Environment]] = {}
+    env: jinja2.Environment
+    custom_styles_directory: str | None
+    custom_views_directory: str | None
 
     def _share(self) -> None:
-        key = (type(self), self.custom_styles_directory, self.custom_views_directory)  # type: ignore[attr-defined]
+        key = (type(self), self.custom_styles_directory, self.custom_views_directory)
         if key not in self._environments:
             self.env.auto_reload = False  # GX's templates do not change while the process runs: no stat per page
             # The filters are bound to the view that made the environment: views of a class differ in nothing else.
-            self._environments[key] = self.env  # type: ignore[has-type]
+            self._environments[key] = self.env
         self.env = self._environments[key]
 
 

@@ -198,7 +198,7 @@ def check_months(
         from pipelines.validate.gx_docs import write_data_docs
 
         with_rows = {r.month for r in given}
-        written = {m: Path(folder) for m, folder in report_folders.items() if m in with_rows}
+        written: dict[str | None, Path] = {m: Path(f) for m, f in report_folders.items() if m in with_rows}
         write_data_docs(run, written)
         reports = {m: folder / "index.html" for m, folder in written.items()}
     labelled = [(month, f) for month in months for f in received_findings[month] + rule_findings.get(month, [])]
