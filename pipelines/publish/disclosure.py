@@ -31,11 +31,13 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from operator import itemgetter
 
 from pipelines.publish.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, is_number, month_of
 
 Cell = tuple[str, str]
 SMALL_COUNTS = range(1, 6)
+WINDOW_MONTHS = 12  # a rolling sum's window: the month and the eleven before it
 
 
 @dataclass(frozen=True)
@@ -227,9 +229,28 @@ def _complementary_cell(
 
 
 def format_number(value: Fraction, dp: int) -> str:
-    quantum = Decimal(1).scaleb(-dp)
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
+    """`value` to `dp` decimal places, halves rounded away from zero (as Decimal's ROUND_HALF_UP)."""
+    return ratio_text(value.numerator, value.denominator, 1, dp)
+
+
+# Below this size, n / d to `dp` places by integers is what the Decimal division (28 significant
+# digits) then ROUND_HALF_UP gave: n / d lies at least 1 / (2 d 10^dp) from a rounding boundary,
+# far more than the 28-digit rounding can move it. Larger figures take the Decimal path.
+_EXACT_LIMIT = 10**24
+
+
+def ratio_text(numerator: int, denominator: int, multiplier: int, dp: int) -> str:
+    """numerator x multiplier / denominator to `dp` places, halves rounded up (away from zero)."""
+    top, scale = numerator * multiplier, 10**dp
+    if abs(top) * scale >= _EXACT_LIMIT or abs(denominator) >= _EXACT_LIMIT:
+        exact = Decimal(top) / Decimal(denominator)
+        return str(exact.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP))
+    quotient, remainder = divmod(abs(top) * scale, abs(denominator))
+    if 2 * remainder >= abs(denominator):
+        quotient += 1
+    sign = "-" if (top < 0) != (denominator < 0) and top != 0 else ""
+    whole, fraction = divmod(quotient, scale)
+    return f"{sign}{whole}.{fraction:0{dp}d}" if dp else f"{sign}{whole}"
 
 
 def derived_text(
@@ -245,7 +266,7 @@ def derived_text(
         return NOT_APPLICABLE
     if numerator_suppressed or denominator_suppressed:
         return SUPPRESSED
-    return format_number(Fraction(numerator) * derived.multiplier / Fraction(denominator), derived.dp)
+    return ratio_text(numerator, denominator, derived.multiplier, derived.dp)
 
 
 def publishable_cells(
@@ -295,6 +316,7 @@ def suppress_rolling_windows(
     rolling: Mapping[str, str],
     derived: Sequence[Derived],
     stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+    changeable: Collection[int] | None = None,
 ) -> list[tuple[dict[str, str], str, str]]:
     """Publish a twelve-month sum only over a window whose every month is published as a number.
 
@@ -312,44 +334,82 @@ def suppress_rolling_windows(
     give the stale sum back). Rates and
     percentages on a suppressed sum are suppressed with it (a rate to one decimal place times
     the published population gives the sum back). Changes `rows` in place and returns each
-    changed cell as (row, column, text before).
+    changed cell as (row, column, text before), by geography, month and column.
+
+    `changeable` (the `id` of rows) limits the rows changed to those: the others are read as the
+    months of their windows only. A row's verdict reads only its own cells and the flows of the
+    eleven months before it, which this never changes.
     """
-    by_month: dict[tuple[str, int], dict[str, str]] = {}
+    ordinals: dict[tuple[str, str], int] = {}
+    keyed: dict[tuple[str, int], dict[str, str]] = {}
     for row in rows:
-        year, month = month_of(row["time_period"], row["time_identifier"]).split("-")
-        by_month[(geography_code(row), int(year) * 12 + int(month))] = row
-    # published_run[(code, ordinal, flow)]: how many consecutive months up to this one publish the
-    # flow as a number; a window is fully published when the run reaches twelve.
-    published_run: dict[tuple[str, int, str], int] = {}
-    changed: list[tuple[dict[str, str], str, str]] = []
-    for (code, ordinal), row in sorted(by_month.items(), key=lambda item: item[0]):
-        month = month_of(row["time_period"], row["time_identifier"])
-        for column, flow in rolling.items():
-            run = published_run.get((code, ordinal - 1, flow), 0) + 1 if is_number(row.get(flow)) else 0
-            published_run[(code, ordinal, flow)] = run
-            if is_number(row.get(column)) and (
-                run < 12
-                or (code, month, column) in stale_totals
-                or not _agrees_with_its_months(
-                    row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)]
-                )
-            ):
-                changed.append((row, column, row[column]))
-                row[column] = SUPPRESSED
-        for figure in derived:
-            if SUPPRESSED in (row.get(figure.numerator), row.get(figure.denominator)) and is_number(
-                row.get(figure.column)
-            ):
-                changed.append((row, figure.column, row[figure.column]))
-                row[figure.column] = SUPPRESSED
-    return changed
+        when = (row["time_period"], row["time_identifier"])
+        if when not in ordinals:
+            year, month = month_of(*when).split("-")
+            ordinals[when] = int(year) * 12 + int(month)
+        keyed[(geography_code(row), ordinals[when])] = row
+    order = sorted(keyed)  # by geography, then month
+    ordered = [keyed[key] for key in order]
+    follows = [k > 0 and order[k - 1] == (code, month - 1) for k, (code, month) in enumerate(order)]
+    # Per flow, over the rows in order: how many consecutive months up to each publish the flow as a
+    # number (a window is fully published when it reaches twelve), and the window's sum.
+    runs, sums = {}, {}
+    for flow in dict.fromkeys(rolling.values()):
+        texts = [row.get(flow) or "" for row in ordered]
+        figures = {text: _figure_of(text) if is_number(text) else None for text in set(texts)}
+        run, total, totals = [0] * len(ordered), 0, [0] * len(ordered)
+        for k, text in enumerate(texts):
+            figure = figures[text]
+            run[k] = (run[k - 1] if follows[k] else 0) + 1 if figure is not None else 0
+            total = (total if follows[k] else 0) + (figure or 0)
+            totals[k] = total
+        runs[flow] = run
+        sums[flow] = [
+            totals[k] - (totals[k - WINDOW_MONTHS] if k >= WINDOW_MONTHS and follows[k - WINDOW_MONTHS + 1] else 0)
+            if run[k] >= WINDOW_MONTHS
+            else None
+            for k in range(len(ordered))
+        ]
+    may_change = [changeable is None or id(row) in changeable for row in ordered]
+    changes: dict[int, list[tuple[str, str]]] = {}
+    for column, flow in rolling.items():
+        run, window, texts = runs[flow], sums[flow], _column(ordered, column)
+        numbers = {text: is_number(text) for text in set(texts)}
+        for k, text in enumerate(texts):
+            if not (may_change[k] and numbers[text]):
+                continue
+            total = window[k]  # None unless its twelve months are all published as numbers
+            if total is not None and not _stale(order[k][0], ordered[k], column, stale_totals):
+                if not ordered[k].get("new_la_code") or _figure_of(text) == total:
+                    continue  # an authority's sum must equal its months (a regional one is rounded)
+            changes.setdefault(k, []).append((column, text))
+            ordered[k][column] = SUPPRESSED
+    for figure in derived:
+        numerators, denominators = _column(ordered, figure.numerator), _column(ordered, figure.denominator)
+        hidden = [k for k, pair in enumerate(zip(numerators, denominators)) if SUPPRESSED in pair and may_change[k]]
+        for k in hidden:
+            before = ordered[k].get(figure.column)
+            if is_number(before):
+                changes.setdefault(k, []).append((figure.column, before))  # type: ignore[arg-type]
+                ordered[k][figure.column] = SUPPRESSED
+    return [(ordered[k], column, before) for k in sorted(changes) for column, before in changes[k]]
 
 
-def _agrees_with_its_months(row: Mapping[str, str], column: str, months: Sequence[str]) -> bool:
-    """An authority's sum must equal its twelve published months, or it says something they do not:
-    a sum returned before one of its months was resubmitted differs from them by the old figure.
-    Regional and England figures are rounded, so their sums cannot be held to their months."""
-    return not row.get("new_la_code") or Decimal(row[column]) == sum(Decimal(month) for month in months)
+def _column(rows: Sequence[Mapping[str, str]], column: str) -> list[str | None]:
+    """A column of the rows (None where a row has no such cell)."""
+    try:
+        return list(map(itemgetter(column), rows))
+    except KeyError:
+        return [row.get(column) for row in rows]
+
+
+def _figure_of(text: str) -> int | Decimal:
+    """A published number, exactly: whole counts as integers, anything else as a Decimal."""
+    return int(text) if text.isdigit() else Decimal(text)
+
+
+def _stale(code: str, row: Mapping[str, str], column: str, stale_totals: Collection[tuple[str, str, str]]) -> bool:
+    return bool(stale_totals) and (code, month_of(row["time_period"], row["time_identifier"]), column) in stale_totals
 
 
 def withhold_revised_figures(

@@ -6,14 +6,16 @@ writer, the screener and the data package all agree on what a published file is.
 
 from __future__ import annotations
 
-import calendar
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 
+from pipelines.publish.folder import write_file
 from schemas.catalogue import PERIOD_PATTERN, Indicator, indicators_by_column, load_catalogue
+from schemas.month import MONTH_NAMES
 
 TIME_COLUMNS = ("time_period", "time_identifier")
 GEOGRAPHY_COLUMNS = (
@@ -47,7 +49,6 @@ ENGLAND_CODE, ENGLAND_NAME = "E92000001", "England"
 
 SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE = "c", "x", "z"
 SYMBOLS = ("c", "x", "z", "low", "u")
-MONTH_NAMES = tuple(calendar.month_name[1:])
 # EES accepts these indicator units; counts and rates per 10,000 carry none.
 INDICATOR_UNITS = ("", "%", "£", "£m", "pp", "numberstring")
 UNIT_BY_CATALOGUE = {"count": "", "percent": "%", "rate_per_10k": ""}
@@ -100,6 +101,12 @@ def time_identifiers(month: str) -> tuple[str, str]:
     return month[:4], MONTH_NAMES[int(month[5:7]) - 1]
 
 
+def month_words(month: str) -> str:
+    """`2025-12` -> `December 2025`, as notes name a month."""
+    year, name = time_identifiers(month)
+    return f"{name} {year}"
+
+
 def month_of(time_period: str, time_identifier: str) -> str:
     return f"{time_period}-{MONTH_NAMES.index(time_identifier) + 1:02d}"
 
@@ -118,18 +125,22 @@ def looks_like_formula(value: str) -> bool:
     return value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value)
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[dict[str, str]]) -> str:
-    """UTF-8 CSV, no byte-order mark, LF line ends: the same rows always give the same bytes."""
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
+    """UTF-8 CSV, no byte-order mark, LF line ends: the same rows always give the same bytes.
+    Every row has every column (a missing one is a KeyError, never a silent blank)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    if len(columns) == 1:
+        writer.writerows([row[columns[0]]] for row in rows)
+    else:
+        writer.writerows(map(itemgetter(*columns), rows))
     return buffer.getvalue()
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_text(columns, rows), encoding="utf-8", newline="")
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> bool:
+    """Write the rows as the file's new content (`folder.write_file`); whether its bytes changed."""
+    return write_file(path, csv_text(columns, rows).encode("utf-8"))
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -138,6 +149,21 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         reader = csv.DictReader(handle)
         rows = [dict(row) for row in reader]
         return list(reader.fieldnames or []), rows
+
+
+def read_header(path: Path) -> list[str]:
+    """A CSV's column names (its first line), as `read_csv` reads them, without reading the rest."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return next(csv.reader(handle), [])
+
+
+def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and every row's cells as text, as `read_csv` reads them but as lists (blank lines
+    skipped, rows as long as they are): the fast way for whole files."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        return header, [row for row in reader if row]
 
 
 def indicator(column: str) -> Indicator | None:

@@ -9,7 +9,10 @@ nothing.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -22,26 +25,45 @@ DISCLOSED_COLUMNS = ("geography", "indicator", "figure", "published")  # the tab
 def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """Every figure each earlier release of `month` disclosed or withheld, with the release it
     belongs to (`release`; empty for a first release)."""
+    return read_disclosed_by_month(connection, [month])[month]
+
+
+def read_disclosed_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """`read_disclosed` of each of `months`, in one query."""
+    columns = ["release", *DISCLOSED_COLUMNS]
     if not has_table(connection, "disclosed_figures"):  # a snapshot of a warehouse made before the record existed
-        return pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS])
-    columns = ", ".join(["release", *DISCLOSED_COLUMNS])
-    return connection.execute(
-        f"SELECT {columns} FROM disclosed_figures WHERE period = ? ORDER BY recorded_at, release, geography, indicator",
-        [month],
+        return {month: pd.DataFrame(columns=columns) for month in months}
+    record = connection.execute(
+        f"SELECT period, {', '.join(columns)} FROM disclosed_figures WHERE list_contains(?, period) "
+        "ORDER BY period, recorded_at, release, geography, indicator",
+        [list(months)],
     ).df()
+    by_month = {str(month): part[columns].reset_index(drop=True) for month, part in record.groupby("period", sort=False)}
+    return {month: by_month.get(month, record[columns].iloc[0:0]) for month in months}
 
 
-def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures: pd.DataFrame) -> None:
-    """Add a release's figures (columns `DISCLOSED_COLUMNS`) to the record; a repeat adds nothing."""
-    figures = figures[list(DISCLOSED_COLUMNS)].sort_values(["geography", "indicator"], ignore_index=True)
-    release = hashlib.sha256(figures.to_csv(index=False).encode()).hexdigest()
-    connection.register("release_figures", figures)
-    try:
-        with transaction(connection):
-            connection.execute(
-                "INSERT OR IGNORE INTO disclosed_figures SELECT ?, ?, geography, indicator, CAST(figure AS BIGINT), "
-                "published, now() FROM release_figures",
-                [month, release],
-            )
-    finally:
-        connection.unregister("release_figures")
+def release_name(figures: pd.DataFrame) -> str:
+    """A release's name on the record: the sha256 of what it disclosed (as CSV, by geography and
+    indicator), so the same release twice is one."""
+    cells = sorted(zip(*(figures[column].tolist() for column in DISCLOSED_COLUMNS)))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(DISCLOSED_COLUMNS)
+    writer.writerows((geography, indicator, int(figure), bool(published)) for geography, indicator, figure, published in cells)
+    return hashlib.sha256(text.getvalue().encode()).hexdigest()
+
+
+def record_disclosed(connection: duckdb.DuckDBPyConnection, releases: Mapping[str, pd.DataFrame]) -> None:
+    """Add each month's release (its figures, columns `DISCLOSED_COLUMNS`) to the record, in one
+    transaction; a release recorded before adds nothing."""
+    with transaction(connection):
+        for month, figures in releases.items():
+            connection.register("release_figures", figures[list(DISCLOSED_COLUMNS)])
+            try:
+                connection.execute(
+                    "INSERT OR IGNORE INTO disclosed_figures SELECT ?, ?, geography, indicator, "
+                    "CAST(figure AS BIGINT), published, now() FROM release_figures",
+                    [month, release_name(figures)],
+                )
+            finally:
+                connection.unregister("release_figures")

@@ -22,7 +22,7 @@ from pipelines.publish.disclosure import (
     suppressed_counts,
 )
 from pipelines.publish.ees import ENGLAND_CODE, LOCAL_AUTHORITY, REGIONAL, published_indicators
-from pipelines.publish.release import release_rows
+from pipelines.publish.assembly import release_rows
 from schemas.catalogue import load_catalogue
 
 COUNTS = [i.column for i in published_indicators() if i.is_count]
