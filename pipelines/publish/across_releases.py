@@ -24,10 +24,10 @@ from pipelines.store.warehouse import connect
 def earlier_figures(record: pd.DataFrame) -> EarlierFigures:
     """What the record says earlier releases of a month disclosed (`store.disclosed.read_disclosed`)."""
     return EarlierFigures.from_record(
-        record["release"],
-        zip(record["geography"], record["indicator"]),
-        record["figure"].astype(int),
-        record["published"].astype(bool),
+        record["release"].tolist(),
+        zip(record["geography"].tolist(), record["indicator"].tolist()),
+        record["figure"].astype(int).tolist(),
+        record["published"].astype(bool).tolist(),
     )
 
 

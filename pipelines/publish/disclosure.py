@@ -33,6 +33,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from operator import itemgetter
 
+import numpy as np
+
 from pipelines.publish.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, is_number, month_of
 
 Cell = tuple[str, str]
@@ -317,6 +319,7 @@ def suppress_rolling_windows(
     derived: Sequence[Derived],
     stale_totals: Collection[tuple[str, str, str]] = frozenset(),
     changeable: Collection[int] | None = None,
+    table: Mapping[str, Column] | None = None,
 ) -> list[tuple[dict[str, str], str, str]]:
     """Publish a twelve-month sum only over a window whose every month is published as a number.
 
@@ -338,61 +341,153 @@ def suppress_rolling_windows(
 
     `changeable` (the `id` of rows) limits the rows changed to those: the others are read as the
     months of their windows only. A row's verdict reads only its own cells and the flows of the
-    eleven months before it, which this never changes.
+    eleven months before it, which this never changes. `table` is the rows' cells by column
+    (`columns_read`), when the caller has them already.
     """
-    ordinals: dict[tuple[str, str], int] = {}
-    keyed: dict[tuple[str, int], dict[str, str]] = {}
-    for row in rows:
-        when = (row["time_period"], row["time_identifier"])
-        if when not in ordinals:
-            year, month = month_of(*when).split("-")
-            ordinals[when] = int(year) * 12 + int(month)
-        keyed[(geography_code(row), ordinals[when])] = row
+    table = table if table is not None else table_of(rows, columns_read(rolling, derived))
+    may_change = None if changeable is None else [id(row) in changeable for row in rows]
+    changes = rolling_window_changes(table, rolling, derived, stale_totals, may_change)
+    for k, column, _ in changes:
+        rows[k][column] = SUPPRESSED
+    return [(rows[k], column, before) for k, column, before in changes]
+
+
+Column = Sequence["str | None"]
+CONTEXT_COLUMNS = ("time_period", "time_identifier", "new_la_code", "region_code", "country_code")
+
+
+def columns_read(rolling: Mapping[str, str], derived: Sequence[Derived]) -> list[str]:
+    """The columns `rolling_window_changes` reads (those of a row that is a window's month only:
+    `CONTEXT_COLUMNS` and the flows)."""
+    named = [*CONTEXT_COLUMNS, *rolling.values(), *rolling]
+    named += [c for d in derived for c in (d.column, d.numerator, d.denominator)]
+    return list(dict.fromkeys(named))
+
+
+def table_of(rows: Sequence[Mapping[str, str]], columns: Iterable[str]) -> dict[str, list[str | None]]:
+    """The rows' cells by column (None where a row has no such cell)."""
+    return {column: _column(rows, column) for column in columns}
+
+
+def rolling_window_changes(
+    table: Mapping[str, Column],
+    rolling: Mapping[str, str],
+    derived: Sequence[Derived],
+    stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+    may_change: Sequence[bool] | None = None,
+) -> list[tuple[int, str, str]]:
+    """`suppress_rolling_windows` over a table of columns (row k is the k-th cell of each; a column
+    the rows lack may be absent): the cells to publish as `c`, as (row, column, text before), by
+    geography, month and column (each row's sums, then its rates). Changes nothing itself.
+
+    Over whole columns: the rows are put in order of geography and month once, and each flow's
+    runs of months published as numbers, and its twelve-month sums, are running counts and totals.
+    """
+    size = len(table["time_period"])
+    blank: list[str | None] = [None] * size
+
+    def column(name: str) -> Column:
+        return table.get(name, blank)
+
+    codes = [a or b or c or "" for a, b, c in zip(column("new_la_code"), column("region_code"), column("country_code"))]
+    months: dict[tuple, str] = {}
+    keyed: dict[tuple[str, int], int] = {}
+    for k, when in enumerate(zip(column("time_period"), column("time_identifier"))):
+        if when not in months:
+            months[when] = month_of(*when)  # type: ignore[arg-type]
+        month = months[when]
+        keyed[(codes[k], int(month[:-3]) * 12 + int(month[-2:]))] = k  # a geography-month twice: the last row
     order = sorted(keyed)  # by geography, then month
-    ordered = [keyed[key] for key in order]
-    follows = [k > 0 and order[k - 1] == (code, month - 1) for k, (code, month) in enumerate(order)]
-    # Per flow, over the rows in order: how many consecutive months up to each publish the flow as a
-    # number (a window is fully published when it reaches twelve), and the window's sum.
-    runs, sums = {}, {}
+    rows = np.array([keyed[key] for key in order], dtype=np.intp)
+    places = np.arange(len(order))
+    same_code = np.array([code for code, _ in order], dtype=object)
+    ordinal = np.array([month for _, month in order], dtype=np.int64)
+    follows = np.zeros(len(order), dtype=bool)  # the month after the row before, same geography
+    follows[1:] = (same_code[1:] == same_code[:-1]) & (ordinal[1:] == ordinal[:-1] + 1)
+    changeable = np.ones(len(order), dtype=bool) if may_change is None else np.asarray(may_change, dtype=bool)[rows]
+
+    # Each flow's twelve-month sum where its twelve months are all published as numbers, else None.
+    windows: dict[str, np.ndarray] = {}
     for flow in dict.fromkeys(rolling.values()):
-        texts = [row.get(flow) or "" for row in ordered]
-        figures = {text: _figure_of(text) if is_number(text) else None for text in set(texts)}
-        run, total, totals = [0] * len(ordered), 0, [0] * len(ordered)
-        for k, text in enumerate(texts):
-            figure = figures[text]
-            run[k] = (run[k - 1] if follows[k] else 0) + 1 if figure is not None else 0
-            total = (total if follows[k] else 0) + (figure or 0)
-            totals[k] = total
-        runs[flow] = run
-        sums[flow] = [
-            totals[k] - (totals[k - WINDOW_MONTHS] if k >= WINDOW_MONTHS and follows[k - WINDOW_MONTHS + 1] else 0)
-            if run[k] >= WINDOW_MONTHS
-            else None
-            for k in range(len(ordered))
-        ]
-    may_change = [changeable is None or id(row) in changeable for row in ordered]
-    changes: dict[int, list[tuple[str, str]]] = {}
-    for column, flow in rolling.items():
-        run, window, texts = runs[flow], sums[flow], _column(ordered, column)
-        numbers = {text: is_number(text) for text in set(texts)}
-        for k, text in enumerate(texts):
-            if not (may_change[k] and numbers[text]):
-                continue
-            total = window[k]  # None unless its twelve months are all published as numbers
-            if total is not None and not _stale(order[k][0], ordered[k], column, stale_totals):
-                if not ordered[k].get("new_la_code") or _figure_of(text) == total:
-                    continue  # an authority's sum must equal its months (a regional one is rounded)
-            changes.setdefault(k, []).append((column, text))
-            ordered[k][column] = SUPPRESSED
-    for figure in derived:
-        numerators, denominators = _column(ordered, figure.numerator), _column(ordered, figure.denominator)
-        hidden = [k for k, pair in enumerate(zip(numerators, denominators)) if SUPPRESSED in pair and may_change[k]]
+        figures = _figures(column(flow), rows)
+        published = np.array([figure is not None for figure in figures], dtype=bool)
+        starts = published & ~(np.concatenate(([False], published[:-1])) & follows)
+        run = np.where(published, places - np.maximum.accumulate(np.where(starts, places, 0)) + 1, 0)
+        values = np.array([figure or 0 for figure in figures], dtype=object)
+        totals = np.concatenate(([0], np.cumsum(values))) if len(values) else np.zeros(1, dtype=object)
+        sums = totals[1:] - np.where(places >= WINDOW_MONTHS, totals[np.maximum(places + 1 - WINDOW_MONTHS, 0)], 0)
+        windows[flow] = np.where(run >= WINDOW_MONTHS, sums, None)
+
+    authority = np.array([bool(code) for code in column("new_la_code")], dtype=bool)[rows]
+    stale = _stale_places(stale_totals, order, rows, table) if stale_totals else {}
+    changed: list[tuple[int, int, int, str, str]] = []  # (place, column's turn, row, column, text before)
+    suppressed: dict[str, set[int]] = {}
+    for turn, (name, flow) in enumerate(rolling.items()):
+        cells = np.array(column(name), dtype=object)[rows]
+        numbers = np.array(_published(cells.tolist()), dtype=bool) & changeable
+        window = windows[flow]
+        valid = window != None  # noqa: E711 - elementwise
+        # An authority's sum must also equal its months (a regional or England one is rounded): the
+        # same text is the same figure; any other text is compared as a number.
+        same = cells == np.array([str(total) for total in window.tolist()], dtype=object)
+        for place in np.flatnonzero(numbers & valid & authority & ~same).tolist():
+            same[place] = _figure_of(cells[place]) == window[place]
+        kept = valid & (~authority | same)
+        for place in stale.get(name, ()):
+            kept[place] = False
+        for place in np.flatnonzero(numbers & ~kept).tolist():
+            changed.append((place, turn, int(rows[place]), name, cells[place]))
+            suppressed.setdefault(name, set()).add(int(rows[place]))
+    place_of = dict(zip(rows.tolist(), places.tolist()))
+    for turn, figure in enumerate(derived, start=len(rolling)):
+        numerators = np.array(column(figure.numerator), dtype=object)
+        denominators = np.array(column(figure.denominator), dtype=object)
+        hidden = set(np.flatnonzero((numerators == SUPPRESSED) | (denominators == SUPPRESSED)).tolist())
+        hidden |= suppressed.get(figure.numerator, set()) | suppressed.get(figure.denominator, set())
+        cells = column(figure.column)
         for k in hidden:
-            before = ordered[k].get(figure.column)
-            if is_number(before):
-                changes.setdefault(k, []).append((figure.column, before))  # type: ignore[arg-type]
-                ordered[k][figure.column] = SUPPRESSED
-    return [(ordered[k], column, before) for k in sorted(changes) for column, before in changes[k]]
+            place = place_of.get(k)
+            if place is None or not changeable[place] or k in suppressed.get(figure.column, ()):
+                continue
+            if is_number(cells[k]):
+                changed.append((place, turn, k, figure.column, cells[k]))  # type: ignore[arg-type]
+                suppressed.setdefault(figure.column, set()).add(k)
+    return [(k, name, before) for _, _, k, name, before in sorted(changed, key=lambda change: change[:2])]
+
+
+def _figures(cells: Column, rows: np.ndarray | None) -> list[int | Decimal | None]:
+    """Each cell as the number it publishes (None where it publishes none), in the order of `rows`."""
+    texts = cells if rows is None else [cells[k] for k in rows.tolist()]
+    figures = {text: _figure_of(text) if published else None for text, published in zip(*_distinct_numbers(texts))}
+    return [figures[text] for text in texts]
+
+
+def _published(cells: Sequence[str | None]) -> list[bool]:
+    """Whether each cell publishes a number."""
+    distinct, numbers = _distinct_numbers(cells)
+    published = dict(zip(distinct, numbers))
+    return [published[cell] for cell in cells]
+
+
+def _distinct_numbers(cells: Sequence[str | None]) -> tuple[list[str | None], list[bool]]:
+    """The distinct cells and whether each publishes a number (whole counts in ASCII digits at once)."""
+    distinct = list(set(cells))
+    return distinct, [bool(cell) and cell.isascii() and cell.isdigit() or is_number(cell) for cell in distinct]  # type: ignore[union-attr]
+
+
+def _stale_places(
+    stale_totals: Collection[tuple[str, str, str]], order: list[tuple[str, int]], rows: np.ndarray, table: Mapping[str, Column]
+) -> dict[str, list[int]]:
+    """The places in `order` of the sums named in `stale_totals`, by column."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for code, month, name in stale_totals:
+        wanted.setdefault((code, month), set()).add(name)
+    periods, identifiers = table["time_period"], table["time_identifier"]
+    found: dict[str, list[int]] = {}
+    for place, ((code, _), k) in enumerate(zip(order, rows.tolist())):
+        for name in wanted.get((code, month_of(periods[k], identifiers[k])), ()):  # type: ignore[arg-type]
+            found.setdefault(name, []).append(place)
+    return found
 
 
 def _column(rows: Sequence[Mapping[str, str]], column: str) -> list[str | None]:
@@ -406,10 +501,6 @@ def _column(rows: Sequence[Mapping[str, str]], column: str) -> list[str | None]:
 def _figure_of(text: str) -> int | Decimal:
     """A published number, exactly: whole counts as integers, anything else as a Decimal."""
     return int(text) if text.isdigit() else Decimal(text)
-
-
-def _stale(code: str, row: Mapping[str, str], column: str, stale_totals: Collection[tuple[str, str, str]]) -> bool:
-    return bool(stale_totals) and (code, month_of(row["time_period"], row["time_identifier"]), column) in stale_totals
 
 
 def withhold_revised_figures(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -61,6 +62,9 @@ GROUPING_BY_KIND = {
 GROUPING_BY_UNIT = {"percent": "Percentages", "rate_per_10k": "Rates per 10,000 children"}
 
 MONTH_PATTERN = re.compile(PERIOD_PATTERN)
+# Tables parsed lately, by the sha256 of their bytes (`parse_table`): two series-sized ones at most.
+_PARSED: OrderedDict[str, tuple[list[str], list[list[str]]]] = OrderedDict()
+_PARSED_AT_MOST = 2
 # Spreadsheet programs run a cell that starts with one of these as a formula (OWASP CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -160,10 +164,24 @@ def read_header(path: Path) -> list[str]:
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     """The header and every row's cells as text, as `read_csv` reads them but as lists (blank lines
     skipped, rows as long as they are): the fast way for whole files."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        return header, [row for row in reader if row]
+    return parse_table(path.read_bytes())
+
+
+def parse_table(data: bytes, digest: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """`read_table` of a file's bytes. Given their sha256 (`digest`), the table is kept, with the
+    last one or two, for whoever reads the same bytes next: the manifest and the screen read the
+    files a release writes."""
+    if digest is not None and digest in _PARSED:
+        _PARSED.move_to_end(digest)
+        return _PARSED[digest]
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    header = next(reader, [])
+    table = header, [row for row in reader if row]
+    if digest is not None:
+        _PARSED[digest] = table
+        while len(_PARSED) > _PARSED_AT_MOST:
+            _PARSED.popitem(last=False)
+    return table
 
 
 def indicator(column: str) -> Indicator | None:

@@ -4,10 +4,11 @@ left put right.
 A release is built in a staging folder that starts as the published folder itself, file for file,
 by hard links (a copy where the file system has none): a file the release leaves alone costs
 nothing and keeps its time. A file is only ever written as a new file in place of the link
-(`write_file`), never through it, so the published folder is never touched until the swap:
-every file and folder of the staging folder is fsynced, then the two folders are exchanged in
-one atomic `renameat2(RENAME_EXCHANGE)` and the home fsynced (`home/durable.py`), so a reader, a
-crash or a power cut finds the old release or the new one, never a mixture and never no folder.
+(`write_file`), never through it, so the published folder is never touched until the swap. Then
+the files written and every folder of the staging folder are fsynced (a linked file is the
+published file itself, made durable by the release that wrote it), the two folders are exchanged
+in one atomic `renameat2(RENAME_EXCHANGE)` and the home fsynced (`home/durable.py`), so a reader,
+a crash or a power cut finds the old release or the new one, never a mixture and never no folder.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 from pipelines.home import DataHome
-from pipelines.home.durable import crash_point, exchange, fsync_directory, fsync_tree
+from pipelines.home.durable import crash_point, exchange, fsync_directory, fsync_file
 
 STAGING_PREFIX = ".publish-staging-"
 
@@ -54,8 +56,9 @@ def stage(home: DataHome) -> Path:
 def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target)
-    except OSError:  # a file system without hard links
+    except OSError:  # a file system without hard links: a copy, durable like a file written
         shutil.copy2(source, target)
+        fsync_file(Path(target))
 
 
 def discard(staging: Path) -> None:
@@ -75,10 +78,16 @@ def write_file(path: Path, data: bytes) -> bool:
     return True
 
 
-def swap_into_place(staging: Path, home: DataHome) -> None:
-    """Publish the staging folder whole: made durable (every file fsynced), then exchanged with
-    publish/ in one atomic step. `staging` holds the old release after."""
-    fsync_tree(staging)
+def swap_into_place(staging: Path, home: DataHome, written: Collection[str]) -> None:
+    """Publish the staging folder whole: made durable, then exchanged with publish/ in one atomic
+    step. `staging` holds the old release after.
+
+    Durable: each file written (`written`, relative to the folder) and every folder fsynced. The
+    other files are links to the published ones, fsynced by the release that wrote them."""
+    for name in written:
+        fsync_file(staging / name)
+    for parent, _, _ in os.walk(staging, topdown=False):
+        fsync_directory(Path(parent))
     crash_point("publish-staged")
     if not home.publish.exists():
         os.replace(staging, home.publish)

@@ -19,12 +19,12 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.store.month import accepted_values_by_month, month_findings, month_returns
+from pipelines.store.month import accepted_sources, month_findings, month_returns
 from pipelines.store.validations import changes_since_validation_by_month
 from pipelines.store.warehouse import connect
 from pipelines.validate.month import ACCEPTED
 from pipelines.validate.waivers import unwaived_errors
-from schemas.findings import REVIEW_COLUMNS
+from schemas.findings import ERROR, REVIEW_COLUMNS
 
 STALE_RULE = "stale_indicator_values"
 STALE_MESSAGE = "the stored figures are not the current accepted return: run the whole month again"
@@ -43,9 +43,9 @@ def month_blockers(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
 def month_blockers_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, pd.DataFrame]:
     """`month_blockers` of each of `months`, the warehouse asked once per table."""
     months = list(months)
-    stored = pd.concat(accepted_values_by_month(connection, months).values(), ignore_index=True)
+    stored = accepted_sources(connection, months)
     returns = month_returns(connection, months)
-    errors = unwaived_errors(month_findings(connection, months))
+    errors = unwaived_errors(month_findings(connection, months, severity=ERROR))  # fewer rows read, same errors
     errors = errors.merge(stored[["period", "la_code"]], on=["period", "la_code"])  # errors of stored figures
     accepted = returns[returns["status"] == ACCEPTED]
     stored_pairs, accepted_pairs = (

@@ -166,7 +166,7 @@ class _Release:
             # only makes later releases of the month suppress more; the reverse could leak.
             self._record({month: self.built[month].figures for month in months})
             if written:
-                folder.swap_into_place(staging, self.home)
+                folder.swap_into_place(staging, self.home, written)
         finally:
             folder.discard(staging)
         for month in months:

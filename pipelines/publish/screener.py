@@ -12,9 +12,7 @@ findings are those it had (`_remembered`).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -44,7 +42,7 @@ from pipelines.publish.ees import (
     is_number,
     looks_like_formula,
     month_of,
-    read_csv,
+    parse_table,
 )
 from pipelines.publish.files import (
     DATA_SUFFIX,
@@ -123,11 +121,10 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _table(data: bytes) -> tuple[list[str], list[list[str]]]:
-    """A CSV's header and rows, as `ees.read_table` reads a file."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    header = next(reader, [])
-    return header, [row for row in reader if row]
+def _table(data: bytes, digest: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """A CSV's header and rows, as `ees.read_table` reads a file (`ees.parse_table`: the series is
+    read by the manifest, its own screen and that of revisions.csv, and parsed once)."""
+    return parse_table(data, digest or _digest(data))
 
 
 def _records(header: list[str], cells: list[list[str]]) -> list[dict[str, str]]:
@@ -147,10 +144,10 @@ def screen_revisions(folder: Path) -> list[str]:
     revisions = (folder / REVISIONS_FILE).read_bytes()
     series = (folder / SERIES_FILE).read_bytes() if (folder / SERIES_FILE).exists() else None
     key = ("revisions", _digest(revisions), _digest(series) if series is not None else None)
-    return _remembered(key, lambda: _revision_findings(revisions, series))
+    return _remembered(key, lambda: _revision_findings(revisions, series, key[2]))
 
 
-def _revision_findings(revisions: bytes, series: bytes | None) -> list[str]:
+def _revision_findings(revisions: bytes, series: bytes | None, series_digest: str | None) -> list[str]:
     label = REVISIONS_FILE
     header, cells = _table(revisions)
     columns = list(header)
@@ -159,7 +156,7 @@ def _revision_findings(revisions: bytes, series: bytes | None) -> list[str]:
     if any(len(row) > len(columns) for row in cells):
         return [f"{label}: ragged_rows: a row has more cells than the header"]
     records = _records(columns, cells)
-    now = _series_cells(series, {(r.get("month"), r.get("geography")) for r in records})
+    now = _series_cells(series, series_digest, {(r.get("month"), r.get("geography")) for r in records})
     known = indicators_by_column()
     shape, small, withheld = [], [], []
     for n, record in enumerate(records, start=2):
@@ -183,12 +180,12 @@ def _revision_findings(revisions: bytes, series: bytes | None) -> list[str]:
     return [f"{label}: {finding}" for finding in findings]
 
 
-def _series_cells(series: bytes | None, wanted: set) -> dict[tuple[str, str, str], str]:
+def _series_cells(series: bytes | None, digest: str | None, wanted: set) -> dict[tuple[str, str, str], str]:
     """(month, geography code, indicator) -> the text the series publishes now, for the (month,
     geography) pairs `wanted`."""
     if series is None or not wanted:
         return {}
-    header, cells = _table(series)
+    header, cells = _table(series, digest)
     indicators = [c for c in header if c not in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)]
     months: dict[tuple[str, str], str] = {}
     found = {}
@@ -220,12 +217,13 @@ def _screen_file(data_path: Path, places: _Places, label: str | None = None) -> 
     if not metadata.exists():
         return [f"{label}: file_pairing: no {metadata.name} beside it"]
     data, meta_data = data_path.read_bytes(), metadata.read_bytes()
-    key = ("data", label, _digest(data), _digest(meta_data), places.key)
-    return _remembered(key, lambda: _file_findings(label, data, meta_data, places))
+    digest = _digest(data)
+    key = ("data", label, digest, _digest(meta_data), places.key)
+    return _remembered(key, lambda: _file_findings(label, (data, digest), meta_data, places))
 
 
-def _file_findings(label: str, data: bytes, meta_data: bytes, places: _Places) -> list[str]:
-    columns, cells = _table(data)
+def _file_findings(label: str, data: tuple[bytes, str], meta_data: bytes, places: _Places) -> list[str]:
+    columns, cells = _table(*data)
     meta_header, meta_cells = _table(meta_data)
     meta = _records(meta_header, meta_cells)
     findings = [f"{label}: {message}" for message in _meta_findings(columns, meta_header, meta)]
@@ -292,6 +290,7 @@ def _data_findings(columns: list[str], cells: list[list[str]], meta: list[dict[s
     if any(len(row) > len(columns) for row in cells):
         return findings + ["ragged_rows: a row has more cells than the header"]
     data = _columns_of(columns, cells)
+    _JOINED.clear()
     levels = set(data["geographic_level"])
     for level in sorted(levels & set(REQUIRED_BY_LEVEL)):
         absent = [c for c in REQUIRED_BY_LEVEL[level] if c not in columns]
@@ -311,6 +310,7 @@ def _data_findings(columns: list[str], cells: list[list[str]], meta: list[dict[s
     findings += _indicator_findings(data, indicators, described)
     findings += _formula_findings(columns, data)
     findings += _small_count_findings(data, indicators)
+    _JOINED.clear()
     return findings
 
 
@@ -323,9 +323,38 @@ def _small_count_findings(data: dict[str, Column], indicators: list[str]) -> lis
     """Backstop for disclosure control: no count about children from 1 to 5 is ever served."""
     found = []
     for position, column in enumerate(c for c in indicators if c in CHILD_COUNTS):
+        if _none_can_be(data[column], _SMALL_COUNT):
+            continue
         small = {value for value in set(data[column]) if value.isdigit() and 1 <= int(value) <= 5}
         found += [(n, position, f"row {n} {column}: {value}") for n, value in _rows_holding(data[column], small)]
     return _examples([problem for *_, problem in sorted(found)], "small_count_published")
+
+
+# Whole-column shortcuts: a column whose cells, one a line, hold no line these find has no finding of
+# the kind (each finds every cell the check might flag, and more); otherwise the cells are judged.
+_SMALL_COUNT = re.compile(r"^0*[1-5]$", re.MULTILINE)
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]", re.MULTILINE)
+
+
+def _none_can_be(column: Column, suspect: re.Pattern[str]) -> bool:
+    """Whether no cell of the column can be flagged: none matches `suspect`, each cell is one line, and
+    all are ASCII (so that a digit is 0 to 9, as the shortcut takes it)."""
+    text = _lines(column)
+    return text is not None and text.isascii() and not suspect.search(text)
+
+
+_JOINED: dict[int, tuple[Column, str | None]] = {}
+
+
+def _lines(column: Column) -> str | None:
+    """The column's cells one a line, or None when a cell holds a line break (then a cell is not a line).
+    Joined once per column while a file is screened (`_data_findings` clears them)."""
+    key = id(column)
+    if key not in _JOINED or _JOINED[key][0] is not column:
+        text = "\n".join(column)
+        whole = text.count("\n") == len(column) - 1 and "\r" not in text
+        _JOINED[key] = (column, text if whole else None)
+    return _JOINED[key][1]
 
 
 def _examples(problems: list[str], check: str) -> list[str]:
@@ -420,6 +449,8 @@ def _indicator_findings(data: dict[str, Column], indicators: list[str], describe
     problems = []
     for column in indicators:
         dp = described[column]["indicator_dp"]
+        if _all_valid(data[column], dp):
+            continue
         wrong = {}
         for value in set(data[column]):
             if value == "":
@@ -434,9 +465,22 @@ def _indicator_findings(data: dict[str, Column], indicators: list[str], describe
     return _examples(problems, "indicator_values")
 
 
+def _all_valid(column: Column, dp: str) -> bool:
+    """Whether every cell is a symbol or a number with at most `dp` decimals, judged over the whole
+    column at once (a cell of more than one line is judged alone)."""
+    decimals = r"(?:\.\d+)?" if not dp.isdigit() else "" if int(dp) == 0 else rf"(?:\.\d{{1,{int(dp)}}})?"
+    symbols = "|".join(map(re.escape, SYMBOLS))
+    text = _lines(column)
+    if text is None:
+        return False
+    return re.fullmatch(rf"(?:(?:-?\d+{decimals}|{symbols})\n)*", text + "\n") is not None
+
+
 def _formula_findings(columns: list[str], data: dict[str, Column]) -> list[str]:
     found = []
     for position, name in enumerate(columns):
+        if _none_can_be(data[name], _FORMULA_START):
+            continue
         formulas = {value for value in set(data[name]) if looks_like_formula(value)}
         found += [(n, position, f"row {n} {name}: '{value}'") for n, value in _rows_holding(data[name], formulas)]
     return _examples([problem for *_, problem in sorted(found)], "formula_injection")

@@ -16,9 +16,12 @@ from pathlib import Path
 
 from pipelines.publish.assembly import derived_figures
 from pipelines.publish.disclosure import (
+    CONTEXT_COLUMNS,
     WINDOW_MONTHS,
+    columns_read,
     geography_code,
     suppress_rolling_windows,
+    table_of,
     withhold_revised_figures,
 )
 from pipelines.publish.ees import (
@@ -70,6 +73,7 @@ class PublishedSeries:
         revisions: list[dict[str, str]],
         snapshot_months: set[str],
         stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+        file: _FileColumns | None = None,
     ):
         self.by_month = by_month  # month -> its rows, in series order
         self._as_read: dict[str, list[dict[str, str]]] | None = as_read  # the file's rows, until the first replacement
@@ -78,33 +82,41 @@ class PublishedSeries:
         self.snapshots: dict[str, list[dict[str, str]]] = {}  # month -> the rows its snapshot gets
         self._settled = False  # suppression across months has run over the whole series
         self._stale_totals = stale_totals  # (code, month, column): totals over a stale authority sum
+        self._file = file  # the file's cells by column, where its rows are the series' in order
+        self._replaced: set[str] = set()  # months whose rows are not the file's any more
 
     @classmethod
     def read(cls, folder: Path, stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> PublishedSeries:
         columns = published_columns()
         series_path, revisions_path = folder / SERIES_FILE, folder / REVISIONS_FILE
         header, cells = read_table(series_path) if series_path.exists() else (columns, [])
+        rows = [dict(zip(header, row)) for row in cells]
+        months_of: dict[tuple[str, str], str] = {}
+        in_file_order = []
         as_read: dict[str, list[dict[str, str]]] = {}
-        when = {name: header.index(name) for name in ("time_period", "time_identifier")} if cells else {}
-        months: dict[tuple[str, str], str] = {}
-        for row in cells:
-            key = (row[when["time_period"]], row[when["time_identifier"]])
-            if key not in months:
-                months[key] = month_of(*key)
-            as_read.setdefault(months[key], []).append(dict(zip(header, row)))
-        if header == columns and all(len(row) == len(columns) for row in cells):
+        for row in rows:
+            when = (row["time_period"], row["time_identifier"])
+            if when not in months_of:
+                months_of[when] = month_of(*when)
+            in_file_order.append(months_of[when])
+            as_read.setdefault(months_of[when], []).append(row)
+        whole = header == columns and all(len(row) == len(columns) for row in cells)
+        if whole:
             normalised = as_read
         else:  # a column the catalogue gained since is not available in the months published before
             normalised = {
                 month: [
-                    {c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns} for r in rows
+                    {c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns} for r in month_rows
                 ]
-                for month, rows in as_read.items()
+                for month, month_rows in as_read.items()
             }
-        by_month = {month: sorted(rows, key=_order) for month, rows in sorted(normalised.items())}
+        by_month = {month: sorted(month_rows, key=_order) for month, month_rows in sorted(normalised.items())}
+        in_order = whole and in_file_order == sorted(in_file_order)
+        in_order = in_order and all(a is b for month in by_month for a, b in zip(by_month[month], as_read[month]))
         revisions = read_csv(revisions_path)[1] if revisions_path.exists() else []
         snapshots = {month for month in by_month if (folder / release_file(month)).exists()}
-        return cls(by_month, as_read, revisions, snapshots, stale_totals)
+        file = _FileColumns.of(header, cells, rows, in_file_order) if in_order else None
+        return cls(by_month, as_read, revisions, snapshots, stale_totals, file)
 
     def rows(self) -> list[dict[str, str]]:
         return [row for rows in self.by_month.values() for row in rows]
@@ -118,6 +130,7 @@ class PublishedSeries:
         self.by_month = dict(sorted(self.by_month.items()))
         # Suppression across months changes `rows` in place and may reach months published before.
         earlier_months = self._suppress_across_months(month, as_of, same_month)
+        self._replaced.add(month)
         self.snapshots[month] = rows
 
         published = {(r["geographic_level"], *_geography(r)): r for r in same_month}
@@ -165,22 +178,14 @@ class PublishedSeries:
         those of the eleven months after it of each geography whose flows in `month` are not what
         they were (a sum reads only the flows of its window, which suppression never changes).
         """
-        later = [str(Month.parse(month) + k) for k in range(1, WINDOW_MONTHS)]
+        rolling, derived = rolling_sums(), derived_figures()
         if not self._settled:
-            rows, changeable = self.rows(), None
+            rows, changeable, table = self._whole_series(month, columns_read(rolling, derived))
         else:
-            flows = list(dict.fromkeys(rolling_sums().values()))
-            before = {geography_code(row): [row.get(flow) for flow in flows] for row in same_month}
-            now = {geography_code(row): [row.get(flow) for flow in flows] for row in self.by_month[month]}
-            moved = {code for code in before.keys() | now.keys() if before.get(code) != now.get(code)}
-            window = [str(Month.parse(month) - k) for k in range(WINDOW_MONTHS - 1, 0, -1)]
-            targets = [*self.by_month[month], *(r for m in later for r in self.by_month.get(m, []) if geography_code(r) in moved)]
-            context = [r for m in window for r in self.by_month.get(m, []) if geography_code(r) in moved | set(now)]
-            rows, changeable = [*context, *targets], {id(row) for row in targets}
-        self._settled = True
-        settled = changeable is not None
+            rows, changeable, table = self._windows_holding(month, same_month, rolling, derived)
+        settled, self._settled = self._settled, True
         revisions, touched = [], set()
-        changes = suppress_rolling_windows(rows, rolling_sums(), derived_figures(), self._stale_totals, changeable)
+        changes = suppress_rolling_windows(rows, rolling, derived, self._stale_totals, changeable, table)
         for row, column, before_text in changes:
             row_month = month_of(row["time_period"], row["time_identifier"])
             if row_month == month or (settled and row_month < month):
@@ -192,6 +197,82 @@ class PublishedSeries:
             if other in self.snapshots or other in self._snapshot_months:
                 self.snapshots[other] = list(self.by_month[other])
         return revisions
+
+    def _whole_series(
+        self, month: str, read: list[str]
+    ) -> tuple[list[dict[str, str]], None, dict[str, list[str | None]] | None]:
+        """Every row, the month's new ones among them, and their cells by column (from the file's, where
+        the file's rows are the series' in order)."""
+        if self._file is None:
+            return self.rows(), None, None
+        rows, table = self._file.with_month(month, self.by_month[month], read)
+        return rows, None, table
+
+    def _windows_holding(
+        self, month: str, same_month: list[dict[str, str]], rolling: dict[str, str], derived: tuple
+    ) -> tuple[list[dict[str, str]], set[int], dict[str, list[str | None]]]:
+        """The rows whose windows hold `month` (its own, and those after it of each geography whose
+        flows in it changed), then the rows of the eleven months before it, read as windows only."""
+        flows = list(dict.fromkeys(rolling.values()))
+        before = {geography_code(row): [row.get(flow) for flow in flows] for row in same_month}
+        now = {geography_code(row): [row.get(flow) for flow in flows] for row in self.by_month[month]}
+        moved = {code for code in before.keys() | now.keys() if before.get(code) != now.get(code)}
+        start = Month.parse(month)
+        later = [row for k in range(1, WINDOW_MONTHS) for row in self.by_month.get(str(start + k), [])]
+        targets = [*self.by_month[month], *(row for row in later if geography_code(row) in moved)]
+        table = table_of(targets, columns_read(rolling, derived))
+        context_columns = [*CONTEXT_COLUMNS, *flows]
+        earlier = [str(start - k) for k in range(WINDOW_MONTHS - 1, 0, -1)]
+        context = [self._columns_of(other, context_columns) for other in earlier if other in self.by_month]
+        rows = list(targets)
+        for other, cells in zip((m for m in earlier if m in self.by_month), context):
+            rows += self.by_month[other]
+            for name in table:
+                table[name] += cells.get(name) or [None] * len(self.by_month[other])
+        return rows, {id(row) for row in targets}, table
+
+    def _columns_of(self, month: str, columns: list[str]) -> dict[str, list[str | None]]:
+        """The month's cells by column: the file's, unless its rows were replaced."""
+        if self._file is not None and month not in self._replaced:
+            return self._file.month(month, columns)
+        return table_of(self.by_month[month], columns)
+
+
+class _FileColumns:
+    """The series file's rows and cells by column, and where each month's rows are, for a file whose
+    rows are the series' in order (one a release wrote): the whole series by column costs one
+    transposition of the file, not a look-up per cell."""
+
+    def __init__(self, rows: list[dict[str, str]], columns: dict[str, tuple[str, ...]], blocks: dict[str, tuple[int, int]]):
+        self.rows, self.columns, self.blocks = rows, columns, blocks
+
+    @classmethod
+    def of(cls, header: list[str], cells: list[list[str]], rows: list[dict[str, str]], months: list[str]) -> _FileColumns:
+        blocks: dict[str, tuple[int, int]] = {}
+        for position, month in enumerate(months):
+            start, _ = blocks.get(month, (position, position))
+            blocks[month] = (start, position + 1)
+        columns = dict(zip(header, zip(*cells))) if cells else {name: () for name in header}
+        return cls(rows, columns, blocks)
+
+    def month(self, month: str, names: list[str]) -> dict[str, list[str | None]]:
+        start, end = self.blocks[month]
+        return {name: list(self.columns[name][start:end]) for name in names if name in self.columns}
+
+    def with_month(
+        self, month: str, rows: list[dict[str, str]], names: list[str]
+    ) -> tuple[list[dict[str, str]], dict[str, list[str | None]]]:
+        """The series' rows with `rows` as the month's, and their cells by column (`names`)."""
+        start, end = self.blocks.get(month, (len(self.rows), len(self.rows)))
+        series = [*self.rows[:start], *rows, *self.rows[end:]]
+        new = table_of(rows, names)
+        table = {
+            name: [*self.columns[name][:start], *new[name], *self.columns[name][end:]]
+            if name in self.columns
+            else table_of(series, [name])[name]
+            for name in names
+        }
+        return series, table
 
 
 def _record(month: str, code: str, name: str, indicator: str, old: str, new: str, date: str) -> dict[str, str]:

@@ -100,6 +100,14 @@ def accepted_values(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Dat
     ).df()
 
 
+def accepted_sources(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
+    """(period, la_code, sha256) of every stored authority-month of `months`: which file each comes from."""
+    return connection.execute(
+        "SELECT period, la_code, sha256 FROM indicator_values WHERE list_contains(?, period) ORDER BY period, la_code",
+        [list(months)],
+    ).df()
+
+
 def accepted_values_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, pd.DataFrame]:
     """`accepted_values` of each of `months` in one query (a month with none: an empty frame)."""
     stored = connection.execute(
@@ -172,13 +180,15 @@ def held_back_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[s
     return held
 
 
-def month_findings(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
-    """The stored findings of `months`, by authority, file, row and column."""
+def month_findings(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str], severity: str | None = None
+) -> pd.DataFrame:
+    """The stored findings of `months` (of one `severity`, if given), by authority, file, row and column."""
     columns = ", ".join(f'"{c}"' for c in _STORED_FINDING_COLUMNS)
     frame = connection.execute(
-        f"SELECT {columns} FROM findings WHERE list_contains(?, period) "
+        f"SELECT {columns} FROM findings WHERE list_contains(?, period) AND (? IS NULL OR severity = ?) "
         'ORDER BY period, la_code, file, "row", "column", rule',
-        [list(months)],
+        [list(months), severity, severity],
     ).df()
     return frame if not frame.empty else findings_frame().assign(family=None, waived=None, waiver_reason=None)
 

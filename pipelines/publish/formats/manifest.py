@@ -4,11 +4,11 @@ file's hash is the one it listed (the same bytes have the same rows), else count
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-from pipelines.ingest.archive import sha256_of
-from pipelines.publish.ees import read_table
+from pipelines.publish.ees import parse_table
 from pipelines.publish.files import MANIFEST
 from pipelines.publish.formats.descriptions import relative, write_json
 from pipelines.publish.formats.publication import Publication
@@ -24,15 +24,16 @@ def write(folder: Path, publication: Publication) -> list[str]:
     listed = _previous(folder / MANIFEST)
     entries = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
-        name, digest = relative(folder, path), sha256_of(path)
+        data = path.read_bytes()
+        name, digest = relative(folder, path), hashlib.sha256(data).hexdigest()
         before = listed.get(name)
         if path.suffix != ".csv":
             rows = None
         elif before is not None and before.get("sha256") == digest and isinstance(before.get("rows"), int):
             rows = before["rows"]
         else:
-            rows = len(read_table(path)[1])
-        entries.append({"path": name, "sha256": digest, "bytes": path.stat().st_size, "rows": rows})
+            rows = len(parse_table(data, digest)[1])
+        entries.append({"path": name, "sha256": digest, "bytes": len(data), "rows": rows})
     return write_json(folder, MANIFEST, {"files": entries})
 
 
