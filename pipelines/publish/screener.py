@@ -167,7 +167,7 @@ def _revision_findings(revisions: bytes, series: bytes | None, series_digest: st
             value = record[side]
             if not is_number(value) and value not in SYMBOLS:
                 shape.append(f"row {n} {side}: '{value}' is neither a number nor one of {', '.join(SYMBOLS)}")
-            elif indicator in CHILD_COUNTS and value.isdigit() and 1 <= int(value) <= 5:
+            elif indicator in CHILD_COUNTS and value.isdecimal() and 1 <= int(value) <= 5:
                 small.append(f"row {n} {side}: {indicator} {value}")
             elif is_number(value) and now.get(cell) in (SUPPRESSED, NOT_AVAILABLE):
                 withheld.append(
@@ -325,7 +325,7 @@ def _small_count_findings(data: dict[str, Column], indicators: list[str]) -> lis
     for position, column in enumerate(c for c in indicators if c in CHILD_COUNTS):
         if _none_can_be(data[column], _SMALL_COUNT):
             continue
-        small = {value for value in set(data[column]) if value.isdigit() and 1 <= int(value) <= 5}
+        small = {value for value in set(data[column]) if value.isdecimal() and 1 <= int(value) <= 5}
         found += [(n, position, f"row {n} {column}: {value}") for n, value in _rows_holding(data[column], small)]
     return _examples([problem for *_, problem in sorted(found)], "small_count_published")
 

@@ -207,5 +207,3 @@ def _shift_month(month: str, months: int) -> str:
     """`2025-03` shifted by -12 months is `2024-03`."""
     ordinal = int(month[:4]) * 12 + int(month[5:7]) - 1 + months
     return f"{ordinal // 12:04d}-{ordinal % 12 + 1:02d}"
-
-

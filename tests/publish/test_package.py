@@ -7,8 +7,12 @@ import json
 import subprocess
 import sys
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pipelines.publish.dataset import PublishSettings
 from pipelines.publish.ees import read_csv
+from pipelines.publish.formats.descriptions import json_bytes
 from pipelines.publish.release import publish_month
 
 from .synthetic import BLACKPOOL, HALTON, accept_returns
@@ -103,3 +107,21 @@ def test_revisions_file_is_valid_even_when_empty(north_west_home):
     publish_month(north_west_home, "2025-12")
     columns, rows = read_csv(north_west_home.publish / "revisions.csv")
     assert columns == ["month", "geography", "geography_name", "indicator", "old", "new", "date"] and rows == []
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=5), JSON_VALUES)
+def test_descriptions_are_encoded_as_the_standard_library_encodes_them(document, shared):
+    """The same object met twice (every monthly file's schema) is encoded once, to the same bytes."""
+    document = {**document, "first": shared, "again": [shared, {"inner": shared}]}
+    expected = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    assert json_bytes(document) == expected.encode("utf-8")
