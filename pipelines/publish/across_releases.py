@@ -35,13 +35,17 @@ def record_releases(home: DataHome, releases: Mapping[str, pd.DataFrame], record
     """Add each month's release (the figures it disclosed) to the record, unless the record holds it
     already (`recorded`: the names of each month's releases on it): a release published again adds
     nothing, and then the warehouse is not opened for writing at all."""
-    new = {month: figures for month, figures in releases.items() if release_name(figures) not in recorded.get(month, set())}
+    new = {
+        month: figures for month, figures in releases.items() if release_name(figures) not in recorded.get(month, set())
+    }
     if new:
         with connect(home) as connection:
             record_disclosed(connection, new)
 
 
-def stale_totals(connection: duckdb.DuckDBPyConnection, geographies: Geographies, rolling: dict[str, str]) -> set[tuple[str, str, str]]:
+def stale_totals(
+    connection: duckdb.DuckDBPyConnection, geographies: Geographies, rolling: dict[str, str]
+) -> set[tuple[str, str, str]]:
     """The regional and England sums (code, month, column) that add up an authority's stale sum."""
     stale = sums_disagreeing_with_their_months(connection, rolling)
     region_of = {code: region.code for region in geographies.regions for code in region.authorities}

@@ -37,7 +37,7 @@ from pipelines.publish.ees import (
     time_identifiers,
 )
 from pipelines.store.disclosed import DISCLOSED_COLUMNS
-from schemas.catalogue import load_catalogue
+from schemas.catalogue import Indicator, load_catalogue
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,16 @@ def _catalogue() -> _Catalogue:
         tuple(i.column for i in indicators if i.is_count),
         tuple(i.column for i in indicators),
         tuple(part_whole_pairs(part_of)),
-        tuple(Derived(i.column, i.numerator, i.denominator, i.multiplier, i.publish_dp or 0) for i in indicators if i.is_derived),
+        tuple(_derived(i) for i in indicators if i.is_derived),
+    )
+
+
+def _derived(indicator: Indicator) -> Derived:
+    """A rate or percentage of the catalogue (which holds every derived figure to its parts)."""
+    if indicator.numerator is None or indicator.denominator is None or indicator.multiplier is None:
+        raise ValueError(f"{indicator.column}: a derived figure without numerator, denominator and multiplier")
+    return Derived(
+        indicator.column, indicator.numerator, indicator.denominator, indicator.multiplier, indicator.publish_dp or 0
     )
 
 

@@ -32,7 +32,10 @@ class DestinationError(ValueError):
 class Destination(Protocol):
     """Makes a release available once it is swapped into the publish folder."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """`folder` or `ckan`: what the destination is, as its settings name it."""
+        ...
 
     def publish(self, folder: Path, files: list[str]) -> None:
         """Make `files` (relative to `folder`, screened and in place) available; DestinationError if not."""
@@ -102,7 +105,9 @@ def destination_for(
     if kind == FOLDER:
         return FolderDestination()
     if kind == CKAN:
-        missing = [name for name, value in (("url", url), ("organisation", organisation), ("token", token)) if not value]
+        missing = [
+            name for name, value in (("url", url), ("organisation", organisation), ("token", token)) if not value
+        ]
         if missing:
             raise DestinationError(f"the ckan destination needs {', '.join(missing)}")
         return CkanDestination(url=url, organisation=organisation, token=token, dataset=dataset or PACKAGE_NAME)

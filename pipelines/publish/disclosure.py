@@ -416,27 +416,27 @@ def rolling_window_changes(
         values = np.array([figure or 0 for figure in figures], dtype=object)
         totals = np.concatenate(([0], np.cumsum(values))) if len(values) else np.zeros(1, dtype=object)
         sums = totals[1:] - np.where(places >= WINDOW_MONTHS, totals[np.maximum(places + 1 - WINDOW_MONTHS, 0)], 0)
-        windows[flow] = np.where(run >= WINDOW_MONTHS, sums, None)
+        windows[flow] = np.where(run >= WINDOW_MONTHS, sums, np.array(None, dtype=object))
 
     authority = np.array([bool(code) for code in column("new_la_code")], dtype=bool)[rows]
     stale = _stale_places(stale_totals, order, rows, table) if stale_totals else {}
     changed: list[tuple[int, int, int, str, str]] = []  # (place, column's turn, row, column, text before)
     suppressed: dict[str, set[int]] = {}
     for turn, (name, flow) in enumerate(rolling.items()):
-        cells = np.array(column(name), dtype=object)[rows]
-        numbers = np.array(_published(cells.tolist()), dtype=bool) & changeable
+        sums_as_published = np.array(column(name), dtype=object)[rows]
+        numbers = np.array(_published(sums_as_published.tolist()), dtype=bool) & changeable
         window = windows[flow]
         valid = window != None  # noqa: E711 - elementwise
         # An authority's sum must also equal its months (a regional or England one is rounded): the
         # same text is the same figure; any other text is compared as a number.
-        same = cells == np.array([str(total) for total in window.tolist()], dtype=object)
+        same = sums_as_published == np.array([str(total) for total in window.tolist()], dtype=object)
         for place in np.flatnonzero(numbers & valid & authority & ~same).tolist():
-            same[place] = _figure_of(cells[place]) == window[place]
+            same[place] = _figure_of(sums_as_published[place]) == window[place]
         kept = valid & (~authority | same)
         for place in stale.get(name, ()):
             kept[place] = False
         for place in np.flatnonzero(numbers & ~kept).tolist():
-            changed.append((place, turn, int(rows[place]), name, cells[place]))
+            changed.append((place, turn, int(rows[place]), name, sums_as_published[place]))
             suppressed.setdefault(name, set()).add(int(rows[place]))
     place_of = dict(zip(rows.tolist(), places.tolist()))
     for turn, figure in enumerate(derived, start=len(rolling)):
@@ -444,13 +444,14 @@ def rolling_window_changes(
         denominators = np.array(column(figure.denominator), dtype=object)
         hidden = set(np.flatnonzero((numerators == SUPPRESSED) | (denominators == SUPPRESSED)).tolist())
         hidden |= suppressed.get(figure.numerator, set()) | suppressed.get(figure.denominator, set())
-        cells = column(figure.column)
+        rates = column(figure.column)
         for k in hidden:
-            place = place_of.get(k)
-            if place is None or not changeable[place] or k in suppressed.get(figure.column, ()):
+            at = place_of.get(k)
+            rate = rates[k]
+            if at is None or not changeable[at] or k in suppressed.get(figure.column, ()) or rate is None:
                 continue
-            if is_number(cells[k]):
-                changed.append((place, turn, k, figure.column, cells[k]))  # type: ignore[arg-type]
+            if is_number(rate):
+                changed.append((at, turn, k, figure.column, rate))
                 suppressed.setdefault(figure.column, set()).add(k)
     return [(k, name, before) for _, _, k, name, before in sorted(changed, key=lambda change: change[:2])]
 
@@ -458,7 +459,10 @@ def rolling_window_changes(
 def _figures(cells: Column, rows: np.ndarray | None) -> list[int | Decimal | None]:
     """Each cell as the number it publishes (None where it publishes none), in the order of `rows`."""
     texts = cells if rows is None else [cells[k] for k in rows.tolist()]
-    figures = {text: _figure_of(text) if published else None for text, published in zip(*_distinct_numbers(texts))}
+    figures = {
+        text: _figure_of(text) if published and text is not None else None
+        for text, published in zip(*_distinct_numbers(texts))
+    }
     return [figures[text] for text in texts]
 
 
@@ -472,11 +476,16 @@ def _published(cells: Sequence[str | None]) -> list[bool]:
 def _distinct_numbers(cells: Sequence[str | None]) -> tuple[list[str | None], list[bool]]:
     """The distinct cells and whether each publishes a number (whole counts in ASCII digits at once)."""
     distinct = list(set(cells))
-    return distinct, [bool(cell) and cell.isascii() and cell.isdigit() or is_number(cell) for cell in distinct]  # type: ignore[union-attr]
+    return distinct, [
+        cell is not None and ((cell.isascii() and cell.isdigit()) or is_number(cell)) for cell in distinct
+    ]
 
 
 def _stale_places(
-    stale_totals: Collection[tuple[str, str, str]], order: list[tuple[str, int]], rows: np.ndarray, table: Mapping[str, Column]
+    stale_totals: Collection[tuple[str, str, str]],
+    order: list[tuple[str, int]],
+    rows: np.ndarray,
+    table: Mapping[str, Column],
 ) -> dict[str, list[int]]:
     """The places in `order` of the sums named in `stale_totals`, by column."""
     wanted: dict[tuple[str, str], set[str]] = {}
@@ -485,7 +494,7 @@ def _stale_places(
     periods, identifiers = table["time_period"], table["time_identifier"]
     found: dict[str, list[int]] = {}
     for place, ((code, _), k) in enumerate(zip(order, rows.tolist())):
-        for name in wanted.get((code, month_of(periods[k], identifiers[k])), ()):  # type: ignore[arg-type]
+        for name in wanted.get((code, month_of(periods[k] or "", identifiers[k] or "")), ()):
             found.setdefault(name, []).append(place)
     return found
 

@@ -77,7 +77,7 @@ def publish_months(
     published one at a time, so that exactly the months that fail stay unpublished. The files go
     to `destination` (default: the publish folder itself) once they are in the folder.
     """
-    destination = destination or FolderDestination()
+    send_to: Destination = destination or FolderDestination()
     settings = settings or PublishSettings()
     months = sorted(months)
     for month in months:
@@ -103,13 +103,13 @@ def publish_months(
     release = _Release(home, register, geographies, read, built, stale, settings)
 
     if release.publish(wanted, summaries) or len(wanted) == 1:
-        _send(destination, home, wanted, summaries)
+        _send(send_to, home, wanted, summaries)
         return list(summaries.values())
     # Which month fails decides what is published: one at a time, as the months would be.
     for month in wanted:
         summaries[month] = _summary(month)
         if release.publish([month], summaries):
-            _send(destination, home, [month], summaries)
+            _send(send_to, home, [month], summaries)
     return list(summaries.values())
 
 
@@ -128,7 +128,9 @@ def _send(destination: Destination, home: DataHome, months: list[str], summaries
     try:
         destination.publish(home.publish, files)
     except DestinationError as exc:
-        raise PublishingError(f"{span_text(published)} is published in {home.publish} but not on the portal: {exc}") from None
+        raise PublishingError(
+            f"{span_text(published)} is published in {home.publish} but not on the portal: {exc}"
+        ) from None
 
 
 @dataclass(frozen=True)

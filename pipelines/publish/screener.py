@@ -279,7 +279,9 @@ def _columns_of(header: list[str], cells: list[list[str]]) -> dict[str, Column]:
     return {name: by_position[position] for position, name in enumerate(header)}
 
 
-def _data_findings(columns: list[str], cells: list[list[str]], meta: list[dict[str, str]], places: _Places) -> list[str]:
+def _data_findings(
+    columns: list[str], cells: list[list[str]], meta: list[dict[str, str]], places: _Places
+) -> list[str]:
     findings = [f"column_snake_case: {c}" for c in columns if not SNAKE_CASE.match(c)]
     findings += [f"duplicate_column: {c}" for c, n in Counter(columns).items() if n > 1]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -445,7 +447,9 @@ def _duplicate_findings(data: dict[str, Column], filters: list[str]) -> list[str
     return _examples(problems, "duplicate_rows")
 
 
-def _indicator_findings(data: dict[str, Column], indicators: list[str], described: dict[str, dict[str, str]]) -> list[str]:
+def _indicator_findings(
+    data: dict[str, Column], indicators: list[str], described: dict[str, dict[str, str]]
+) -> list[str]:
     problems = []
     for column in indicators:
         dp = described[column]["indicator_dp"]

@@ -44,7 +44,7 @@ LEVEL_ORDER = {"National": 0, REGIONAL: 1, LOCAL_AUTHORITY: 2}
 
 def rolling_sums() -> dict[str, str]:
     """Each published twelve-month column and the monthly flow it sums."""
-    return {i.column: i.sums for i in published_indicators() if i.kind == "rolling12"}
+    return {i.column: i.sums for i in published_indicators() if i.kind == "rolling12" and i.sums}
 
 
 def _order(row: dict[str, str]) -> tuple:
@@ -106,7 +106,8 @@ class PublishedSeries:
         else:  # a column the catalogue gained since is not available in the months published before
             normalised = {
                 month: [
-                    {c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns} for r in month_rows
+                    {c: r.get(c, NOT_AVAILABLE if c not in GEOGRAPHY_COLUMNS else "") for c in columns}
+                    for r in month_rows
                 ]
                 for month, month_rows in as_read.items()
             }
@@ -165,9 +166,7 @@ class PublishedSeries:
                 now[(month, geography, indicator)] = row[indicator]
         return now
 
-    def _suppress_across_months(
-        self, month: str, as_of: str, same_month: list[dict[str, str]]
-    ) -> list[dict[str, str]]:
+    def _suppress_across_months(self, month: str, as_of: str, same_month: list[dict[str, str]]) -> list[dict[str, str]]:
         """Suppress twelve-month sums over months not published as numbers, at every geography;
         mark for rewriting other months' snapshots it changes.
 
@@ -243,16 +242,20 @@ class _FileColumns:
     rows are the series' in order (one a release wrote): the whole series by column costs one
     transposition of the file, not a look-up per cell."""
 
-    def __init__(self, rows: list[dict[str, str]], columns: dict[str, tuple[str, ...]], blocks: dict[str, tuple[int, int]]):
+    def __init__(
+        self, rows: list[dict[str, str]], columns: dict[str, tuple[str, ...]], blocks: dict[str, tuple[int, int]]
+    ):
         self.rows, self.columns, self.blocks = rows, columns, blocks
 
     @classmethod
-    def of(cls, header: list[str], cells: list[list[str]], rows: list[dict[str, str]], months: list[str]) -> _FileColumns:
+    def of(
+        cls, header: list[str], cells: list[list[str]], rows: list[dict[str, str]], months: list[str]
+    ) -> _FileColumns:
         blocks: dict[str, tuple[int, int]] = {}
         for position, month in enumerate(months):
             start, _ = blocks.get(month, (position, position))
             blocks[month] = (start, position + 1)
-        columns = dict(zip(header, zip(*cells))) if cells else {name: () for name in header}
+        columns: dict[str, tuple[str, ...]] = dict(zip(header, zip(*cells))) if cells else dict.fromkeys(header, ())
         return cls(rows, columns, blocks)
 
     def month(self, month: str, names: list[str]) -> dict[str, list[str | None]]:

@@ -38,7 +38,9 @@ def read_disclosed_by_month(connection: duckdb.DuckDBPyConnection, months: Seque
         "ORDER BY period, recorded_at, release, geography, indicator",
         [list(months)],
     ).df()
-    by_month = {str(month): part[columns].reset_index(drop=True) for month, part in record.groupby("period", sort=False)}
+    by_month = {
+        str(month): part[columns].reset_index(drop=True) for month, part in record.groupby("period", sort=False)
+    }
     return {month: by_month.get(month, record[columns].iloc[0:0]) for month in months}
 
 
@@ -49,7 +51,9 @@ def release_name(figures: pd.DataFrame) -> str:
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(DISCLOSED_COLUMNS)
-    writer.writerows((geography, indicator, int(figure), bool(published)) for geography, indicator, figure, published in cells)
+    writer.writerows(
+        (geography, indicator, int(figure), bool(published)) for geography, indicator, figure, published in cells
+    )
     return hashlib.sha256(text.getvalue().encode()).hexdigest()
 
 

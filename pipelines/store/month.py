@@ -14,7 +14,7 @@ from pipelines.home import DataHome
 from pipelines.home.durable import crash_point
 from pipelines.store.lake import write_lake_month
 from pipelines.store.validations import ValidationBasis, record_basis
-from pipelines.store.warehouse import connect, replace_rows, scalar, transaction
+from pipelines.store.warehouse import connect, replace_rows, transaction
 from pipelines.validate.month import ACCEPTED, HELD_BACK, MonthValidation
 from schemas.catalogue import numeric_columns
 from schemas.findings import FINDING_COLUMNS, findings_frame

@@ -21,7 +21,6 @@ import pandas as pd
 from pipelines.home import DataHome
 from pipelines.ingest.archive import sha256_of
 from pipelines.reference import POPULATION_FILE, REGISTER_FILE, TARGETS_FILE
-from pipelines.store.warehouse import scalar
 
 REFERENCE_FILES = (REGISTER_FILE, POPULATION_FILE, TARGETS_FILE)
 NO_FILE = "none"

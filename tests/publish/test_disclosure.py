@@ -14,6 +14,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from pipelines.publish.assembly import release_rows
 from pipelines.publish.disclosure import (
     Derived,
     EarlierFigures,
@@ -27,7 +28,6 @@ from pipelines.publish.disclosure import (
     suppressed_counts,
 )
 from pipelines.publish.ees import ENGLAND_CODE, LOCAL_AUTHORITY, REGIONAL, published_indicators
-from pipelines.publish.assembly import release_rows
 from schemas.catalogue import load_catalogue
 
 COUNTS = [i.column for i in published_indicators() if i.is_count]

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.publish import screener
 from pipelines.publish.ees import REVISION_COLUMNS, csv_text, read_csv, write_csv
 from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file
 from pipelines.publish.release import publish_month
-from pipelines.publish import screener
 from pipelines.publish.screener import screen_file, screen_release, screen_revisions
 from pipelines.reference import load_reference
 

@@ -97,7 +97,7 @@ def _meta_resource(path: str) -> dict:
 
 
 def _revisions_resource() -> dict:
-    fields = [
+    fields: list[dict] = [
         {"name": "month", "type": "string", "constraints": {"pattern": r"\d{4}-\d{2}"}},
         *({"name": n, "type": "string"} for n in ("geography", "geography_name", "indicator", "old", "new")),
         {"name": "date", "type": "date"},

@@ -26,7 +26,10 @@ def json_bytes(document: dict) -> bytes:
         if key not in encoded:
             inner, outer = "\n" + "  " * (level + 1), "\n" + "  " * level
             if isinstance(value, dict):
-                items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {encode(v, level + 1)}" for k, v in sorted(value.items())]
+                items = [
+                    f"{inner}{json.dumps(k, ensure_ascii=False)}: {encode(v, level + 1)}"
+                    for k, v in sorted(value.items())
+                ]
                 encoded[key] = "{" + ",".join(items) + outer + "}"
             else:
                 encoded[key] = "[" + ",".join(inner + encode(item, level + 1) for item in value) + outer + "]"

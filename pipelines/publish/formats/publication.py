@@ -43,7 +43,10 @@ class Publication:
 class Format(Protocol):
     """One published format: a module with these three names (formats/ees_data.py is one)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """What the format is called (in messages and the docs)."""
+        ...
 
     def files(self, month: str) -> list[str]:
         """The files of `month`'s release in this format, relative to the publish folder."""

@@ -16,4 +16,6 @@ def files(month: str) -> list[str]:
 
 
 def write(folder: Path, publication: Publication) -> list[str]:
-    return [REVISIONS_FILE] if write_csv(folder / REVISIONS_FILE, REVISION_COLUMNS, publication.series.revisions) else []
+    return (
+        [REVISIONS_FILE] if write_csv(folder / REVISIONS_FILE, REVISION_COLUMNS, publication.series.revisions) else []
+    )
