@@ -35,12 +35,11 @@ def record_releases(home: DataHome, releases: Mapping[str, pd.DataFrame], record
     """Add each month's release (the figures it disclosed) to the record, unless the record holds it
     already (`recorded`: the names of each month's releases on it): a release published again adds
     nothing, and then the warehouse is not opened for writing at all."""
-    new = {
-        month: figures for month, figures in releases.items() if release_name(figures) not in recorded.get(month, set())
-    }
+    names = {month: release_name(figures) for month, figures in releases.items()}
+    new = {month: figures for month, figures in releases.items() if names[month] not in recorded.get(month, set())}
     if new:
         with connect(home) as connection:
-            record_disclosed(connection, new)
+            record_disclosed(connection, new, names)
 
 
 def stale_totals(

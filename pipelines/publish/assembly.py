@@ -8,8 +8,10 @@ decides the text of every cell. The register is laid out once per publication (`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
+from operator import itemgetter
 
 import pandas as pd
 
@@ -66,6 +68,12 @@ class Geographies:
     authorities: tuple[str, ...]
     regions: tuple[Region, ...]
     identities: tuple[tuple[str, dict[str, str]], ...]  # (geography code, its geography columns), in row order
+
+    @cached_property
+    def cells_of_rows(self) -> tuple[Callable[[Mapping[Cell, str]], tuple[str, ...]], ...]:
+        """For each row, in order, what takes its published cells (one per indicator) from a month's."""
+        indicators = _catalogue().indicators
+        return tuple(_getter([(code, column) for column in indicators]) for code, _ in self.identities)
 
     @classmethod
     def of(cls, register: pd.DataFrame) -> Geographies:
@@ -164,12 +172,14 @@ def release_rows(
         for code in sorted(accepted - set(geographies.authorities))
     ]
 
-    counts: dict[Cell, int | None] = {}
-    by_column = {column: dict(zip(codes, values[column].tolist())) for column in catalogue.counts if column in values}
-    for code in geographies.authorities:
-        for column in catalogue.counts:
-            figures = by_column.get(column)
-            counts[(code, column)] = _figure(figures[code]) if figures is not None and code in figures else None
+    by_column = {
+        column: dict(zip(codes, _figures(values[column].tolist()))) for column in catalogue.counts if column in values
+    }
+    counts: dict[Cell, int | None] = {
+        (code, column): by_column[column].get(code) if column in by_column else None
+        for code in geographies.authorities
+        for column in catalogue.counts
+    }
 
     notes, totals = [], []
     for region in geographies.regions:
@@ -208,8 +218,8 @@ def release_rows(
     year, month_name = time_identifiers(month)
     time = {"time_period": year, "time_identifier": month_name}
     rows = [
-        {**time, **identity, **{column: cells[(code, column)] for column in catalogue.indicators}}
-        for code, identity in geographies.identities
+        {**time, **identity, **dict(zip(catalogue.indicators, cells_of(cells)))}
+        for (_, identity), cells_of in zip(geographies.identities, geographies.cells_of_rows)
     ]
     disclosed = [
         (code, column, value, is_number(cells[(code, column)]))
@@ -219,11 +229,16 @@ def release_rows(
     return MonthRelease(rows, notes, problems, pd.DataFrame(disclosed, columns=list(DISCLOSED_COLUMNS)))
 
 
-def _figure(value: object) -> int | None:
+def _getter(keys: list[Cell]) -> Callable[[Mapping[Cell, str]], tuple[str, ...]]:
+    """What takes these cells, in order, as a tuple (`itemgetter` gives one key's value bare)."""
+    if len(keys) == 1:
+        return lambda cells: (cells[keys[0]],)
+    return itemgetter(*keys)
+
+
+def _figures(values: list) -> list[int | None]:
     """Warehouse figures are DOUBLE; published counts are whole numbers, blanks are not available."""
-    if value is None or pd.isna(value):
-        return None
-    return round(float(value))  # type: ignore[arg-type]
+    return [None if value is None or value is pd.NA or value != value else round(value) for value in values]
 
 
 def _names(names: list[str], shown: int = 5) -> str:

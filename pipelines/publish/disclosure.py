@@ -310,7 +310,12 @@ def publishable_cells(
 
 def geography_code(row: Mapping[str, str]) -> str:
     """The code of the row's own geography: the authority, else the region, else the country."""
-    return row.get("new_la_code") or row.get("region_code") or row.get("country_code") or ""
+    return code_of(row.get("new_la_code"), row.get("region_code"), row.get("country_code"))
+
+
+def code_of(la_code: str | None, region_code: str | None, country_code: str | None) -> str:
+    """`geography_code` from a row's three code cells."""
+    return la_code or region_code or country_code or ""
 
 
 def suppress_rolling_windows(
@@ -389,7 +394,7 @@ def rolling_window_changes(
     def column(name: str) -> Column:
         return table.get(name, blank)
 
-    codes = [a or b or c or "" for a, b, c in zip(column("new_la_code"), column("region_code"), column("country_code"))]
+    codes = [code_of(*cells) for cells in zip(column("new_la_code"), column("region_code"), column("country_code"))]
     months: dict[tuple, str] = {}
     keyed: dict[tuple[str, int], int] = {}
     for k, when in enumerate(zip(column("time_period"), column("time_identifier"))):

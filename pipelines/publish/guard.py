@@ -14,6 +14,7 @@ file arrived for the month, a waiver was granted or revoked, reference data was 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import duckdb
 import pandas as pd
@@ -67,7 +68,7 @@ def month_blockers_by_month(connection: duckdb.DuckDBPyConnection, months: Seque
 def _blockers(month: str, errors: pd.DataFrame, stale_codes: list[str], returns: pd.DataFrame) -> pd.DataFrame:
     """One month's blockers: its unwaived errors, then each authority whose stored figures are stale."""
     if errors.empty and not stale_codes:
-        return pd.DataFrame(columns=REVIEW_COLUMNS).astype({"row": "Int64"})
+        return _no_blockers()
     month_returns_ = returns[returns["period"] == month]
     stale = (
         pd.DataFrame({"la_code": stale_codes}, dtype="object")
@@ -81,6 +82,16 @@ def _blockers(month: str, errors: pd.DataFrame, stale_codes: list[str], returns:
     return blockers.astype({"row": "Int64"})
 
 
+@cache
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=REVIEW_COLUMNS).astype({"row": "Int64"})
+
+
+def _no_blockers() -> pd.DataFrame:
+    """No reason (a frame of the blockers' columns, none of them): one per month, each its own."""
+    return _empty().copy()
+
+
 def outdated_validation(home: DataHome, connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """One row for the month (no authority) when its validation is out of date, naming every cause."""
     return _outdated(month, changes_since_validation_by_month(home, connection, [month])[month])
@@ -88,7 +99,7 @@ def outdated_validation(home: DataHome, connection: duckdb.DuckDBPyConnection, m
 
 def _outdated(month: str, causes: list[str]) -> pd.DataFrame:
     if not causes:
-        return pd.DataFrame(columns=REVIEW_COLUMNS).astype({"row": "Int64"})
+        return _no_blockers()
     message = f"validated before a change: {'; '.join(causes)}: run the whole month again"
     return (
         pd.DataFrame([{"la_code": None, "period": month, "rule": OUTDATED_RULE, "message": message, "waived": False}])

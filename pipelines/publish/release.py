@@ -154,7 +154,10 @@ class _Release:
         staging = folder.stage(self.home)
         try:
             series = PublishedSeries.read(staging, self.stale_totals)
-            released = [self._replace(series, month, summaries[month]) for month in months]
+            rows = {month: [dict(row) for row in self.built[month].rows] for month in months}  # each attempt anew
+            revised = {month: series.replace_month(month, rows[month], self.inputs[month].as_of) for month in months}
+            series.settle()
+            released = [self._released(month, rows[month], revised[month], summaries[month]) for month in months]
             publication = Publication(series, tuple(released), self.settings)
             written = []
             for published_format in FORMATS:
@@ -176,13 +179,14 @@ class _Release:
             summaries[month].files = [f for published_format in FORMATS for f in published_format.files(month)]
         return True
 
-    def _replace(self, series: PublishedSeries, month: str, summary: ReleaseSummary) -> ReleasedMonth:
-        """The month's rows into the series (a copy: each attempt starts from the rows as built)."""
-        inputs, rows = self.inputs[month], [dict(row) for row in self.built[month].rows]
-        notes = list(self.built[month].notes)
+    def _released(
+        self, month: str, rows: list[dict[str, str]], revised: list[dict[str, str]], summary: ReleaseSummary
+    ) -> ReleasedMonth:
+        """The month as published, its rows in the series (revised: the records its replacement made)."""
+        inputs, notes = self.inputs[month], list(self.built[month].notes)
         summary.held_back = inputs.held_back
         summary.la_rows = sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows)
-        summary.revisions = len(series.replace_month(month, rows, inputs.as_of))
+        summary.revisions = len(revised)
         summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
         if summary.revisions:
             notes.append(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.publish.disclosure import geography_code
+from pipelines.publish.disclosure import code_of
 from pipelines.publish.ees import (
     ENGLAND_CODE,
     ENGLAND_NAME,
@@ -187,17 +187,21 @@ def _series_cells(series: bytes | None, digest: str | None, wanted: set) -> dict
         return {}
     header, cells = _table(series, digest)
     indicators = [c for c in header if c not in (*TIME_COLUMNS, *GEOGRAPHY_COLUMNS)]
+    data = _columns_of(header, cells)
+    blank = ("",) * len(cells)
+    codes = zip(*(data.get(name, blank) for name in ("new_la_code", "region_code", "country_code")))
     months: dict[tuple[str, str], str] = {}
     found = {}
-    for row in _records(header, cells):
-        when = (row.get("time_period", ""), row.get("time_identifier", ""))
+    for k, (when, code) in enumerate(
+        zip(zip(data.get("time_period", blank), data.get("time_identifier", blank)), codes)
+    ):
         if when[1] not in MONTH_NAMES:  # other rows are the series' own time finding
             continue
         if when not in months:
             months[when] = month_of(*when)
-        key = (months[when], geography_code(row))
+        key = (months[when], code_of(*code))
         if key in wanted:
-            found.update({(*key, column): row[column] for column in indicators})
+            found.update({(*key, column): data[column][k] for column in indicators})
     return found
 
 
@@ -421,19 +425,21 @@ def _geography_findings(data: dict[str, Column], places: _Places) -> list[str]:
     def column(name: str) -> Column:
         return data[name] if name in data else ("",) * rows
 
-    geographies = list(
-        zip(
+    def geographies() -> zip:
+        return zip(
             data["geographic_level"],
             zip(data["country_code"], data["country_name"]),
             zip(column("region_code"), column("region_name")),
             zip(*(column(c) for c in LA_COLUMNS)),
         )
-    )
-    wrong = {geography: places.problems(*geography) for geography in set(geographies)}
+
+    wrong = {geography: places.problems(*geography) for geography in set(geographies())}
     wrong = {geography: problems for geography, problems in wrong.items() if problems}
+    if not wrong:
+        return []
     problems = [
         f"row {n}: {problem}"
-        for n, geography in enumerate(geographies, start=2)
+        for n, geography in enumerate(geographies(), start=2)
         if geography in wrong
         for problem in wrong[geography]
     ]

@@ -84,6 +84,7 @@ class PublishedSeries:
         self._stale_totals = stale_totals  # (code, month, column): totals over a stale authority sum
         self._file = file  # the file's cells by column, where its rows are the series' in order
         self._replaced: set[str] = set()  # months whose rows are not the file's any more
+        self._appended: list[str] = []  # months added after the last, their own sums not yet decided
 
     @classmethod
     def read(cls, folder: Path, stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> PublishedSeries:
@@ -120,12 +121,30 @@ class PublishedSeries:
         return cls(by_month, as_read, revisions, snapshots, stale_totals, file)
 
     def rows(self) -> list[dict[str, str]]:
+        self.settle()
         return [row for rows in self.by_month.values() for row in rows]
 
     def replace_month(self, month: str, rows: list[dict[str, str]], as_of: str) -> list[dict[str, str]]:
         """Replace the month's rows; record every published figure that changed (the month's own
-        and, from suppression across months, other months'); returns those records."""
+        and, from suppression across months, other months'); returns those records.
+
+        A month added after every month of a settled series, never revised, changes no other month
+        and has no revision: its own sums are decided with those of the months added after it, at
+        once, by `settle` (which `rows` and every format call first)."""
         same_month = (self._as_read if self._as_read is not None else self.by_month).get(month, [])
+        if (
+            self._settled
+            and not same_month
+            and all(other < month for other in self.by_month)
+            and not any(record["month"] == month for record in self.revisions)
+        ):
+            self._as_read = None
+            self.by_month[month] = sorted(rows, key=_order)
+            self._appended.append(month)
+            self._replaced.add(month)
+            self.snapshots[month] = rows
+            return []
+        self.settle()
         self._as_read = None  # once written, the file holds every column
         self.by_month[month] = sorted(rows, key=_order)
         self.by_month = dict(sorted(self.by_month.items()))
@@ -207,6 +226,17 @@ class PublishedSeries:
         rows, table = self._file.with_month(month, self.by_month[month], read)
         return rows, None, table
 
+    def settle(self) -> None:
+        """Decide the sums of the months added at the end (`replace_month`), over their windows at once:
+        each reads only the months before it, as deciding them one by one would."""
+        if not self._appended:
+            return
+        months, self._appended = self._appended, []
+        targets = [row for month in months for row in self.by_month[month]]
+        rolling, derived = rolling_sums(), derived_figures()
+        rows, changeable, table = self._with_windows(targets, months[0], rolling, derived)
+        suppress_rolling_windows(rows, rolling, derived, self._stale_totals, changeable, table)
+
     def _windows_holding(
         self, month: str, same_month: list[dict[str, str]], rolling: dict[str, str], derived: tuple
     ) -> tuple[list[dict[str, str]], set[int], dict[str, list[str | None]]]:
@@ -219,12 +249,20 @@ class PublishedSeries:
         start = Month.parse(month)
         later = [row for k in range(1, WINDOW_MONTHS) for row in self.by_month.get(str(start + k), [])]
         targets = [*self.by_month[month], *(row for row in later if geography_code(row) in moved)]
+        return self._with_windows(targets, month, rolling, derived)
+
+    def _with_windows(
+        self, targets: list[dict[str, str]], first: str, rolling: dict[str, str], derived: tuple
+    ) -> tuple[list[dict[str, str]], set[int], dict[str, list[str | None]]]:
+        """The rows to decide (`targets`, from month `first` on), then those of the eleven months before
+        `first`, read as windows only; the ids of the targets; every row's cells by column."""
         table = table_of(targets, columns_read(rolling, derived))
-        context_columns = [*CONTEXT_COLUMNS, *flows]
-        earlier = [str(start - k) for k in range(WINDOW_MONTHS - 1, 0, -1)]
-        context = [self._columns_of(other, context_columns) for other in earlier if other in self.by_month]
+        context_columns = [*CONTEXT_COLUMNS, *dict.fromkeys(rolling.values())]
+        start = Month.parse(first)
+        earlier = [str(start - k) for k in range(WINDOW_MONTHS - 1, 0, -1) if str(start - k) in self.by_month]
         rows = list(targets)
-        for other, cells in zip((m for m in earlier if m in self.by_month), context):
+        for other in earlier:
+            cells = self._columns_of(other, context_columns)
             rows += self.by_month[other]
             for name in table:
                 table[name] += cells.get(name) or [None] * len(self.by_month[other])

@@ -47,27 +47,35 @@ def read_disclosed_by_month(connection: duckdb.DuckDBPyConnection, months: Seque
 def release_name(figures: pd.DataFrame) -> str:
     """A release's name on the record: the sha256 of what it disclosed (as CSV, by geography and
     indicator), so the same release twice is one."""
-    cells = sorted(zip(*(figures[column].tolist() for column in DISCLOSED_COLUMNS)))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(DISCLOSED_COLUMNS)
-    writer.writerows(
-        (geography, indicator, int(figure), bool(published)) for geography, indicator, figure, published in cells
-    )
+    writer.writerows(sorted(zip(*(figures[column].tolist() for column in DISCLOSED_COLUMNS))))
     return hashlib.sha256(text.getvalue().encode()).hexdigest()
 
 
-def record_disclosed(connection: duckdb.DuckDBPyConnection, releases: Mapping[str, pd.DataFrame]) -> None:
-    """Add each month's release (its figures, columns `DISCLOSED_COLUMNS`) to the record, in one
-    transaction; a release recorded before adds nothing."""
-    with transaction(connection):
-        for month, figures in releases.items():
-            connection.register("release_figures", figures[list(DISCLOSED_COLUMNS)])
-            try:
-                connection.execute(
-                    "INSERT OR IGNORE INTO disclosed_figures SELECT ?, ?, geography, indicator, "
-                    "CAST(figure AS BIGINT), published, now() FROM release_figures",
-                    [month, release_name(figures)],
-                )
-            finally:
-                connection.unregister("release_figures")
+def record_disclosed(
+    connection: duckdb.DuckDBPyConnection, releases: Mapping[str, pd.DataFrame], names: Mapping[str, str] | None = None
+) -> None:
+    """Add each month's release (its figures, columns `DISCLOSED_COLUMNS`; its name, if known) to the
+    record, in one statement; a release recorded before adds nothing."""
+    if not releases:
+        return
+    named = pd.concat(
+        [
+            figures[list(DISCLOSED_COLUMNS)].assign(
+                period=month, release=(names or {}).get(month) or release_name(figures)
+            )
+            for month, figures in releases.items()
+        ],
+        ignore_index=True,
+    )
+    connection.register("release_figures", named)
+    try:
+        with transaction(connection):
+            connection.execute(
+                "INSERT OR IGNORE INTO disclosed_figures SELECT period, release, geography, indicator, "
+                "CAST(figure AS BIGINT), published, now() FROM release_figures"
+            )
+    finally:
+        connection.unregister("release_figures")

@@ -34,6 +34,9 @@ class Publication:
     months: tuple[ReleasedMonth, ...] = ()
     settings: PublishSettings = field(default_factory=PublishSettings)
 
+    def __post_init__(self) -> None:
+        self.series.settle()  # every month's sums decided before a format reads them
+
     @property
     def as_of(self) -> str:
         """The publication's date: that of its latest month."""
