@@ -7,6 +7,7 @@ writer, the screener and the data package all agree on what a published file is.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections import OrderedDict
@@ -65,6 +66,7 @@ MONTH_PATTERN = re.compile(PERIOD_PATTERN)
 # Tables parsed lately, by the sha256 of their bytes (`parse_table`): two series-sized ones at most.
 _PARSED: OrderedDict[str, tuple[list[str], list[list[str]]]] = OrderedDict()
 _PARSED_AT_MOST = 2
+_KEPT_FROM_ROWS = 1000  # a series is worth keeping; a month's snapshot is parsed again at little cost
 # Spreadsheet programs run a cell that starts with one of these as a formula (OWASP CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -129,17 +131,26 @@ def looks_like_formula(value: str) -> bool:
     return value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value)
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]], header: bool = True) -> str:
     """UTF-8 CSV, no byte-order mark, LF line ends: the same rows always give the same bytes.
-    Every row has every column (a missing one is a KeyError, never a silent blank)."""
+    Every row has every column (a missing one is a KeyError, never a silent blank). `header=False`:
+    the rows' lines alone (a block of a file)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     if len(columns) == 1:
         writer.writerows([row[columns[0]]] for row in rows)
     else:
         writer.writerows(map(itemgetter(*columns), rows))
     return buffer.getvalue()
+
+
+def csv_line(cells: Sequence[str]) -> str:
+    """One row as `csv_text` writes it, without its line end."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()[:-1]
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> bool:
@@ -167,17 +178,32 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     return parse_table(path.read_bytes())
 
 
+def parse_lines(text: str) -> list[list[str]]:
+    """The rows of CSV text (blank lines skipped), as `read_table` reads a file's."""
+    return [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+
+
+def remember_table(data: bytes, table: tuple[list[str], list[list[str]]]) -> str:
+    """Keep `table` as the parse of `data` (a file's bytes, known to parse to it), for `parse_table`;
+    the sha256 of the bytes, by which it is kept."""
+    digest = hashlib.sha256(data).hexdigest()
+    _PARSED[digest] = table
+    while len(_PARSED) > _PARSED_AT_MOST:
+        _PARSED.popitem(last=False)
+    return digest
+
+
 def parse_table(data: bytes, digest: str | None = None) -> tuple[list[str], list[list[str]]]:
-    """`read_table` of a file's bytes. Given their sha256 (`digest`), the table is kept, with the
+    """`read_table` of a file's bytes. Given their sha256 (`digest`), a large table is kept, with the
     last one or two, for whoever reads the same bytes next: the manifest and the screen read the
-    files a release writes."""
+    series a release writes."""
     if digest is not None and digest in _PARSED:
         _PARSED.move_to_end(digest)
         return _PARSED[digest]
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     header = next(reader, [])
     table = header, [row for row in reader if row]
-    if digest is not None:
+    if digest is not None and len(table[1]) >= _KEPT_FROM_ROWS:
         _PARSED[digest] = table
         while len(_PARSED) > _PARSED_AT_MOST:
             _PARSED.popitem(last=False)

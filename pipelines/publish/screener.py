@@ -275,12 +275,19 @@ Column = Sequence[str]
 
 def _columns_of(header: list[str], cells: list[list[str]]) -> dict[str, Column]:
     """Each column's cells by name (the last of a name given twice wins, as in a row read as a
-    mapping); a row shorter than the header reads blanks. Rows longer than it are not columns."""
+    mapping); a row shorter than the header reads blanks. Rows longer than it are not columns.
+    The last table's are kept: the series is read by its screen and by that of revisions.csv."""
+    if _TRANSPOSED and _TRANSPOSED[0] is header and _TRANSPOSED[1] is cells:
+        return _TRANSPOSED[2]
     width = len(header)
-    if any(len(row) != width for row in cells):
-        cells = [row + [""] * (width - len(row)) for row in cells]
-    by_position = list(zip(*cells)) if cells else [() for _ in header]
-    return {name: by_position[position] for position, name in enumerate(header)}
+    rows = cells if all(len(row) == width for row in cells) else [row + [""] * (width - len(row)) for row in cells]
+    by_position = list(zip(*rows)) if rows else [() for _ in header]
+    columns = {name: by_position[position] for position, name in enumerate(header)}
+    _TRANSPOSED[:] = [header, cells, columns]
+    return columns
+
+
+_TRANSPOSED: list = []  # [header, cells, columns] of the last table transposed
 
 
 def _data_findings(

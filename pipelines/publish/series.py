@@ -30,11 +30,14 @@ from pipelines.publish.ees import (
     NOT_AVAILABLE,
     REGIONAL,
     SUPPRESSED,
+    csv_line,
+    csv_text,
     month_of,
+    parse_lines,
+    parse_table,
     published_columns,
     published_indicators,
     read_csv,
-    read_table,
 )
 from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file
 from schemas.month import Month
@@ -85,12 +88,14 @@ class PublishedSeries:
         self._file = file  # the file's cells by column, where its rows are the series' in order
         self._replaced: set[str] = set()  # months whose rows are not the file's any more
         self._appended: list[str] = []  # months added after the last, their own sums not yet decided
+        self._changed: set[str] = set()  # months whose rows a release replaced or changed
 
     @classmethod
     def read(cls, folder: Path, stale_totals: Collection[tuple[str, str, str]] = frozenset()) -> PublishedSeries:
         columns = published_columns()
         series_path, revisions_path = folder / SERIES_FILE, folder / REVISIONS_FILE
-        header, cells = read_table(series_path) if series_path.exists() else (columns, [])
+        data = series_path.read_bytes() if series_path.exists() else b""
+        header, cells = parse_table(data) if data else (columns, [])
         rows = [dict(zip(header, row)) for row in cells]
         months_of: dict[tuple[str, str], str] = {}
         in_file_order = []
@@ -117,12 +122,33 @@ class PublishedSeries:
         in_order = in_order and all(a is b for month in by_month for a, b in zip(by_month[month], as_read[month]))
         revisions = read_csv(revisions_path)[1] if revisions_path.exists() else []
         snapshots = {month for month in by_month if (folder / release_file(month)).exists()}
-        file = _FileColumns.of(header, cells, rows, in_file_order) if in_order else None
+        lines = _canonical_lines(data, cells) if in_order else None
+        file = _FileColumns.of(header, cells, rows, in_file_order, lines) if in_order else None
         return cls(by_month, as_read, revisions, snapshots, stale_totals, file)
 
     def rows(self) -> list[dict[str, str]]:
         self.settle()
         return [row for rows in self.by_month.values() for row in rows]
+
+    def file_content(self) -> tuple[str, tuple[list[str], list[list[str]]] | None]:
+        """The series file's text, and what it parses to where that is known without parsing it: the
+        lines and cells of the months no release changed are the file's as read, byte for byte (the
+        same bytes parse the same), and those of the months changed are parsed from their own lines."""
+        columns = published_columns()
+        rows = self.rows()
+        if self._file is None or self._file.lines is None:
+            return csv_text(columns, rows), None
+        parts, cells = [csv_text(columns, [])], []
+        for month, month_rows in self.by_month.items():
+            if month in self._changed or month not in self._file.blocks:
+                block = csv_text(columns, month_rows, header=False)
+                cells += parse_lines(block)
+            else:
+                start, end = self._file.blocks[month]
+                block = "".join(line + "\n" for line in self._file.lines[start:end])
+                cells += self._file.cells[start:end]
+            parts.append(block)
+        return "".join(parts), (list(columns), cells)
 
     def replace_month(self, month: str, rows: list[dict[str, str]], as_of: str) -> list[dict[str, str]]:
         """Replace the month's rows; record every published figure that changed (the month's own
@@ -142,6 +168,7 @@ class PublishedSeries:
             self.by_month[month] = sorted(rows, key=_order)
             self._appended.append(month)
             self._replaced.add(month)
+            self._changed.add(month)
             self.snapshots[month] = rows
             return []
         self.settle()
@@ -151,6 +178,7 @@ class PublishedSeries:
         # Suppression across months changes `rows` in place and may reach months published before.
         earlier_months = self._suppress_across_months(month, as_of, same_month)
         self._replaced.add(month)
+        self._changed.add(month)
         self.snapshots[month] = rows
 
         published = {(r["geographic_level"], *_geography(r)): r for r in same_month}
@@ -206,6 +234,7 @@ class PublishedSeries:
         changes = suppress_rolling_windows(rows, rolling, derived, self._stale_totals, changeable, table)
         for row, column, before_text in changes:
             row_month = month_of(row["time_period"], row["time_identifier"])
+            self._changed.add(row_month)
             if row_month == month or (settled and row_month < month):
                 continue
             touched.add(row_month)
@@ -281,20 +310,33 @@ class _FileColumns:
     transposition of the file, not a look-up per cell."""
 
     def __init__(
-        self, rows: list[dict[str, str]], columns: dict[str, tuple[str, ...]], blocks: dict[str, tuple[int, int]]
+        self,
+        cells: list[list[str]],
+        rows: list[dict[str, str]],
+        blocks: dict[str, tuple[int, int]],
+        lines: list[str] | None,
     ):
-        self.rows, self.columns, self.blocks = rows, columns, blocks
+        self.cells, self.rows, self.blocks, self.lines = cells, rows, blocks, lines
+        self.columns: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def of(
-        cls, header: list[str], cells: list[list[str]], rows: list[dict[str, str]], months: list[str]
+        cls,
+        header: list[str],
+        cells: list[list[str]],
+        rows: list[dict[str, str]],
+        months: list[str],
+        lines: list[str] | None,
     ) -> _FileColumns:
+        """`lines`: each row's line of the file, where rows and lines are one for one as the series'
+        writer writes them (else None)."""
         blocks: dict[str, tuple[int, int]] = {}
         for position, month in enumerate(months):
             start, _ = blocks.get(month, (position, position))
             blocks[month] = (start, position + 1)
-        columns: dict[str, tuple[str, ...]] = dict(zip(header, zip(*cells))) if cells else dict.fromkeys(header, ())
-        return cls(rows, columns, blocks)
+        file = cls(cells, rows, blocks, lines)
+        file.columns = dict(zip(header, zip(*cells))) if cells else dict.fromkeys(header, ())
+        return file
 
     def month(self, month: str, names: list[str]) -> dict[str, list[str | None]]:
         start, end = self.blocks[month]
@@ -314,6 +356,21 @@ class _FileColumns:
             for name in names
         }
         return series, table
+
+
+def _canonical_lines(data: bytes, cells: list[list[str]]) -> list[str] | None:
+    """Each row's line of the series file, where the file is exactly what the writer writes for its
+    rows, line for line (one row a line, LF ends, the header as written, quotes only where needed):
+    then a month's lines are its rows' bytes. None otherwise."""
+    text = data.decode("utf-8-sig")
+    lines = text.split("\n")
+    if "\r" in text or not text.endswith("\n") or len(lines) != len(cells) + 2:
+        return None
+    if lines[0] != csv_line(published_columns()):
+        return None
+    if any(line != csv_line(row) for line, row in zip(lines[1:-1], cells) if '"' in line):
+        return None
+    return lines[1:-1]
 
 
 def _record(month: str, code: str, name: str, indicator: str, old: str, new: str, date: str) -> dict[str, str]:
