@@ -282,7 +282,7 @@ def _columns_of(header: list[str], cells: list[list[str]]) -> dict[str, Column]:
     width = len(header)
     rows = cells if all(len(row) == width for row in cells) else [row + [""] * (width - len(row)) for row in cells]
     by_position = list(zip(*rows)) if rows else [() for _ in header]
-    columns = {name: by_position[position] for position, name in enumerate(header)}
+    columns: dict[str, Column] = {name: by_position[position] for position, name in enumerate(header)}
     _TRANSPOSED[:] = [header, cells, columns]
     return columns
 

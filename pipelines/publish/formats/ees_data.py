@@ -3,6 +3,7 @@ months published, and earlier months whose rows the release changed)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.publish.ees import META_COLUMNS, meta_rows, published_columns, remember_table, write_csv
@@ -25,7 +26,7 @@ def write(folder: Path, publication: Publication) -> list[str]:
     written = [SERIES_FILE] if write_file(folder / SERIES_FILE, data) else []
     if table is not None:
         remember_table(data, table)  # the screen and the manifest read these bytes next
-    wanted = {meta_file(SERIES_FILE): (META_COLUMNS, described)}
+    wanted: dict[str, tuple[Sequence[str], list[dict[str, str]]]] = {meta_file(SERIES_FILE): (META_COLUMNS, described)}
     wanted.update({meta_file(release_file(m.month)): (META_COLUMNS, described) for m in publication.months})
     wanted.update({release_file(month): (columns, rows) for month, rows in series.snapshots.items()})
     return written + [path for path, (header, rows) in wanted.items() if write_csv(folder / path, header, rows)]
