@@ -27,6 +27,7 @@ from pipelines.publish.disclosure import (
 from pipelines.publish.ees import (
     GEOGRAPHY_COLUMNS,
     LOCAL_AUTHORITY,
+    NATIONAL,
     NOT_AVAILABLE,
     REGIONAL,
     SUPPRESSED,
@@ -42,7 +43,7 @@ from pipelines.publish.ees import (
 from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file
 from schemas.month import Month
 
-LEVEL_ORDER = {"National": 0, REGIONAL: 1, LOCAL_AUTHORITY: 2}
+LEVEL_ORDER = {NATIONAL: 0, REGIONAL: 1, LOCAL_AUTHORITY: 2}
 
 
 def rolling_sums() -> dict[str, str]:
