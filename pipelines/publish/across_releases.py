@@ -7,7 +7,7 @@ before a month of its window was resubmitted), which only the warehouse's exact 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -21,13 +21,13 @@ from pipelines.store.month import sums_disagreeing_with_their_months
 from pipelines.store.warehouse import connect
 
 
-def earlier_figures(record: pd.DataFrame) -> EarlierFigures:
-    """What the record says earlier releases of a month disclosed (`store.disclosed.read_disclosed`)."""
+def earlier_figures(record: Sequence[tuple[str, str, str, int, bool]]) -> EarlierFigures:
+    """What the record says earlier releases of a month disclosed (`store.disclosed.disclosed_by_month`)."""
     return EarlierFigures.from_record(
-        record["release"].tolist(),
-        zip(record["geography"].tolist(), record["indicator"].tolist()),
-        record["figure"].astype(int).tolist(),
-        record["published"].astype(bool).tolist(),
+        (release for release, *_ in record),
+        ((geography, indicator) for _, geography, indicator, _, _ in record),
+        (int(figure) for *_, figure, _ in record),
+        (bool(published) for *_, published in record),
     )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipelines.publish.across_releases import earlier_figures
 from pipelines.publish.disclosure import EarlierFigures
-from pipelines.store.disclosed import read_disclosed_by_month
+from pipelines.store.disclosed import disclosed_by_month
 from pipelines.store.month import accepted_since_by_month, accepted_values_by_month, held_back_by_month
 
 
@@ -30,7 +30,7 @@ def read_inputs(connection: duckdb.DuckDBPyConnection, months: list[str]) -> dic
     values = accepted_values_by_month(connection, months)
     arrived = accepted_since_by_month(connection, months)
     held_back = held_back_by_month(connection, months)
-    disclosed = read_disclosed_by_month(connection, months)
+    disclosed = disclosed_by_month(connection, months)
     inputs: dict[str, ReleaseInputs | str] = {}
     for month in months:
         if values[month].empty:
@@ -42,6 +42,6 @@ def read_inputs(connection: duckdb.DuckDBPyConnection, months: list[str]) -> dic
             held_back=held_back[month],
             as_of=when.date().isoformat() if when is not None else f"{month}-01",
             earlier=earlier_figures(disclosed[month]),
-            recorded=set(disclosed[month]["release"]),
+            recorded={release for release, *_ in disclosed[month]},
         )
     return inputs

@@ -31,17 +31,27 @@ def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Data
 def read_disclosed_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, pd.DataFrame]:
     """`read_disclosed` of each of `months`, in one query."""
     columns = ["release", *DISCLOSED_COLUMNS]
-    if not has_table(connection, "disclosed_figures"):  # a snapshot of a warehouse made before the record existed
-        return {month: pd.DataFrame(columns=columns) for month in months}
-    record = connection.execute(
-        f"SELECT period, {', '.join(columns)} FROM disclosed_figures WHERE list_contains(?, period) "
-        "ORDER BY period, recorded_at, release, geography, indicator",
-        [list(months)],
-    ).df()
-    by_month = {
-        str(month): part[columns].reset_index(drop=True) for month, part in record.groupby("period", sort=False)
+    return {
+        month: pd.DataFrame(rows, columns=columns).astype({"figure": "int64", "published": "bool"})
+        for month, rows in disclosed_by_month(connection, months).items()
     }
-    return {month: by_month.get(month, record[columns].iloc[0:0]) for month in months}
+
+
+def disclosed_by_month(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str]
+) -> dict[str, list[tuple[str, str, str, int, bool]]]:
+    """Each of `months`' record as rows (release, geography, indicator, figure, published), release by
+    release in the order they were recorded."""
+    record: dict[str, list[tuple[str, str, str, int, bool]]] = {month: [] for month in months}
+    if not has_table(connection, "disclosed_figures"):  # a snapshot of a warehouse made before the record existed
+        return record
+    for period, *row in connection.execute(
+        f"SELECT period, release, {', '.join(DISCLOSED_COLUMNS)} FROM disclosed_figures "
+        "WHERE list_contains(?, period) ORDER BY period, recorded_at, release, geography, indicator",
+        [list(months)],
+    ).fetchall():
+        record[period].append(tuple(row))
+    return record
 
 
 def release_name(figures: pd.DataFrame) -> str:
