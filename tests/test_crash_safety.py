@@ -249,7 +249,8 @@ def test_two_folders_are_exchanged_in_one_step_on_this_system(tmp_path):
 def test_where_the_system_cannot_exchange_two_renames_give_the_same_release(home, example_rows, monkeypatch):
     """The fallback for file systems without an atomic exchange (and the repair of its one gap)."""
     import pipelines.home.durable as durable
-    from pipelines.publish.release import _previous_path, publish_month
+    from pipelines.publish.folder import previous_path
+    from pipelines.publish.release import publish_month
     from pipelines.steps.monthly import archive_landing, validate_month
     from pipelines.store.month import store_accepted
 
@@ -266,6 +267,6 @@ def test_where_the_system_cannot_exchange_two_renames_give_the_same_release(home
     assert not list(home.root.glob(".publish-*"))
 
     # Killed between the two renames: publish/ set aside. The next release puts it back first.
-    home.publish.rename(_previous_path(home))
+    home.publish.rename(previous_path(home))
     publish_month(home, "2024-10")
-    assert _served(home) == exchanged and not _previous_path(home).exists()
+    assert _served(home) == exchanged and not previous_path(home).exists()

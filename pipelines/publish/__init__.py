@@ -1,4 +1,5 @@
-"""Publish: a month's accepted figures as open data (EES files, disclosure control, screen, package, portal).
+"""Publish: a month's accepted figures as open data (EES files, disclosure control, screen, formats,
+destination), one module per concern.
 
-See docs/publishing.md. The pipeline calls `pipelines.publish.release.publish_month`.
+See docs/publishing.md. The steps call `pipelines.publish.release.publish_months`.
 """

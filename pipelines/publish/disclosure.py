@@ -31,11 +31,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from operator import itemgetter
+
+import numpy as np
 
 from pipelines.publish.ees import NOT_APPLICABLE, NOT_AVAILABLE, SUPPRESSED, is_number, month_of
 
 Cell = tuple[str, str]
 SMALL_COUNTS = range(1, 6)
+WINDOW_MONTHS = 12  # a rolling sum's window: the month and the eleven before it
 
 
 @dataclass(frozen=True)
@@ -227,9 +231,28 @@ def _complementary_cell(
 
 
 def format_number(value: Fraction, dp: int) -> str:
-    quantum = Decimal(1).scaleb(-dp)
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
+    """`value` to `dp` decimal places, halves rounded away from zero (as Decimal's ROUND_HALF_UP)."""
+    return ratio_text(value.numerator, value.denominator, 1, dp)
+
+
+# Below this size, n / d to `dp` places by integers is what the Decimal division (28 significant
+# digits) then ROUND_HALF_UP gave: n / d lies at least 1 / (2 d 10^dp) from a rounding boundary,
+# far more than the 28-digit rounding can move it. Larger figures take the Decimal path.
+_EXACT_LIMIT = 10**24
+
+
+def ratio_text(numerator: int, denominator: int, multiplier: int, dp: int) -> str:
+    """numerator x multiplier / denominator to `dp` places, halves rounded up (away from zero)."""
+    top, scale = numerator * multiplier, 10**dp
+    if abs(top) * scale >= _EXACT_LIMIT or abs(denominator) >= _EXACT_LIMIT:
+        exact = Decimal(top) / Decimal(denominator)
+        return str(exact.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP))
+    quotient, remainder = divmod(abs(top) * scale, abs(denominator))
+    if 2 * remainder >= abs(denominator):
+        quotient += 1
+    sign = "-" if (top < 0) != (denominator < 0) and top != 0 else ""
+    whole, fraction = divmod(quotient, scale)
+    return f"{sign}{whole}.{fraction:0{dp}d}" if dp else f"{sign}{whole}"
 
 
 def derived_text(
@@ -245,7 +268,7 @@ def derived_text(
         return NOT_APPLICABLE
     if numerator_suppressed or denominator_suppressed:
         return SUPPRESSED
-    return format_number(Fraction(numerator) * derived.multiplier / Fraction(denominator), derived.dp)
+    return ratio_text(numerator, denominator, derived.multiplier, derived.dp)
 
 
 def publishable_cells(
@@ -287,7 +310,12 @@ def publishable_cells(
 
 def geography_code(row: Mapping[str, str]) -> str:
     """The code of the row's own geography: the authority, else the region, else the country."""
-    return row.get("new_la_code") or row.get("region_code") or row.get("country_code") or ""
+    return code_of(row.get("new_la_code"), row.get("region_code"), row.get("country_code"))
+
+
+def code_of(la_code: str | None, region_code: str | None, country_code: str | None) -> str:
+    """`geography_code` from a row's three code cells."""
+    return la_code or region_code or country_code or ""
 
 
 def suppress_rolling_windows(
@@ -295,6 +323,8 @@ def suppress_rolling_windows(
     rolling: Mapping[str, str],
     derived: Sequence[Derived],
     stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+    changeable: Collection[int] | None = None,
+    table: Mapping[str, Column] | None = None,
 ) -> list[tuple[dict[str, str], str, str]]:
     """Publish a twelve-month sum only over a window whose every month is published as a number.
 
@@ -312,44 +342,179 @@ def suppress_rolling_windows(
     give the stale sum back). Rates and
     percentages on a suppressed sum are suppressed with it (a rate to one decimal place times
     the published population gives the sum back). Changes `rows` in place and returns each
-    changed cell as (row, column, text before).
+    changed cell as (row, column, text before), by geography, month and column.
+
+    `changeable` (the `id` of rows) limits the rows changed to those: the others are read as the
+    months of their windows only. A row's verdict reads only its own cells and the flows of the
+    eleven months before it, which this never changes. `table` is the rows' cells by column
+    (`columns_read`), when the caller has them already.
     """
-    by_month: dict[tuple[str, int], dict[str, str]] = {}
-    for row in rows:
-        year, month = month_of(row["time_period"], row["time_identifier"]).split("-")
-        by_month[(geography_code(row), int(year) * 12 + int(month))] = row
-    # published_run[(code, ordinal, flow)]: how many consecutive months up to this one publish the
-    # flow as a number; a window is fully published when the run reaches twelve.
-    published_run: dict[tuple[str, int, str], int] = {}
-    changed: list[tuple[dict[str, str], str, str]] = []
-    for (code, ordinal), row in sorted(by_month.items(), key=lambda item: item[0]):
-        month = month_of(row["time_period"], row["time_identifier"])
-        for column, flow in rolling.items():
-            run = published_run.get((code, ordinal - 1, flow), 0) + 1 if is_number(row.get(flow)) else 0
-            published_run[(code, ordinal, flow)] = run
-            if is_number(row.get(column)) and (
-                run < 12
-                or (code, month, column) in stale_totals
-                or not _agrees_with_its_months(
-                    row, column, [by_month[(code, ordinal - k)].get(flow, "") for k in range(12)]
-                )
-            ):
-                changed.append((row, column, row[column]))
-                row[column] = SUPPRESSED
-        for figure in derived:
-            if SUPPRESSED in (row.get(figure.numerator), row.get(figure.denominator)) and is_number(
-                row.get(figure.column)
-            ):
-                changed.append((row, figure.column, row[figure.column]))
-                row[figure.column] = SUPPRESSED
-    return changed
+    table = table if table is not None else table_of(rows, columns_read(rolling, derived))
+    may_change = None if changeable is None else [id(row) in changeable for row in rows]
+    changes = rolling_window_changes(table, rolling, derived, stale_totals, may_change)
+    for k, column, _ in changes:
+        rows[k][column] = SUPPRESSED
+    return [(rows[k], column, before) for k, column, before in changes]
 
 
-def _agrees_with_its_months(row: Mapping[str, str], column: str, months: Sequence[str]) -> bool:
-    """An authority's sum must equal its twelve published months, or it says something they do not:
-    a sum returned before one of its months was resubmitted differs from them by the old figure.
-    Regional and England figures are rounded, so their sums cannot be held to their months."""
-    return not row.get("new_la_code") or Decimal(row[column]) == sum(Decimal(month) for month in months)
+Column = Sequence["str | None"]
+CONTEXT_COLUMNS = ("time_period", "time_identifier", "new_la_code", "region_code", "country_code")
+
+
+def columns_read(rolling: Mapping[str, str], derived: Sequence[Derived]) -> list[str]:
+    """The columns `rolling_window_changes` reads (those of a row that is a window's month only:
+    `CONTEXT_COLUMNS` and the flows)."""
+    named = [*CONTEXT_COLUMNS, *rolling.values(), *rolling]
+    named += [c for d in derived for c in (d.column, d.numerator, d.denominator)]
+    return list(dict.fromkeys(named))
+
+
+def table_of(rows: Sequence[Mapping[str, str]], columns: Iterable[str]) -> dict[str, list[str | None]]:
+    """The rows' cells by column (None where a row has no such cell)."""
+    return {column: _column(rows, column) for column in columns}
+
+
+def rolling_window_changes(
+    table: Mapping[str, Column],
+    rolling: Mapping[str, str],
+    derived: Sequence[Derived],
+    stale_totals: Collection[tuple[str, str, str]] = frozenset(),
+    may_change: Sequence[bool] | None = None,
+) -> list[tuple[int, str, str]]:
+    """`suppress_rolling_windows` over a table of columns (row k is the k-th cell of each; a column
+    the rows lack may be absent): the cells to publish as `c`, as (row, column, text before), by
+    geography, month and column (each row's sums, then its rates). Changes nothing itself.
+
+    Over whole columns: the rows are put in order of geography and month once, and each flow's
+    runs of months published as numbers, and its twelve-month sums, are running counts and totals.
+    """
+    size = len(table["time_period"])
+    blank: list[str | None] = [None] * size
+
+    def column(name: str) -> Column:
+        return table.get(name, blank)
+
+    codes = [code_of(*cells) for cells in zip(column("new_la_code"), column("region_code"), column("country_code"))]
+    months: dict[tuple, str] = {}
+    keyed: dict[tuple[str, int], int] = {}
+    for k, when in enumerate(zip(column("time_period"), column("time_identifier"))):
+        if when not in months:
+            months[when] = month_of(*when)  # type: ignore[arg-type]
+        month = months[when]
+        keyed[(codes[k], int(month[:-3]) * 12 + int(month[-2:]))] = k  # a geography-month twice: the last row
+    order = sorted(keyed)  # by geography, then month
+    rows = np.array([keyed[key] for key in order], dtype=np.intp)
+    places = np.arange(len(order))
+    same_code = np.array([code for code, _ in order], dtype=object)
+    ordinal = np.array([month for _, month in order], dtype=np.int64)
+    follows = np.zeros(len(order), dtype=bool)  # the month after the row before, same geography
+    follows[1:] = (same_code[1:] == same_code[:-1]) & (ordinal[1:] == ordinal[:-1] + 1)
+    changeable = np.ones(len(order), dtype=bool) if may_change is None else np.asarray(may_change, dtype=bool)[rows]
+
+    # Each flow's twelve-month sum where its twelve months are all published as numbers, else None.
+    windows: dict[str, np.ndarray] = {}
+    for flow in dict.fromkeys(rolling.values()):
+        figures = _figures(column(flow), rows)
+        published = np.array([figure is not None for figure in figures], dtype=bool)
+        starts = published & ~(np.concatenate(([False], published[:-1])) & follows)
+        run = np.where(published, places - np.maximum.accumulate(np.where(starts, places, 0)) + 1, 0)
+        values = np.array([figure or 0 for figure in figures], dtype=object)
+        totals = np.concatenate(([0], np.cumsum(values))) if len(values) else np.zeros(1, dtype=object)
+        sums = totals[1:] - np.where(places >= WINDOW_MONTHS, totals[np.maximum(places + 1 - WINDOW_MONTHS, 0)], 0)
+        windows[flow] = np.where(run >= WINDOW_MONTHS, sums, np.array(None, dtype=object))
+
+    authority = np.array([bool(code) for code in column("new_la_code")], dtype=bool)[rows]
+    stale = _stale_places(stale_totals, order, rows, table) if stale_totals else {}
+    changed: list[tuple[int, int, int, str, str]] = []  # (place, column's turn, row, column, text before)
+    suppressed: dict[str, set[int]] = {}
+    for turn, (name, flow) in enumerate(rolling.items()):
+        sums_as_published = np.array(column(name), dtype=object)[rows]
+        numbers = np.array(_published(sums_as_published.tolist()), dtype=bool) & changeable
+        window = windows[flow]
+        valid = window != None  # noqa: E711 - elementwise
+        # An authority's sum must also equal its months (a regional or England one is rounded): the
+        # same text is the same figure; any other text is compared as a number.
+        same = sums_as_published == np.array([str(total) for total in window.tolist()], dtype=object)
+        for place in np.flatnonzero(numbers & valid & authority & ~same).tolist():
+            same[place] = _figure_of(sums_as_published[place]) == window[place]
+        kept = valid & (~authority | same)
+        for place in stale.get(name, ()):
+            kept[place] = False
+        for place in np.flatnonzero(numbers & ~kept).tolist():
+            changed.append((place, turn, int(rows[place]), name, sums_as_published[place]))
+            suppressed.setdefault(name, set()).add(int(rows[place]))
+    place_of = dict(zip(rows.tolist(), places.tolist()))
+    for turn, figure in enumerate(derived, start=len(rolling)):
+        numerators = np.array(column(figure.numerator), dtype=object)
+        denominators = np.array(column(figure.denominator), dtype=object)
+        hidden = set(np.flatnonzero((numerators == SUPPRESSED) | (denominators == SUPPRESSED)).tolist())
+        hidden |= suppressed.get(figure.numerator, set()) | suppressed.get(figure.denominator, set())
+        rates = column(figure.column)
+        for k in hidden:
+            at = place_of.get(k)
+            rate = rates[k]
+            if at is None or not changeable[at] or k in suppressed.get(figure.column, ()) or rate is None:
+                continue
+            if is_number(rate):
+                changed.append((at, turn, k, figure.column, rate))
+                suppressed.setdefault(figure.column, set()).add(k)
+    return [(k, name, before) for _, _, k, name, before in sorted(changed, key=lambda change: change[:2])]
+
+
+def _figures(cells: Column, rows: np.ndarray | None) -> list[int | Decimal | None]:
+    """Each cell as the number it publishes (None where it publishes none), in the order of `rows`."""
+    texts = cells if rows is None else [cells[k] for k in rows.tolist()]
+    figures = {
+        text: _figure_of(text) if published and text is not None else None
+        for text, published in zip(*_distinct_numbers(texts))
+    }
+    return [figures[text] for text in texts]
+
+
+def _published(cells: Sequence[str | None]) -> list[bool]:
+    """Whether each cell publishes a number."""
+    distinct, numbers = _distinct_numbers(cells)
+    published = dict(zip(distinct, numbers))
+    return [published[cell] for cell in cells]
+
+
+def _distinct_numbers(cells: Sequence[str | None]) -> tuple[list[str | None], list[bool]]:
+    """The distinct cells and whether each publishes a number (whole counts in ASCII digits at once)."""
+    distinct = list(set(cells))
+    return distinct, [
+        cell is not None and ((cell.isascii() and cell.isdigit()) or is_number(cell)) for cell in distinct
+    ]
+
+
+def _stale_places(
+    stale_totals: Collection[tuple[str, str, str]],
+    order: list[tuple[str, int]],
+    rows: np.ndarray,
+    table: Mapping[str, Column],
+) -> dict[str, list[int]]:
+    """The places in `order` of the sums named in `stale_totals`, by column."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for code, month, name in stale_totals:
+        wanted.setdefault((code, month), set()).add(name)
+    periods, identifiers = table["time_period"], table["time_identifier"]
+    found: dict[str, list[int]] = {}
+    for place, ((code, _), k) in enumerate(zip(order, rows.tolist())):
+        for name in wanted.get((code, month_of(periods[k] or "", identifiers[k] or "")), ()):
+            found.setdefault(name, []).append(place)
+    return found
+
+
+def _column(rows: Sequence[Mapping[str, str]], column: str) -> list[str | None]:
+    """A column of the rows (None where a row has no such cell)."""
+    try:
+        return list(map(itemgetter(column), rows))
+    except KeyError:
+        return [row.get(column) for row in rows]
+
+
+def _figure_of(text: str) -> int | Decimal:
+    """A published number, exactly: whole counts as integers, anything else as a Decimal."""
+    return int(text) if text.isdigit() else Decimal(text)
 
 
 def withhold_revised_figures(

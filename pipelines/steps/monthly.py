@@ -18,8 +18,10 @@ from pipelines.ingest.arrivals import contents_of, scan_landing
 from pipelines.ingest.readers import ParsedReturn
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
 from pipelines.publish import release
-from pipelines.publish.guard import guard_blockers
-from pipelines.publish.release import ReleaseSummary
+from pipelines.publish.dataset import PublishSettings
+from pipelines.publish.destinations import Destination, DestinationError, destination_for
+from pipelines.publish.guard import guard_blockers_by_month
+from pipelines.publish.release import PublishingError, ReleaseSummary
 from pipelines.reference import TARGETS_FILE, load_reference
 from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, read_benchmarks, write_benchmarks
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
@@ -209,12 +211,35 @@ def stored_findings(home: DataHome, months: list[str]) -> pd.DataFrame:
 def publication_blockers(home: DataHome, months: list[str]) -> dict[str, pd.DataFrame]:
     """Every reason each month must not be published (the publication guard); empty when it may be."""
     with connect(home, read_only=True) as connection:
-        return {month: guard_blockers(home, connection, month) for month in months}
+        return guard_blockers_by_month(home, connection, months)
 
 
-def publish_months(home: DataHome, months: list[str]) -> list[ReleaseSummary]:
-    """Publish the months' open-data releases (the guard asked first, the screen before the swap)."""
-    return release.publish_months(home, months)
+def publish_months(
+    home: DataHome,
+    months: list[str],
+    destination: Destination | None = None,
+    settings: PublishSettings | None = None,
+) -> list[ReleaseSummary]:
+    """Publish the months' open-data releases (the guard asked first, the screen before the swap) into
+    <home>/publish/, then to `destination` (default: that folder, which is what is served).
+
+    `settings` says who publishes and where the folder is served (`PublishSettings(base_url,
+    publisher_name)`; default: relative links, the default publisher). A one-line PublishingError
+    when publishing cannot start or the destination refuses; a month refused or failing the
+    screen is reported in its summary."""
+    return release.publish_months(home, months, destination, settings)
+
+
+def publish_destination(
+    kind: str = "folder", *, url: str = "", organisation: str = "", dataset: str = "", token: str = ""
+) -> Destination:
+    """The destination of a release from plain settings, as the command line and Dagster configure it:
+    `folder` (the publish folder is served) or `ckan` (url, organisation, dataset, and the API token,
+    a secret given apart and never shown). A one-line PublishingError for a setting missing."""
+    try:
+        return destination_for(kind, url=url, organisation=organisation, dataset=dataset, token=token)
+    except DestinationError as exc:
+        raise PublishingError(str(exc)) from None
 
 
 def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:

@@ -9,7 +9,10 @@ nothing.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -22,26 +25,67 @@ DISCLOSED_COLUMNS = ("geography", "indicator", "figure", "published")  # the tab
 def read_disclosed(connection: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """Every figure each earlier release of `month` disclosed or withheld, with the release it
     belongs to (`release`; empty for a first release)."""
+    return read_disclosed_by_month(connection, [month])[month]
+
+
+def read_disclosed_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """`read_disclosed` of each of `months`, in one query."""
+    columns = ["release", *DISCLOSED_COLUMNS]
+    return {
+        month: pd.DataFrame(rows, columns=columns).astype({"figure": "int64", "published": "bool"})
+        for month, rows in disclosed_by_month(connection, months).items()
+    }
+
+
+def disclosed_by_month(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str]
+) -> dict[str, list[tuple[str, str, str, int, bool]]]:
+    """Each of `months`' record as rows (release, geography, indicator, figure, published), release by
+    release in the order they were recorded."""
+    record: dict[str, list[tuple[str, str, str, int, bool]]] = {month: [] for month in months}
     if not has_table(connection, "disclosed_figures"):  # a snapshot of a warehouse made before the record existed
-        return pd.DataFrame(columns=["release", *DISCLOSED_COLUMNS])
-    columns = ", ".join(["release", *DISCLOSED_COLUMNS])
-    return connection.execute(
-        f"SELECT {columns} FROM disclosed_figures WHERE period = ? ORDER BY recorded_at, release, geography, indicator",
-        [month],
-    ).df()
+        return record
+    for period, *row in connection.execute(
+        f"SELECT period, release, {', '.join(DISCLOSED_COLUMNS)} FROM disclosed_figures "
+        "WHERE list_contains(?, period) ORDER BY period, recorded_at, release, geography, indicator",
+        [list(months)],
+    ).fetchall():
+        record[period].append(tuple(row))
+    return record
 
 
-def record_disclosed(connection: duckdb.DuckDBPyConnection, month: str, figures: pd.DataFrame) -> None:
-    """Add a release's figures (columns `DISCLOSED_COLUMNS`) to the record; a repeat adds nothing."""
-    figures = figures[list(DISCLOSED_COLUMNS)].sort_values(["geography", "indicator"], ignore_index=True)
-    release = hashlib.sha256(figures.to_csv(index=False).encode()).hexdigest()
-    connection.register("release_figures", figures)
+def release_name(figures: pd.DataFrame) -> str:
+    """A release's name on the record: the sha256 of what it disclosed (as CSV, by geography and
+    indicator), so the same release twice is one."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(DISCLOSED_COLUMNS)
+    writer.writerows(sorted(zip(*(figures[column].tolist() for column in DISCLOSED_COLUMNS))))
+    return hashlib.sha256(text.getvalue().encode()).hexdigest()
+
+
+def record_disclosed(
+    connection: duckdb.DuckDBPyConnection, releases: Mapping[str, pd.DataFrame], names: Mapping[str, str] | None = None
+) -> None:
+    """Add each month's release (its figures, columns `DISCLOSED_COLUMNS`; its name, if known) to the
+    record, in one statement; a release recorded before adds nothing."""
+    if not releases:
+        return
+    named = pd.concat(
+        [
+            figures[list(DISCLOSED_COLUMNS)].assign(
+                period=month, release=(names or {}).get(month) or release_name(figures)
+            )
+            for month, figures in releases.items()
+        ],
+        ignore_index=True,
+    )
+    connection.register("release_figures", named)
     try:
         with transaction(connection):
             connection.execute(
-                "INSERT OR IGNORE INTO disclosed_figures SELECT ?, ?, geography, indicator, CAST(figure AS BIGINT), "
-                "published, now() FROM release_figures",
-                [month, release],
+                "INSERT OR IGNORE INTO disclosed_figures SELECT period, release, geography, indicator, "
+                "CAST(figure AS BIGINT), published, now() FROM release_figures"
             )
     finally:
         connection.unregister("release_figures")

@@ -14,7 +14,7 @@ from pipelines.home import DataHome
 from pipelines.home.durable import crash_point
 from pipelines.store.lake import write_lake_month
 from pipelines.store.validations import ValidationBasis, record_basis
-from pipelines.store.warehouse import connect, replace_rows, scalar, transaction
+from pipelines.store.warehouse import connect, replace_rows, transaction
 from pipelines.validate.month import ACCEPTED, HELD_BACK, MonthValidation
 from schemas.catalogue import numeric_columns
 from schemas.findings import FINDING_COLUMNS, findings_frame
@@ -100,6 +100,24 @@ def accepted_values(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Dat
     ).df()
 
 
+def accepted_sources(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
+    """(period, la_code, sha256) of every stored authority-month of `months`: which file each comes from."""
+    return connection.execute(
+        "SELECT period, la_code, sha256 FROM indicator_values WHERE list_contains(?, period) ORDER BY period, la_code",
+        [list(months)],
+    ).df()
+
+
+def accepted_values_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """`accepted_values` of each of `months` in one query (a month with none: an empty frame)."""
+    stored = connection.execute(
+        "SELECT * EXCLUDE (period_start) FROM indicator_values WHERE list_contains(?, period) ORDER BY period, la_code",
+        [list(months)],
+    ).df()
+    by_month = {str(month): part.reset_index(drop=True) for month, part in stored.groupby("period", sort=False)}
+    return {month: by_month.get(month, stored.iloc[0:0]) for month in months}
+
+
 def sums_disagreeing_with_their_months(connection: duckdb.DuckDBPyConnection, rolling: dict[str, str]) -> pd.DataFrame:
     """(la_code, period, column) of each twelve-month sum an authority returned that differs from the
     sum of its twelve accepted months as stored now: returned before one of them was resubmitted.
@@ -123,12 +141,19 @@ def sums_disagreeing_with_their_months(connection: duckdb.DuckDBPyConnection, ro
 
 def accepted_since(connection: duckdb.DuckDBPyConnection, month: str):
     """When the latest file behind the month's stored figures arrived (None when there are none)."""
-    return scalar(
-        connection,
-        "SELECT max(f.received_at) FROM received_files f "
-        "JOIN indicator_values v ON v.sha256 = f.sha256 WHERE v.period = ?",
-        [month],
+    return accepted_since_by_month(connection, [month])[month]
+
+
+def accepted_since_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict:
+    """`accepted_since` of each of `months`, in one query."""
+    arrived = dict(
+        connection.execute(
+            "SELECT v.period, max(f.received_at) FROM received_files f "
+            "JOIN indicator_values v ON v.sha256 = f.sha256 WHERE list_contains(?, v.period) GROUP BY v.period",
+            [list(months)],
+        ).fetchall()
     )
+    return {month: arrived.get(month) for month in months}
 
 
 def month_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
@@ -141,21 +166,29 @@ def month_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) 
 
 
 def held_back_authorities(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
-    return [
-        code
-        for (code,) in connection.execute(
-            "SELECT la_code FROM returns WHERE period = ? AND status = ? ORDER BY la_code", [month, HELD_BACK]
-        ).fetchall()
-    ]
+    return held_back_by_month(connection, [month])[month]
 
 
-def month_findings(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
-    """The stored findings of `months`, by authority, file, row and column."""
+def held_back_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, list[str]]:
+    """The authorities whose return of each of `months` is held back, by code, in one query."""
+    held: dict[str, list[str]] = {month: [] for month in months}
+    for month, code in connection.execute(
+        "SELECT period, la_code FROM returns WHERE list_contains(?, period) AND status = ? ORDER BY period, la_code",
+        [list(months), HELD_BACK],
+    ).fetchall():
+        held[month].append(code)
+    return held
+
+
+def month_findings(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str], severity: str | None = None
+) -> pd.DataFrame:
+    """The stored findings of `months` (of one `severity`, if given), by authority, file, row and column."""
     columns = ", ".join(f'"{c}"' for c in _STORED_FINDING_COLUMNS)
     frame = connection.execute(
-        f"SELECT {columns} FROM findings WHERE list_contains(?, period) "
+        f"SELECT {columns} FROM findings WHERE list_contains(?, period) AND (? IS NULL OR severity = ?) "
         'ORDER BY period, la_code, file, "row", "column", rule',
-        [list(months)],
+        [list(months), severity, severity],
     ).df()
     return frame if not frame.empty else findings_frame().assign(family=None, waived=None, waiver_reason=None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -20,7 +21,6 @@ import pandas as pd
 from pipelines.home import DataHome
 from pipelines.ingest.archive import sha256_of
 from pipelines.reference import POPULATION_FILE, REGISTER_FILE, TARGETS_FILE
-from pipelines.store.warehouse import scalar
 
 REFERENCE_FILES = (REGISTER_FILE, POPULATION_FILE, TARGETS_FILE)
 NO_FILE = "none"
@@ -95,21 +95,66 @@ def changes_since_validation(home: DataHome, connection: duckdb.DuckDBPyConnecti
     A month with stored returns but no record (validated by a version that kept none) counts as
     changed: nothing says it is not.
     """
-    then = recorded_basis(connection, month)
-    if then is None:
-        stored = scalar(connection, "SELECT count(*) FROM returns WHERE period = ?", [month])
-        return ["no record of what its validation depended on (validated by an older version)"] if stored else []
-    now = current_basis(home, connection, month)
-    causes = []
-    if now.arrival > then.arrival:
-        causes.append(f"a file arrived for {month} after its validation ({latest_arrival(connection, month)[1]})")
-    granted = sorted(set(now.waivers) - set(then.waivers), key=int)
-    revoked = sorted((w for w, r in now.waivers.items() if r and not then.waivers.get(w, False)), key=int)
-    if granted:
-        causes.append(f"waiver {', '.join(granted)} granted after its validation")
-    if revoked:
-        causes.append(f"waiver {', '.join(revoked)} revoked after its validation")
-    changed = [name for name, digest in now.reference.items() if then.reference.get(name) != digest]
-    if changed:
-        causes.append(f"reference data re-imported after its validation ({', '.join(changed)})")
-    return causes
+    return changes_since_validation_by_month(home, connection, [month])[month]
+
+
+def changes_since_validation_by_month(
+    home: DataHome, connection: duckdb.DuckDBPyConnection, months: Sequence[str]
+) -> dict[str, list[str]]:
+    """`changes_since_validation` of each of `months`: the reference files hashed once, the
+    warehouse asked once per kind of input."""
+    months = list(months)
+    recorded = {
+        period: ValidationBasis(period, int(arrival), json.loads(waivers), json.loads(reference))
+        for period, arrival, waivers, reference in connection.execute(
+            "SELECT period, arrival, waivers, reference FROM validations WHERE list_contains(?, period)", [months]
+        ).fetchall()
+    }
+    stored = dict(
+        connection.execute(
+            "SELECT period, count(*) FROM returns WHERE list_contains(?, period) GROUP BY period", [months]
+        ).fetchall()
+    )
+    latest = _latest_arrivals(connection, months)
+    waivers = connection.execute(
+        "SELECT waiver_id, period, revoked_at FROM waivers WHERE list_contains(?, period)", [months]
+    ).df()
+    reference = reference_fingerprint(home)
+    changes = {}
+    for month in months:
+        then = recorded.get(month)
+        if then is None:
+            changes[month] = (
+                ["no record of what its validation depended on (validated by an older version)"]
+                if stored.get(month)
+                else []
+            )
+            continue
+        now = ValidationBasis(month, latest[month][0], waiver_states(waivers, month), reference)
+        causes = []
+        if now.arrival > then.arrival:
+            causes.append(f"a file arrived for {month} after its validation ({latest[month][1]})")
+        granted = sorted(set(now.waivers) - set(then.waivers), key=int)
+        revoked = sorted((w for w, r in now.waivers.items() if r and not then.waivers.get(w, False)), key=int)
+        if granted:
+            causes.append(f"waiver {', '.join(granted)} granted after its validation")
+        if revoked:
+            causes.append(f"waiver {', '.join(revoked)} revoked after its validation")
+        changed = [name for name, digest in now.reference.items() if then.reference.get(name) != digest]
+        if changed:
+            causes.append(f"reference data re-imported after its validation ({', '.join(changed)})")
+        changes[month] = causes
+    return changes
+
+
+def _latest_arrivals(connection: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, tuple[int, str | None]]:
+    """`latest_arrival` of each of `months`, in one query."""
+    latest: dict[str, tuple[int, str | None]] = {month: (0, None) for month in months}
+    for month, arrival, name in connection.execute(
+        "SELECT month, max(arrival), arg_max(file_name, arrival) FROM "
+        "(SELECT unnest(periods) AS month, arrival, file_name FROM received_files) "
+        "WHERE list_contains(?, month) GROUP BY month",
+        [months],
+    ).fetchall():
+        latest[month] = (int(arrival), name)
+    return latest

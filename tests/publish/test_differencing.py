@@ -35,6 +35,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.publish.assembly import release_rows
 from pipelines.publish.disclosure import EarlierFigures, format_number, geography_code
 from pipelines.publish.ees import (
     ENGLAND_CODE,
@@ -45,8 +46,9 @@ from pipelines.publish.ees import (
     read_csv,
 )
 from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE
-from pipelines.publish.release import PublishedSeries, release_rows
+from pipelines.publish.formats import Publication, ees_data, revisions
 from pipelines.publish.screener import screen_revisions
+from pipelines.publish.series import PublishedSeries
 from pipelines.store.disclosed import DISCLOSED_COLUMNS
 
 FLOW, SUM, RATE, POPULATION = "s47_enquiries", "s47_enquiries_12m", "s47_rate_per_10k", "population_0_17"
@@ -295,7 +297,8 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
                 folder, world.stale_totals()
             )  # one release, as publish_months writes it
             folder_series.replace_month(month, rows, as_of=f"{month}-28")
-            folder_series.write(folder)
+            for written_format in (ees_data, revisions):
+                written_format.write(folder, Publication(folder_series))
             series = read_csv(folder / SERIES_FILE)[1]
         else:
             series = [row for month_rows in published.values() for row in month_rows]

@@ -7,22 +7,27 @@ where suppression matters most; the release builder must never publish a disclos
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
 import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from pipelines.publish.assembly import release_rows
 from pipelines.publish.disclosure import (
     Derived,
     EarlierFigures,
     EarlierRelease,
     Total,
+    format_number,
     part_whole_pairs,
     publishable_cells,
+    ratio_text,
     round_to_ten,
     suppressed_counts,
 )
 from pipelines.publish.ees import ENGLAND_CODE, LOCAL_AUTHORITY, REGIONAL, published_indicators
-from pipelines.publish.release import release_rows
 from schemas.catalogue import load_catalogue
 
 COUNTS = [i.column for i in published_indicators() if i.is_count]
@@ -276,3 +281,25 @@ def test_a_month_that_earlier_releases_leave_unprotectable_is_not_published():
     assert built.rows == [] and len(built.problems) == 1
     assert built.problems[0].startswith("2025-12: E12000001 cla_started: every figure that could protect")
     assert release_rows("2025-12", register, values).problems == []  # a first release protects the 4
+
+
+def _decimal_text(numerator: int, denominator: int, multiplier: int, dp: int) -> str:
+    """The rounding before issue 18: the Fraction as a Decimal (28 digits), quantized half up."""
+    value = Fraction(numerator) * multiplier / Fraction(denominator)
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(st.integers(-60, 60), st.integers(0, 10**9), st.integers(-(10**12), 10**12)),
+    st.one_of(st.integers(1, 60), st.integers(1, 10**7), st.integers(-500, -1)),
+    st.sampled_from([1, 100, 1000, 10_000, 100_000]),
+    st.integers(0, 3),
+)
+def test_rates_are_rounded_by_whole_numbers_as_the_decimal_rounding_did(numerator, denominator, multiplier, dp):
+    """SYNTHETIC figures: half a unit of the last place rounds away from zero, every time."""
+    assert ratio_text(numerator, denominator, multiplier, dp) == _decimal_text(numerator, denominator, multiplier, dp)
+    assert format_number(Fraction(numerator * multiplier, denominator), dp) == ratio_text(
+        numerator, denominator, multiplier, dp
+    )

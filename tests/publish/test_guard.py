@@ -116,6 +116,32 @@ month_state = st.fixed_dictionaries(
 )
 
 
+def _store_state(connection, month: str, state) -> None:
+    for code, sha in zip(AUTHORITIES, state["stored"]):
+        if sha:
+            connection.execute(
+                "INSERT INTO indicator_values (la_code, period, period_start, sha256) VALUES (?, ?, ?, ?)",
+                [code, month, pd.Timestamp(f"{month}-01").date(), sha],
+            )
+    for n, (code, (sha, status)) in enumerate(zip(AUTHORITIES, state["returned"])):
+        if sha:
+            connection.execute(
+                'INSERT INTO returns (la_code, period, sha256, file, "row", arrival, status, '
+                "errors, warnings) VALUES (?, ?, ?, ?, ?, 1, ?, 0, 0)",
+                [code, month, sha, f"{code}.csv", n + 2, status],
+            )
+    for n, (code, severity, waived, period) in enumerate(state["findings"]):
+        connection.execute(
+            'INSERT INTO findings (rule, severity, la_code, period, message, file, "row", waived) '
+            "VALUES ('negative_count', ?, ?, ?, ?, 'x.csv', ?, ?)",
+            [severity, code, period, f"finding {n} of {month}", n + 2, waived],
+        )
+
+
+def _rows(frame):
+    return sorted(tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(state=month_state)
 def test_the_guard_in_pandas_gives_the_rows_the_sql_gave(home, state):
@@ -126,33 +152,29 @@ def test_the_guard_in_pandas_gives_the_rows_the_sql_gave(home, state):
     with connect(home) as connection:
         for table in ("findings", "returns", "indicator_values"):
             connection.execute(f"DELETE FROM {table}")
-        for code, sha in zip(AUTHORITIES, state["stored"]):
-            if sha:
-                connection.execute(
-                    "INSERT INTO indicator_values (la_code, period, period_start, sha256) "
-                    "VALUES (?, ?, DATE '2024-10-01', ?)",
-                    [code, month, sha],
-                )
-        for n, (code, (sha, status)) in enumerate(zip(AUTHORITIES, state["returned"])):
-            if sha:
-                connection.execute(
-                    'INSERT INTO returns (la_code, period, sha256, file, "row", arrival, status, '
-                    "errors, warnings) VALUES (?, ?, ?, ?, ?, 1, ?, 0, 0)",
-                    [code, month, sha, f"{code}.csv", n + 2, status],
-                )
-        for n, (code, severity, waived, period) in enumerate(state["findings"]):
-            connection.execute(
-                'INSERT INTO findings (rule, severity, la_code, period, message, file, "row", waived) '
-                "VALUES ('negative_count', ?, ?, ?, ?, 'x.csv', ?, ?)",
-                [severity, code, period, f"finding {n}", n + 2, waived],
-            )
+        _store_state(connection, month, state)
         got = month_blockers(connection, month)
         expected = connection.execute(ORACLE, {"month": month}).df()
 
-    def rows(frame):
-        return sorted(tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False))
+    assert _rows(got) == _rows(expected)
 
-    assert rows(got) == rows(expected)
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(october=month_state, november=month_state)
+def test_the_guard_asked_for_several_months_at_once_gives_each_month_its_own_rows(home, october, november):
+    """One read of each table for all the months, and each month's blockers are its own (SYNTHETIC)."""
+    from pipelines.publish.guard import month_blockers_by_month
+    from pipelines.store.warehouse import connect
+
+    with connect(home) as connection:
+        for table in ("findings", "returns", "indicator_values"):
+            connection.execute(f"DELETE FROM {table}")
+        _store_state(connection, "2024-10", october)
+        _store_state(connection, "2024-11", november)
+        got = month_blockers_by_month(connection, ["2024-10", "2024-11", "2024-12"])
+        for month in ("2024-10", "2024-11", "2024-12"):
+            assert _rows(got[month]) == _rows(connection.execute(ORACLE, {"month": month}).df()), month
+    assert got["2024-12"].empty and list(got["2024-12"].columns) == list(got["2024-10"].columns)
 
 
 # A release-only run (the release asset alone, as a steward materialises it in the UI) after the

@@ -7,17 +7,22 @@ import json
 import subprocess
 import sys
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.publish.dataset import PublishSettings
 from pipelines.publish.ees import read_csv
+from pipelines.publish.formats.descriptions import json_bytes
 from pipelines.publish.release import publish_month
 
 from .synthetic import BLACKPOOL, HALTON, accept_returns
 
 
-def _publish_two_months(home):
+def _publish_two_months(home, settings=None):
     accept_returns(home, "2025-11", {BLACKPOOL: {"cla_started": 3}, HALTON: {}}, received="2025-12-04")
     accept_returns(home, "2025-12", {BLACKPOOL: {}, HALTON: {"cla": 0}})
-    publish_month(home, "2025-11")
-    return publish_month(home, "2025-12")
+    publish_month(home, "2025-11", settings=settings)
+    return publish_month(home, "2025-12", settings=settings)
 
 
 def test_frictionless_validate_passes_on_the_published_package(north_west_home):
@@ -71,9 +76,9 @@ def test_manifest_lists_every_file_with_its_hash_and_rows(north_west_home):
     assert set(summary.files) <= on_disk | {"manifest.json"}
 
 
-def test_dcat_has_one_dataset_per_release_and_the_series(north_west_home, monkeypatch):
-    monkeypatch.setenv("CSC_PUBLISH_BASE_URL", "https://data.example.org/csc/")
-    _publish_two_months(north_west_home)
+def test_dcat_has_one_dataset_per_release_and_the_series(north_west_home):
+    settings = PublishSettings(base_url="https://data.example.org/csc/", publisher_name="SYNTHETIC Council")
+    _publish_two_months(north_west_home, settings)
     catalogue = json.loads((north_west_home.publish / "dcat.jsonld").read_text())
     datasets = {d["dct:identifier"]: d for d in catalogue["dcat:dataset"]}
     assert set(datasets) == {
@@ -87,6 +92,7 @@ def test_dcat_has_one_dataset_per_release_and_the_series(north_west_home, monkey
             "https://www.nationalarchives.gov.uk/doc/open-government-licence"
         )
         assert dataset["dcat:distribution"][0]["dcat:downloadURL"]["@id"].startswith("https://data.example.org/csc/")
+        assert dataset["dct:publisher"]["foaf:name"] == "SYNTHETIC Council"
     series = datasets["children-social-care-monthly"]
     assert (series["dct:issued"]["@value"], series["dct:modified"]["@value"]) == ("2025-12-04", "2026-01-06")
     assert series["dct:temporal"]["dcat:endDate"]["@value"] == "2026-01-01"
@@ -101,3 +107,21 @@ def test_revisions_file_is_valid_even_when_empty(north_west_home):
     publish_month(north_west_home, "2025-12")
     columns, rows = read_csv(north_west_home.publish / "revisions.csv")
     assert columns == ["month", "geography", "geography_name", "indicator", "old", "new", "date"] and rows == []
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=5), JSON_VALUES)
+def test_descriptions_are_encoded_as_the_standard_library_encodes_them(document, shared):
+    """The same object met twice (every monthly file's schema) is encoded once, to the same bytes."""
+    document = {**document, "first": shared, "again": [shared, {"inner": shared}]}
+    expected = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    assert json_bytes(document) == expected.encode("utf-8")

@@ -1,8 +1,10 @@
-"""The CKAN publisher, with the real ckanapi client over real HTTP, against a loopback CKAN stand-in.
+"""The CKAN destination, with the real ckanapi client over real HTTP, against a loopback CKAN stand-in.
 
 A real CKAN needs Solr and PostgreSQL, which cannot run here; this small server on 127.0.0.1
-implements the five actions the publisher calls, with CKAN's request and response shapes
-(JSON bodies, multipart uploads, `{"success": false, "error": {"__type": ...}}` errors).
+implements the five actions the destination calls, with CKAN's request and response shapes
+(JSON bodies, multipart uploads, `{"success": false, "error": {"__type": ...}}` errors). The
+destination is built as the command line and Dagster build it: from plain settings, the token
+given apart (`steps.monthly.publish_destination`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pipelines.publish.portal import PortalError, publisher_for
 from pipelines.publish.release import PublishingError, publish_month
+from pipelines.steps.monthly import publish_destination
 
 from .synthetic import BLACKPOOL, HALTON, accept_returns
 
@@ -98,17 +100,19 @@ class LoopbackCkan(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def ckan(monkeypatch):
+def ckan():
     handler = type("Handler", (LoopbackCkan,), {"packages": {}, "uploads": {}, "calls": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    monkeypatch.setenv("CSC_CKAN_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("CSC_CKAN_ORG", "synthetic-council")
-    monkeypatch.setenv("CSC_CKAN_TOKEN", TOKEN)
+    handler.url = f"http://127.0.0.1:{server.server_port}"
     yield handler
     server.shutdown()
     server.server_close()
+
+
+def _portal(url: str, token: str = TOKEN):
+    return publish_destination("ckan", url=url, organisation="synthetic-council", token=token)
 
 
 def _uploaded(ckan, name: str) -> bytes:
@@ -121,13 +125,13 @@ def test_release_is_created_then_updated_on_ckan(north_west_home, ckan):
     accept_returns(north_west_home, "2025-11", {BLACKPOOL: {}, HALTON: {}}, received="2025-12-04")
     accept_returns(north_west_home, "2025-12", {BLACKPOOL: {"cla": 500}, HALTON: {}})
 
-    first = publish_month(north_west_home, "2025-11", publisher="ckan")
+    first = publish_month(north_west_home, "2025-11", _portal(ckan.url))
     assert ckan.calls[:2] == ["package_show", "package_create"]
     package = ckan.packages["children-social-care-monthly"]
     assert package["owner_org"] == "synthetic-council" and package["license_id"] == "uk-ogl"
     assert sorted(r["name"] for r in package["resources"]) == sorted(first.files)
 
-    second = publish_month(north_west_home, "2025-12", publisher="ckan")
+    second = publish_month(north_west_home, "2025-12", _portal(ckan.url))
     assert "package_patch" in ckan.calls and "resource_patch" in ckan.calls
     names = [r["name"] for r in package["resources"]]
     assert len(names) == len(set(names)) == len(set(first.files) | set(second.files))
@@ -135,13 +139,12 @@ def test_release_is_created_then_updated_on_ckan(north_west_home, ckan):
         assert _uploaded(ckan, name) == (north_west_home.publish / name).read_bytes()
 
 
-def test_refused_token_is_a_one_line_error_that_never_shows_the_token(north_west_home, ckan, monkeypatch, caplog):
-    monkeypatch.setenv("CSC_CKAN_TOKEN", "wrong-" + TOKEN)
+def test_refused_token_is_a_one_line_error_that_never_shows_the_token(north_west_home, ckan, caplog):
     accept_returns(north_west_home, "2025-12", {BLACKPOOL: {}})
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(PublishingError) as raised:
-        publish_month(north_west_home, "2025-12", publisher="ckan")
+        publish_month(north_west_home, "2025-12", _portal(ckan.url, token="wrong-" + TOKEN))
 
     message = str(raised.value)
     assert "published in" in message and "not on the portal" in message and "\n" not in message
@@ -149,24 +152,34 @@ def test_refused_token_is_a_one_line_error_that_never_shows_the_token(north_west
     assert (north_west_home.publish / "children_social_care_monthly.csv").exists()  # the folder is still the record
 
 
-def test_unreachable_ckan_is_a_one_line_error(north_west_home, monkeypatch):
-    monkeypatch.setenv("CSC_CKAN_URL", "http://127.0.0.1:9")  # discard port: nothing listens
-    monkeypatch.setenv("CSC_CKAN_ORG", "synthetic-council")
-    monkeypatch.setenv("CSC_CKAN_TOKEN", TOKEN)
+def test_unreachable_ckan_is_a_one_line_error(north_west_home):
     accept_returns(north_west_home, "2025-12", {BLACKPOOL: {}})
     with pytest.raises(
         PublishingError, match=r"not on the portal: CKAN at http://127\.0\.0\.1:9: cannot connect"
     ) as raised:
-        publish_month(north_west_home, "2025-12", publisher="ckan")
+        publish_month(north_west_home, "2025-12", _portal("http://127.0.0.1:9"))  # discard port: nothing listens
     assert TOKEN not in str(raised.value)
 
 
-def test_ckan_settings_are_required_and_the_token_is_not_in_the_repr(monkeypatch):
-    for name in ("CSC_CKAN_URL", "CSC_CKAN_ORG", "CSC_CKAN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(PortalError, match="CSC_CKAN_URL, CSC_CKAN_ORG, CSC_CKAN_TOKEN"):
-        publisher_for("ckan")
-    publisher = publisher_for(
-        "ckan", {"CSC_CKAN_URL": "http://127.0.0.1:1", "CSC_CKAN_ORG": "o", "CSC_CKAN_TOKEN": TOKEN}
-    )
-    assert TOKEN not in repr(publisher)
+def test_a_release_published_again_unchanged_is_uploaded_again(north_west_home, ckan):
+    """The folder rewrites nothing, but the portal is given the month's files again: a release that
+    reached the folder and not the portal reaches it on the next run."""
+    accept_returns(north_west_home, "2025-12", {BLACKPOOL: {}})
+    with pytest.raises(PublishingError):
+        publish_month(north_west_home, "2025-12", _portal(ckan.url, token="wrong-" + TOKEN))
+    assert "children-social-care-monthly" not in ckan.packages
+
+    summary = publish_month(north_west_home, "2025-12", _portal(ckan.url))
+
+    for name in summary.files:
+        assert _uploaded(ckan, name) == (north_west_home.publish / name).read_bytes()
+
+
+def test_ckan_settings_are_required_and_the_token_is_not_in_the_repr():
+    with pytest.raises(PublishingError, match="the ckan destination needs url, organisation, token"):
+        publish_destination("ckan")
+    with pytest.raises(PublishingError, match=r"unknown destination 'ftp' \(folder or ckan\)"):
+        publish_destination("ftp")
+    destination = publish_destination("ckan", url="http://127.0.0.1:1", organisation="o", token=TOKEN)
+    assert TOKEN not in repr(destination) and destination.dataset == "children-social-care-monthly"
+    assert publish_destination().name == "folder"

@@ -98,3 +98,51 @@ def test_a_range_with_a_month_refused_publishes_the_others(tmp_path):
     assert "no accepted returns for 2025-02" in summaries[1].refusal
     assert (home.publish / "releases/2025-03/release.json").exists()
     assert not (home.publish / "releases/2025-02").exists()
+
+
+def _files(folder) -> dict[str, tuple[int, int]]:
+    """Each file's inode and modification time: a file rewritten is a new file."""
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_range_published_again_unchanged_rewrites_nothing(tmp_path):
+    """The months validated again with the same figures: the same summaries, and not one file (nor the
+    folder) written again."""
+    [home] = _homes(tmp_path)[:1]
+    _history(home)
+    first = publish_months(home, MONTHS)
+    before, folder = _files(home.publish), home.publish.stat().st_ino
+
+    again = publish_months(home, MONTHS)
+
+    assert [asdict(s) for s in again] == [asdict(s) for s in first]
+    assert _files(home.publish) == before and home.publish.stat().st_ino == folder
+
+
+def test_a_resubmission_rewrites_the_files_it_changes_only(tmp_path):
+    """Blackpool's cla (a stock: no window reads it) revised in June: June's files, the series, its
+    revisions, the catalogue (June's notes) and the manifest change; every other month's snapshot
+    and release.json stays the file it was, and so does the data package (dated by the range's
+    last month, whose date has not moved)."""
+    [home] = _homes(tmp_path)[:1]
+    _history(home)
+    publish_months(home, MONTHS)
+    before = _files(home.publish)
+    accept_returns(home, RESUBMITTED, {BLACKPOOL: {"cla_started": 8, "cla": 600}}, received="2026-04-02")
+
+    [june, *later] = publish_months(home, [month for month in MONTHS if month >= RESUBMITTED])
+
+    assert june.revisions > 0 and all(summary.revisions == 0 for summary in later)
+    changed = {name for name, stamp in _files(home.publish).items() if before.get(name) != stamp}
+    assert changed == {
+        f"releases/{RESUBMITTED}/children_social_care_monthly_2025_06.csv",
+        f"releases/{RESUBMITTED}/release.json",
+        "children_social_care_monthly.csv",
+        REVISIONS_FILE,
+        "dcat.jsonld",
+        "manifest.json",
+    }

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from pipelines.publish.dataset import PublishSettings
 from pipelines.publish.ees import MONTH_NAMES, published_indicators, read_csv
 from pipelines.publish.files import SERIES_FILE, release_file
 from pipelines.publish.release import PublishingError, publish_month
@@ -258,9 +259,18 @@ def test_without_a_register_publishing_stops_with_one_line(tmp_path):
         publish_month(home, MONTH)
 
 
-def test_unknown_publisher_is_a_one_line_error(north_west_home):
-    with pytest.raises(PublishingError, match="unknown publisher 'ftp'"):
-        publish_month(north_west_home, MONTH, publisher="ftp")
+def test_the_publisher_comes_from_the_settings_and_the_defaults_keep_the_files(north_west_home):
+    accept_returns(north_west_home, MONTH, SMALL_NORTH_WEST)
+    publish_month(north_west_home, MONTH)
+    default = folder_bytes(north_west_home.publish)
+    package = json.loads(default["datapackage.json"])
+    assert package["contributors"] == [{"title": "csc-returns open data", "role": "publisher"}]
+
+    publish_month(north_west_home, MONTH, settings=PublishSettings(publisher_name="SYNTHETIC Council"))
+
+    changed = {name for name, data in folder_bytes(north_west_home.publish).items() if default.get(name) != data}
+    assert changed == {"datapackage.json", "dcat.jsonld", "manifest.json"}
+    assert "SYNTHETIC Council" in (north_west_home.publish / "dcat.jsonld").read_text()
 
 
 def _months(first: str, count: int) -> list[str]:
