@@ -100,7 +100,7 @@ def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(
 
     reads = []
     monkeypatch.setattr(
-        sensors, "read_contents", lambda p: reads.append(p.name) or FileContents(True, ("2024-06",), None)
+        sensors, "read_contents", lambda p, home: reads.append(p.name) or FileContents(True, ("2024-06",), None)
     )
     stamp = path.stat().st_mtime - 10
     os.utime(path, (stamp, stamp))  # touched: hashed again, same content
