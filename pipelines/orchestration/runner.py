@@ -285,7 +285,7 @@ def asset_order(defs: dg.Definitions) -> list[dg.AssetKey]:
     return list(graphlib.TopologicalSorter(graph).static_order())
 
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0  # a stage lasts seconds; each look is one small query on the instance
 
 
 @contextlib.contextmanager
@@ -294,7 +294,7 @@ def following_run(
 ) -> Iterator[None]:
     """While the block runs the run `run_id`, tell `show` the asset under way: the first of
     `stages` whose materialization the run has not yet recorded, read from the instance's public
-    records (one small query per poll, whatever the home's history)."""
+    records (one small query a second, whatever the home's history)."""
     import dagster as dg
 
     stopped = threading.Event()
