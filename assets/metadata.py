@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -68,15 +69,7 @@ def month_check_results(
     if context.has_partition_key:
         month = context.partition_key
         for key, by_month in results.items():
-            result = by_month[month]
-            yield dg.AssetCheckResult(
-                asset_key=key.asset_key,
-                check_name=key.name,
-                passed=result.passed,
-                severity=result.severity,
-                metadata=result.metadata,
-                description=result.description,
-            )
+            yield dg.AssetCheckResult(asset_key=key.asset_key, check_name=key.name, **_outcome(by_month[month]))
         return
     blocking = {spec.key: spec.blocking for spec in context.check_specs}
     for key, by_month in results.items():
@@ -84,12 +77,18 @@ def month_check_results(
             yield dg.AssetCheckEvaluation(
                 asset_key=key.asset_key,
                 check_name=key.name,
-                passed=result.passed,
-                metadata=result.metadata,
-                severity=result.severity,
-                description=result.description,
                 blocking=blocking.get(key, False),
                 partition=month,
+                **_outcome(result),
             )
     for name in sorted(context.op_execution_context.selected_output_names):
         yield dg.Output(None, output_name=name)
+
+
+def _outcome(result: dg.AssetCheckResult) -> dict[str, Any]:
+    return {
+        "passed": result.passed,
+        "severity": result.severity,
+        "metadata": result.metadata,
+        "description": result.description,
+    }
