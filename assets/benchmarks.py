@@ -7,9 +7,8 @@ import dagster as dg
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
-from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, WarehouseWriterResource
 from pipelines.reference import TARGETS_FILE
 from pipelines.scorecard.benchmarks import BENCHMARK_COLUMNS, MIN_AUTHORITIES
 from pipelines.scorecard.targets import load_targets
@@ -60,10 +59,9 @@ class BenchmarksConfig(dg.Config):
 def benchmarks(
     context: dg.AssetExecutionContext,
     config: BenchmarksConfig,
-    data_home: DataHomeResource,
-    warehouse_writer: dg.ResourceParam[DataHome],
+    warehouse_writer: WarehouseWriterResource,
 ) -> dg.MaterializeResult:
-    home = data_home.home()
+    home = warehouse_writer.home()
     table, path = refresh_benchmarks(home, min_authorities=config.min_authorities)
     # Every month is rebuilt; the metadata shows the run's latest month (the last of a range).
     month = table[table["period"] == context.partition_keys[-1]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -48,44 +49,46 @@ def failing_rows_table(findings: pd.DataFrame) -> dict[str, dg.MetadataValue]:
     }
 
 
-def month_check_evaluations(
-    context: dg.AssetCheckExecutionContext, results: Mapping[str, dg.AssetCheckResult]
-) -> Iterator:
-    """One evaluation per month of the run, each recorded against its own partition.
+def month_check_results(
+    context: dg.AssetCheckExecutionContext, results: Mapping[dg.AssetCheckKey, Mapping[str, dg.AssetCheckResult]]
+) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
+    """Each check's result for each month of the run, every one recorded against its own month.
 
-    A run over a range of months (one process for a history, a single-run backfill) has no
-    single partition key, and Dagster 1.13 records an `AssetCheckResult` returned from such a
-    run without a partition; an `AssetCheckEvaluation` carries its partition itself, so the UI
-    keeps a result per month however the months were run.
+    One month (the schedule, the sensor, a month launched in the UI): an `AssetCheckResult` per
+    check, which Dagster records against the run's partition and the month's materialization.
+    A range of months in one run (a single-run backfill, `csc-returns run` over a history) has no
+    single partition, and Dagster 1.13 records an `AssetCheckResult` of such a run against no
+    month; so each month's result is an `AssetCheckEvaluation` naming its partition (the public
+    event for a result recorded after the fact), and the step then gives each output Dagster
+    selected for it (`selected_output_names`), which the steps behind a blocking check wait for.
+    What Dagster cannot be told through its public API in 1.13 is which materialization each
+    such evaluation judged; the UI's partition status of the check then shows the month as
+    checked before its latest materialization, while the month's result, rows and history are
+    all there (docs/operations.md, Backfills).
     """
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
+    if context.has_partition_key:
+        month = context.partition_key
+        for key, by_month in results.items():
+            yield dg.AssetCheckResult(asset_key=key.asset_key, check_name=key.name, **_outcome(by_month[month]))
+        return
+    blocking = {spec.key: spec.blocking for spec in context.check_specs}
+    for key, by_month in results.items():
+        for month, result in by_month.items():
+            yield dg.AssetCheckEvaluation(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                blocking=blocking.get(key, False),
+                partition=month,
+                **_outcome(result),
+            )
+    for name in sorted(context.op_execution_context.selected_output_names):
+        yield dg.Output(None, output_name=name)
 
-    spec = context.check_specs[0]
-    months = list(results)
-    # The newest materialization of each month: the one this run just wrote (one per month).
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=spec.asset_key, asset_partitions=months), limit=len(months)
-    ).records
-    targets = {}
-    for record in records:
-        targets.setdefault(
-            record.partition_key,
-            AssetCheckEvaluationTargetMaterializationData(
-                run_id=record.event_log_entry.run_id, storage_id=record.storage_id, timestamp=record.timestamp
-            ),
-        )
-    for month, result in results.items():
-        yield dg.AssetCheckEvaluation(
-            asset_key=spec.asset_key,
-            check_name=spec.name,
-            passed=result.passed,
-            metadata=result.metadata,
-            severity=result.severity,
-            description=result.description,
-            blocking=spec.blocking,
-            partition=month,
-            target_materialization_data=targets.get(month),
-        )
-    yield dg.Output(None, output_name=context.op_def.output_defs[0].name)
+
+def _outcome(result: dg.AssetCheckResult) -> dict[str, Any]:
+    return {
+        "passed": result.passed,
+        "severity": result.severity,
+        "metadata": result.metadata,
+        "description": result.description,
+    }

@@ -2,12 +2,16 @@
 
 import dagster as dg
 
-from assets.metadata import month_check_evaluations
+from assets.metadata import month_check_results
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
-from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
+from pipelines.orchestration.resources import (
+    WAREHOUSE_POOL,
+    DataHomeResource,
+    PublishingResource,
+    WarehouseWriterResource,
+)
 from pipelines.publish.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
 
 RELEASE_SCHEMA = dg.TableSchema(
@@ -39,15 +43,15 @@ RELEASE_SCHEMA = dg.TableSchema(
     ),
 )
 def open_data_release(
-    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+    context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource, publishing: PublishingResource
 ):
-    from pipelines.publish.release import PublishingError
-    from pipelines.steps.monthly import publish_months
+    from pipelines.steps.monthly import PublishingError, publish_months
 
-    home, months = data_home.home(), list(context.partition_keys)
+    home, months = warehouse_writer.home(), list(context.partition_keys)
     published, failures = {}, []
     try:  # publish_months asks the publication guard itself: blocking checks act only within one run
-        summaries = publish_months(home, months)  # in calendar order, the files written and swapped once
+        # In calendar order, the files written and swapped once, then sent where this deployment publishes.
+        summaries = publish_months(home, months, publishing.destination(), publishing.settings())
     except PublishingError as exc:  # a one-line reason for the steward, not a traceback
         summaries, failures = [], [str(exc)]
     for summary in summaries:
@@ -66,9 +70,7 @@ def open_data_release(
             if len(months) == 1
             else {
                 "months": dg.MetadataValue.int(len(months)),
-                "local_authority_rows": dg.MetadataValue.int(
-                    sum(m["local_authority_rows"].value for m in published.values())
-                ),
+                "local_authority_rows": dg.MetadataValue.int(sum(s.la_rows for s in summaries if s.month in published)),
             }
         )
         yield dg.MaterializeResult(metadata=only)
@@ -114,4 +116,4 @@ def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeRe
         )
         for month, findings in screened.items()
     }
-    yield from month_check_evaluations(context, results)
+    yield from month_check_results(context, {context.check_specs[0].key: results})

@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_evaluations
-from pipelines.home import DataHome
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_results
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, WarehouseWriterResource
 from pipelines.steps.monthly import archive_landing, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
@@ -46,11 +45,12 @@ RETURNS_SCHEMA = dg.TableSchema(
     ),
 )
 def received_returns(
-    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+    context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource
 ) -> dg.MaterializeResult:
-    home = data_home.home()
+    home = warehouse_writer.home()
     archived = archive_landing(home)
-    results = validate_months(home, list(context.partition_keys), engine=data_home.validation_engine, write_report=True)
+    engine = warehouse_writer.data_home.validation_engine
+    results = validate_months(home, list(context.partition_keys), engine=engine, write_report=True)
     newly_archived = dg.MetadataValue.int(sum(f.new for f in archived))
     if len(results) > 1:  # one materialization per month, all carrying the range's table
         return dg.MaterializeResult(
@@ -95,29 +95,46 @@ def _months_table(results) -> str:
     return "\n".join(lines)
 
 
-def _family_check(family: str) -> dg.AssetChecksDefinition:
+def _family_description(family: str) -> str:
     has_errors = any(rule.family == family and rule.severity == ERROR for rule in RULES.values())
+    return FAMILIES[family] + (
+        " Errors hold the return back." if has_errors else " Findings are queries for the steward."
+    )
 
-    @dg.asset_check(
+
+FAMILY_CHECKS = {
+    family: dg.AssetCheckSpec(
+        f"{family}_rules",
         asset=received_returns,
-        name=f"{family}_rules",
         partitions_def=MONTHS,
         # A failing return is held back row by row in indicator_values, so a failure here must
         # not stop the other authorities' good returns; publication is guarded downstream.
         blocking=False,
-        description=FAMILIES[family]
-        + (" Errors hold the return back." if has_errors else " Findings are queries for the steward."),
+        description=_family_description(family),
     )
-    def check(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
-        home, months = data_home.home(), list(context.partition_keys)
-        stored = stored_findings(home, months)  # every month of the run in one read
-        stored = stored[stored["family"] == family]
-        by_month = dict(tuple(stored.groupby("period", sort=False)))
-        yield from month_check_evaluations(
-            context, {month: _family_result(home, month, by_month.get(month, stored.iloc[0:0])) for month in months}
-        )
+    for family in FAMILIES
+}
 
-    return check
+
+@dg.multi_asset_check(
+    specs=list(FAMILY_CHECKS.values()),
+    can_subset=True,  # the UI may run one family's check alone
+    description="One check per rule family, from the findings the rule book stored: read once for every family and month of the run.",
+)
+def rule_families(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
+    home, months = data_home.home(), list(context.partition_keys)
+    wanted = {
+        family: spec.key for family, spec in FAMILY_CHECKS.items() if spec.key in context.selected_asset_check_keys
+    }
+    stored = stored_findings(home, months)  # every month of the run in one read, from the readers' snapshot
+    stored = stored[stored["family"].isin(list(wanted))]
+    by_family_and_month = dict(tuple(stored.groupby(["family", "period"], sort=False)))
+    nothing = stored.iloc[0:0]
+    results = {
+        key: {month: _family_result(home, month, by_family_and_month.get((family, month), nothing)) for month in months}
+        for family, key in wanted.items()
+    }
+    yield from month_check_results(context, results)
 
 
 def _family_result(home, month: str, findings) -> dg.AssetCheckResult:
@@ -140,6 +157,3 @@ def _family_result(home, month: str, findings) -> dg.AssetCheckResult:
             **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
         },
     )
-
-
-family_checks = [_family_check(family) for family in FAMILIES]

@@ -6,9 +6,8 @@ from assets.benchmarks import benchmarks
 from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
-from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, WarehouseWriterResource
 from pipelines.steps.monthly import refresh_scorecard
 
 SCORECARD_SCHEMA = dg.TableSchema(
@@ -43,10 +42,8 @@ SCORECARD_SCHEMA = dg.TableSchema(
         "benchmarks, England and the statistical neighbours, under <home>/reports/scorecard/."
     ),
 )
-def scorecard(
-    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
-) -> dg.MaterializeResult:
-    result = refresh_scorecard(data_home.home())
+def scorecard(context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource) -> dg.MaterializeResult:
+    result = refresh_scorecard(warehouse_writer.home())
     if result is None:
         return dg.MaterializeResult(metadata={"targets": dg.MetadataValue.text("no targets imported")})
     table, files = result

@@ -2,11 +2,10 @@
 
 import dagster as dg
 
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_evaluations
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_results
 from assets.returns import OWNERS, received_returns
-from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, WarehouseWriterResource
 from pipelines.steps.monthly import publication_blockers, store_accepted_months
 
 VALUES_SCHEMA = dg.TableSchema(
@@ -34,10 +33,10 @@ VALUES_SCHEMA = dg.TableSchema(
     metadata={"dagster/column_schema": VALUES_SCHEMA, "dagster/table_name": "warehouse.duckdb: indicator_values"},
 )
 def indicator_values(
-    context: dg.AssetExecutionContext, data_home: DataHomeResource, warehouse_writer: dg.ResourceParam[DataHome]
+    context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource
 ) -> dg.MaterializeResult:
     months = list(context.partition_keys)
-    accepted = store_accepted_months(data_home.home(), months)
+    accepted = store_accepted_months(warehouse_writer.home(), months)
     if len(months) > 1:
         return dg.MaterializeResult(
             metadata={
@@ -72,4 +71,4 @@ def accepted_returns_clean(context: dg.AssetCheckExecutionContext, data_home: Da
         )
         for month, errors in blockers.items()
     }
-    yield from month_check_evaluations(context, results)
+    yield from month_check_results(context, {context.check_specs[0].key: results})

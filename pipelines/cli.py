@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from pipelines.exit_codes import FINDINGS, LOCKED, OK, RUN_FAILED, USAGE
-from pipelines.home import DataHome
+from pipelines.home import DataHome, environment
 
 
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
@@ -540,10 +540,11 @@ def _catalogue_problems() -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The edge: the environment is read here once and handed on as values (pipelines/home/environment.py).
+    environment.use_catalogue_from(environment.current())
     if (catalogue_problems := _catalogue_problems()) is not None:
         return catalogue_problems
-    home = DataHome.resolve(args.home)
-    os.environ["CSC_HOME"] = str(home.root)
+    home = DataHome.resolve(environment.home_path(args.home, environment.current()))
     try:
         if getattr(args, "writer", False):
             return _as_the_writer(args, home)

@@ -10,7 +10,6 @@ line per mistake instead of being read as something else.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,8 +19,9 @@ import pandas as pd
 from schemas.month import PERIOD_PATTERN  # noqa: F401 - the catalogue's identity columns use it
 
 CATALOGUE_PATH = Path(__file__).with_name("indicators.csv")
-# Points every command (and its child processes) at another catalogue, e.g. a copy with a new indicator.
-CATALOGUE_ENV = "CSC_CATALOGUE"
+# Another catalogue in force (a copy with a new indicator, say): chosen at the edges from
+# $CSC_CATALOGUE (pipelines/home/environment.py) through `use_catalogue`.
+_chosen: Path | None = None
 
 CATALOGUE_FIELDS = (
     "column",
@@ -94,10 +94,19 @@ class CatalogueError(ValueError):
         super().__init__("\n".join(problems))
 
 
+def use_catalogue(path: Path | None) -> None:
+    """Make `path` the catalogue in force for this process (None: the bundled one); an edge calls
+    this before anything reads the catalogue."""
+    global _chosen
+    if path != _chosen:
+        _chosen = path
+        load_catalogue.cache_clear()
+        indicators_by_column.cache_clear()
+
+
 def catalogue_path() -> Path:
-    """The catalogue in force: $CSC_CATALOGUE when set, else the bundled `schemas/indicators.csv`."""
-    override = os.environ.get(CATALOGUE_ENV)
-    return Path(override) if override else CATALOGUE_PATH
+    """The catalogue in force: the one an edge chose ($CSC_CATALOGUE), else the bundled `schemas/indicators.csv`."""
+    return _chosen or CATALOGUE_PATH
 
 
 def _catalogue_schema():

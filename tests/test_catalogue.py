@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.home.environment import CATALOGUE as CATALOGUE_ENV
 from schemas.catalogue import (
-    CATALOGUE_ENV,
     CATALOGUE_FIELDS,
     CATALOGUE_PATH,
     UNITS,

@@ -6,17 +6,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_HOME = "data"
-HOME_ENV = "CSC_HOME"
-
 
 @dataclass(frozen=True)
 class DataHome:
+    """The folders of one data home. Its path is given, never looked up: the command line and the
+    Dagster code location learn it (`--home`, $CSC_HOME: pipelines/home/environment.py) and hand it on."""
+
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None) -> DataHome:
-        return cls(Path(home or os.environ.get(HOME_ENV) or DEFAULT_HOME).resolve())
+    def resolve(cls, home: str | os.PathLike) -> DataHome:
+        """The home at `home`, as an absolute path."""
+        if not str(home):
+            raise ValueError("a data home needs a path")
+        return cls(Path(home).resolve())
 
     @property
     def landing(self) -> Path:

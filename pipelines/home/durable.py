@@ -23,7 +23,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-CRASH_ENV = "CSC_CRASH_AT"
+from pipelines.home import environment
+
+CRASH_ENV = environment.CRASH_AT
 # renameat2(2) RENAME_EXCHANGE (Linux >= 3.15) and renamex_np(2) RENAME_SWAP (macOS) are both 2.
 _SWAP_FLAG = 2
 _AT_FDCWD = -100
@@ -31,7 +33,7 @@ _AT_FDCWD = -100
 
 def crash_point(point: str) -> None:
     """Test hook: SIGKILL this process here when `CSC_CRASH_AT` names `point`."""
-    if os.environ.get(CRASH_ENV) == point:
+    if environment.crash_point_wanted(point):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pipelines.home import DataHome
+from pipelines.home import DataHome, environment
 
 LOCK_FILE = ".writer.lock"
-HELD_ENV = "CSC_WRITER_LOCK_HELD"
-TIMEOUT_ENV = "CSC_LOCK_TIMEOUT"
+HELD_ENV = environment.LOCK_HELD
+TIMEOUT_ENV = environment.LOCK_TIMEOUT
 DEFAULT_TIMEOUT = 3600.0
 POLL_SECONDS = 0.2
 
@@ -42,11 +42,7 @@ def lock_path(home: DataHome) -> Path:
 
 
 def default_timeout() -> float:
-    value = os.environ.get(TIMEOUT_ENV, "")
-    try:
-        return float(value) if value else DEFAULT_TIMEOUT
-    except ValueError:
-        return DEFAULT_TIMEOUT
+    return environment.lock_timeout(DEFAULT_TIMEOUT)
 
 
 def holder(home: DataHome) -> str:
@@ -59,7 +55,7 @@ def holder(home: DataHome) -> str:
 
 
 def _held_by_parent(path: Path) -> bool:
-    return os.environ.get(HELD_ENV) == str(path)
+    return environment.lock_held_by_parent(path)
 
 
 def holds_writer_lock(home: DataHome) -> bool:
@@ -91,16 +87,11 @@ def writer_lock(
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, f"process {os.getpid()} that started at {started}\n".encode(), 0)
         _held[path] = 1
-        previous = os.environ.get(HELD_ENV)
-        os.environ[HELD_ENV] = str(path)
         try:
-            yield
+            with environment.telling_children_lock_held(path):
+                yield
         finally:
             _held.pop(path, None)
-            if previous is None:
-                os.environ.pop(HELD_ENV, None)
-            else:
-                os.environ[HELD_ENV] = previous
             os.ftruncate(descriptor, 0)
     finally:
         os.close(descriptor)  # closing releases the flock

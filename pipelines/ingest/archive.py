@@ -79,4 +79,4 @@ def verified_archive_path(home: DataHome, sha256: str, file_name: str) -> Path:
 
 def read_archived(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
     """An archived version, checked against its hash, read as the return it was landed as (named by its landing name)."""
-    return read_return(verified_archive_path(home, sha256, file_name), display_name=file_name)
+    return read_return(verified_archive_path(home, sha256, file_name), display_name=file_name, home=home)

@@ -141,9 +141,9 @@ def contents_of(parsed: ParsedReturn) -> FileContents:
     return FileContents(parsed.readable, periods, parsed.problem)
 
 
-def read_contents(path: Path) -> FileContents:
-    """What a landed file holds, through the same reader the pipeline uses, without archiving it."""
-    return contents_of(read_return(path))
+def read_contents(path: Path, home: DataHome) -> FileContents:
+    """What a file landed in `home` holds, through the same reader the pipeline uses, without archiving it."""
+    return contents_of(read_return(path, home=home))
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ Each limit can be changed with an environment variable `CSC_LIMIT_<NAME>` (e.g.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-ENV_PREFIX = "CSC_LIMIT_"
+from pipelines.home import environment
+
+ENV_PREFIX = environment.LIMIT_PREFIX
 MB = 1024 * 1024
 
 
@@ -32,10 +33,10 @@ class Limits:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
         """The defaults, each overridden by `CSC_LIMIT_<NAME>` when set to a whole number above zero."""
-        environ = os.environ if environ is None else environ
+        overrides = environment.limit_overrides(environ)
         given = {}
         for limit in fields(cls):
-            raw = environ.get(ENV_PREFIX + limit.name.upper())
+            raw = overrides.get(limit.name)
             if raw is not None and raw.strip().isdigit() and int(raw) > 0:
                 given[limit.name] = int(raw)
         return cls(**given)

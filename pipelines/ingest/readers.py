@@ -73,7 +73,7 @@ def read_return(
 ) -> ParsedReturn:
     """The return in `path`, in the standard (long) or the wide layout, CSV or XLSX.
 
-    `home` gives the row-label mapping of wide sheets (default: the data home of `$CSC_HOME`);
+    `home` gives the row-label mapping of wide sheets (none without a home: the standard's labels only);
     `limits` default to `Limits.from_env()`. Never raises on bad input: see the module doc.
     """
     name = display_name or Path(path).name
@@ -133,8 +133,8 @@ def _read_grid(name: str, grid: Grid, home: DataHome | None) -> ParsedReturn:
         )
     long_header = _long_header(grid)
     if long_header is None and (wide_header := find_wide_header(grid)) is not None:
-        home = home or DataHome.resolve()
-        return _from_wide(name, read_wide(name, grid, wide_header, load_row_labels(home.row_labels)))
+        labels = load_row_labels(home.row_labels if home is not None else None)
+        return _from_wide(name, read_wide(name, grid, wide_header, labels))
     return _tabulate(name, grid, long_header or 0)
 
 

@@ -1,34 +1,78 @@
-"""The code location: assembles assets, checks, jobs, schedules and sensors."""
+"""The code location: assembles assets, checks, jobs, schedules, sensors and resources.
+
+This is one of the two edges that read the environment (the other is the command line's entry
+point): every variable through `dagster.EnvVar`, named in `pipelines/home/environment.py`, and
+handed to the rest as resource fields and values. A value needed when the location loads (the
+schedule's cron, whether automation starts running, which catalogue and which destination) is
+read with `EnvVar.get_value`; the data home and the portal's settings are resolved when a run
+starts, so a secret never appears in the UI.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
-import assets
-from pipelines.orchestration.jobs import JOBS, monthly_release_job
-from pipelines.orchestration.resources import DataHomeResource, warehouse_writer
-from pipelines.orchestration.schedules import automation_running, build_release_schedule
-from pipelines.orchestration.sensors import build_landing_sensor
+from pipelines.home import environment
+from schemas.catalogue import use_catalogue
 
-_running = automation_running()
+# Which catalogue is in force decides the columns the assets' table schemas list: chosen before
+# the assets are imported.
+use_catalogue(Path(chosen) if (chosen := dg.EnvVar(environment.CATALOGUE).get_value()) else None)
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_package_module(assets),
-    asset_checks=dg.load_asset_checks_from_package_module(assets),
-    jobs=JOBS,
-    schedules=[
-        build_release_schedule(
-            default_status=dg.DefaultScheduleStatus.RUNNING if _running else dg.DefaultScheduleStatus.STOPPED
-        )
-    ],
-    sensors=[
-        build_landing_sensor(
-            monthly_release_job,
-            default_status=dg.DefaultSensorStatus.RUNNING if _running else dg.DefaultSensorStatus.STOPPED,
-        )
-    ],
-    resources={"data_home": DataHomeResource(), "warehouse_writer": warehouse_writer},
-    # One process per run, as the jobs: the writer lock is then held once for the whole run, and
-    # a selection materialised from the UI costs no process start per step.
-    executor=dg.in_process_executor,
-)
+import assets  # noqa: E402
+from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402
+from pipelines.orchestration.resources import PublishingResource, pipeline_resources  # noqa: E402
+from pipelines.orchestration.schedules import automation_running, build_release_schedule, release_cron  # noqa: E402
+from pipelines.orchestration.sensors import build_landing_sensor  # noqa: E402
+
+
+def publishing_from_environment() -> PublishingResource:
+    """The publishing destination of this deployment: the publish folder unless
+    $CSC_PUBLISH_DESTINATION says `ckan`, when the portal's settings and token are required (a run
+    without them fails at its start, naming the variable) and resolved when each run starts."""
+    common = {
+        "base_url": dg.EnvVar(environment.PUBLISH_BASE_URL).get_value("") or "",
+        "publisher_name": dg.EnvVar(environment.PUBLISHER_NAME).get_value("") or "",
+    }
+    destination = (dg.EnvVar(environment.PUBLISH_DESTINATION).get_value("") or "folder").strip().lower()
+    if destination != "ckan":
+        return PublishingResource(kind="folder", **common)
+    return PublishingResource(
+        kind="ckan",
+        ckan_url=dg.EnvVar(environment.CKAN_URL),
+        ckan_organisation=dg.EnvVar(environment.CKAN_ORGANISATION),
+        ckan_dataset=dg.EnvVar(environment.CKAN_DATASET).get_value("") or "",
+        ckan_token=dg.EnvVar(environment.CKAN_TOKEN),
+        **common,
+    )
+
+
+def build_definitions() -> dg.Definitions:
+    running = automation_running(dg.EnvVar(environment.AUTOMATION).get_value(""))
+    return dg.Definitions(
+        assets=dg.load_assets_from_package_module(assets),
+        asset_checks=dg.load_asset_checks_from_package_module(assets),
+        jobs=JOBS,
+        schedules=[
+            build_release_schedule(
+                release_cron(dg.EnvVar(environment.RELEASE_CRON).get_value("")),
+                default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+            )
+        ],
+        sensors=[
+            build_landing_sensor(
+                monthly_release_job,
+                default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
+            )
+        ],
+        # The data home is learned here once, from $CSC_HOME when a run starts.
+        resources=pipeline_resources(dg.EnvVar(environment.HOME), publishing_from_environment()),
+        # One process per run, as the jobs: the writer lock is then held once for the whole run, and
+        # a selection materialised from the UI costs no process start per step.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

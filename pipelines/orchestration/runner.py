@@ -1,31 +1,43 @@
-"""Runs the monthly job in-process against the data home's own Dagster instance, so CLI runs show in its UI."""
+"""Runs the monthly job in-process against the data home's own Dagster instance, so CLI runs show in its UI.
+
+`csc-returns run` runs `monthly_release` from the code location's definitions, with the same
+resources as the UI, the schedule and the sensor, and hands its data home to the run as a value
+(the run's config), never through the environment. Consecutive months are one run over their
+range (the assets' single-run backfill policy). Progress is followed through Dagster's public
+records of the run (`instance.fetch_materializations`), and the summary read from the run's result.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import functools
+import graphlib
 import os
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
-from pipelines.home import DataHome
+from pipelines.home import DataHome, environment
 from pipelines.orchestration.progress import Progress, ProgressCallback, ignore_progress
+from schemas.month import consecutive_ranges, span_text
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # The instance configuration every data home starts from (package data: installed copies have it too).
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
-# The CLI prints its own summary; step logs stay in the instance for the UI.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def instance_home(home: DataHome) -> Path:
     """The folder of the Dagster instance that records `home`'s runs: $DAGSTER_HOME when set,
     else `<home>/.dagster/`, given the project's dagster.yaml the first time (an edited copy is kept)."""
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"]).resolve()
+    shared = environment.dagster_home()
+    if shared is not None:
+        return shared
     folder = home.instance
     config = folder / "dagster.yaml"
     if not config.exists():
@@ -37,25 +49,27 @@ def instance_home(home: DataHome) -> Path:
 
 
 @contextlib.contextmanager
-def project_instance(home: DataHome | None = None) -> Iterator[DagsterInstance]:  # noqa: F821
-    """The instance `csc-returns dev` shows for `home` (default: $CSC_HOME, else ./data): see `instance_home`.
+def project_instance(home: DataHome) -> Iterator[dg.DagsterInstance]:
+    """The instance `csc-returns dev` shows for `home`: see `instance_home`.
 
     Storage paths left at Dagster's defaults resolve inside the instance folder, whatever the
     working directory.
     """
     from dagster import DagsterInstance
 
-    with DagsterInstance.from_config(str(instance_home(home or DataHome.resolve()))) as instance:
+    with DagsterInstance.from_config(str(instance_home(home))) as instance:
         yield instance
 
 
 def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
     """Archive what has landed; (months that can run, {month that cannot: its files})."""
     from pipelines.orchestration.partitions import MONTHS, releasable
-    from pipelines.steps.monthly import archive_landing
+    from pipelines.steps.monthly import archive_landing, months_to_run
 
     valid = set(MONTHS.get_partition_keys())
-    runnable, arrived, outside = set(), set(), {}
+    runnable: set[str] = set()
+    arrived: set[str] = set()
+    outside: dict[str, list[str]] = {}
     for archived in archive_landing(home):
         months, others = releasable(archived.periods, valid)
         runnable.update(months)
@@ -63,31 +77,7 @@ def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
             arrived.update(months)
         for period in others:
             outside.setdefault(period, []).append(archived.file_name)
-    return months_touched(home, sorted(runnable), sorted(arrived)), outside
-
-
-def months_touched(home: DataHome, landed: list[str], arrived: list[str]) -> list[str]:
-    """The months a run over the landing folder must process.
-
-    Nothing new arrived: every landed month (running again re-checks them all). Otherwise only
-    what the arrivals touch: their months, the stored or landed months whose history rules read
-    them (up to HISTORY_MONTHS later: rolling sums, movement), and landed months never validated.
-    """
-    from pipelines.store.warehouse import connect
-    from schemas.rules import HISTORY_MONTHS
-
-    if not arrived:
-        return landed
-    import pandas as pd
-
-    with connect(home) as connection:
-        validated = {month for (month,) in connection.execute("SELECT DISTINCT period FROM returns").fetchall()}
-    known = validated | set(landed)
-    touched = set(arrived) | {month for month in landed if month not in validated}
-    for month in arrived:
-        later = pd.period_range(pd.Period(month, "M") + 1, periods=HISTORY_MONTHS, freq="M").strftime("%Y-%m")
-        touched.update(known.intersection(later))
-    return sorted(touched)
+    return months_to_run(home, sorted(runnable), sorted(arrived)), outside
 
 
 class UnknownMonth(ValueError):
@@ -136,7 +126,7 @@ class RunSummary:
         if not self.months:
             out.append(f"no returns for a completed month in {landing}")
         else:
-            out.append(f"published {len(self.published)} month(s) to {publish}: {_span(self.published)}")
+            out.append(f"published {len(self.published)} month(s) to {publish}: {span_text(self.published)}")
             out.append(f"held back {len(self.held_back)} return(s):" if self.held_back else "held back: none")
             out += [
                 f"  {h['month']} {h['la_code']}: {h['errors']} error(s), first: {h['first_error'] or ''}"
@@ -154,15 +144,17 @@ class RunSummary:
 
 def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallback = ignore_progress) -> RunSummary:
     """Run `monthly_release` for `months` (None: the months the landing folder's arrivals touch),
-    one run per range of consecutive months, reporting each run's stage (the Dagster step under
-    way) and end to `progress`.
+    one run per range of consecutive months, reporting each run's stage (the asset under way)
+    and end to `progress`.
 
     UnknownMonth when a month asked for cannot be run.
     """
     started = time.monotonic()
     progress(Progress(0, len(months or []), stage="loading the pipeline"))
     from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.jobs import RELEASE_JOB
     from pipelines.orchestration.partitions import MONTHS
+    from pipelines.steps.monthly import unreadable_landed_files
 
     valid = MONTHS.get_partition_keys()
     summary = RunSummary()
@@ -177,110 +169,181 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
     # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
     summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
     summary.months = list(wanted)
-    job = defs.resolve_job_def("monthly_release")
-    with project_instance(home) if wanted else contextlib.nullcontext() as instance:
-        done = 0
-        for first, last in month_ranges(wanted):
-            span = [month for month in wanted if first <= month <= last]
-            label = _span(span)
-            progress(Progress(done, len(wanted), label, "starting"))
-            run_id = str(uuid.uuid4())
-            # Dagster reports each step as it starts: that is the stage of the range's run.
-            instance.add_event_listener(run_id, functools.partial(_report_step, progress, done, len(wanted), label))
-            result = execute_range(job, instance, first, last, run_id=run_id)
-            published = published_months(result, first, last)
-            held = _held_back(home, span)
-            summary.published += published
-            summary.held_back += held
-            failure = None if result.success else _first_failure(result)
-            summary.failed.update({month: failure for month in span if failure and month not in published})
-            done += len(span)
-            outcome = (
-                f"failed: {failure}"
-                if failure
-                else f"published, {len(held)} return(s) held back"
-                if held
-                else "published"
-            )
-            progress(Progress(done, len(wanted), label, finished=outcome))
-    summary.unreadable = _unreadable_files(home)
+    if wanted:
+        job = defs.resolve_job_def(RELEASE_JOB)
+        with project_instance(home) as instance:
+            _run_ranges(job, instance, home, wanted, asset_order(defs), summary, progress)
+    summary.unreadable = unreadable_landed_files(home)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+def _run_ranges(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    home: DataHome,
+    wanted: list[str],
+    stages: list[dg.AssetKey],
+    summary: RunSummary,
+    progress: ProgressCallback,
+) -> None:
+    """One run per range of consecutive months of `wanted`, each added to `summary` as it ends."""
+    from pipelines.steps.monthly import held_back_report
+
+    done = 0
+    for first, last in month_ranges(wanted):
+        span = [month for month in wanted if first <= month <= last]
+        label = span_text(span)
+        run_id = str(uuid.uuid4())
+
+        def show(stage: str, done: int = done, label: str = label) -> None:
+            progress(Progress(done, len(wanted), label, stage))
+
+        with following_run(instance, run_id, stages, show):
+            result = execute_range(job, instance, first, last, home, run_id=run_id)
+        published = published_months(result, first, last)
+        held = held_back_report(home, span)
+        summary.published += published
+        summary.held_back += held
+        failure = None if result.success else first_failure(result)
+        summary.failed.update({month: failure for month in span if failure and month not in published})
+        done += len(span)
+        outcome = (
+            f"failed: {failure}" if failure else f"published, {len(held)} return(s) held back" if held else "published"
+        )
+        progress(Progress(done, len(wanted), label, finished=outcome))
 
 
 def month_ranges(months: list[str]) -> list[tuple[str, str]]:
     """Consecutive months as (first, last) ranges: ["2024-01", "2024-02", "2024-05"] ->
     [("2024-01", "2024-02"), ("2024-05", "2024-05")]."""
-    import pandas as pd
-
-    periods = pd.PeriodIndex(sorted(set(months)), freq="M")
-    if periods.empty:
-        return []
-    # A new range starts wherever a month does not follow the one before it.
-    starts = pd.Series(periods.asi8).diff().ne(1).cumsum()
-    return [
-        (group.iloc[0].strftime("%Y-%m"), group.iloc[-1].strftime("%Y-%m"))
-        for _, group in pd.Series(periods).groupby(starts.to_numpy())
-    ]
+    return consecutive_ranges(months)
 
 
-def execute_range(job, instance, first: str, last: str, run_id: str | None = None, run_config: dict | None = None):
-    """One run of `job` over the consecutive months first..last: one process, the fixed work once
-    (the assets' single-run backfill policy hands every step the whole range)."""
-    options = {"instance": instance, "raise_on_error": False, "run_config": run_config or QUIET, "run_id": run_id}
+def run_config(home: DataHome, quiet: bool = True) -> dict[str, Any]:
+    """The run's config: the data home as a value (the code location's default is $CSC_HOME), and
+    console logs quietened (the command line prints its own summary; step logs stay in the instance)."""
+    config: dict[str, Any] = {"resources": {"data_home": {"config": {"path": str(home.root)}}}}
+    if quiet:
+        config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    return config
+
+
+def range_run_tags(first: str, last: str) -> dict[str, str]:
+    """The tags that make a run cover the partitions first..last, as a single-run backfill does.
+
+    Dagster 1.13 has no public way to launch a run over a partition range in-process:
+    `execute_in_process` takes one `partition_key`, and a range is carried only by two system
+    tags whose names are exported from `dagster._core.storage.tags`, not from `dagster` (the UI's
+    backfills, `dagster job execute --partition-range` and Dagster's own documentation snippets of
+    single-run backfills set them from there). Importing the names, rather than copying the strings,
+    follows them if they change and fails at once if they move; the public `RunRequest.partition_key_range`
+    then confirms Dagster reads them as the range. tests/test_layout.py allows this one import.
+    """
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    if dg.RunRequest(tags=tags).partition_key_range != dg.PartitionKeyRange(first, last):
+        raise RuntimeError(f"this Dagster no longer reads {sorted(tags)} as a run's partition range")
+    return tags
+
+
+def execute_range(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    first: str,
+    last: str,
+    home: DataHome,
+    run_id: str | None = None,
+    quiet: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """One run of `job` over the consecutive months first..last on `home`: one process, the fixed
+    work once (the assets' single-run backfill policy hands every step the whole range)."""
+    options: dict[str, Any] = {
+        "instance": instance,
+        "raise_on_error": False,
+        "run_config": run_config(home, quiet),
+        "run_id": run_id,
+    }
     if first == last:
         return job.execute_in_process(partition_key=first, **options)
-    return job.execute_in_process(tags={RANGE_START: first, RANGE_END: last}, **options)
+    return job.execute_in_process(tags=range_run_tags(first, last), **options)
 
 
-def published_months(result, first: str, last: str) -> list[str]:
+def asset_order(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """The code location's assets in the order a run materialises them (each after what it depends on)."""
+    import dagster as dg
+
+    import assets
+
+    graph: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for definition in dg.load_assets_from_package_module(assets):
+        if isinstance(definition, dg.AssetsDefinition):
+            for key in definition.keys:
+                graph[key] = set(definition.dependency_keys) - {key}
+    return list(graphlib.TopologicalSorter(graph).static_order())
+
+
+POLL_SECONDS = 1.0  # a stage lasts seconds; each look is one small query on the instance
+
+
+@contextlib.contextmanager
+def following_run(
+    instance: dg.DagsterInstance, run_id: str, stages: list[dg.AssetKey], show: Callable[[str], None]
+) -> Iterator[None]:
+    """While the block runs the run `run_id`, tell `show` the asset under way: the first of
+    `stages` whose materialization the run has not yet recorded, read from the instance's public
+    records (one small query a second, whatever the home's history)."""
+    import dagster as dg
+
+    stopped = threading.Event()
+    since = time.time()
+
+    def follow() -> None:
+        pending = list(stages)
+        shown = None
+        while pending and not stopped.is_set():
+            if pending[0] != shown:
+                shown = pending[0]
+                show(shown.to_user_string())
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=pending[0], after_timestamp=since), limit=1
+            ).records
+            if any(record.run_id == run_id for record in records):
+                pending.pop(0)
+                continue
+            stopped.wait(POLL_SECONDS)
+
+    follower = threading.Thread(target=follow, name=f"follow-{run_id[:8]}", daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        follower.join()
+
+
+def published_months(result: dg.ExecuteInProcessResult, first: str, last: str) -> list[str]:
     """The months of the run whose release was materialised (a range records one event per month)."""
-    events = result.asset_materializations_for_node("open_data_release")
-    return sorted({event.partition for event in events if event.partition and first <= event.partition <= last})
+    import dagster as dg
+
+    release = dg.AssetKey("open_data_release")
+    months = {
+        event.partition
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == release and event.partition and first <= event.partition <= last
+    }
+    return sorted(months)
 
 
-def _report_step(progress: ProgressCallback, done: int, total: int, month: str, entry) -> None:
-    event = entry.dagster_event
-    if event is not None and event.is_step_start:
-        progress(Progress(done, total, month, entry.step_key))
-
-
-def _held_back(home: DataHome, months: list[str]) -> list[dict]:
-    """{month, la_code, errors, first_error} for each return of `months` held back."""
-    from pipelines.store.status import held_back_returns, records
-    from pipelines.store.warehouse import connect
-
-    with connect(home) as connection:
-        held = held_back_returns(connection, months)
-    return records(held.rename(columns={"period": "month"}))
-
-
-def _first_failure(result) -> str:
+def first_failure(result: dg.ExecuteInProcessResult) -> str:
+    """The first failed step of the run and the first line of its error."""
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.event_specific_data.error
+            error = event.step_failure_data.error
+            if error is None:
+                return f"{event.node_name}: failed"
             cause = error.cause or error
-            return f"{event.step_key}: {cause.message.strip().splitlines()[0][:200]}"
+            return f"{event.node_name}: {cause.message.strip().splitlines()[0][:200]}"
     return "see the Dagster UI"
-
-
-def _span(months: list[str]) -> str:
-    if not months:
-        return "none"
-    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
-
-
-def _unreadable_files(home: DataHome) -> list[str]:
-    """File-level errors of the files in the landing folder now (not of every file ever received)."""
-    from pipelines.ingest.arrivals import scan_landing
-    from pipelines.store.received import file_errors
-    from pipelines.store.warehouse import connect
-
-    files, refused = scan_landing(home)  # refused entries are findings under their printable names
-    names = [path.name for path in files] + [refusal.name for refusal in refused]
-    with connect(home) as connection:
-        rows = file_errors(connection, names)
-    return [f"{f}{':' + str(r) if r else ''}{' [' + c + ']' if c else ''}: {m}" for f, r, c, m in rows]

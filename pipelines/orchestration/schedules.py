@@ -1,6 +1,7 @@
 """The monthly schedule: release the previous month on a set day (default the 3rd at 06:00, London).
 
-The cron comes from the environment so operations can move the day without a code change:
+The cron comes from the deployment's environment so operations can move the day without a code
+change (read by the code location, `definitions.py`):
 
     CSC_RELEASE_CRON="0 6 5 * *"    # 5th of the month at 06:00 Europe/London
 
@@ -11,52 +12,52 @@ the landing sensor, or by running the month again (docs/operations.md).
 from __future__ import annotations
 
 import datetime as dt
-import os
+from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._utils.schedules import is_valid_cron_string
 
+from pipelines.home.environment import RELEASE_CRON
 from pipelines.orchestration.jobs import monthly_release_job
 from pipelines.orchestration.partitions import MONTHS
+from schemas.month import Month
 
 SCHEDULE_NAME = "monthly_release_schedule"
-CRON_ENV = "CSC_RELEASE_CRON"
 DEFAULT_CRON = "0 6 3 * *"
 TIMEZONE = "Europe/London"
 # Schedules and the sensor start STOPPED (a steward turns them on in the UI); a deployment sets
 # CSC_AUTOMATION=running to have them on from the start.
-AUTOMATION_ENV = "CSC_AUTOMATION"
+RUNNING = ("running", "on", "1", "true")
 
 
 class ScheduleConfigError(ValueError):
     pass
 
 
-def release_cron(environ: dict[str, str] | None = None) -> str:
-    environ = os.environ if environ is None else environ
-    cron = (environ.get(CRON_ENV) or DEFAULT_CRON).strip()
-    if not is_valid_cron_string(cron):
-        raise ScheduleConfigError(f"{CRON_ENV}={cron!r} is not a cron expression (e.g. {DEFAULT_CRON!r})")
+def release_cron(configured: str | None) -> str:
+    """The schedule's cron: `configured` ($CSC_RELEASE_CRON) or the default; a cron Dagster would
+    refuse stops the code location here, with the variable named."""
+    cron = (configured or "").strip() or DEFAULT_CRON
+    try:  # Dagster's own judgement of a cron string, through the public definition it checks
+        dg.ScheduleDefinition(name="cron_check", cron_schedule=cron, job_name="cron_check")
+    except dg.DagsterInvalidDefinitionError:
+        raise ScheduleConfigError(f"{RELEASE_CRON}={cron!r} is not a cron expression (e.g. {DEFAULT_CRON!r})") from None
     return cron
 
 
-def automation_running(environ: dict[str, str] | None = None) -> bool:
-    environ = os.environ if environ is None else environ
-    return environ.get(AUTOMATION_ENV, "").strip().lower() in ("running", "on", "1", "true")
+def automation_running(configured: str | None) -> bool:
+    """Whether `configured` ($CSC_AUTOMATION) asks for the schedule and the sensor to start running."""
+    return (configured or "").strip().lower() in RUNNING
 
 
 def previous_month(moment: dt.datetime) -> str:
     """The month before `moment`'s month, as a partition key (YYYY-MM)."""
-    first = moment.date().replace(day=1)
-    return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+    return str(Month.containing(moment.date()) - 1)
 
 
 def build_release_schedule(
-    cron: str | None = None,
+    cron: str = DEFAULT_CRON,
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
 ) -> dg.ScheduleDefinition:
-    cron = cron or release_cron()
-
     @dg.schedule(
         name=SCHEDULE_NAME,
         cron_schedule=cron,
@@ -64,19 +65,17 @@ def build_release_schedule(
         job=monthly_release_job,
         default_status=default_status,
         description=(
-            f"Releases the previous month ({cron}, {TIMEZONE}; set {CRON_ENV} to change it): "
+            f"Releases the previous month ({cron}, {TIMEZONE}; set {RELEASE_CRON} to change it): "
             "archives what has landed, runs the rule book and publishes the accepted figures."
         ),
     )
     def monthly_release_schedule(context: dg.ScheduleEvaluationContext):
-        moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        from zoneinfo import ZoneInfo
-
-        month = previous_month(moment.astimezone(ZoneInfo(TIMEZONE)))
+        moment = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(TIMEZONE))
+        month = previous_month(moment)
         if not MONTHS.has_partition_key(month):
             return dg.SkipReason(f"{month} is not a month of the release series")
         return dg.RunRequest(
-            run_key=f"{month}@{moment.astimezone(ZoneInfo(TIMEZONE)).isoformat()}",
+            run_key=f"{month}@{moment.isoformat()}",
             partition_key=month,
             tags={"csc/trigger": "schedule"},
         )

@@ -117,13 +117,14 @@ def evaluate_landing(
             continue
         sighting = memory.observe(name, sha256_of(path))
         if not sighting.arrived:  # touched: same content under the same name
-            known[name] = {**entry, **signature}
+            known[name] = {**(entry or {}), **signature}
             continue
         arrival = (entry or {}).get("arrival", 0) + 1
+        other: list[str] = []
         if sighting.known is not None:  # content already read under another name: no need to read it again
-            months, other, problem = sighting.known["periods"], [], None
+            months, problem = sighting.known["periods"], None
         else:
-            contents = read_contents(path)
+            contents = read_contents(path, home)
             (months, other), problem = releasable(contents.periods, valid_months), contents.problem
         status = RETURN if months else NOT_A_RETURN
         known[name] = memory.versions[sighting.version] = {
@@ -183,7 +184,7 @@ def build_landing_sensor(
         ),
     )
     def landing_sensor(context: dg.SensorEvaluationContext, data_home: DataHomeResource) -> dg.SensorResult:
-        home = DataHome.resolve(data_home.path or None)
+        home = data_home.location()
         valid = set(MONTHS.get_partition_keys())
         requests, report, cursor = evaluate_landing(home, context.cursor, valid, settle_seconds=settle_seconds)
         for line in report:

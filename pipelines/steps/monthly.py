@@ -31,16 +31,21 @@ from pipelines.store import month as stored_months
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
     RecordedVersion,
+    file_errors,
     landing_memory,
     month_files,
     record_refusals,
     record_sighting,
     register_file,
 )
+from pipelines.store.status import held_back_returns, records
+from pipelines.store.status import stored_months as validated_months
 from pipelines.store.validations import ValidationBasis, reference_fingerprint, waiver_states
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
 from pipelines.validate.month import MonthValidation, RangeInputs, check_months, file_findings
+from schemas.month import months_after
+from schemas.rules import HISTORY_MONTHS
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
@@ -245,3 +250,41 @@ def publish_destination(
 def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:
     """What the screen finds in what is served for each month now (empty lists: clean)."""
     return release.screen_published(home, months)
+
+
+# What a run over the landing folder decides before it starts and reports when it ends
+# (`csc-returns run`, pipelines/orchestration/runner.py).
+
+
+def months_to_run(home: DataHome, landed: list[str], arrived: list[str]) -> list[str]:
+    """The months a run over the landing folder must process.
+
+    Nothing new arrived: every landed month (running again re-checks them all). Otherwise only
+    what the arrivals touch: their months, the stored or landed months whose history rules read
+    them (up to HISTORY_MONTHS later: rolling sums, movement), and landed months never validated.
+    """
+    if not arrived:
+        return landed
+    with connect(home) as connection:
+        validated = set(validated_months(connection))
+    known = validated | set(landed)
+    touched = set(arrived) | {month for month in landed if month not in validated}
+    for month in arrived:
+        touched.update(known.intersection(months_after(month, HISTORY_MONTHS)))
+    return sorted(touched)
+
+
+def held_back_report(home: DataHome, months: list[str]) -> list[dict]:
+    """{month, la_code, errors, first_error} for each return of `months` held back."""
+    with connect(home) as connection:
+        held = held_back_returns(connection, months)
+    return records(held.rename(columns={"period": "month"}))
+
+
+def unreadable_landed_files(home: DataHome) -> list[str]:
+    """File-level errors of the files in the landing folder now (not of every file ever received), one line each."""
+    files, refused = scan_landing(home)  # refused entries are findings under their printable names
+    names = [path.name for path in files] + [refusal.name for refusal in refused]
+    with connect(home) as connection:
+        rows = file_errors(connection, names)
+    return [f"{f}{':' + str(r) if r else ''}{' [' + c + ']' if c else ''}: {m}" for f, r, c, m in rows]

@@ -65,7 +65,7 @@ def test_a_range_in_one_run_gives_the_month_by_month_results_and_a_check_result_
                 partition_key=month, instance=instance, raise_on_error=False, run_config=run_config(one_by_one)
             ).success
     with dg.instance_for_test() as instance:
-        result = execute_range(job, instance, MONTHS[0], MONTHS[-1], run_config=run_config(batched))
+        result = execute_range(job, instance, MONTHS[0], MONTHS[-1], batched)
         assert result.success and published_months(result, MONTHS[0], MONTHS[-1]) == MONTHS
         assert instance.get_runs_count() == 1
         for check in CHECKS:

@@ -45,6 +45,11 @@ def describe() -> dict:
             for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string())
         },
         "jobs": jobs,
+        # The resources every job runs with, by class (a partial one is configured when a run starts).
+        "resources": {
+            key: getattr(resource, "resource_cls", type(resource)).__name__
+            for key, resource in sorted(defs.resources.items())
+        },
         "schedules": {
             s.name: {
                 "cron": s.cron_schedule,
@@ -66,7 +71,7 @@ def describe() -> dict:
 
 
 def test_definitions_match_the_snapshot():
-    configured = [v for v in ("CSC_RELEASE_CRON", "CSC_AUTOMATION") if os.environ.get(v)]
+    configured = [v for v in ("CSC_RELEASE_CRON", "CSC_AUTOMATION", "CSC_PUBLISH_DESTINATION") if os.environ.get(v)]
     if configured:
         pytest.skip(f"{', '.join(configured)} set: the snapshot records the defaults")
     current = describe()

@@ -3,6 +3,7 @@ unless DAGSTER_HOME is set. Two homes' runs never mix."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import dagster as dg
@@ -33,7 +34,7 @@ def _home(root, demo_files, months: list[str]) -> DataHome:
 
 def test_two_homes_cli_runs_land_in_two_instances(tmp_path, demo_files, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.setenv("CSC_HOME", str(tmp_path / "unused"))  # main sets it; restored afterwards
+    monkeypatch.setenv("CSC_HOME", str(tmp_path / "unused"))  # --home wins; the run is handed its home as a value
     monkeypatch.chdir(tmp_path)
     first = _home(tmp_path / "first", demo_files, ["2023-04"])
     second = _home(tmp_path / "second", demo_files, ["2023-05", "2023-06"])
@@ -41,6 +42,11 @@ def test_two_homes_cli_runs_land_in_two_instances(tmp_path, demo_files, monkeypa
     assert main(["--home", str(second.root), "run"]) == 0
     assert _runs_by_month(first.instance) == {"2023-04": 1}
     assert _runs_by_month(second.instance) == {"2023-05": 1, "2023-06": 1}
+    assert os.environ["CSC_HOME"] == str(tmp_path / "unused")  # nothing travels through the environment
+    for home in (first, second):
+        with dg.DagsterInstance.from_config(str(home.instance)) as instance:
+            [run] = instance.get_runs()
+            assert run.run_config["resources"]["data_home"]["config"]["path"] == str(home.root)
     assert not (tmp_path / ".dagster").exists()  # nothing in the working directory
     for home in (first, second):  # the project's configuration, with the warehouse pool of one
         assert (home.instance / "dagster.yaml").read_text() == INSTANCE_TEMPLATE.read_text()

@@ -100,7 +100,7 @@ def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(
 
     reads = []
     monkeypatch.setattr(
-        sensors, "read_contents", lambda p: reads.append(p.name) or FileContents(True, ("2024-06",), None)
+        sensors, "read_contents", lambda p, home: reads.append(p.name) or FileContents(True, ("2024-06",), None)
     )
     stamp = path.stat().st_mtime - 10
     os.utime(path, (stamp, stamp))  # touched: hashed again, same content
@@ -203,3 +203,17 @@ def test_sensor_targets_the_monthly_job_and_starts_stopped():
     assert sensor.job_name == "monthly_release"
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     assert sensor.minimum_interval_seconds == sensors.MINIMUM_INTERVAL_SECONDS
+
+
+def test_the_daemon_gives_the_sensor_the_home_the_code_location_learned_from_csc_home(
+    instance, data_home, demo_files, monkeypatch
+):
+    """As the daemon evaluates it: the code location's own resources, the home from $CSC_HOME."""
+    path = land(data_home, demo_files["2024-06"])
+    monkeypatch.setenv("CSC_HOME", str(data_home.root))
+    sensor = defs.resolve_sensor_def(sensors.SENSOR_NAME)
+    repository = defs.get_repository_def()
+    resources = {k: v for k, v in repository.get_top_level_resources().items() if k in sensor.required_resource_keys}
+    with dg.build_sensor_context(instance=instance, repository_def=repository, resources=resources) as context:
+        result = sensor.evaluate_tick(context)
+    assert [(r.partition_key, r.tags["csc/file"]) for r in result.run_requests] == [("2024-06", path.name)]

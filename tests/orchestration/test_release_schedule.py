@@ -63,10 +63,10 @@ def test_ticks_fall_at_six_london_time_in_winter_and_summer():
     assert first_six[6].utcoffset() == dt.timedelta(hours=1)  # July: BST
 
 
-def test_cron_comes_from_the_environment(instance):
-    assert schedules.release_cron({"CSC_RELEASE_CRON": "30 7 5 * *"}) == "30 7 5 * *"
-    assert schedules.release_cron({}) == schedules.DEFAULT_CRON
-    schedule = schedules.build_release_schedule(schedules.release_cron({"CSC_RELEASE_CRON": "30 7 5 * *"}))
+def test_cron_comes_from_the_deployment(instance):
+    assert schedules.release_cron("30 7 5 * *") == "30 7 5 * *"
+    assert schedules.release_cron(None) == schedules.release_cron(" ") == schedules.DEFAULT_CRON
+    schedule = schedules.build_release_schedule(schedules.release_cron("30 7 5 * *"))
     assert schedule.cron_schedule == "30 7 5 * *"
     (request,) = evaluate(schedule, instance, dt.datetime(2025, 8, 5, 7, 30, tzinfo=LONDON)).run_requests
     assert request.partition_key == "2025-07"
@@ -74,9 +74,28 @@ def test_cron_comes_from_the_environment(instance):
 
 def test_a_wrong_cron_is_refused_with_the_variable_named():
     with pytest.raises(schedules.ScheduleConfigError, match="CSC_RELEASE_CRON"):
-        schedules.release_cron({"CSC_RELEASE_CRON": "every third day"})
+        schedules.release_cron("every third day")
 
 
 def test_automation_can_start_running():
-    assert schedules.automation_running({"CSC_AUTOMATION": "running"})
-    assert not schedules.automation_running({})
+    assert schedules.automation_running("running") and schedules.automation_running(" On ")
+    assert not schedules.automation_running(None) and not schedules.automation_running("stopped")
+
+
+def test_a_wrong_cron_in_the_environment_stops_the_code_location_from_loading():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "CSC_RELEASE_CRON": "every third day"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import pipelines.orchestration.definitions"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    assert done.returncode != 0
+    assert "CSC_RELEASE_CRON='every third day' is not a cron expression" in done.stderr

@@ -20,13 +20,7 @@ import assets
 from assets.returns import received_returns
 from pipelines.home import DataHome
 from pipelines.orchestration.partitions import MONTHS
-from pipelines.orchestration.resources import (
-    WAREHOUSE_POOL,
-    WRITER_PROCESS_TAG,
-    WRITER_TAG,
-    DataHomeResource,
-    warehouse_writer,
-)
+from pipelines.orchestration.resources import WAREHOUSE_POOL, WRITER_PROCESS_TAG, WRITER_TAG, pipeline_resources
 from tests.conftest import hold_writer_lock
 
 pytestmark = pytest.mark.xdist_group("dagster")
@@ -94,7 +88,7 @@ def test_a_run_that_only_checks_reads_the_snapshot_while_a_writer_holds_the_home
         assets=dg.load_assets_from_package_module(assets),
         asset_checks=dg.load_asset_checks_from_package_module(assets),
         jobs=[checks_only],
-        resources={"data_home": DataHomeResource(), "warehouse_writer": warehouse_writer},
+        resources=pipeline_resources(str(tmp_path / "not-this-home")),  # the run's config gives the home
         executor=dg.in_process_executor,
     )
     with dg.instance_for_test() as instance:

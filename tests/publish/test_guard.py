@@ -184,10 +184,10 @@ def _dagster(home):
     import dagster as dg
 
     from pipelines.orchestration.definitions import defs
-    from pipelines.orchestration.resources import DataHomeResource, warehouse_writer
+    from pipelines.orchestration.resources import pipeline_resources
 
     # The release writes: it holds the home's writer lock through warehouse_writer, as in the code location.
-    resources = {"data_home": DataHomeResource(path=str(home.root)), "warehouse_writer": warehouse_writer}
+    resources = pipeline_resources(str(home.root))
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     run_config = {**quiet, "resources": {"data_home": {"config": {"path": str(home.root)}}}}
 

@@ -13,8 +13,9 @@ import pytest
 
 from pipelines.demo import generate_rows
 from pipelines.home import DataHome
+from pipelines.home.environment import CATALOGUE as CATALOGUE_ENV
 from pipelines.reference import import_demo_reference
-from schemas.catalogue import CATALOGUE_ENV, CATALOGUE_PATH, all_columns
+from schemas.catalogue import CATALOGUE_PATH, all_columns
 from tests.conftest import REPO, write_return
 
 CLI = Path(sys.executable).with_name("csc-returns")

@@ -1,0 +1,141 @@
+"""Every environment variable the project honours, named once, and the only domain code that reads them.
+
+The environment is read at the edges: the command line's entry point and the Dagster code
+location (`pipelines/orchestration/definitions.py`, through `dagster.EnvVar`). Both hand what
+they read to the code as values (the data home, the publishing destination, the schedule's
+cron). The knobs below the edges that tune a process as a whole (the reader's limits, the writer
+lock's wait, the crash-test hook, the indicator catalogue) are read here, and only here
+(`tests/test_layout.py` scans the code for any other reading of the environment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+# The data home (`--home` first, then this, then ./data): read by the command line and, through
+# `dagster.EnvVar`, by the code location; handed to everything else as a value.
+HOME = "CSC_HOME"
+DEFAULT_HOME = "data"
+# Dagster's own: the folder of the instance that records runs (default: <home>/.dagster/).
+DAGSTER_HOME = "DAGSTER_HOME"
+
+# The reader's limits: `CSC_LIMIT_<NAME>` for each field of `pipelines.ingest.limits.Limits`.
+LIMIT_PREFIX = "CSC_LIMIT_"
+# How long a second writer waits for the home's writer lock, in seconds (default an hour).
+LOCK_TIMEOUT = "CSC_LOCK_TIMEOUT"
+# Set by the holder of a home's writer lock for its child processes (the path of the lock file):
+# a run's own subprocesses do not wait for their parent.
+LOCK_HELD = "CSC_WRITER_LOCK_HELD"
+# Test hook: the process SIGKILLs itself at the crash point of this name (pipelines/home/durable.py).
+CRASH_AT = "CSC_CRASH_AT"
+# Another indicator catalogue than the bundled schemas/indicators.csv (a copy to try an indicator on).
+CATALOGUE = "CSC_CATALOGUE"
+
+# The code location's automation: the release schedule's cron (London time) and whether the
+# schedule and the landing sensor start running (`running`) or stopped (anything else).
+RELEASE_CRON = "CSC_RELEASE_CRON"
+AUTOMATION = "CSC_AUTOMATION"
+
+# Where releases go and what the open-data package says about its publisher: read by the code
+# location (`dagster.EnvVar`) into the publishing resource, and by the command line's entry point.
+PUBLISH_DESTINATION = "CSC_PUBLISH_DESTINATION"  # folder (default) or ckan
+PUBLISH_BASE_URL = "CSC_PUBLISH_BASE_URL"
+PUBLISHER_NAME = "CSC_PUBLISHER_NAME"
+CKAN_URL = "CSC_CKAN_URL"
+CKAN_ORGANISATION = "CSC_CKAN_ORG"
+CKAN_DATASET = "CSC_CKAN_DATASET"
+CKAN_TOKEN = "CSC_CKAN_TOKEN"  # a secret: read when a run starts, never shown in the UI or a log
+
+VARIABLES = (
+    HOME,
+    DAGSTER_HOME,
+    LOCK_TIMEOUT,
+    LOCK_HELD,
+    CRASH_AT,
+    CATALOGUE,
+    RELEASE_CRON,
+    AUTOMATION,
+    PUBLISH_DESTINATION,
+    PUBLISH_BASE_URL,
+    PUBLISHER_NAME,
+    CKAN_URL,
+    CKAN_ORGANISATION,
+    CKAN_DATASET,
+    CKAN_TOKEN,
+)
+
+
+def current() -> Mapping[str, str]:
+    """This process's environment, for an edge to read once and pass on as values."""
+    return os.environ
+
+
+def value(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The variable's value, stripped ('' when unset)."""
+    if name not in VARIABLES and not name.startswith(LIMIT_PREFIX):
+        raise KeyError(f"{name} is not a variable the project honours (pipelines/home/environment.py)")
+    return (os.environ if environ is None else environ).get(name, "").strip()
+
+
+def home_path(given: str | os.PathLike | None, environ: Mapping[str, str] | None = None) -> Path:
+    """The data home the command line works on: `--home`, else $CSC_HOME, else ./data."""
+    return Path(given or value(HOME, environ) or DEFAULT_HOME)
+
+
+def dagster_home() -> Path | None:
+    """$DAGSTER_HOME when set: the instance that records every home's runs instead of <home>/.dagster/."""
+    folder = value(DAGSTER_HOME)
+    return Path(folder).resolve() if folder else None
+
+
+def limit_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`CSC_LIMIT_<NAME>` as {name in lower case: raw text} (the limits module judges the values)."""
+    environ = os.environ if environ is None else environ
+    return {key[len(LIMIT_PREFIX) :].lower(): text for key, text in environ.items() if key.startswith(LIMIT_PREFIX)}
+
+
+def crash_point_wanted(point: str) -> bool:
+    return value(CRASH_AT) == point
+
+
+def lock_timeout(default: float) -> float:
+    """$CSC_LOCK_TIMEOUT in seconds when it is a number, else `default`."""
+    try:
+        return float(value(LOCK_TIMEOUT) or default)
+    except ValueError:
+        return default
+
+
+def lock_held_by_parent(lock_file: Path) -> bool:
+    """Whether the process that started this one holds the lock at `lock_file` (it said so in LOCK_HELD)."""
+    return value(LOCK_HELD) == str(lock_file)
+
+
+@contextlib.contextmanager
+def telling_children_lock_held(lock_file: Path) -> Iterator[None]:
+    """While the block runs, child processes started by this one know it holds the lock at `lock_file`."""
+    previous = os.environ.get(LOCK_HELD)
+    os.environ[LOCK_HELD] = str(lock_file)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(LOCK_HELD, None)
+        else:
+            os.environ[LOCK_HELD] = previous
+
+
+def catalogue_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """$CSC_CATALOGUE as a path, None for the bundled catalogue."""
+    text = value(CATALOGUE, environ)
+    return Path(text) if text else None
+
+
+def use_catalogue_from(environ: Mapping[str, str] | None = None) -> None:
+    """At an edge: point `schemas.catalogue` at $CSC_CATALOGUE (or the bundled one) for this process."""
+    from schemas.catalogue import use_catalogue
+
+    use_catalogue(catalogue_file(environ))
