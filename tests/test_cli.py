@@ -71,8 +71,8 @@ def _cold_validate_imports_none_of(tmp_path, example_rows, modules: list[str]) -
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_cold_validate_does_not_import_great_expectations(tmp_path, example_rows):
-    _cold_validate_imports_none_of(tmp_path, example_rows, ["great_expectations"])
+def test_cold_validate_does_not_import_great_expectations_or_dagster(tmp_path, example_rows):
+    _cold_validate_imports_none_of(tmp_path, example_rows, ["great_expectations", "dagster"])
 
 
 def test_a_steward_overrides_an_error_and_a_resubmission_with_new_figures_is_checked_afresh(home, example_rows, capsys):

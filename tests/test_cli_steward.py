@@ -8,6 +8,7 @@ the mistakes planted in them, and the one column-less finding, are SYNTHETIC.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -16,12 +17,14 @@ import pty
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipelines.cli import main
+from pipelines.exit_codes import LOCKED
 from pipelines.home import DataHome
 from pipelines.store.status import FINDINGS_EXPORT_COLUMNS
 from pipelines.store.warehouse import connect
@@ -422,27 +425,45 @@ def test_quiet_shows_no_progress_on_a_terminal(tmp_path):
     assert status == 0 and screen == "" and out.startswith("no returns for a completed month")
 
 
-def test_a_reader_is_answered_from_the_snapshot_while_a_writer_holds_the_warehouse(real_run, capsys):
-    home = _copy(real_run, "busy")
-    quiet = _cli(home, "status", capsys=capsys)
+@contextlib.contextmanager
+def _held_open_by_another_program(database: Path) -> Iterator[None]:
+    """A program outside the pipeline (a DuckDB shell, a BI tool) holding `database` read-write."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)",
-            str(home.warehouse),
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(120)",
+            str(database),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert holder.stdout.readline().strip() == "held"
-        busy = _cli(home, "status", capsys=capsys)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_reader_is_answered_from_the_snapshot_while_a_writer_holds_the_warehouse(real_run, capsys):
+    home = _copy(real_run, "busy")
+    quiet = _cli(home, "status", capsys=capsys)
+    with _held_open_by_another_program(home.warehouse):
+        busy = _cli(home, "status", capsys=capsys)
     # The reader never waits for a writer: it reads the snapshot the last write left (docs/architecture.md).
     assert busy == quiet and busy[0] == 0 and busy[2] == ""
+
+
+def test_a_snapshot_held_by_another_program_makes_every_reader_say_busy_in_one_line(real_run, capsys):
+    """The readers' one busy answer (exit 75): only a program outside the pipeline holding the
+    snapshot read-write can cause it."""
+    home = _copy(real_run, "snapshot-held")
+    with _held_open_by_another_program(home.warehouse_snapshot):
+        for command in (["status"], ["findings", "--month", MONTH], ["waive", "list"]):
+            status, out, err = _cli(home, *command, capsys=capsys)
+            assert status == LOCKED and out == "", command
+            assert err.count("\n") == 1 and err.startswith(f"{home.warehouse} is busy"), command
 
 
 def test_a_failed_step_exits_3_with_the_step_and_its_error(tmp_path, example_rows, monkeypatch, capsys):

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.cli import DEMO_MARKER, _empty_demo_home, _not_a_demo_home
+import pytest
+
+from pipelines.demo.safety import DEMO_MARKER, NotADemoHome, empty_demo_home, fresh_demo_home, not_a_demo_home
 from pipelines.exit_codes import USAGE
 from pipelines.home import DataHome
 from pipelines.home.lock import LOCK_FILE, writer_lock
@@ -73,23 +75,23 @@ def test_demo_refuses_a_file_and_a_folder_with_anything_in_it(tmp_path):
     folder = tmp_path / "photos"
     (folder / "2019").mkdir(parents=True)
     (folder / "2019" / "a.jpg").write_bytes(b"\xff\xd8")
-    assert "not empty (2019)" in _not_a_demo_home(DataHome(folder))
+    assert "not empty (2019)" in not_a_demo_home(DataHome(folder))
     assert (folder / "2019" / "a.jpg").read_bytes() == b"\xff\xd8"
 
 
 def test_demo_may_fill_a_missing_or_empty_folder_or_its_own_demo_home(tmp_path):
-    assert _not_a_demo_home(DataHome(tmp_path / "missing")) == ""
+    assert not_a_demo_home(DataHome(tmp_path / "missing")) == ""
     (tmp_path / "empty").mkdir()
-    assert _not_a_demo_home(DataHome(tmp_path / "empty")) == ""
+    assert not_a_demo_home(DataHome(tmp_path / "empty")) == ""
     own = DataHome(tmp_path / "own").ensure()
     (own.root / DEMO_MARKER).write_text("made by demo\n", encoding="utf-8")
     (own.landing / "old.csv").write_text("x\n", encoding="utf-8")
-    assert _not_a_demo_home(own) == ""
+    assert not_a_demo_home(own) == ""
 
     (own.instance / "storage").mkdir(parents=True)
     (own.instance / "storage" / "runs.db").write_bytes(b"run history")
     with writer_lock(own, timeout=1):  # as `demo` holds it: its lock file survives the emptying
-        _empty_demo_home(own)
+        empty_demo_home(own)
         assert sorted(p.name for p in own.root.iterdir()) == sorted([LOCK_FILE, own.instance.name])
     assert (own.instance / "storage" / "runs.db").read_bytes() == b"run history"  # never the instance
 
@@ -98,4 +100,17 @@ def test_the_lock_file_and_an_instance_do_not_make_a_folder_non_empty(tmp_path):
     folder = DataHome(tmp_path / "fresh")
     (folder.instance).mkdir(parents=True)  # `csc-returns dev` opened before the first demo
     with writer_lock(folder, timeout=1):  # `demo` takes the lock before looking: the lock file is its own
-        assert _not_a_demo_home(folder) == ""
+        assert not_a_demo_home(folder) == ""
+
+
+def test_a_fresh_demo_home_is_marked_and_a_working_home_is_refused_before_anything_is_deleted(tmp_path, example_rows):
+    fresh = fresh_demo_home(DataHome(tmp_path / "new"))
+    assert (fresh.root / DEMO_MARKER).is_file() and fresh.landing.is_dir() and fresh.reference.is_dir()
+    (fresh.landing / "SYNTHETIC-old.csv").write_text("x\n", encoding="utf-8")
+    assert list(fresh_demo_home(fresh).landing.iterdir()) == []  # its own home: emptied for a fresh demo
+
+    home = _working_home(tmp_path, example_rows)
+    before = _contents(home.root)
+    with pytest.raises(NotADemoHome, match=r"not empty \(.*\) and not a demo home.*; nothing deleted"):
+        fresh_demo_home(home)
+    assert _contents(home.root) == before

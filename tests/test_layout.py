@@ -218,7 +218,7 @@ def test_the_one_private_dagster_import_is_still_what_dagster_reads_as_a_range()
 # the one module below them that reads any.
 ENVIRONMENT_READERS = {
     "pipelines/home/environment.py",  # every variable the project honours, named and read once
-    "pipelines/cli.py",  # the command line's entry point (pipelines/cli/ after the command-line redesign)
+    "pipelines/cli/__init__.py",  # the command line's entry point
 }
 
 

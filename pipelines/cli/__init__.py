@@ -1,0 +1,57 @@
+"""`csc-returns`: validate returns, run the pipeline, import reference data, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipelines.cli.common import say
+from pipelines.cli.reference import add_reference
+from pipelines.cli.run import add_demo, add_dev, add_run
+from pipelines.cli.steward import add_findings, add_status, add_waive
+from pipelines.cli.validate import add_validate
+from pipelines.exit_codes import LOCKED, USAGE
+from pipelines.home import DataHome, environment
+from schemas.catalogue import CatalogueError, load_catalogue
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csc-returns", description=__doc__)
+    parser.add_argument("--home", help="data home (default: $CSC_HOME, else ./data)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    # In the order `--help` lists them.
+    for add_commands in (add_validate, add_run, add_reference, add_demo, add_dev, add_waive, add_status, add_findings):
+        add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # The edge: the environment is read here once and handed on as values (pipelines/home/environment.py).
+    environment.use_catalogue_from(environment.current())
+    if (catalogue_problems := _catalogue_problems()) is not None:
+        return catalogue_problems
+    home = DataHome.resolve(environment.home_path(args.home, environment.current()))
+    try:
+        return args.handler(args, home)
+    except Exception as exc:
+        # DuckDB is imported only by commands that open the warehouse (not `validate` of a new home).
+        duckdb = sys.modules.get("duckdb")
+        if duckdb is not None and isinstance(exc, duckdb.IOException):
+            # A program outside the pipeline holds the warehouse's own lock: busy, try again later.
+            return say(f"{home.warehouse}: {str(exc).splitlines()[0]}", LOCKED)
+        raise
+
+
+def _catalogue_problems() -> int | None:
+    """Check the indicator catalogue at start-up: one line per mistake and USAGE, before any work."""
+    try:
+        load_catalogue()
+    except CatalogueError as exc:
+        print(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return USAGE
+    return None

@@ -1,0 +1,110 @@
+"""`csc-returns run`, `demo` and `dev`: the pipeline over a data home, a demo home, the Dagster UI.
+
+The runner is imported by the handlers that use it, not here: it loads Dagster (about a second),
+which no other command should pay for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from pipelines.cli.common import Commands, command, say, writing_command
+from pipelines.demo import write_demo_landing
+from pipelines.demo.safety import NotADemoHome, fresh_demo_home
+from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
+from pipelines.home import DataHome, environment
+from pipelines.orchestration.progress import showing_progress
+from pipelines.steps.reference import import_demo_reference
+
+if TYPE_CHECKING:
+    from pipelines.orchestration.runner import RunSummary
+
+
+def add_run(commands: Commands) -> None:
+    run = writing_command(commands, "run", _run, help="run the pipeline for the months in <home>/landing")
+    run.add_argument("--month", help="only this month, YYYY-MM")
+    run.add_argument("--json", action="store_true", help="print the run's summary as JSON (docs/operations.md)")
+    run.add_argument("--quiet", action="store_true", help="no progress (bar or lines) on standard error")
+
+
+def add_demo(commands: Commands) -> None:
+    writing_command(commands, "demo", _demo, help="a fresh demo home with SYNTHETIC returns, and a full run")
+
+
+def add_dev(commands: Commands) -> None:
+    dev = command(commands, "dev", _dev, help="open the Dagster UI on this home's own instance (<home>/.dagster)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
+
+
+def _run(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.orchestration.runner import UnknownMonth, run_months
+
+    try:
+        with showing_progress("months", quiet=args.quiet) as progress:
+            summary = run_months(home, [args.month] if args.month else None, progress=progress)
+    except UnknownMonth as exc:
+        return say(str(exc))
+    return _say_run(summary, home, as_json=args.json)
+
+
+def _demo(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.orchestration.runner import run_months
+
+    try:
+        fresh_demo_home(home)  # a fresh demo home every time, never over data it did not make
+    except NotADemoHome as exc:
+        return say(str(exc))
+    for line in import_demo_reference(home):
+        print(f"reference {line} (demo subset)")
+    files = write_demo_landing(home.landing)
+    print(f"landed {len(files)} SYNTHETIC demo returns in {home.landing}")
+    with showing_progress("months") as progress:
+        summary = run_months(home, None, progress=progress)
+    status = _say_run(summary, home)
+    return OK if status == FINDINGS else status  # the demo holds a return back on purpose
+
+
+def _say_run(summary: RunSummary, home: DataHome, as_json: bool = False) -> int:
+    """A run's summary as text (standard output; failures on standard error) or JSON; its exit code."""
+    if as_json:
+        print(json.dumps(summary.as_json(), indent=2))
+    else:
+        out, err = summary.text(home.landing, home.publish)
+        print("\n".join(out))
+        if err:
+            print("\n".join(err), file=sys.stderr)
+    return summary.exit_code
+
+
+def _dev(args: argparse.Namespace, home: DataHome) -> int:
+    """Replace this process with `dagster dev` on the home's own instance (see runner.instance_home).
+
+    The home and the instance reach that other program the one way they can: its environment.
+    """
+    from pipelines.orchestration.runner import instance_home
+
+    env = {
+        **environment.current(),
+        environment.HOME: str(home.root),
+        environment.DAGSTER_HOME: str(instance_home(home)),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "pipelines.orchestration.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on http://{args.host}:{args.port}", flush=True)
+    os.execve(sys.executable, command, env)
+    return RUN_FAILED  # not reached: execve returns only by raising

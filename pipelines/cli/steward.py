@@ -1,0 +1,204 @@
+"""A steward's commands: `status`, `findings`, `waive`, `waive list` and `waive revoke`.
+
+They call `pipelines.steps.steward`, each handler importing it when it runs: the steps load DuckDB
+and the store, and the parser is built from every command group, so importing them here would give
+`validate` on a new home DuckDB's start-up (tests/test_cli.py holds that it imports none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import sys
+
+from pipelines.cli.common import Commands, Handler, command, say, writing_command
+from pipelines.exit_codes import LOCKED, OK
+from pipelines.home import DataHome
+
+# The options `waive` needs to grant a waiver (its subcommands `list` and `revoke` need none of them).
+WAIVE_NEEDS = ("rule", "la_code", "month", "reason", "who")
+
+
+def add_status(commands: Commands) -> None:
+    status = command(
+        commands,
+        "status",
+        _refused_in_one_line(_status),
+        help="per month: received, accepted, held back, waivers, validated and released; files landed and not yet run",
+    )
+    status.add_argument("--month", help="only this month, YYYY-MM")
+    status.add_argument("--json", action="store_true", help="the stable JSON form (docs/operations.md)")
+
+
+def add_findings(commands: Commands) -> None:
+    findings = command(
+        commands,
+        "findings",
+        _refused_in_one_line(_findings),
+        help="a month's stored findings, for a spreadsheet (--format csv)",
+    )
+    findings.add_argument("--month", required=True, help="YYYY-MM")
+    findings.add_argument("--la-code", help="only this authority")
+    findings.add_argument("--severity", choices=["error", "warning"])
+    findings.add_argument("--format", choices=["text", "csv", "json"], default="text")
+
+
+def add_waive(commands: Commands) -> None:
+    waive = writing_command(
+        commands,
+        "waive",
+        _refused_in_one_line(_waive),
+        help="accept a warning or override an error, with a reason; list and revoke waivers",
+        description="Grant a waiver (the options below), or `waive list` / `waive revoke ID`.",
+    )
+    waive.add_argument("--rule")
+    waive.add_argument("--la-code")
+    waive.add_argument("--month")
+    waive.add_argument("--column", help="the finding's column; leave out for a finding with no column")
+    waive.add_argument("--reason")
+    waive.add_argument("--who")
+    waive_commands = waive.add_subparsers(dest="waive_command")
+    waive_list = command(
+        waive_commands,
+        "list",
+        _refused_in_one_line(_waive_list),
+        help="every waiver, open and revoked, with who, when and why",
+    )
+    waive_list.add_argument("--month", help="only this month, YYYY-MM")
+    waive_list.add_argument("--la-code", help="only this authority")
+    waive_list.add_argument("--json", action="store_true")
+    waive_revoke = writing_command(
+        waive_commands,
+        "revoke",
+        _refused_in_one_line(_waive_revoke),
+        help="stop a waiver applying; it stays on the record",
+    )
+    waive_revoke.add_argument("waiver_id", type=int, metavar="ID")
+    waive_revoke.add_argument("--reason", required=True)
+    waive_revoke.add_argument("--who", required=True)
+
+
+def _refused_in_one_line(handler: Handler) -> Handler:
+    """`handler` with the steward steps' refusals said in one line: a request naming what the home
+    does not hold (exit 2), or a warehouse held by a program outside the pipeline (exit 75)."""
+
+    @functools.wraps(handler)
+    def handle(args: argparse.Namespace, home: DataHome) -> int:
+        from pipelines.steps.steward import RequestRefused, WarehouseBusy
+
+        try:
+            return handler(args, home)
+        except RequestRefused as exc:
+            return say(str(exc))
+        except WarehouseBusy as exc:
+            return say(str(exc), LOCKED)
+
+    return handle
+
+
+def _status(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.steps import steward
+
+    report = steward.month_status(home, args.month)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return OK
+    if not report["months"]:
+        print(_nothing_run(steward.nothing_run_yet(home)) or f"no returns stored in {home.root} yet")
+    for month in report["months"]:
+        print(
+            f"{month['month']}: {month['received']} received, {month['accepted']} accepted, "
+            f"{len(month['held_back'])} held back; validated {month['validated_at'] or 'not recorded'}, "
+            f"released {month['released_at'] or 'not yet'}"
+        )
+        for held in month["held_back"]:
+            print(f"  held back {held['la_code']}: {held['errors']} error(s), first: {held['first_error'] or ''}")
+        for waiver in month["waivers"]:
+            print(f"  {_waiver_line(waiver)}")
+    if report["pending_files"]:
+        print(f"landed, not yet run ({len(report['pending_files'])}): {', '.join(report['pending_files'])}")
+    return OK
+
+
+def _findings(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.steps import steward
+
+    rows = steward.findings(home, args.month, args.la_code, args.severity)
+    nothing_run = _nothing_run(steward.nothing_run_yet(home))
+    if nothing_run:  # said beside the rows a script reads, not in them
+        print(nothing_run, file=sys.stdout if args.format == "text" else sys.stderr)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=steward.FINDINGS_EXPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(steward.spreadsheet_safe(rows))
+    else:
+        for row in rows:
+            where = f"{row['file']}:{row['row']}" if row["row"] is not None else (row["file"] or "<no file>")
+            cell = f" {row['cell']}" if row["cell"] else ""
+            column = f" [{row['column']}]" if row["column"] else ""
+            waived = f" (waived: {row['waiver_reason']})" if row["waived"] else ""
+            print(f"{where}{cell} {row['authority']}{column} {row['severity']} {row['rule']}: {row['message']}{waived}")
+        if not nothing_run:
+            print(f"{len(rows)} finding(s) for {args.month}")
+    return OK
+
+
+def _waive(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.steps import steward
+
+    missing = [f"--{name.replace('_', '-')}" for name in WAIVE_NEEDS if not getattr(args, name)]
+    if missing:
+        return say(f"waive needs {', '.join(missing)} (or: waive list, waive revoke ID)")
+    ids = steward.waive(home, args.rule, args.la_code, args.month, args.column, reason=args.reason, who=args.who)
+    print(
+        f"waiver {', '.join(map(str, ids))} recorded for "
+        f"{steward.finding_named(args.rule, args.la_code, args.month, args.column)}; "
+        f"it applies from the next run: csc-returns run --month {args.month}"
+    )
+    return OK
+
+
+def _waive_list(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.steps import steward
+
+    waivers = steward.waivers(home, args.month, args.la_code)
+    if args.json:
+        print(json.dumps(waivers, indent=2))
+        return OK
+    for waiver in waivers:
+        print(_waiver_line(waiver))
+    print(f"{sum(w['state'] == 'open' for w in waivers)} open, {sum(w['state'] != 'open' for w in waivers)} revoked")
+    return OK
+
+
+def _waive_revoke(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.steps import steward
+
+    record = steward.revoke(home, args.waiver_id, who=args.who, reason=args.reason)
+    print(
+        f"waiver {args.waiver_id} revoked ({record['rule']} on {record['la_code']} {record['period']}); "
+        f"it stops applying from the next run: csc-returns run --month {record['period']}"
+    )
+    return OK
+
+
+def _nothing_run(nothing_run_yet: str | None) -> str | None:
+    """The line `status` and `findings` print for a home with no warehouse yet."""
+    return f"{nothing_run_yet}: no warehouse, no findings (csc-returns run)" if nothing_run_yet else None
+
+
+def _waiver_line(waiver: dict) -> str:
+    """`waiver 3 open: rule E06000006 2024-06 [column] by who at when: "reason"` (+ its revocation)."""
+    where = f"{waiver['rule']} {waiver['la_code']}{' ' + waiver['period'] if waiver.get('period') else ''}"
+    column = f" [{waiver['column']}]" if waiver["column"] else " (no column)"
+    line = (
+        f"waiver {waiver['waiver_id']} {waiver['state']}: {where}{column} by {waiver['who']} "
+        f'at {waiver["created_at"]}: "{waiver["reason"]}"'
+    )
+    if waiver["revoked_at"]:
+        line += f'; revoked by {waiver["revoked_by"]} at {waiver["revoked_at"]}: "{waiver["revoked_reason"] or ""}"'
+    return line
