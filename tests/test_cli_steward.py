@@ -28,6 +28,7 @@ from pipelines.exit_codes import LOCKED
 from pipelines.home import DataHome
 from pipelines.store.status import FINDINGS_EXPORT_COLUMNS
 from pipelines.store.warehouse import connect
+from schemas.month import consecutive_ranges
 from tests.conftest import REPO, write_return
 from tests.validate.conftest import POPULATION, REGISTER, reference_folder, shape_real_returns
 
@@ -477,3 +478,21 @@ def test_a_failed_step_exits_3_with_the_step_and_its_error(tmp_path, example_row
     assert status == 3 and summary["exit_code"] == 3 and err == ""
     assert summary["published"] == [] and [f["month"] for f in summary["failed"]] == [month]
     assert summary["failed"][0]["error"].split(":")[0] in {"received_returns", "indicator_values", "open_data_release"}
+
+
+def test_a_failed_range_run_names_its_step_and_error_for_every_month(tmp_path, example_rows, monkeypatch, capsys):
+    """A range runs in Dagster's command line, another process: its failure still comes back as
+    the step and the first line of its error (the jobs' failure hook tags the run with it)."""
+    monkeypatch.setenv("DAGSTER_HOME", _env(tmp_path / "dagster")["DAGSTER_HOME"])
+    home = DataHome(tmp_path / "home").ensure()  # no register imported: the release cannot be built
+    months = sorted({row["period"] for row in example_rows})
+    assert consecutive_ranges(months) == [(months[0], months[1])]  # one range: one run, in Dagster's command line
+    write_return(home.landing / "SYNTHETIC-example.csv", example_rows)
+
+    status, out, err = _cli(home, "run", "--json", "--quiet", capsys=capsys)
+    summary = json.loads(out)
+    assert status == 3 and err == "" and summary["months"] == months and summary["published"] == []
+    failures = {f["month"]: f["error"] for f in summary["failed"]}
+    assert sorted(failures) == months and len(set(failures.values())) == 1
+    step, _, error = failures[months[0]].partition(": ")
+    assert step in {"received_returns", "indicator_values", "open_data_release"} and error.strip()

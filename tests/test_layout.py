@@ -144,14 +144,8 @@ def test_the_instance_template_is_the_dagster_yaml_at_the_top_and_ships_in_the_p
 
 
 # Dagster by its public API: nothing imported from `dagster._...`, no copy of a name or tag of
-# Dagster's internals. The one exception, and why, is in `runner.range_run_tags`: Dagster 1.13 has no
-# public way to launch a run over a partition range in-process.
+# Dagster's internals (a run over a partition range is launched through Dagster's command line).
 PUBLIC_DAGSTER_SOURCES = ("pipelines", "assets", "bench")
-PRIVATE_DAGSTER_ALLOWED = {
-    ("pipelines/orchestration/runner.py", "dagster._core.storage.tags.ASSET_PARTITION_RANGE_START_TAG"),
-    ("pipelines/orchestration/runner.py", "dagster._core.storage.tags.ASSET_PARTITION_RANGE_END_TAG"),
-    ("pipelines/orchestration/runner.py", "dagster._core.storage.tags"),
-}
 
 
 def _private_dagster_imports(path: Path) -> list[tuple[int, str]]:
@@ -183,11 +177,7 @@ def test_no_private_dagster_import_and_no_copied_dagster_tag_anywhere():
     wrong = []
     for path in _sources(*PUBLIC_DAGSTER_SOURCES):
         where = path.relative_to(REPO).as_posix()
-        wrong += [
-            f"{where}:{line} imports {module}"
-            for line, module in _private_dagster_imports(path)
-            if (where, module) not in PRIVATE_DAGSTER_ALLOWED
-        ]
+        wrong += [f"{where}:{line} imports {module}" for line, module in _private_dagster_imports(path)]
     internal = _internal_tag_strings()
     assert "dagster/asset_partition_range_start" in internal and "dagster/partition" in internal
     for path in _sources(*PUBLIC_DAGSTER_SOURCES):
@@ -201,16 +191,6 @@ def test_no_private_dagster_import_and_no_copied_dagster_tag_anywhere():
         f"dagster.yaml:{n} {line.strip()}" for n, line in enumerate(template.splitlines(), 1) if "dagster._" in line
     ]
     assert wrong == []
-
-
-def test_the_one_private_dagster_import_is_still_what_dagster_reads_as_a_range():
-    """If a Dagster upgrade moved or renamed the range tags, the runner would fail at once: this says so first."""
-    import dagster as dg
-
-    from pipelines.orchestration.runner import range_run_tags
-
-    tags = range_run_tags("2024-01", "2024-03")
-    assert dg.RunRequest(tags=tags).partition_key_range == dg.PartitionKeyRange("2024-01", "2024-03")
 
 
 # Only the edges read the environment: the command line's entry point and the Dagster code

@@ -16,7 +16,7 @@ from pipelines.cli.common import Commands, command, say, writing_command
 from pipelines.demo import write_demo_landing
 from pipelines.demo.safety import NotADemoHome, fresh_demo_home
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
-from pipelines.home import DataHome, environment
+from pipelines.home import DataHome
 from pipelines.orchestration.progress import showing_progress
 from pipelines.steps.reference import import_demo_reference
 
@@ -86,13 +86,9 @@ def _dev(args: argparse.Namespace, home: DataHome) -> int:
 
     The home and the instance reach that other program the one way they can: its environment.
     """
-    from pipelines.orchestration.runner import instance_home
+    from pipelines.orchestration.runner import dagster_environment
 
-    env = {
-        **environment.current(),
-        environment.HOME: str(home.root),
-        environment.DAGSTER_HOME: str(instance_home(home)),
-    }
+    env = dagster_environment(home)
     command = [
         sys.executable,
         "-m",

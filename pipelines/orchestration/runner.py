@@ -1,17 +1,23 @@
-"""Runs the monthly job in-process against the data home's own Dagster instance, so CLI runs show in its UI.
+"""Runs the monthly job against the data home's own Dagster instance, so CLI runs show in its UI.
 
 `csc-returns run` runs `monthly_release` from the code location's definitions, with the same
 resources as the UI, the schedule and the sensor, and hands its data home to the run as a value
-(the run's config), never through the environment. Consecutive months are one run over their
-range (the assets' single-run backfill policy). Progress is followed through Dagster's public
-records of the run (`instance.fetch_materializations`), and the summary read from the run's result.
+(the run's config). Consecutive months are one run over their range (the assets' single-run
+backfill policy): one month runs in this process, a range through Dagster's own command line
+(the one public way to launch a run over a partition range). Either run is tagged with a launch
+id; progress, the months published and the first failure are read back from the instance's
+public records of that run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import graphlib
+import json
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -194,18 +200,19 @@ def _run_ranges(
     for first, last in month_ranges(wanted):
         span = [month for month in wanted if first <= month <= last]
         label = span_text(span)
-        run_id = str(uuid.uuid4())
+        since = time.time()
 
         def show(stage: str, done: int = done, label: str = label) -> None:
             progress(Progress(done, len(wanted), label, stage))
 
-        with following_run(instance, run_id, stages, show):
-            result = execute_range(job, instance, first, last, home, run_id=run_id)
-        published = published_months(result, first, last)
+        with following_run(instance, stages, show) as started:
+            launch = launch_run(job, instance, first, last, home, started)
+        run = launched_run(instance, launch)
+        published = published_months(instance, run, since)
         held = held_back_report(home, span)
         summary.published += published
         summary.held_back += held
-        failure = None if result.success else first_failure(result)
+        failure = run_failure(run, launch.said)
         summary.failed.update({month: failure for month in span if failure and month not in published})
         done += len(span)
         outcome = (
@@ -229,46 +236,101 @@ def run_config(home: DataHome, quiet: bool = True) -> dict[str, Any]:
     return config
 
 
-def range_run_tags(first: str, last: str) -> dict[str, str]:
-    """The tags that make a run cover the partitions first..last, as a single-run backfill does.
+def dagster_environment(home: DataHome) -> dict[str, str]:
+    """The environment of a Dagster program started for `home` (a range run, `csc-returns dev`):
+    the home and its instance reach another program the one way they can."""
+    return {
+        **environment.current(),
+        environment.HOME: str(home.root),
+        environment.DAGSTER_HOME: str(instance_home(home)),
+    }
 
-    Dagster 1.13 has no public way to launch a run over a partition range in-process:
-    `execute_in_process` takes one `partition_key`, and a range is carried only by two system
-    tags whose names are exported from `dagster._core.storage.tags`, not from `dagster` (the UI's
-    backfills, `dagster job execute --partition-range` and Dagster's own documentation snippets of
-    single-run backfills set them from there). Importing the names, rather than copying the strings,
-    follows them if they change and fails at once if they move; the public `RunRequest.partition_key_range`
-    then confirms Dagster reads them as the range. tests/test_layout.py allows this one import.
+
+def range_command(first: str, last: str, home: DataHome, quiet: bool = True) -> list[str]:
+    """Dagster's own command for one run of `monthly_release` over the months first..last.
+
+    Dagster 1.13 launches a run over a partition range only from its command line (`dg launch
+    --partition-range`, as the UI's single-run backfill does): `execute_in_process` takes one
+    `partition_key`. `dg` is installed beside this Python (dagster-dg-cli, pinned with dagster).
     """
-    import dagster as dg
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from pipelines.orchestration.jobs import RELEASE_JOB
 
-    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-    if dg.RunRequest(tags=tags).partition_key_range != dg.PartitionKeyRange(first, last):
-        raise RuntimeError(f"this Dagster no longer reads {sorted(tags)} as a run's partition range")
-    return tags
+    return [
+        str(Path(sys.executable).with_name("dg")),
+        "launch",
+        "-m",
+        "pipelines.orchestration.definitions",
+        "--job",
+        RELEASE_JOB,
+        "--partition-range",
+        f"{first}...{last}",
+        "--config-json",
+        json.dumps(run_config(home, quiet)),
+    ]
 
 
-def execute_range(
+@dataclass
+class Launch:
+    """How `csc-returns run` finds a run it started: its id when it ran here, else the process
+    that ran it (the writer resource tags each writing run with its process, `host:pid`)."""
+
+    run_id: str | None = None
+    process: str | None = None
+    said: str = ""  # the last line the process wrote when it failed: why no run started, if none did
+
+
+def launch_run(
     job: dg.JobDefinition,
     instance: dg.DagsterInstance,
     first: str,
     last: str,
     home: DataHome,
-    run_id: str | None = None,
+    started: Callable[[Launch], None] = lambda launch: None,
     quiet: bool = True,
-) -> dg.ExecuteInProcessResult:
-    """One run of `job` over the consecutive months first..last on `home`: one process, the fixed
-    work once (the assets' single-run backfill policy hands every step the whole range)."""
-    options: dict[str, Any] = {
-        "instance": instance,
-        "raise_on_error": False,
-        "run_config": run_config(home, quiet),
-        "run_id": run_id,
-    }
+) -> Launch:
+    """One run of `job` over the consecutive months first..last on `home`, to its end: one process,
+    the fixed work once (the assets' single-run backfill policy hands every step the whole range).
+    One month runs here; a range runs in Dagster's command line, on the same instance. `started`
+    hears how to find the run as soon as that is known.
+    """
     if first == last:
-        return job.execute_in_process(partition_key=first, **options)
-    return job.execute_in_process(tags=range_run_tags(first, last), **options)
+        launch = Launch(run_id=str(uuid.uuid4()))
+        started(launch)
+        job.execute_in_process(
+            partition_key=first,
+            instance=instance,
+            raise_on_error=False,
+            run_config=run_config(home, quiet),
+            run_id=launch.run_id,
+        )
+        return launch
+    with subprocess.Popen(
+        range_command(first, last, home, quiet),
+        env=dagster_environment(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        launch = Launch(process=f"{socket.gethostname()}:{process.pid}")
+        started(launch)
+        output, _ = process.communicate()
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    launch.said = lines[-1][:300] if process.returncode and lines else ""
+    return launch
+
+
+def launched_run(instance: dg.DagsterInstance, launch: Launch) -> dg.DagsterRun | None:
+    """The run of `launch`, once it exists."""
+    import dagster as dg
+
+    from pipelines.orchestration.resources import WRITER_PROCESS_TAG
+
+    if launch.run_id is not None:
+        return instance.get_run_by_id(launch.run_id)
+    if launch.process is None:
+        return None
+    records = instance.get_run_records(dg.RunsFilter(tags={WRITER_PROCESS_TAG: launch.process}), limit=1)
+    return records[0].dagster_run if records else None
 
 
 def asset_order(defs: dg.Definitions) -> list[dg.AssetKey]:
@@ -290,60 +352,78 @@ POLL_SECONDS = 1.0  # a stage lasts seconds; each look is one small query on the
 
 @contextlib.contextmanager
 def following_run(
-    instance: dg.DagsterInstance, run_id: str, stages: list[dg.AssetKey], show: Callable[[str], None]
-) -> Iterator[None]:
-    """While the block runs the run `run_id`, tell `show` the asset under way: the first of
-    `stages` whose materialization the run has not yet recorded, read from the instance's public
-    records (one small query a second, whatever the home's history)."""
+    instance: dg.DagsterInstance, stages: list[dg.AssetKey], show: Callable[[str], None]
+) -> Iterator[Callable[[Launch], None]]:
+    """While the block runs a run, tell `show` the asset under way: the first of `stages` whose
+    materialization the run has not yet recorded, read from the instance's public records (one
+    small query a second, whatever the home's history). The block hands the run's `Launch` to the
+    callable it is given, as soon as it knows it.
+    """
     import dagster as dg
 
     stopped = threading.Event()
     since = time.time()
+    launches: list[Launch] = []
 
     def follow() -> None:
         pending = list(stages)
         shown = None
+        run_id = None
         while pending and not stopped.is_set():
             if pending[0] != shown:
                 shown = pending[0]
                 show(shown.to_user_string())
+            if run_id is None and launches:
+                run = launched_run(instance, launches[0])
+                run_id = run.run_id if run else None
             records = instance.fetch_materializations(
                 dg.AssetRecordsFilter(asset_key=pending[0], after_timestamp=since), limit=1
             ).records
-            if any(record.run_id == run_id for record in records):
+            if run_id is not None and any(record.run_id == run_id for record in records):
                 pending.pop(0)
                 continue
             stopped.wait(POLL_SECONDS)
 
-    follower = threading.Thread(target=follow, name=f"follow-{run_id[:8]}", daemon=True)
+    follower = threading.Thread(target=follow, name="follow-run", daemon=True)
     follower.start()
     try:
-        yield
+        yield launches.append
     finally:
         stopped.set()
         follower.join()
 
 
-def published_months(result: dg.ExecuteInProcessResult, first: str, last: str) -> list[str]:
-    """The months of the run whose release was materialised (a range records one event per month)."""
+def published_months(instance: dg.DagsterInstance, run: dg.DagsterRun | None, since: float) -> list[str]:
+    """The months whose release `run` materialised (a range records one event per month)."""
     import dagster as dg
 
-    release = dg.AssetKey("open_data_release")
-    months = {
-        event.partition
-        for event in result.get_asset_materialization_events()
-        if event.asset_key == release and event.partition and first <= event.partition <= last
-    }
-    return sorted(months)
+    if run is None:
+        return []
+    months: set[str] = set()
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("open_data_release"), after_timestamp=since),
+            limit=500,
+            cursor=cursor,
+        )
+        months.update(
+            record.partition_key for record in page.records if record.run_id == run.run_id and record.partition_key
+        )
+        if not page.has_more:
+            return sorted(months)
+        cursor = page.cursor
 
 
-def first_failure(result: dg.ExecuteInProcessResult) -> str:
-    """The first failed step of the run and the first line of its error."""
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            if error is None:
-                return f"{event.node_name}: failed"
-            cause = error.cause or error
-            return f"{event.node_name}: {cause.message.strip().splitlines()[0][:200]}"
-    return "see the Dagster UI"
+def run_failure(run: dg.DagsterRun | None, said: str) -> str | None:
+    """None when `run` succeeded, else the first failed step and the first line of its error (the
+    jobs' failure hook tags the run with it), or why no run started."""
+    import dagster as dg
+
+    from pipelines.orchestration.jobs import FAILURE_TAG
+
+    if run is None:
+        return f"the run did not start: {said or 'see the Dagster UI'}"
+    if run.status == dg.DagsterRunStatus.SUCCESS:
+        return None
+    return run.tags.get(FAILURE_TAG) or f"run {run.run_id[:8]} {run.status.value.lower()}: see the Dagster UI"

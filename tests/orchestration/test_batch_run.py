@@ -11,7 +11,15 @@ from orchestration_support import HELD_BACK_LA, HELD_BACK_MONTH, land, run_confi
 
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
-from pipelines.orchestration.runner import execute_range, month_ranges, months_in_landing, published_months
+from pipelines.orchestration.runner import (
+    launch_run,
+    launched_run,
+    month_ranges,
+    months_in_landing,
+    project_instance,
+    published_months,
+    run_failure,
+)
 from pipelines.reference import import_demo_reference
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster")]
@@ -64,9 +72,12 @@ def test_a_range_in_one_run_gives_the_month_by_month_results_and_a_check_result_
             assert job.execute_in_process(
                 partition_key=month, instance=instance, raise_on_error=False, run_config=run_config(one_by_one)
             ).success
-    with dg.instance_for_test() as instance:
-        result = execute_range(job, instance, MONTHS[0], MONTHS[-1], batched)
-        assert result.success and published_months(result, MONTHS[0], MONTHS[-1]) == MONTHS
+    # The range runs through Dagster's command line, on the home's own instance.
+    with project_instance(batched) as instance:
+        launch = launch_run(job, instance, MONTHS[0], MONTHS[-1], batched)
+        run = launched_run(instance, launch)
+        assert run is not None and run_failure(run, launch.said) is None, launch.said
+        assert published_months(instance, run, since=0.0) == MONTHS
         assert instance.get_runs_count() == 1
         for check in CHECKS:
             key = dg.AssetCheckKey(dg.AssetKey("received_returns"), check)
@@ -115,10 +126,7 @@ def test_a_resubmission_reruns_its_month_and_the_months_whose_history_reads_it(t
     # (Not asking months_in_landing first: archiving records the arrival, and the run would see nothing new.)
     assert main(["--home", str(home.root), "run"]) in (OK, FINDINGS)
     with dg.DagsterInstance.get() as instance:
-        ranges = sorted(
-            (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
-            for run in instance.get_runs()
-        )
+        published = sorted(published_months(instance, run, since=0.0) for run in instance.get_runs())
         # The history, then what the resubmission touches: its month and the 12 after it.
-        assert ranges == [("2023-04", "2025-03"), ("2024-02", "2025-02")]
+        assert published == [months, months[months.index("2024-02") : months.index("2025-02") + 1]]
     assert months_in_landing(home)[0] == months  # nothing new: running again re-checks every landed month
