@@ -161,7 +161,11 @@ def test_a_run_killed_at_each_point_then_run_again_stores_and_publishes_each_mon
     try:
         for point in CRASH_POINTS:  # each run goes one point further than the one before was let go
             killed = _run(home, dagster_home, crash_at=point)
-            assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-2000:])
+            # The command itself, or the process running its run (a range runs in Dagster's command
+            # line), was killed; the command then says so and exits 3.
+            assert killed.returncode == -signal.SIGKILL or (
+                killed.returncode == 3 and f"killed (signal {signal.SIGKILL.value})" in killed.stderr
+            ), (point, killed.returncode, killed.stderr[-2000:])
             _assert_consistent(home, {"2024-10", "2024-11"})
             if point != "publish-swapped":  # until the swap, readers are served October's release, whole
                 assert _served(home) == october_release, point

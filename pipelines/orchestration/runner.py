@@ -212,7 +212,7 @@ def _run_ranges(
         held = held_back_report(home, span)
         summary.published += published
         summary.held_back += held
-        failure = run_failure(run, launch.said)
+        failure = run_failure(run, launch)
         summary.failed.update({month: failure for month in span if failure and month not in published})
         done += len(span)
         outcome = (
@@ -277,6 +277,7 @@ class Launch:
     run_id: str | None = None
     process: str | None = None
     said: str = ""  # the last line the process wrote when it failed: why no run started, if none did
+    killed_by: int = 0  # the signal that ended the process, if one did (its run never recorded an end)
 
 
 def launch_run(
@@ -304,8 +305,11 @@ def launch_run(
             run_id=launch.run_id,
         )
         return launch
+    command = range_command(first, last, home, quiet)
+    if not Path(command[0]).exists():
+        return Launch(said=f"Dagster's command line is not installed beside {sys.executable} (dagster-dg-cli)")
     with subprocess.Popen(
-        range_command(first, last, home, quiet),
+        command,
         env=dagster_environment(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -316,6 +320,7 @@ def launch_run(
         output, _ = process.communicate()
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     launch.said = lines[-1][:300] if process.returncode and lines else ""
+    launch.killed_by = -process.returncode if process.returncode < 0 else 0
     return launch
 
 
@@ -415,15 +420,18 @@ def published_months(instance: dg.DagsterInstance, run: dg.DagsterRun | None, si
         cursor = page.cursor
 
 
-def run_failure(run: dg.DagsterRun | None, said: str) -> str | None:
+def run_failure(run: dg.DagsterRun | None, launch: Launch) -> str | None:
     """None when `run` succeeded, else the first failed step and the first line of its error (the
-    jobs' failure hook tags the run with it), or why no run started."""
+    jobs' failure hook tags the run with it), or what ended the run's process, or why no run started."""
     import dagster as dg
 
     from pipelines.orchestration.jobs import FAILURE_TAG
 
+    killed = f"its process was killed (signal {launch.killed_by})" if launch.killed_by else ""
     if run is None:
-        return f"the run did not start: {said or 'see the Dagster UI'}"
+        return f"the run did not start: {killed or launch.said or 'see the Dagster UI'}"
     if run.status == dg.DagsterRunStatus.SUCCESS:
         return None
-    return run.tags.get(FAILURE_TAG) or f"run {run.run_id[:8]} {run.status.value.lower()}: see the Dagster UI"
+    if FAILURE_TAG in run.tags:
+        return run.tags[FAILURE_TAG]
+    return f"run {run.run_id[:8]} {killed or run.status.value.lower()}: see the Dagster UI"

@@ -76,7 +76,7 @@ def test_a_range_in_one_run_gives_the_month_by_month_results_and_a_check_result_
     with project_instance(batched) as instance:
         launch = launch_run(job, instance, MONTHS[0], MONTHS[-1], batched)
         run = launched_run(instance, launch)
-        assert run is not None and run_failure(run, launch.said) is None, launch.said
+        assert run is not None and run_failure(run, launch) is None, launch.said
         assert published_months(instance, run, since=0.0) == MONTHS
         assert instance.get_runs_count() == 1
         for check in CHECKS:
