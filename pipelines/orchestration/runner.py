@@ -157,8 +157,6 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
     """
     started = time.monotonic()
     progress(Progress(0, len(months or []), stage="loading the pipeline"))
-    from pipelines.orchestration.definitions import defs
-    from pipelines.orchestration.jobs import RELEASE_JOB
     from pipelines.orchestration.partitions import MONTHS
     from pipelines.steps.monthly import unreadable_landed_files
 
@@ -176,9 +174,18 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
     summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
     summary.months = list(wanted)
     if wanted:
-        job = defs.resolve_job_def(RELEASE_JOB)
-        with project_instance(home) as instance:
-            _run_ranges(job, instance, home, wanted, asset_order(defs), summary, progress)
+        # A range's process starts first: it loads the code location while this one does.
+        ranges = month_ranges(wanted)
+        first_launch = start_run(*ranges[0], home)
+        try:
+            from pipelines.orchestration.definitions import defs
+            from pipelines.orchestration.jobs import RELEASE_JOB
+
+            job = defs.resolve_job_def(RELEASE_JOB)
+            with project_instance(home) as instance:
+                _run_ranges(job, instance, home, wanted, first_launch, asset_order(defs), summary, progress)
+        finally:
+            stop_unfinished(first_launch)
     summary.unreadable = unreadable_landed_files(home)
     summary.seconds = time.monotonic() - started
     return summary
@@ -189,26 +196,30 @@ def _run_ranges(
     instance: dg.DagsterInstance,
     home: DataHome,
     wanted: list[str],
+    first_launch: Launch,
     stages: list[dg.AssetKey],
     summary: RunSummary,
     progress: ProgressCallback,
 ) -> None:
-    """One run per range of consecutive months of `wanted`, each added to `summary` as it ends."""
+    """One run per range of consecutive months of `wanted` (the first already started as
+    `first_launch`), one after the other, each added to `summary` as it ends."""
     from pipelines.steps.monthly import held_back_report
 
     done = 0
     for first, last in month_ranges(wanted):
         span = [month for month in wanted if first <= month <= last]
         label = span_text(span)
-        since = time.time()
+        launch = (
+            first_launch if (first_launch.first, first_launch.last) == (first, last) else start_run(first, last, home)
+        )
 
         def show(stage: str, done: int = done, label: str = label) -> None:
             progress(Progress(done, len(wanted), label, stage))
 
-        with following_run(instance, stages, show) as started:
-            launch = launch_run(job, instance, first, last, home, started)
+        with following_run(instance, launch, stages, show):
+            finish_run(launch, job, instance, home)
         run = launched_run(instance, launch)
-        published = published_months(instance, run, since)
+        published = published_months(instance, run, launch.since)
         held = held_back_report(home, span)
         summary.published += published
         summary.held_back += held
@@ -271,57 +282,80 @@ def range_command(first: str, last: str, home: DataHome, quiet: bool = True) -> 
 
 @dataclass
 class Launch:
-    """How `csc-returns run` finds a run it started: its id when it ran here, else the process
-    that ran it (the writer resource tags each writing run with its process, `host:pid`)."""
+    """A run `csc-returns run` starts over the months first..last, and how it finds that run: its
+    id when it runs here, else the process that runs it (the writer resource tags each writing
+    run with its process, `host:pid`)."""
 
+    first: str
+    last: str
+    since: float = field(default_factory=time.time)  # the run's records are all after this
     run_id: str | None = None
     process: str | None = None
     said: str = ""  # the last line the process wrote when it failed: why no run started, if none did
     killed_by: int = 0  # the signal that ended the process, if one did (its run never recorded an end)
+    running: subprocess.Popen[str] | None = field(default=None, repr=False)
 
 
-def launch_run(
-    job: dg.JobDefinition,
-    instance: dg.DagsterInstance,
-    first: str,
-    last: str,
-    home: DataHome,
-    started: Callable[[Launch], None] = lambda launch: None,
-    quiet: bool = True,
-) -> Launch:
-    """One run of `job` over the consecutive months first..last on `home`, to its end: one process,
-    the fixed work once (the assets' single-run backfill policy hands every step the whole range).
-    One month runs here; a range runs in Dagster's command line, on the same instance. `started`
-    hears how to find the run as soon as that is known.
-    """
+def start_run(first: str, last: str, home: DataHome, quiet: bool = True) -> Launch:
+    """Start one run of `monthly_release` over the consecutive months first..last on `home`: a
+    range in Dagster's command line, whose process starts now; one month waits for `finish_run`
+    to run it in this process."""
+    launch = Launch(first, last)
     if first == last:
-        launch = Launch(run_id=str(uuid.uuid4()))
-        started(launch)
+        launch.run_id = str(uuid.uuid4())
+        return launch
+    command = range_command(first, last, home, quiet)
+    if not Path(command[0]).exists():
+        launch.said = f"Dagster's command line is not installed beside {sys.executable} (dagster-dg-cli)"
+        return launch
+    launch.running = subprocess.Popen(
+        command, env=dagster_environment(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    launch.process = f"{socket.gethostname()}:{launch.running.pid}"
+    return launch
+
+
+def finish_run(
+    launch: Launch, job: dg.JobDefinition, instance: dg.DagsterInstance, home: DataHome, quiet: bool = True
+) -> Launch:
+    """The run of `launch`, to its end: one process, the fixed work once (the assets' single-run
+    backfill policy hands every step the whole range)."""
+    if launch.run_id is not None:
         job.execute_in_process(
-            partition_key=first,
+            partition_key=launch.first,
             instance=instance,
             raise_on_error=False,
             run_config=run_config(home, quiet),
             run_id=launch.run_id,
         )
-        return launch
-    command = range_command(first, last, home, quiet)
-    if not Path(command[0]).exists():
-        return Launch(said=f"Dagster's command line is not installed beside {sys.executable} (dagster-dg-cli)")
-    with subprocess.Popen(
-        command,
-        env=dagster_environment(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        launch = Launch(process=f"{socket.gethostname()}:{process.pid}")
-        started(launch)
-        output, _ = process.communicate()
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    launch.said = lines[-1][:300] if process.returncode and lines else ""
-    launch.killed_by = -process.returncode if process.returncode < 0 else 0
+    elif launch.running is not None:
+        with launch.running as process:
+            output, _ = process.communicate()
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        launch.said = lines[-1][:300] if process.returncode and lines else ""
+        launch.killed_by = -process.returncode if process.returncode < 0 else 0
     return launch
+
+
+def stop_unfinished(launch: Launch, grace_seconds: float = 60.0) -> None:
+    """Stop the run's process if this one is leaving before it ended (an error here, an interrupt):
+    it writes under this process's writer lock, which ends with this process."""
+    process = launch.running
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()  # Dagster records the run as stopped
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def launch_run(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, first: str, last: str, home: DataHome, quiet: bool = True
+) -> Launch:
+    """One run of `job` over the consecutive months first..last on `home`, started and finished."""
+    return finish_run(start_run(first, last, home, quiet), job, instance, home, quiet)
 
 
 def launched_run(instance: dg.DagsterInstance, launch: Launch) -> dg.DagsterRun | None:
@@ -357,42 +391,38 @@ POLL_SECONDS = 1.0  # a stage lasts seconds; each look is one small query on the
 
 @contextlib.contextmanager
 def following_run(
-    instance: dg.DagsterInstance, stages: list[dg.AssetKey], show: Callable[[str], None]
-) -> Iterator[Callable[[Launch], None]]:
-    """While the block runs a run, tell `show` the asset under way: the first of `stages` whose
-    materialization the run has not yet recorded, read from the instance's public records (one
-    small query a second, whatever the home's history). The block hands the run's `Launch` to the
-    callable it is given, as soon as it knows it.
-    """
+    instance: dg.DagsterInstance, launch: Launch, stages: list[dg.AssetKey], show: Callable[[str], None]
+) -> Iterator[None]:
+    """While the block runs the run of `launch`, tell `show` the asset under way: the first of
+    `stages` whose materialization the run has not yet recorded, read from the instance's public
+    records (one small query a second, whatever the home's history)."""
     import dagster as dg
 
     stopped = threading.Event()
-    since = time.time()
-    launches: list[Launch] = []
 
     def follow() -> None:
         pending = list(stages)
         shown = None
-        run_id = None
+        run_id = launch.run_id
         while pending and not stopped.is_set():
             if pending[0] != shown:
                 shown = pending[0]
                 show(shown.to_user_string())
-            if run_id is None and launches:
-                run = launched_run(instance, launches[0])
+            if run_id is None:
+                run = launched_run(instance, launch)
                 run_id = run.run_id if run else None
             records = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=pending[0], after_timestamp=since), limit=1
+                dg.AssetRecordsFilter(asset_key=pending[0], after_timestamp=launch.since), limit=1
             ).records
             if run_id is not None and any(record.run_id == run_id for record in records):
                 pending.pop(0)
                 continue
             stopped.wait(POLL_SECONDS)
 
-    follower = threading.Thread(target=follow, name="follow-run", daemon=True)
+    follower = threading.Thread(target=follow, name=f"follow-{launch.first}", daemon=True)
     follower.start()
     try:
-        yield launches.append
+        yield
     finally:
         stopped.set()
         follower.join()

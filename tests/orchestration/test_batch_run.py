@@ -130,3 +130,14 @@ def test_a_resubmission_reruns_its_month_and_the_months_whose_history_reads_it(t
         # The history, then what the resubmission touches: its month and the 12 after it.
         assert published == [months, months[months.index("2024-02") : months.index("2025-02") + 1]]
     assert months_in_landing(home)[0] == months  # nothing new: running again re-checks every landed month
+
+
+def test_a_range_run_left_behind_by_an_interrupted_command_is_stopped(tmp_path, demo_files):
+    """The range's process writes under the command's writer lock: it must not outlive the command."""
+    from pipelines.orchestration.runner import start_run, stop_unfinished
+
+    home = _home(tmp_path / "home", demo_files, MONTHS[:2])
+    launch = start_run(MONTHS[0], MONTHS[1], home)
+    assert launch.running is not None and launch.running.poll() is None
+    stop_unfinished(launch)
+    assert launch.running.poll() is not None
