@@ -12,6 +12,7 @@ public records of that run.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import graphlib
 import json
 import os
@@ -368,7 +369,11 @@ def launched_run(instance: dg.DagsterInstance, launch: Launch) -> dg.DagsterRun 
         return instance.get_run_by_id(launch.run_id)
     if launch.process is None:
         return None
-    records = instance.get_run_records(dg.RunsFilter(tags={WRITER_PROCESS_TAG: launch.process}), limit=1)
+    # Created after the launch: an older run whose process had the same id is not this one.
+    created_after = datetime.datetime.fromtimestamp(launch.since - 1, tz=datetime.UTC)
+    records = instance.get_run_records(
+        dg.RunsFilter(tags={WRITER_PROCESS_TAG: launch.process}, created_after=created_after), limit=1
+    )
     return records[0].dagster_run if records else None
 
 

@@ -76,7 +76,8 @@ class History:
     earlier: Earlier | None
 
     def own(self, column: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        return _numbers(self.rows, column)[start:stop]
+        # The block only: a slice of the whole converted column would keep all of it alive.
+        return _numbers(self.rows.iloc[start:stop], column)
 
     def blocks(self) -> list[tuple[int, int]]:
         return [

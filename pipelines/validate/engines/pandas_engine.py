@@ -345,18 +345,20 @@ def _rolling_sums(rule: Rule, found: History, start: int, stop: int) -> Iterator
     at = found.positions[start:stop]
     for item, (column, flow) in enumerate(kind.items()):
         window = rolling_window(found, column, flow, kind.months, start, stop)
-        reported, full, total = window.reported, window.full, window.total
-        partial = ~full & ~np.isnan(window.previous) & ~np.isnan(window.dropped) & ~np.isnan(window.current)
-        expected = np.where(full, total, window.from_last_month)
+        reported, full, total, from_last_month = window.reported, window.full, window.total, window.from_last_month
+        previous, current, dropped = window.previous, window.current, window.dropped
+        del window  # its twelve months of the block: not kept while the next item's are gathered
+        partial = ~full & ~np.isnan(previous) & ~np.isnan(dropped) & ~np.isnan(current)
+        expected = np.where(full, total, from_last_month)
         wrong = ~np.isnan(reported) & (full | partial) & (expected != reported)
         evidence = pd.DataFrame(
             {
                 "reported": reported,
                 "full": full,
                 "total": total,
-                "previous": window.previous,
-                "current": window.current,
-                "dropped": window.dropped,
+                "previous": previous,
+                "current": current,
+                "dropped": dropped,
                 "expected": expected,
             }
         )[wrong].reset_index(drop=True)
