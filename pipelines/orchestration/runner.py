@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import graphlib
 import json
 import os
@@ -55,6 +56,32 @@ def instance_home(home: DataHome) -> Path:
     return folder
 
 
+STORAGE_READY = ".csc-storage-ready"  # in the instance folder once its storage exists
+
+
+def ready_instance_home(home: DataHome) -> Path:
+    """`instance_home(home)`, its storage created first if it is new, by one process at a time.
+
+    Two processes creating one SQLite instance at once (a range's `dg launch` and this one, the
+    webserver and the daemon) can both stamp its schema version, and every later open fails
+    ("more than one head"). Once created, a marker makes this a single `stat`.
+    """
+    folder = instance_home(home)
+    ready = folder / STORAGE_READY
+    if ready.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".csc-storage.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        if not ready.exists():
+            from dagster import DagsterInstance
+
+            with DagsterInstance.from_config(str(folder)):
+                pass
+            ready.touch()
+    return folder
+
+
 @contextlib.contextmanager
 def project_instance(home: DataHome) -> Iterator[dg.DagsterInstance]:
     """The instance `csc-returns dev` shows for `home`: see `instance_home`.
@@ -64,7 +91,7 @@ def project_instance(home: DataHome) -> Iterator[dg.DagsterInstance]:
     """
     from dagster import DagsterInstance
 
-    with DagsterInstance.from_config(str(instance_home(home))) as instance:
+    with DagsterInstance.from_config(str(ready_instance_home(home))) as instance:
         yield instance
 
 
@@ -254,7 +281,7 @@ def dagster_environment(home: DataHome) -> dict[str, str]:
     return {
         **environment.current(),
         environment.HOME: str(home.root),
-        environment.DAGSTER_HOME: str(instance_home(home)),
+        environment.DAGSTER_HOME: str(ready_instance_home(home)),
     }
 
 

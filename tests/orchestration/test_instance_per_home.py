@@ -3,7 +3,12 @@ unless DAGSTER_HOME is set. Two homes' runs never mix."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
 
 import dagster as dg
@@ -14,7 +19,7 @@ from pipelines.cli import main
 from pipelines.home import DataHome
 from pipelines.orchestration.runner import INSTANCE_TEMPLATE, instance_home, project_instance
 from pipelines.reference import import_demo_reference
-from tests.conftest import months_of_run
+from tests.conftest import REPO, months_of_run
 
 pytestmark = pytest.mark.xdist_group("dagster")
 
@@ -81,3 +86,44 @@ def test_an_edited_instance_configuration_is_kept(tmp_path, monkeypatch):
     edited = INSTANCE_TEMPLATE.read_text().replace("max_concurrent_runs: 2", "max_concurrent_runs: 3")
     (folder / "dagster.yaml").write_text(edited)
     assert instance_home(home) == folder and (folder / "dagster.yaml").read_text() == edited
+
+
+# Processes that open a new home's instance at the same moment (a range's `dg launch` and the
+# command that started it; the webserver and the daemon).
+OPEN_AT_ONCE = """
+import sys, time
+from pipelines.home import DataHome
+from pipelines.orchestration.runner import project_instance
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+with project_instance(DataHome.resolve(sys.argv[1])) as instance:
+    print(len(instance.get_runs()))
+"""
+
+
+def test_a_new_instance_opened_by_processes_at_once_is_created_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = DataHome(tmp_path / "home").ensure()
+    start = time.time() + 8  # every process has imported Dagster by then
+    opening = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, str(home.root), str(start)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for process in opening:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0 and out.strip() == "0", err[-2000:]
+    # Created twice at once, a storage records two schema versions and every later open fails.
+    databases = sorted(home.instance.rglob("*.db"))
+    assert databases
+    for database in databases:
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,), database
+    with project_instance(home) as instance:
+        assert instance.get_runs() == []
