@@ -4,11 +4,11 @@ import json
 
 import dagster as dg
 
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, report_link
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, WarehouseWriterResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, ReportsResource, WarehouseWriterResource
 from pipelines.reference import TARGETS_FILE
 from pipelines.scorecard.benchmarks import BENCHMARK_COLUMNS, MIN_AUTHORITIES
 from pipelines.scorecard.targets import load_targets
@@ -60,6 +60,7 @@ def benchmarks(
     context: dg.AssetExecutionContext,
     config: BenchmarksConfig,
     warehouse_writer: WarehouseWriterResource,
+    reports: ReportsResource,
 ) -> dg.MaterializeResult:
     home = warehouse_writer.home()
     table, path = refresh_benchmarks(home, min_authorities=config.min_authorities)
@@ -78,6 +79,6 @@ def benchmarks(
                 records=[dg.TableRecord(r) for r in records], schema=BENCHMARKS_SCHEMA
             ),
             "this_month_not_shown": dg.MetadataValue.int(max(len(month) - SHOWN_ROWS, 0)),
-            "csv": dg.MetadataValue.path(str(path)),
+            **report_link("csv", reports.report_url(home, path)),
         }
     )

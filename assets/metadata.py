@@ -49,6 +49,11 @@ def failing_rows_table(findings: pd.DataFrame) -> dict[str, dg.MetadataValue]:
     }
 
 
+def report_link(name: str, url: str | None) -> dict[str, dg.MetadataValue]:
+    """`{name: the report's URL}` for the UI to open, or nothing when the report is not there."""
+    return {name: dg.MetadataValue.url(url)} if url else {}
+
+
 def month_check_results(
     context: dg.AssetCheckExecutionContext, results: Mapping[dg.AssetCheckKey, Mapping[str, dg.AssetCheckResult]]
 ) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:

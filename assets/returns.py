@@ -2,9 +2,16 @@
 
 import dagster as dg
 
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, failing_rows_table, figure_columns, month_check_results
+from assets.metadata import (
+    LA_CODE_COLUMN,
+    PERIOD_COLUMN,
+    failing_rows_table,
+    figure_columns,
+    month_check_results,
+    report_link,
+)
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, WarehouseWriterResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, ReportsResource, WarehouseWriterResource
 from pipelines.steps.monthly import archive_landing, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
@@ -45,7 +52,7 @@ RETURNS_SCHEMA = dg.TableSchema(
     ),
 )
 def received_returns(
-    context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource
+    context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource, reports: ReportsResource
 ) -> dg.MaterializeResult:
     home = warehouse_writer.home()
     archived = archive_landing(home)
@@ -76,7 +83,7 @@ def received_returns(
             "warnings": dg.MetadataValue.int(int(counts.get("warning", 0))),
             "files": dg.MetadataValue.text(", ".join(result.files) or "none"),
             "files_newly_archived": newly_archived,
-            **({"validation_report": dg.MetadataValue.path(str(result.report))} if result.report else {}),
+            **report_link("validation_report", reports.report_url(home, result.report) if result.report else None),
         }
     )
 
@@ -121,7 +128,7 @@ FAMILY_CHECKS = {
     can_subset=True,  # the UI may run one family's check alone
     description="One check per rule family, from the findings the rule book stored: read once for every family and month of the run.",
 )
-def rule_families(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
+def rule_families(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource, reports: ReportsResource):
     home, months = data_home.home(), list(context.partition_keys)
     wanted = {
         family: spec.key for family, spec in FAMILY_CHECKS.items() if spec.key in context.selected_asset_check_keys
@@ -131,16 +138,21 @@ def rule_families(context: dg.AssetCheckExecutionContext, data_home: DataHomeRes
     by_family_and_month = dict(tuple(stored.groupby(["family", "period"], sort=False)))
     nothing = stored.iloc[0:0]
     results = {
-        key: {month: _family_result(home, month, by_family_and_month.get((family, month), nothing)) for month in months}
+        key: {
+            month: family_result(home, month, by_family_and_month.get((family, month), nothing), reports)
+            for month in months
+        }
         for family, key in wanted.items()
     }
     yield from month_check_results(context, results)
 
 
-def _family_result(home, month: str, findings) -> dg.AssetCheckResult:
-    """The month's result of one family's check, from its stored findings."""
+def family_result(home, month: str, findings, reports: ReportsResource) -> dg.AssetCheckResult:
+    """The month's result of one family's check, from its stored findings: each failing authority
+    with its link to the month's Data Docs page that shows its figures."""
     report = home.data_docs(month) / "index.html"
     open_findings = unwaived(findings)
+    failing = sorted(set(open_findings["la_code"].dropna()))
     errors = int((open_findings["severity"] == ERROR).sum())
     warnings = int((open_findings["severity"] == WARNING).sum())
     return dg.AssetCheckResult(
@@ -150,10 +162,12 @@ def _family_result(home, month: str, findings) -> dg.AssetCheckResult:
             "errors": dg.MetadataValue.int(errors),
             "warnings": dg.MetadataValue.int(warnings),
             "waived": dg.MetadataValue.int(len(findings) - len(open_findings)),
-            "authorities_affected": dg.MetadataValue.text(
-                ", ".join(sorted(set(open_findings["la_code"].dropna()))) or "none"
-            ),
+            "authorities_affected": dg.MetadataValue.text(", ".join(failing) or "none"),
             **failing_rows_table(findings),
-            **({"validation_report": dg.MetadataValue.path(str(report))} if report.exists() else {}),
+            **report_link("validation_report", reports.report_url(home, report) if report.exists() else None),
+            **{
+                f"data_docs_{la_code}": dg.MetadataValue.url(url)
+                for la_code, url in reports.authority_pages(home, month, failing).items()
+            },
         },
     )

@@ -3,11 +3,11 @@
 import dagster as dg
 
 from assets.benchmarks import benchmarks
-from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN
+from assets.metadata import LA_CODE_COLUMN, PERIOD_COLUMN, report_link
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
-from pipelines.orchestration.resources import WAREHOUSE_POOL, WarehouseWriterResource
+from pipelines.orchestration.resources import WAREHOUSE_POOL, ReportsResource, WarehouseWriterResource
 from pipelines.steps.monthly import refresh_scorecard
 
 SCORECARD_SCHEMA = dg.TableSchema(
@@ -42,8 +42,11 @@ SCORECARD_SCHEMA = dg.TableSchema(
         "benchmarks, England and the statistical neighbours, under <home>/reports/scorecard/."
     ),
 )
-def scorecard(context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource) -> dg.MaterializeResult:
-    result = refresh_scorecard(warehouse_writer.home())
+def scorecard(
+    context: dg.AssetExecutionContext, warehouse_writer: WarehouseWriterResource, reports: ReportsResource
+) -> dg.MaterializeResult:
+    home = warehouse_writer.home()
+    result = refresh_scorecard(home)
     if result is None:
         return dg.MaterializeResult(metadata={"targets": dg.MetadataValue.text("no targets imported")})
     table, files = result
@@ -57,6 +60,6 @@ def scorecard(context: dg.AssetExecutionContext, warehouse_writer: WarehouseWrit
                 if not month.empty
                 else "no targeted figures this month"
             ),
-            "page": dg.MetadataValue.path(str(files.html)),
+            **report_link("page", reports.report_url(home, files.html)),
         }
     )

@@ -49,7 +49,7 @@ READS = {
     "findings": ["--month", "2024-06"],
     "waive list": [],
 }
-STARTS_ANOTHER_PROGRAM = {"dev"}  # `dagster dev`, replacing this process: not run here
+STARTS_ANOTHER_PROGRAM = {"dev", "serve"}  # `dagster dev`, the reports server: they run until stopped, not here
 
 
 def _imports(path):
@@ -90,7 +90,7 @@ def _subcommands(*command: str) -> list[str]:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         build_parser().parse_args([*command, "--help"])
     usage = out.getvalue().split("\n\n")[0]
-    found = re.findall(r"\{([a-z,]+)\} \.\.\.", usage)
+    found = re.findall(r"\{([a-z,]+)\}\s+\.\.\.", usage)  # argparse may wrap before the "..."
     return found[0].split(",") if found else []
 
 

@@ -14,7 +14,13 @@ from tests.conftest import REPO, write_return
 PIPELINES = REPO / "pipelines"
 STAGES = ("ingest", "validate", "store", "publish", "scorecard")
 # Domain code beside the stages: the steps composing them, the data home, reference and demo data.
-DOMAIN_MODULES = ("pipelines.steps", "pipelines.home", "pipelines.reference", "pipelines.demo")
+DOMAIN_MODULES = (
+    "pipelines.steps",
+    "pipelines.home",
+    "pipelines.reference",
+    "pipelines.demo",
+    "pipelines.reports",
+)
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ import sys
 from pipelines.cli.common import say
 from pipelines.cli.reference import add_reference
 from pipelines.cli.run import add_demo, add_dev, add_run
+from pipelines.cli.serve import add_serve
 from pipelines.cli.steward import add_findings, add_status, add_waive
 from pipelines.cli.validate import add_validate
 from pipelines.exit_codes import LOCKED, USAGE
@@ -22,7 +23,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="data home (default: $CSC_HOME, else ./data)")
     commands = parser.add_subparsers(dest="command", required=True)
     # In the order `--help` lists them.
-    for add_commands in (add_validate, add_run, add_reference, add_demo, add_dev, add_waive, add_status, add_findings):
+    for add_commands in (
+        add_validate,
+        add_run,
+        add_reference,
+        add_demo,
+        add_dev,
+        add_serve,
+        add_waive,
+        add_status,
+        add_findings,
+    ):
         add_commands(commands)
     return parser
 

@@ -1,4 +1,5 @@
-"""`csc-returns run`, `demo` and `dev`: the pipeline over a data home, a demo home, the Dagster UI.
+"""`csc-returns run`, `demo` and `dev`: the pipeline over a data home, a demo home, the Dagster UI
+(with the home's reports served beside it).
 
 The runner is imported by the handlers that use it, not here: it loads Dagster (about a second),
 which no other command should pay for.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import signal
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,7 @@ from pipelines.cli.common import Commands, command, say, writing_command
 from pipelines.demo import write_demo_landing
 from pipelines.demo.safety import NotADemoHome, fresh_demo_home
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
-from pipelines.home import DataHome
+from pipelines.home import DataHome, environment
 from pipelines.orchestration.progress import showing_progress
 from pipelines.steps.reference import import_demo_reference
 
@@ -39,6 +41,9 @@ def add_dev(commands: Commands) -> None:
     dev = command(commands, "dev", _dev, help="open the Dagster UI on this home's own instance (<home>/.dagster)")
     dev.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     dev.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
+    dev.add_argument(
+        "--reports-port", type=int, default=3001, help="port the home's reports are served on (default 3001)"
+    )
 
 
 def _run(args: argparse.Namespace, home: DataHome) -> int:
@@ -82,25 +87,50 @@ def _say_run(summary: RunSummary, home: DataHome, as_json: bool = False) -> int:
 
 
 def _dev(args: argparse.Namespace, home: DataHome) -> int:
-    """Replace this process with `dagster dev` on the home's own instance (see runner.instance_home).
+    """`dagster dev` on the home's own instance (see runner.instance_home), with the home's reports
+    served beside it on a port of their own (`csc-returns serve`), until it is stopped.
 
-    The home and the instance reach that other program the one way they can: its environment.
+    The home, the instance and the URLs of the reports and the UI reach that other program the one
+    way they can: its environment (a URL already configured is kept, as behind a proxy).
     """
     from pipelines.orchestration.runner import dagster_environment
+    from pipelines.steps.reports import serving
 
     env = dagster_environment(home)
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "pipelines.orchestration.definitions",
-        "-h",
-        args.host,
-        "-p",
-        str(args.port),
-    ]
-    print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on http://{args.host}:{args.port}", flush=True)
-    os.execve(sys.executable, command, env)
-    return RUN_FAILED  # not reached: execve returns only by raising
+    ui_url = f"http://{_url_host(args.host)}:{args.port}"
+    with serving(home.ensure().reports, args.host, args.reports_port) as server:
+        reports_url = f"http://{_url_host(args.host)}:{server.server_address[1]}"
+        env[environment.REPORTS_URL] = env.get(environment.REPORTS_URL) or reports_url
+        env[environment.UI_URL] = env.get(environment.UI_URL) or ui_url
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-m",
+            "pipelines.orchestration.definitions",
+            "-h",
+            args.host,
+            "-p",
+            str(args.port),
+        ]
+        print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on {ui_url}", flush=True)
+        print(
+            f"reports of {home.root} on {reports_url}/ (linked from the UI as {env[environment.REPORTS_URL]})",
+            flush=True,
+        )
+        ui = subprocess.Popen(command, env=env)
+        # SIGTERM stops the UI as Ctrl-C does; a Ctrl-C reaches the UI's process group itself.
+        signal.signal(signal.SIGTERM, lambda *_: ui.send_signal(signal.SIGINT))
+        while True:
+            try:
+                return OK if ui.wait() in (0, -signal.SIGINT) else RUN_FAILED
+            except KeyboardInterrupt:
+                continue  # the UI got the same Ctrl-C: wait for it to stop
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL names it (an IPv6 address in brackets; all interfaces as the loopback)."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

@@ -49,6 +49,11 @@ CKAN_ORGANISATION = "CSC_CKAN_ORG"
 CKAN_DATASET = "CSC_CKAN_DATASET"
 CKAN_TOKEN = "CSC_CKAN_TOKEN"  # a secret: read when a run starts, never shown in the UI or a log
 
+# Where a browser reaches the home's reports (`csc-returns serve`) and the Dagster UI: the bases of
+# the links the UI's metadata and the notifications give. `csc-returns dev` sets both for its UI.
+REPORTS_URL = "CSC_REPORTS_URL"
+UI_URL = "CSC_UI_URL"
+
 VARIABLES = (
     HOME,
     DAGSTER_HOME,
@@ -65,6 +70,8 @@ VARIABLES = (
     CKAN_ORGANISATION,
     CKAN_DATASET,
     CKAN_TOKEN,
+    REPORTS_URL,
+    UI_URL,
 )
 
 

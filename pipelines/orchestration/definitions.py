@@ -23,7 +23,7 @@ use_catalogue(Path(chosen) if (chosen := dg.EnvVar(environment.CATALOGUE).get_va
 
 import assets  # noqa: E402
 from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402
-from pipelines.orchestration.resources import PublishingResource, pipeline_resources  # noqa: E402
+from pipelines.orchestration.resources import PublishingResource, ReportsResource, pipeline_resources  # noqa: E402
 from pipelines.orchestration.schedules import automation_running, build_release_schedule, release_cron  # noqa: E402
 from pipelines.orchestration.sensors import build_landing_sensor  # noqa: E402
 
@@ -49,6 +49,15 @@ def publishing_from_environment() -> PublishingResource:
     )
 
 
+def reports_from_environment() -> ReportsResource:
+    """Where a browser reaches the reports and the UI ($CSC_REPORTS_URL, $CSC_UI_URL; defaults: the
+    ports `csc-returns dev` uses on 127.0.0.1)."""
+    return ReportsResource(
+        reports_url=dg.EnvVar(environment.REPORTS_URL).get_value("") or "",
+        ui_url=dg.EnvVar(environment.UI_URL).get_value("") or "",
+    )
+
+
 def build_definitions() -> dg.Definitions:
     running = automation_running(dg.EnvVar(environment.AUTOMATION).get_value(""))
     return dg.Definitions(
@@ -68,7 +77,9 @@ def build_definitions() -> dg.Definitions:
             )
         ],
         # The data home is learned here once, from $CSC_HOME when a run starts.
-        resources=pipeline_resources(dg.EnvVar(environment.HOME), publishing_from_environment()),
+        resources=pipeline_resources(
+            dg.EnvVar(environment.HOME), publishing_from_environment(), reports_from_environment()
+        ),
         # One process per run, as the jobs: the writer lock is then held once for the whole run, and
         # a selection materialised from the UI costs no process start per step.
         executor=dg.in_process_executor,

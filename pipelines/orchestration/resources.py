@@ -11,7 +11,7 @@ resource nest another one configured at launch.)
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,8 @@ from pipelines.home import DataHome
 from pipelines.home.lock import writer_lock
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipelines.publish.dataset import PublishSettings
     from pipelines.publish.destinations import Destination
 
@@ -137,6 +139,27 @@ class PublishingResource(dg.ConfigurableResource):
         )
 
 
+class ReportsResource(dg.ConfigurableResource):
+    """Where a browser reaches the home's reports (`csc-returns serve`) and the Dagster UI: the bases
+    of every link the assets' and checks' metadata give (never a path on the server's disk). The
+    code location sets them from $CSC_REPORTS_URL and $CSC_UI_URL (`csc-returns dev` sets both)."""
+
+    reports_url: str = ""
+    ui_url: str = ""
+
+    def report_url(self, home: DataHome, page: "Path") -> str | None:
+        """The URL of a file under the home's reports/ (None for anything else)."""
+        from pipelines.steps.reports import report_url
+
+        return report_url(home, page, self.reports_url)
+
+    def authority_pages(self, home: DataHome, month: str, la_codes: "Iterable[str]") -> dict[str, str]:
+        """Each authority's link to the month's Data Docs page naming it."""
+        from pipelines.steps.reports import authority_pages
+
+        return authority_pages(home, month, la_codes, self.reports_url)
+
+
 def _fail_runs_that_died_writing(instance: dg.DagsterInstance, home: DataHome, run_id: str) -> None:
     """Mark failed the runs left unfinished by a process of this machine that died while it held
     the lock (killed, or the machine restarted). Left as they were, they would keep the `warehouse`
@@ -173,7 +196,9 @@ def _died_here(process: str) -> bool:
     return False
 
 
-def pipeline_resources(home_path: str, publishing: PublishingResource | None = None) -> dict[str, Any]:
+def pipeline_resources(
+    home_path: str, publishing: PublishingResource | None = None, reports: ReportsResource | None = None
+) -> dict[str, Any]:
     """The resources every job runs with, on the data home at `home_path` (a path, or the code
     location's `dagster.EnvVar`); a run's config may give another path (`csc-returns run` does).
 
@@ -185,4 +210,5 @@ def pipeline_resources(home_path: str, publishing: PublishingResource | None = N
         "data_home": data_home,
         "warehouse_writer": WarehouseWriterResource(data_home=data_home),
         "publishing": publishing or PublishingResource(),
+        "reports": reports or ReportsResource(),
     }
