@@ -26,6 +26,7 @@ from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402
 from pipelines.orchestration.resources import PublishingResource, ReportsResource, pipeline_resources  # noqa: E402
 from pipelines.orchestration.schedules import automation_running, build_release_schedule, release_cron  # noqa: E402
 from pipelines.orchestration.sensors import build_landing_sensor  # noqa: E402
+from pipelines.orchestration.steward_jobs import STEWARD_JOBS  # noqa: E402
 
 
 def publishing_from_environment() -> PublishingResource:
@@ -63,7 +64,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_package_module(assets),
         asset_checks=dg.load_asset_checks_from_package_module(assets),
-        jobs=JOBS,
+        jobs=[*JOBS, *STEWARD_JOBS],
         schedules=[
             build_release_schedule(
                 release_cron(dg.EnvVar(environment.RELEASE_CRON).get_value("")),

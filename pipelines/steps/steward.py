@@ -114,9 +114,20 @@ def waivers(home: DataHome, month: str | None = None, la_code: str | None = None
         return records(waiver_history(connection, [month] if month else None, la_code))
 
 
-def waive(home: DataHome, rule: str, la_code: str, month: str, column: str | None, reason: str, who: str) -> list[int]:
+def waive(
+    home: DataHome,
+    rule: str,
+    la_code: str,
+    month: str,
+    column: str | None,
+    reason: str,
+    who: str,
+    run_id: str | None = None,
+) -> list[int]:
     """Waive the current return's findings of `rule` on `la_code` in `month` and `column` (None: the
-    finding with no column), with who and why; the new waivers' ids. It applies from the month's next run."""
+    finding with no column), with who and why; the new waivers' ids. It applies from the month's next
+    run. The caller holds the home's writer lock (the command line, or the UI's waiver job, whose run
+    id is recorded with the waiver)."""
     where = finding_named(rule, la_code, month, column)
     nothing_run = nothing_run_yet(home)
     if nothing_run is not None:
@@ -129,12 +140,15 @@ def waive(home: DataHome, rule: str, la_code: str, month: str, column: str | Non
             hint = f": its columns are {', '.join(others)}; give --column" if others and not column else ""
             raise RequestRefused(f"no finding {where} in the current return{hint}")
         try:
-            return [waive_finding(connection, finding, reason=reason, who=who) for _, finding in matches.iterrows()]
+            return [
+                waive_finding(connection, finding, reason=reason, who=who, run_id=run_id)
+                for _, finding in matches.iterrows()
+            ]
         except WaiverError as exc:
             raise RequestRefused(str(exc)) from None
 
 
-def revoke(home: DataHome, waiver_id: int, who: str, reason: str) -> dict:
+def revoke(home: DataHome, waiver_id: int, who: str, reason: str, run_id: str | None = None) -> dict:
     """Stop waiver `waiver_id` applying from its month's next run, saying who and why (it stays on
     the record); the waiver as it was granted."""
     nothing_run = nothing_run_yet(home)
@@ -149,7 +163,7 @@ def revoke(home: DataHome, waiver_id: int, who: str, reason: str) -> dict:
                 f"waiver {waiver_id} was already revoked by {record['revoked_by']} at {iso_utc(record['revoked_at'])}"
             )
         try:
-            revoke_waiver(connection, waiver_id, who=who, reason=reason)
+            revoke_waiver(connection, waiver_id, who=who, reason=reason, run_id=run_id)
         except WaiverError as exc:
             raise RequestRefused(str(exc)) from None
     return record

@@ -57,6 +57,8 @@ WAIVER_COLUMNS = [
     "revoked_at",
     "revoked_by",
     "revoked_reason",
+    "granted_in_run",
+    "revoked_in_run",
 ]
 OPEN, REVOKED = "open", "revoked"
 
@@ -142,11 +144,15 @@ def waiver_history(
     connection: duckdb.DuckDBPyConnection, months: Sequence[str] | None = None, la_code: str | None = None
 ) -> pd.DataFrame:
     """Every waiver granted (of `months`, of `la_code`), open or revoked, with who, when and why."""
-    revoked_reason = "revoked_reason" if _has_column(connection, "waivers", "revoked_reason") else "NULL"
+    revoked_reason, granted_in_run, revoked_in_run = (
+        name if _has_column(connection, "waivers", name) else "NULL"
+        for name in ("revoked_reason", "granted_in_run", "revoked_in_run")
+    )
     frame = connection.execute(
         f"""SELECT waiver_id, CASE WHEN revoked_at IS NULL THEN '{OPEN}' ELSE '{REVOKED}' END AS state, period,
                    la_code, rule, "column", value, expected, reason, who, created_at, revoked_at, revoked_by,
-                   {revoked_reason} AS revoked_reason
+                   {revoked_reason} AS revoked_reason, {granted_in_run} AS granted_in_run,
+                   {revoked_in_run} AS revoked_in_run
             FROM waivers WHERE (? IS NULL OR list_contains(?, period)) AND (? IS NULL OR la_code = ?)
             ORDER BY period, waiver_id""",
         [None if months is None else list(months), None if months is None else list(months), la_code, la_code],

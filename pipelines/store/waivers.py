@@ -74,13 +74,21 @@ def waive_finding(
     reason: str,
     who: str,
     now: dt.datetime | None = None,
+    run_id: str | None = None,
 ) -> int:
-    """Waive a finding exactly as it appears in the findings table (a row or a dict with its columns)."""
-    return _record(connection, waiver_for(finding, reason, who, now))
+    """Waive a finding exactly as it appears in the findings table (a row or a dict with its columns);
+    `run_id`: the Dagster run granting it from the UI."""
+    waiver = waiver_for(finding, reason, who, now)
+    return _record(connection, {**waiver, "granted_in_run": run_id} if run_id else waiver)
 
 
 def revoke_waiver(
-    connection: duckdb.DuckDBPyConnection, waiver_id: int, who: str, reason: str, now: dt.datetime | None = None
+    connection: duckdb.DuckDBPyConnection,
+    waiver_id: int,
+    who: str,
+    reason: str,
+    now: dt.datetime | None = None,
+    run_id: str | None = None,
 ) -> bool:
     """Stop a waiver applying, saying who and why (it stays on the record); False when there was
     no such active waiver. WaiverError when who or why is missing."""
@@ -89,9 +97,9 @@ def revoke_waiver(
             raise WaiverError(f"revoking a waiver needs {name}")
     revoked = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = connection.execute(
-        "UPDATE waivers SET revoked_at = ?, revoked_by = ?, revoked_reason = ? "
+        "UPDATE waivers SET revoked_at = ?, revoked_by = ?, revoked_reason = ?, revoked_in_run = ? "
         "WHERE waiver_id = ? AND revoked_at IS NULL RETURNING waiver_id",
-        [revoked, who.strip(), reason.strip(), waiver_id],
+        [revoked, who.strip(), reason.strip(), run_id, waiver_id],
     ).fetchall()
     return bool(rows)
 

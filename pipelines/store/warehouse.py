@@ -60,6 +60,9 @@ def _schema_sql() -> list[str]:
             revoked_at TIMESTAMP, revoked_by VARCHAR)""",
         # Why a waiver was revoked: every waiver change keeps who, when and why.
         "ALTER TABLE waivers ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR",
+        # The Dagster run that granted or revoked a waiver from the UI (NULL from the command line).
+        "ALTER TABLE waivers ADD COLUMN IF NOT EXISTS granted_in_run VARCHAR",
+        "ALTER TABLE waivers ADD COLUMN IF NOT EXISTS revoked_in_run VARCHAR",
         # What each month's validation depended on (store/validations.py): the publication guard compares.
         """CREATE TABLE IF NOT EXISTS validations (
             period VARCHAR PRIMARY KEY, validated_at TIMESTAMP NOT NULL, arrival BIGINT NOT NULL,
