@@ -20,6 +20,7 @@ DOMAIN_MODULES = (
     "pipelines.reference",
     "pipelines.demo",
     "pipelines.reports",
+    "pipelines.notify",
 )
 
 

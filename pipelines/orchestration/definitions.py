@@ -23,6 +23,7 @@ use_catalogue(Path(chosen) if (chosen := dg.EnvVar(environment.CATALOGUE).get_va
 
 import assets  # noqa: E402
 from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402
+from pipelines.orchestration.notifications import build_notification_sensors  # noqa: E402
 from pipelines.orchestration.resources import PublishingResource, ReportsResource, pipeline_resources  # noqa: E402
 from pipelines.orchestration.schedules import automation_running, build_release_schedule, release_cron  # noqa: E402
 from pipelines.orchestration.sensors import build_landing_sensor  # noqa: E402
@@ -75,7 +76,10 @@ def build_definitions() -> dg.Definitions:
             build_landing_sensor(
                 monthly_release_job,
                 default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
-            )
+            ),
+            *build_notification_sensors(
+                default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+            ),
         ],
         # The data home is learned here once, from $CSC_HOME when a run starts.
         resources=pipeline_resources(

@@ -147,6 +147,12 @@ class ReportsResource(dg.ConfigurableResource):
     reports_url: str = ""
     ui_url: str = ""
 
+    def ui(self) -> str:
+        """The Dagster UI's base URL (the links of notifications)."""
+        from pipelines.steps.reports import DEFAULT_UI_URL, base_url
+
+        return base_url(self.ui_url, DEFAULT_UI_URL)
+
     def report_url(self, home: DataHome, page: "Path") -> str | None:
         """The URL of a file under the home's reports/ (None for anything else)."""
         from pipelines.steps.reports import report_url

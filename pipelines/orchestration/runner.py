@@ -247,6 +247,8 @@ def _run_ranges(
         with following_run(instance, launch, stages, show):
             finish_run(launch, job, instance, home)
         run = launched_run(instance, launch)
+        if run is not None:
+            tell_run(instance, run, home, span)
         published = published_months(instance, run, launch.since)
         held = held_back_report(home, span)
         summary.published += published
@@ -258,6 +260,18 @@ def _run_ranges(
             f"failed: {failure}" if failure else f"published, {len(held)} return(s) held back" if held else "published"
         )
         progress(Progress(done, len(wanted), label, finished=outcome))
+
+
+def tell_run(instance: dg.DagsterInstance, run: dg.DagsterRun, home: DataHome, months: list[str]) -> None:
+    """Word of the run to the home's channels, as the daemon's run-status sensors send it (once per
+    run, whichever comes first); a channel not reached is one line on standard error."""
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.notifications import notify_dagster_run
+    from pipelines.orchestration.resources import ReportsResource
+
+    reports = (defs.resources or {}).get("reports")
+    ui_url = reports.ui() if isinstance(reports, ReportsResource) else ReportsResource().ui()
+    notify_dagster_run(instance, run, home, ui_url, lambda line: print(line, file=sys.stderr, flush=True), months)
 
 
 def month_ranges(months: list[str]) -> list[tuple[str, str]]:
@@ -462,6 +476,11 @@ def following_run(
 
 def published_months(instance: dg.DagsterInstance, run: dg.DagsterRun | None, since: float) -> list[str]:
     """The months whose release `run` materialised (a range records one event per month)."""
+    return materialised_months(instance, run, since, "open_data_release")
+
+
+def materialised_months(instance: dg.DagsterInstance, run: dg.DagsterRun | None, since: float, asset: str) -> list[str]:
+    """The months of `asset` that `run` materialised (a range records one event per month)."""
     import dagster as dg
 
     if run is None:
@@ -470,7 +489,7 @@ def published_months(instance: dg.DagsterInstance, run: dg.DagsterRun | None, si
     cursor = None
     while True:
         page = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("open_data_release"), after_timestamp=since),
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_timestamp=since),
             limit=500,
             cursor=cursor,
         )

@@ -61,7 +61,7 @@ def describe() -> dict:
         },
         "sensors": {
             s.name: {
-                "job": s.job_name,
+                "job": s.job_name if s.has_jobs else None,  # a run-status sensor starts no job
                 "minimum_interval_seconds": s.minimum_interval_seconds,
                 "default_status": s.default_status.value,
             }
