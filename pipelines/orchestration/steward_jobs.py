@@ -21,6 +21,9 @@ from pipelines.orchestration.resources import WAREHOUSE_POOL, ReportsResource, W
 
 GRANT_JOB = "grant_waiver"
 REVOKE_JOB = "revoke_waiver"
+# Set on the run by an authenticating reverse proxy in front of the UI (which must overwrite any
+# value a browser sends): when present, the waiver records this user, not the typed `who`.
+LAUNCHED_BY_TAG = "csc/launched_by"
 
 
 class WaiverGrant(dg.Config):
@@ -40,6 +43,14 @@ class WaiverRevocation(dg.Config):
     waiver_id: int = Field(description="the waiver's id (csc-returns waive list, or the check's waived rows)")
     reason: str = Field(description="why it is revoked: kept beside the grant")
     who: str = Field(description="who revokes it (typed: the UI has no log-in)")
+
+
+def _who(context: dg.OpExecutionContext, typed: str) -> str:
+    """Who decides: the proxy's authenticated user when the run carries it, else what was typed."""
+    authenticated = (context.run.tags.get(LAUNCHED_BY_TAG) or "").strip()
+    if authenticated and authenticated != typed.strip():
+        context.log.info(f"recorded as {authenticated} (the authenticated user), not {typed.strip()!r} (typed)")
+    return authenticated or typed
 
 
 def _refused(context: dg.OpExecutionContext, line: str) -> dg.Failure:
@@ -102,13 +113,13 @@ def grant(
             config.month.strip(),
             column,
             reason=config.reason,
-            who=config.who,
+            who=_who(context, config.who),
             run_id=context.run_id,
         )
     except (steward.RequestRefused, steward.WarehouseBusy) as exc:
         raise _refused(context, str(exc)) from None
     named = steward.finding_named(config.rule, config.authority, config.month, column)
-    context.log.info(f"waiver {', '.join(map(str, ids))} recorded for {named} by {config.who.strip()}")
+    context.log.info(f"waiver {', '.join(map(str, ids))} recorded for {named} by {_who(context, config.who).strip()}")
     yield from _validated_again(
         context, home, config.month.strip(), warehouse_writer.data_home.validation_engine, reports
     )
@@ -126,12 +137,14 @@ def revoke(
 
     home = warehouse_writer.home()
     try:
-        record = steward.revoke(home, config.waiver_id, who=config.who, reason=config.reason, run_id=context.run_id)
+        record = steward.revoke(
+            home, config.waiver_id, who=_who(context, config.who), reason=config.reason, run_id=context.run_id
+        )
     except (steward.RequestRefused, steward.WarehouseBusy) as exc:
         raise _refused(context, str(exc)) from None
     context.log.info(
         f"waiver {config.waiver_id} revoked ({record['rule']} on {record['la_code']} {record['period']}) "
-        f"by {config.who.strip()}"
+        f"by {_who(context, config.who).strip()}"
     )
     yield from _validated_again(
         context, home, str(record["period"]), warehouse_writer.data_home.validation_engine, reports

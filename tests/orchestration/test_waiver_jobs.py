@@ -15,6 +15,7 @@ from orchestration_support import FAILING_CHECK, HELD_BACK_LA, HELD_BACK_MONTH, 
 
 from pipelines.home import DataHome
 from pipelines.orchestration.resources import WRITER_TAG
+from pipelines.orchestration.steward_jobs import LAUNCHED_BY_TAG
 from pipelines.steps import steward
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster")]
@@ -32,7 +33,7 @@ def _check(result, name: str = FAILING_CHECK) -> dg.AssetCheckEvaluation:
     return evaluation
 
 
-def _grant(instance, home: DataHome, **overrides):
+def _grant(instance, home: DataHome, tags: dict | None = None, **overrides):
     from pipelines.orchestration.definitions import defs
 
     fields = {
@@ -45,7 +46,7 @@ def _grant(instance, home: DataHome, **overrides):
         **overrides,
     }
     return defs.resolve_job_def("grant_waiver").execute_in_process(
-        instance=instance, run_config=_config(home, "grant", **fields), raise_on_error=False
+        instance=instance, run_config=_config(home, "grant", **fields), raise_on_error=False, tags=tags
     )
 
 
@@ -113,6 +114,12 @@ def test_a_waiver_granted_from_the_launchpad_is_the_clis_record_and_the_check_pa
         assert (after["state"], after["revoked_by"], after["revoked_in_run"]) == ("revoked", "B. Lead", revoked.run_id)
         assert not _check(revoked).passed
         assert steward.month_status(home, HELD_BACK_MONTH)["months"][0]["held_back"][0]["la_code"] == HELD_BACK_LA
+
+        # Behind an authenticating proxy that tags the run with its user, that user is recorded.
+        proxied = _grant(instance, home, tags={LAUNCHED_BY_TAG: "a.steward@example.org"}, who="typed name")
+        assert proxied.success
+        newest = steward.waivers(home, HELD_BACK_MONTH)[-1]
+        assert (newest["who"], newest["granted_in_run"]) == ("a.steward@example.org", proxied.run_id)
 
         unknown = defs.resolve_job_def("revoke_waiver").execute_in_process(
             instance=instance,
