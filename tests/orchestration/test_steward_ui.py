@@ -114,12 +114,14 @@ def _restore_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def start_dagster_dev(home: DataHome, port: int, log: Path) -> subprocess.Popen:
-    """`csc-returns dev` on the home: the UI, daemon and code location on the home's own instance."""
+def start_dagster_dev(home: DataHome, port: int, log: Path, extra: list[str] | None = None) -> subprocess.Popen:
+    """`csc-returns dev` on the home: the UI, daemon and code location on the home's own instance
+    (and the home's reports on a port of their own: `extra` may give `--reports-port`)."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DAGSTER_HOME", "CSC_HOME", "CSC_AUTOMATION", "CSC_RELEASE_CRON")
+        if key
+        not in ("DAGSTER_HOME", "CSC_HOME", "CSC_AUTOMATION", "CSC_RELEASE_CRON", "CSC_REPORTS_URL", "CSC_UI_URL")
     }
     # (sensor and schedule stay stopped: nothing runs behind the test)
     return subprocess.Popen(
@@ -134,6 +136,7 @@ def start_dagster_dev(home: DataHome, port: int, log: Path) -> subprocess.Popen:
             "127.0.0.1",
             "--port",
             str(port),
+            *(extra or ["--reports-port", str(free_port())]),
         ],
         cwd=home.root,
         env=env,

@@ -140,3 +140,40 @@ def test_serve_binds_to_the_loopback_by_default(tmp_path):
     with serving(home.reports) as server:
         assert server.server_address[0] == "127.0.0.1"
     assert os.path.isdir(home.reports)
+
+
+def test_csc_returns_serve_serves_the_homes_reports_until_interrupted(tmp_path):
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    home = DataHome(tmp_path / "home").ensure()
+    (home.reports / "scorecard").mkdir()
+    (home.reports / "scorecard/scorecard.html").write_text("<html>SYNTHETIC scorecard</html>")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        said = process.stdout.readline()
+        assert said.startswith(f"reports of {home.root} on http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, headers, body = get(port, "/scorecard/scorecard.html")
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert status == 200 and b"SYNTHETIC scorecard" in body and "content-security-policy" in headers
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
