@@ -56,12 +56,15 @@ def authority_pages(
 ) -> dict[str, str]:
     """Each authority's link to that month's Data Docs: the first validation page that names it (the
     page with its failing figures), else the month's index; an authority with neither has none."""
+    wanted = sorted(set(la_codes))
+    if not wanted:
+        return {}  # a passing check reads no page
     pages = [
         (page, page.read_text(encoding="utf-8", errors="replace")) for page in latest_validation_pages(home, month)
     ]
     index = data_docs_url(home, month, reports_url)
     links: dict[str, str] = {}
-    for la_code in sorted(set(la_codes)):
+    for la_code in wanted:
         found = next((page for page, text in pages if la_code in text), None)
         url = report_url(home, found, reports_url) if found is not None else index
         if url:
