@@ -45,7 +45,7 @@ def test_a_held_back_return_is_told_once_per_run_by_email_and_webhook_whatever_r
         with project_instance(home) as instance:
             [run] = instance.get_runs(filters=dg.RunsFilter(job_name="monthly_release"))
             [success] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
-            sensor = defs.get_sensor_def(SUCCESS_SENSOR)
+            sensor = defs.resolve_sensor_def(SUCCESS_SENSOR)
             for _ in range(2):  # the daemon's sensor sees the run, and again after a restart
                 context = dg.build_run_status_sensor_context(
                     sensor_name=SUCCESS_SENSOR,
@@ -71,3 +71,44 @@ def test_a_held_back_return_is_told_once_per_run_by_email_and_webhook_whatever_r
     for figure in FIGURES:
         assert figure not in body.replace(run.run_id, "") and figure not in text.replace(run.run_id, ""), figure
     assert set(told(home, run.run_id)["channels"].values()) == {"sent"}
+
+
+def test_a_refused_release_is_told_once_by_the_failure_sensor_naming_the_step_not_the_error(tmp_path, demo_files):
+    """A home with no register: the month's release is refused (open_data_release fails). The daemon's
+    run-failure sensor tells it once, whatever restarts, naming the step and the run's page."""
+    from orchestration_support import run_config
+
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.notifications import FAILURE_SENSOR
+    from pipelines.orchestration.resources import DataHomeResource, ReportsResource
+
+    home = DataHome(tmp_path / "home").ensure()
+    land(home, demo_files[HELD_BACK_MONTH])  # no reference imported: nothing can be published
+    with smtp_server() as mailbox, webhook_receiver() as hook, dg.instance_for_test() as instance:
+        write_settings(home.root, mailbox, hook)
+        result = defs.resolve_job_def("monthly_release").execute_in_process(
+            partition_key=HELD_BACK_MONTH, instance=instance, run_config=run_config(home), raise_on_error=False
+        )
+        assert not result.success
+        run = instance.get_run_by_id(result.run_id)
+        [failure] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        sensor = defs.resolve_sensor_def(FAILURE_SENSOR)
+        for _ in range(2):
+            context = dg.build_run_status_sensor_context(
+                sensor_name=FAILURE_SENSOR,
+                dagster_event=failure.dagster_event,
+                dagster_instance=instance,
+                dagster_run=run,
+                resources={
+                    "data_home": DataHomeResource(path=str(home.root)),
+                    "reports": ReportsResource(ui_url="https://csc.example.org/dagster/"),
+                },
+            ).for_run_failure()
+            sensor(context)
+    [mail] = mailbox.messages
+    assert len(hook.bodies) == 1
+    assert "release refused" in mail["Subject"] and mail["Subject"].startswith(f"csc-returns {HELD_BACK_MONTH}:")
+    body = mail.get_content()
+    assert "The release was refused at step open_data_release: its log is in the UI." in body
+    assert f"https://csc.example.org/dagster/runs/{run.run_id}" in body
+    assert "register" not in body  # the step is named, never its error text
