@@ -51,6 +51,7 @@ NO_EXTRACT_DATE = "child_level_extract_date_unknown"
 DATE_AFTER_EXTRACT = "child_level_date_after_extract"
 
 HEADER_SEARCH_ROWS = 15
+CHILD_LEVEL_SUFFIXES = (".xlsx", ".xlsm")
 BLANKS = frozenset({"", "#N/A", "N/A", "#NA", "NULL", "#VALUE!", "#REF!"})
 _EXCEL_EPOCH = np.datetime64("1899-12-30")
 _ORDERING_PREFIX = re.compile(r"^\s*[a-z]{1,2}\)\s*", re.IGNORECASE)
@@ -271,6 +272,20 @@ def read_annex_a(
     return result
 
 
+def holds_annex_a_lists(data: bytes) -> bool:
+    """Whether a workbook's first rows name an Annex A list (a child-level workbook, not a return)."""
+    try:
+        import python_calamine
+
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return any(
+            _find_header(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=HEADER_SEARCH_ROWS))
+            for name in workbook.sheet_names
+        )
+    except Exception:  # not a workbook calamine reads: the return's reader says what is wrong with it
+        return False
+
+
 def _find_header(rows: list[list]) -> tuple[int, int] | None:
     """(list number, header row index) of a sheet whose first rows hold a list's headings."""
     for position, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -483,7 +498,7 @@ def _read_list(
             )
         )
     body = body[~totals]
-    duplicated = body.map(lambda v: v.strip() if isinstance(v, str) else v).duplicated()
+    duplicated = body.duplicated()  # exact: every cell as saved
     if duplicated.any():
         rows_named = ", ".join(str(r) for r in body.index[duplicated][:10])
         more = " ..." if duplicated.sum() > 10 else ""
