@@ -42,16 +42,20 @@ def home_key(home: DataHome, key_file: Path | None = None) -> bytes:
     path = key_file or home.child_level_key
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Written whole beside it, then linked into place: a second process sees no key or a whole one.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.incoming")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(KEY_BYTES) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(temporary, path)
         except FileExistsError:
-            pass  # another process made it first: read theirs
-        else:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(KEY_BYTES) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            fsync_directory(path.parent)
+            pass  # another process made it first: theirs is the key
+        finally:
+            temporary.unlink()
+        fsync_directory(path.parent)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyUnsafe(f"{path} can be read by others than its owner (mode {stat.S_IMODE(mode):o}): chmod 600 it")
