@@ -4,7 +4,8 @@ against the data home's reference data and its accepted history; nothing is writ
 A workbook of Ofsted's Annex A child-level lists is not a return: it is read, its IDs
 pseudonymised with a key that lives only in this process (never the home's), and the return it
 gives is derived (`rows`: one per authority and month) beside its findings, as a steward asks
-"what does the pipeline make of this file".
+"what does the pipeline make of this file". A typed return given with it is reconciled against
+it: each count that differs is a finding.
 
 This is an analyst's quick check, so it pays for nothing it does not use: no Great Expectations,
 no Dagster, and DuckDB only when the home has a warehouse to read history from (tests/test_cli.py
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.derive.months import derive_return
+from pipelines.derive.reconcile import reconcile
 from pipelines.home import DataHome
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
 from pipelines.ingest.pseudonyms import ephemeral_key
@@ -54,6 +56,7 @@ def validate_files(
     history = accepted_history(home)
     checked = FilesChecked()
     child_level = []
+    typed: list[pd.DataFrame] = []
     for name in names:
         path = Path(name)
         if not path.is_file():
@@ -74,9 +77,13 @@ def validate_files(
         checked.findings.extend(parsed.findings)
         if parsed.readable:
             checked.findings.extend(validate_rows(parsed.values, parsed.text, reference, history, engine="pandas"))
+            typed.append(parsed.values)
     if child_level:
         derived = derive_return(child_level)
         checked.findings.extend(derived.findings)
+        # A typed return given beside the workbook is reconciled against the return derived from it.
+        if typed:
+            checked.findings.extend(reconcile(pd.concat(typed, ignore_index=True), derived.rows))
         rows = derived.rows.astype(object).where(derived.rows.notna(), None)
         checked.derived = [
             {k: (int(v) if isinstance(v, (int, float)) else v) for k, v in r.items()} for r in rows.to_dict("records")
