@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.derive.working_days import working_days_after
-from pipelines.ingest.annex_a import ChildLevel
+from pipelines.ingest.annex_a import ChildLevel, months_covered, window_first_day
 from schemas.findings import Finding
 from schemas.month import Month
 
@@ -52,20 +52,6 @@ class DerivedReturn:
 
     rows: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
-
-
-def window_first_day(extract_date: dt.date) -> dt.date:
-    """The first day an extract covers: the day after the same date six months earlier."""
-    return (pd.Timestamp(extract_date) - pd.DateOffset(months=6) + pd.Timedelta(days=1)).date()
-
-
-def months_covered(extract_date: dt.date) -> list[Month]:
-    """The calendar months wholly inside an extract's window."""
-    first_day = window_first_day(extract_date)
-    first = Month.containing(first_day) + (0 if first_day.day == 1 else 1)
-    after = Month.containing(extract_date + dt.timedelta(days=1))  # the month of the day after the extract
-    last = after - 1
-    return first.through(last)
 
 
 def month_end(month: Month) -> pd.Timestamp:

@@ -36,6 +36,7 @@ from pipelines.ingest.limits import LimitExceeded, Limits, check_workbook_direct
 from pipelines.ingest.pseudonyms import pseudonyms
 from schemas.catalogue import LA_CODE_PATTERN
 from schemas.findings import ERROR, WARNING, Finding
+from schemas.month import Month
 
 # The findings of child-level reading (not yet rules of the rule book: docs/child-level.md).
 UNREADABLE_WORKBOOK = "child_level_unreadable"
@@ -169,9 +170,36 @@ class ChildLevel:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def months(self) -> list[str]:
+        """The months the extract wholly covers (none when its date is unknown)."""
+        return [str(m) for m in months_covered(self.extract_date)] if self.derivable and self.extract_date else []
+
+    @property
+    def problem(self) -> str | None:
+        """Why nothing can be derived, in one line; None when it can."""
+        if self.derivable:
+            return None
+        errors = [f.message for f in self.findings if f.severity == ERROR]
+        return errors[0] if errors else "no Annex A list recognised: nothing derived"
+
+    @property
     def derivable(self) -> bool:
         """Whether anything can be derived: lists read, and the authority and extract date known."""
         return bool(self.lists) and self.la_code is not None and self.extract_date is not None
+
+
+def window_first_day(extract_date: dt.date) -> dt.date:
+    """The first day an extract covers: the day after the same date six months earlier."""
+    return (pd.Timestamp(extract_date) - pd.DateOffset(months=6) + pd.Timedelta(days=1)).date()
+
+
+def months_covered(extract_date: dt.date) -> list[Month]:
+    """The calendar months wholly inside an extract's window."""
+    first_day = window_first_day(extract_date)
+    first = Month.containing(first_day) + (0 if first_day.day == 1 else 1)
+    after = Month.containing(extract_date + dt.timedelta(days=1))  # the month of the day after the extract
+    last = after - 1
+    return first.through(last)
 
 
 def _finding(rule: str, severity: str, file: str, message: str, **where) -> Finding:

@@ -44,7 +44,9 @@ def placed_rows(values: pd.DataFrame) -> set[int]:
 def assemble_month(month: str, files: list[ReceivedFile]) -> ReceivedMonth:
     """The month's current returns from `files` (in order of arrival): the latest arrival wins."""
     value_frames, text_frames = [], []
-    for received in files:
+    # A return computed from child-level records gives way to a typed one of the same authority and
+    # month, whenever each arrived (the home's default: the typed return is published).
+    for received in sorted(files, key=lambda file: not file.parsed.child_level):
         rows = received.in_month(month).to_numpy()
         value_frames.append(received.parsed.values[rows].assign(sha256=received.sha256, arrival=received.arrival))
         text_frames.append(received.parsed.text[rows])
