@@ -109,3 +109,27 @@ def test_the_landing_sensor_sees_the_months_a_workbook_covers(home, synthetic):
     contents = read_contents(path, home)
     assert contents.readable and contents.months == tuple(synthetic.truth)
     assert synthetic.extract_date == dt.date(2024, 1, 31)
+
+
+def test_an_unreadable_cell_holds_back_every_month_of_the_workbook_until_a_corrected_one_arrives(home, synthetic):
+    import io
+
+    import openpyxl
+
+    good = workbook_bytes(synthetic)
+    workbook = openpyxl.load_workbook(io.BytesIO(good))
+    workbook["List_1"]["F5"] = "31/02/2023"  # no such day: a contact left out of some month's count
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    (home.landing / synthetic.file_name).write_bytes(buffer.getvalue())
+    [archived] = archive_landing(home)
+    months = list(archived.periods)
+    validations = validate_months(home, months, engine="pandas")
+    assert [v.held_back for v in validations] == [["E06000009"]] * len(months)
+    errors = validations[0].findings[validations[0].findings["severity"] == "error"]
+    assert errors[["rule", "cell", "column"]].values.tolist() == [
+        ["child_level_unreadable_cell", "List_1!F5", "Date of Contact"]
+    ]
+    (home.landing / synthetic.file_name).write_bytes(good)  # the authority sends the workbook again, corrected
+    archive_landing(home)
+    assert [v.accepted for v in validate_months(home, months, engine="pandas")] == [["E06000009"]] * len(months)
