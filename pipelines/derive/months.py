@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pipelines.derive.checks import child_level_checks
 from pipelines.derive.working_days import working_days_after
 from pipelines.ingest.annex_a import ChildLevel, months_covered, window_first_day
 from schemas.findings import Finding
@@ -210,6 +211,7 @@ def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals
 def derive_return(extracts: list[ChildLevel]) -> DerivedReturn:
     """Every month the derivable extracts wholly cover, per authority; the latest extract decides a month."""
     usable = sorted((e for e in extracts if e.derivable), key=lambda e: (e.la_code, e.extract_date))
+    findings = [finding for extract in usable for finding in child_level_checks(extract)]
     frames = []
     for la_code in dict.fromkeys(e.la_code for e in usable):
         own = [e for e in usable if e.la_code == la_code]
@@ -237,13 +239,13 @@ def derive_return(extracts: list[ChildLevel]) -> DerivedReturn:
             figures.insert(0, "la_code", la_code)
             frames.append(figures.reset_index())
     if not frames:
-        return DerivedReturn(_empty_rows())
+        return DerivedReturn(_empty_rows(), findings)
     rows = pd.concat(frames, ignore_index=True)
     # The latest extract covering a month decides it.
     rows = rows.sort_values(["la_code", "period", "extract_date"]).drop_duplicates(["la_code", "period"], keep="last")
     rows = _with_rolling_sums(rows.reset_index(drop=True))
     rows["extract_date"] = rows["extract_date"].dt.date.astype("string")
-    return DerivedReturn(rows[["la_code", "period", "extract_date", *FIGURES]])
+    return DerivedReturn(rows[["la_code", "period", "extract_date", *FIGURES]], findings)
 
 
 def _with_rolling_sums(rows: pd.DataFrame) -> pd.DataFrame:

@@ -45,8 +45,9 @@ def derived_as_return(data: bytes, file_name: str, reference: Reference) -> Pars
     """The return an Annex A workbook gives, in the standard layout, with the reader's findings
     (which name sheet cells, not the derived rows, so they are about the file as a whole)."""
     read = read_annex_a(data, file_name, ephemeral_key())
-    own = [dataclasses.replace(finding, row=None) for finding in read.findings]
-    derived = derive_return([read]).rows if read.derivable else pd.DataFrame()
+    result = derive_return([read])
+    own = [dataclasses.replace(finding, row=None) for finding in [*read.findings, *result.findings]]
+    derived = result.rows if read.derivable else pd.DataFrame()
     if derived.empty:
         why = read.problem or "the workbook's extract wholly covers no month"
         unreadable = new_finding("file_unreadable", file=file_name, message=f"no month can be derived: {why}")
