@@ -86,10 +86,25 @@ def test_a_typed_return_is_preferred_to_the_derived_one_whichever_arrived_last(h
     write_return(home.landing / "typed.csv", [typed])
     archive_landing(home)
     months = _land(home, synthetic)  # the workbook arrives after the typed return
-    validate_months(home, months, engine="pandas")
+    validations = validate_months(home, months, engine="pandas")
     store_accepted_months(home, months)
     stored = _stored(home)
     assert stored[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"] + 3
+    december = next(v for v in validations if v.month == "2023-12")
+    reconciled = december.findings[december.findings["rule"] == "child_level_reconciliation"]
+    cla = synthetic.truth["2023-12"]["cla"]
+    assert reconciled[["column", "value", "expected", "severity"]].values.tolist() == [
+        ["cla", str(cla + 3), str(cla), "warning"]
+    ]
+    assert reconciled["message"].iloc[0] == (
+        f"cla is {cla + 3} but list 8 gives {cla} children looked after at 31 December 2023 ({synthetic.file_name})"
+    )
+    assert december.returns["warnings"].iloc[0] >= 1
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        [(stored_rule,)] = connection.execute(
+            "select rule from findings where rule = 'child_level_reconciliation' and period = '2023-12'"
+        ).fetchall()
+    assert stored_rule == "child_level_reconciliation"
     assert stored[("E06000009", "2023-11")]["cla"] == synthetic.truth["2023-11"]["cla"]
 
 

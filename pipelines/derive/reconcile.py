@@ -92,7 +92,7 @@ def reconcile(
                     severity=WARNING if within else ERROR,
                     message=(
                         f"{figure} is {_number(typed_value)} but {lists} gives {_number(derived_value)} {words}"
-                        f" (extract of {row['extract_date']}){', within the tolerance' if within else ''}"
+                        f" ({_extract(row['extract_date'])}){', within the tolerance' if within else ''}"
                     ),
                     file=row.get("file"),
                     row=None if pd.isna(row.get("row")) else int(row["row"]),
@@ -104,6 +104,11 @@ def reconcile(
                 )
             )
     return findings
+
+
+def _extract(extract: str) -> str:
+    """`extract of 2018-01-31`, or the workbook's name where the pipeline knows only that."""
+    return f"extract of {extract}" if len(extract) == 10 and extract[4] == "-" else extract
 
 
 def _number(value: float) -> str:

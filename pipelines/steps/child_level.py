@@ -8,6 +8,9 @@ from the catalogue's formulas (one decimal place, half up). The result is a `Par
 standard layout, so validation, storage, publication and the scorecard take it as they take a
 typed return; a typed return of the same authority and month is preferred to it.
 
+Where an authority-month has a typed return and a derived one, the typed one is current and each
+count of it that differs from the derived one is a finding (`with_reconciliation`).
+
 The pipeline keeps no pseudonymised rows yet (the derived counts are all it stores), so the
 workbook is read with an ephemeral key, as `validate` reads it: the home's key is made when
 pseudonymised rows are first kept (docs/child-level.md).
@@ -21,13 +24,17 @@ import numpy as np
 import pandas as pd
 
 from pipelines.derive.months import derive_return
+from pipelines.derive.reconcile import reconcile
 from pipelines.home import DataHome
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
 from pipelines.ingest.archive import read_archived, verified_archive_path
 from pipelines.ingest.pseudonyms import ephemeral_key
 from pipelines.ingest.readers import ParsedReturn, empty_frame, parse_table
+from pipelines.ingest.received import ReceivedMonth
 from pipelines.reference import Reference, load_reference
+from pipelines.validate.month import MonthValidation
 from schemas.catalogue import all_columns, derived_indicators
+from schemas.findings import WARNING, findings_frame
 from schemas.rules import new_finding
 
 
@@ -39,6 +46,37 @@ def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
         if holds_annex_a_lists(data):
             return derived_as_return(data, file_name, load_reference(home))
     return read_archived(home, sha256, file_name)
+
+
+def with_reconciliation(validation: MonthValidation, received: ReceivedMonth) -> MonthValidation:
+    """The month's validation with each count of a current typed return that differs from the return
+    derived from the latest child-level workbook of its authority (`derive/reconcile.py`).
+
+    Warnings for now, whatever the tolerance says: the rule is not yet in the rule book, so an
+    error could not be waived and would hold the typed return back for good."""
+    derived = [
+        file.parsed.values.loc[file.in_month(received.month).to_numpy(dtype=bool)].assign(extract_date=file.file_name)
+        for file in received.files
+        if file.parsed.child_level
+    ]
+    typed_files = {file.sha256 for file in received.files if not file.parsed.child_level}
+    typed = received.values[received.values["sha256"].isin(typed_files).to_numpy(dtype=bool)]
+    if not derived or typed.empty:
+        return validation
+    latest = pd.concat(derived, ignore_index=True).drop_duplicates("la_code", keep="last")
+    differences = [dataclasses.replace(f, severity=WARNING) for f in reconcile(typed, latest)]
+    if not differences:
+        return validation
+    sha256 = dict(zip(typed["la_code"], typed["sha256"]))
+    found = findings_frame(differences)
+    found = found.assign(
+        sha256=found["la_code"].map(sha256), family=None, waived=False, waiver_reason=None, waiver_id=None
+    )
+    findings = pd.concat([validation.findings, found[validation.findings.columns]], ignore_index=True)
+    returns = validation.returns.copy()
+    counts = found["la_code"].value_counts()
+    returns["warnings"] = returns["warnings"] + returns["la_code"].map(counts).fillna(0).astype("int64")
+    return dataclasses.replace(validation, findings=findings, returns=returns)
 
 
 def derived_as_return(data: bytes, file_name: str, reference: Reference) -> ParsedReturn:

@@ -27,7 +27,7 @@ from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, re
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.steps.child_level import read_version
+from pipelines.steps.child_level import read_version, with_reconciliation
 from pipelines.store import month as stored_months
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
@@ -156,6 +156,8 @@ def validate_months(
         today=today,
         report_folders={month: home.data_docs(month) for month in months} if write_report else None,
     )
+    # A typed return beside a return derived from the authority's child-level records: each count that differs.
+    validations = [with_reconciliation(v, month_received) for v, month_received in zip(validations, received)]
     bases = [validation_basis(month_received, waivers, reference_files) for month_received in received]
     with connect(home) as connection:
         store_validations(connection, validations, bases)
