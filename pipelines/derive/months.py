@@ -154,6 +154,14 @@ def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals
         put("referrals", _count_by_month(referrals["referral_date"], months))
         re_referred = _re_referred(referrals, held_referrals, referrals_covered_from)
         put("re_referrals", _count_by_month(referrals["referral_date"], months, pd.Series(re_referred)))
+        if "referrals_before" not in referrals:
+            # Without the list's count, a month whose referrals' 12 months are not all held is not known.
+            unknown = [
+                str(m)
+                for m in months
+                if pd.Timestamp(m.first_day) - pd.DateOffset(years=1) < pd.Timestamp(referrals_covered_from)
+            ]
+            figures.loc[unknown, "re_referrals"] = pd.NA
         if _has(lists, 4, "assessment_start"):
             led = _to_assessment(referrals, lists[4])
             put("referrals_to_assessment", _count_by_month(referrals["referral_date"], months, pd.Series(led)))

@@ -416,7 +416,7 @@ def parse_dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     as_date = kinds.isin([dt.date, dt.datetime]).to_numpy(dtype=bool)
     if as_date.any():
         dates.iloc[as_date] = pd.to_datetime(cells[as_date].map(lambda d: dt.date(d.year, d.month, d.day)))
-    as_number = kinds.isin([float, int]).to_numpy(dtype=bool)
+    as_number = (kinds.isin([float, int]) & cells.notna()).to_numpy(dtype=bool)  # NaN is a blank
     if as_number.any():
         serials = pd.to_numeric(cells[as_number], errors="coerce").astype("float64").to_numpy()
         good = (serials >= 1) & (serials < 73051)  # 1900 to 2099

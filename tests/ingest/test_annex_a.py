@@ -227,3 +227,19 @@ def test_legal_status_with_or_without_the_ordering_prefix_leaves_short_breaks_ou
     read = read_annex_a(_workbook({title: [headings, *rows]}), NAME, KEY)
     assert read.lists[8]["legal_status"].tolist() == ["V3", "C2", "V4"]
     assert derive_return([read]).rows.set_index("period").loc["2024-01", "cla"] == 1
+
+
+def test_a_list_without_a_column_leaves_what_needs_it_blank_and_a_list_with_no_rows_counts_zero():
+    data = _workbook(
+        {
+            "List_3": [["Child Unique ID", "Date of Referral"], ["12", dt.date(2023, 12, 4)]],
+            "List_1": [CONTACT_HEADINGS],
+        }
+    )
+    read = read_annex_a(data, NAME, KEY)
+    assert not read.lists[3]["birth_unreadable"].any()  # no such column: unknown, not unreadable
+    missing = sorted(f.column for f in read.findings if f.rule == "child_level_list_missing" and f.column)
+    assert missing == ["Date of Birth", "Number of Referrals in Last 12 Months"]
+    rows = derive_return([read]).rows.set_index("period")
+    assert rows.loc["2023-12", "referrals"] == 1 and rows["re_referrals"].isna().all()
+    assert (rows["contacts"] == 0).all()
