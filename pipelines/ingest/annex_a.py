@@ -55,6 +55,7 @@ HEADER_SEARCH_ROWS = 15
 CHILD_LEVEL_SUFFIXES = (".xlsx", ".xlsm")
 BLANKS = frozenset({"", "#N/A", "N/A", "#NA", "NULL", "#VALUE!", "#REF!"})
 _EXCEL_EPOCH = np.datetime64("1899-12-30")
+_TRAILING_TIME = re.compile(r"\s+\d{1,2}:\d{2}(:\d{2})?$")
 _ORDERING_PREFIX = re.compile(r"^\s*[a-z]{1,2}\)\s*", re.IGNORECASE)
 _LA_CODE = re.compile(LA_CODE_PATTERN)
 _FILE_LA_CODE = re.compile(r"(?<![A-Za-z0-9])(" + LA_CODE_PATTERN + r")(?![0-9])")
@@ -425,10 +426,16 @@ def parse_dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
         unreadable[np.flatnonzero(as_number)[~good]] = True
     as_text = kinds.isin([str]).to_numpy(dtype=bool)
     if as_text.any():
-        text = cells[as_text].astype("string").str.strip()
+        # A midnight time some exports add (`05/01/2024 00:00:00`) is dropped; a serial saved as text is a serial.
+        text = cells[as_text].astype("string").str.strip().str.replace(_TRAILING_TIME, "", regex=True)
         blank = text.str.upper().isin(BLANKS).to_numpy(dtype=bool)
         parsed = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
         parsed = parsed.fillna(pd.to_datetime(text.where(parsed.isna()), format="%Y-%m-%d", errors="coerce"))
+        serial_text = pd.to_numeric(text.where(text.str.fullmatch(r"\d{5}(\.0+)?").fillna(False)), errors="coerce")
+        from_serial = _EXCEL_EPOCH + np.floor(serial_text.fillna(0).to_numpy(dtype="float64")).astype("int64").astype(
+            "timedelta64[D]"
+        )
+        parsed = parsed.fillna(pd.Series(pd.to_datetime(from_serial), index=text.index).where(serial_text.notna()))
         dates.iloc[as_text] = parsed.to_numpy()
         unreadable[np.flatnonzero(as_text)[~blank & parsed.isna().to_numpy(dtype=bool)]] = True
     unreadable |= ~(as_date | as_number | as_text | cells.isna().to_numpy(dtype=bool))  # booleans, times
@@ -509,10 +516,11 @@ def _read_list(
             return pd.Series(None, index=body.index, dtype=object)
         return body[position].where(body[position].notna(), None).replace({"": None})
 
-    # Totals rows below the data: a label where the ID goes and no date of the list's own.
+    # Totals and notes rows below the data: no child's ID (or a `Total` label where it goes) and no
+    # date of the list's own; a row with its date but no ID is a record whose ID cannot be read.
     child_cells = cells(CHILD.name)
     own_date_cells = cells(spec.fields[0].name)
-    label = child_cells.map(lambda v: isinstance(v, str) and v.strip().lower().startswith("total"))
+    label = child_cells.map(lambda v: v is None or (isinstance(v, str) and v.strip().lower().startswith("total")))
     totals = label & own_date_cells.isna()
     for row in body.index[totals]:
         result.findings.append(
@@ -520,7 +528,7 @@ def _read_list(
                 TOTALS_ROW,
                 WARNING,
                 result.file,
-                f"{spec.label}: row {row} is read as a totals row, not a child's record",
+                f"{spec.label}: row {row} is read as a totals or notes row (no ID and no date of its own), not a child's record",
                 row=int(row),
                 cell=cell_address(sheet, int(row), positions[CHILD.name]),
             )

@@ -76,23 +76,14 @@ def test_a_list_is_found_by_its_headings_under_a_title_row_whatever_the_sheet_is
 
 
 def test_dates_in_every_form_read_to_the_same_day_and_blanks_are_blank():
-    cells = pd.Series(
-        [
-            dt.date(2024, 1, 5),
-            dt.datetime(2024, 1, 5, 13, 0),
-            45296.0,
-            45296,
-            "05/01/2024",
-            " 2024-01-05 ",
-            "",
-            "#N/A",
-            None,
-        ],
-        dtype=object,
-    )
-    dates, unreadable = parse_dates(cells)
-    assert dates[:6].tolist() == [pd.Timestamp("2024-01-05")] * 6
-    assert dates[6:].isna().all() and not unreadable.any()
+    forms = [dt.date(2024, 1, 5), dt.datetime(2024, 1, 5, 13, 0), 45296.0, 45296, "05/01/2024", " 2024-01-05 "]
+    forms += ["05/01/2024 00:00:00", "45296"]
+    blanks = ["", "#N/A", None, float("nan")]
+    dates, unreadable = parse_dates(pd.Series(forms + blanks, dtype=object))
+    assert dates[: len(forms)].tolist() == [pd.Timestamp("2024-01-05")] * len(forms)
+    assert dates[len(forms) :].isna().all() and not unreadable.any()
+    _, bad = parse_dates(pd.Series(["20240105", "5 Jan 2024", "31/02/2024", True, 1e9], dtype=object))
+    assert bad.all()
 
 
 def test_ids_keep_leading_zeros_of_text_and_drop_the_trailing_point_zero_of_numbers():
@@ -174,6 +165,21 @@ def test_a_formula_saved_without_its_value_is_a_finding_naming_its_cell():
     [formula] = [f for f in read.findings if f.rule == "child_level_formula_without_value"]
     assert formula.cell == "List_1!F3" and formula.severity == "error"
     assert read.lists[1]["contact_date_unreadable"].tolist() == [False, True]
+
+
+def test_a_notes_row_with_no_id_and_no_date_is_not_a_record_but_a_dated_row_with_no_id_is():
+    rows = [
+        ["7701", "a) Male", "WBRI", dt.date(2015, 3, 1), 8, dt.date(2024, 1, 5)],
+        [None, None, None, None, None, None, None],
+        [None, "Count of contacts", None, None, None, None, 1],
+        [None, "a) Male", "WBRI", dt.date(2015, 3, 1), 8, dt.date(2024, 1, 6)],
+    ]
+    read = read_annex_a(_contacts(rows, [*CONTACT_HEADINGS, "Notes"]), NAME, KEY)
+    assert [(f.rule, f.row) for f in read.findings if f.rule != "child_level_list_missing"] == [
+        ("child_level_totals_row", 4),
+        ("child_level_unreadable_cell", 5),
+    ]
+    assert derive_return([read]).rows.set_index("period").loc["2024-01", "contacts"] == 2
 
 
 def test_exact_duplicate_rows_count_once_with_a_finding():
