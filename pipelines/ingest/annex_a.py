@@ -416,7 +416,12 @@ def parse_dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     unreadable = np.zeros(len(cells), dtype=bool)
     as_date = kinds.isin([dt.date, dt.datetime]).to_numpy(dtype=bool)
     if as_date.any():
-        dates.iloc[as_date] = pd.to_datetime(cells[as_date].map(lambda d: dt.date(d.year, d.month, d.day)))
+        # Years outside 1900-2099 are unreadable (and beyond what a datetime64 column can hold).
+        plausible = np.zeros(len(cells), dtype=bool)
+        plausible[as_date] = cells[as_date].map(lambda d: 1900 <= d.year <= 2099).to_numpy(dtype=bool)
+        if plausible.any():
+            dates.iloc[plausible] = pd.to_datetime(cells[plausible].map(lambda d: dt.date(d.year, d.month, d.day)))
+        unreadable |= as_date & ~plausible
     as_number = (kinds.isin([float, int]) & cells.notna()).to_numpy(dtype=bool)  # NaN is a blank
     if as_number.any():
         serials = pd.to_numeric(cells[as_number], errors="coerce").astype("float64").to_numpy()

@@ -249,3 +249,55 @@ def test_a_list_without_a_column_leaves_what_needs_it_blank_and_a_list_with_no_r
     rows = derive_return([read]).rows.set_index("period")
     assert rows.loc["2023-12", "referrals"] == 1 and rows["re_referrals"].isna().all()
     assert (rows["contacts"] == 0).all()
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=False, width=32),
+    st.booleans(),
+    st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+    st.sampled_from(["#N/A", "31/02/2024", "05/01/2024", "=A1+1", "Total", " ", "\u00a0", "0012", "9212044.0"]),
+)
+_LIST_HEADINGS = {
+    "List_1": CONTACT_HEADINGS,
+    "List_3": ["Child Unique ID", "Date of Birth", "Date of Referral", "Number of Referrals in Last 12 Months"],
+    "List_4": [
+        "Child Unique ID",
+        "Date of Birth",
+        "Continuous Assessment Start Date",
+        "Continuous Assessment Date of Authorisation",
+    ],
+    "List_8": [
+        "Child Unique ID",
+        "Date of Birth",
+        "Date Started to be Looked After",
+        "Legal Status",
+        "Date Ceased to be Looked After",
+    ],
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.dictionaries(
+        st.sampled_from(sorted(_LIST_HEADINGS)),
+        st.lists(st.lists(_CELLS, min_size=0, max_size=7), max_size=8),
+        min_size=1,
+    )
+)
+def test_any_cells_under_the_headings_read_and_derive_without_a_traceback(rows):
+    """The attacker's workbook: whatever the cells hold, reading and deriving end with figures and
+    findings, every finding about a cell naming it."""
+    sheets = {title: [_LIST_HEADINGS[title], *body] for title, body in rows.items()}
+    try:
+        data = _workbook(sheets)
+    except Exception:  # openpyxl refuses some values itself (characters XML cannot hold)
+        return
+    read = read_annex_a(data, NAME, KEY)
+    derived = derive_return([read])
+    assert set(derived.rows["period"]) <= {"2023-08", "2023-09", "2023-10", "2023-11", "2023-12", "2024-01"}
+    for finding in read.findings:
+        if finding.rule in ("child_level_unreadable_cell", "child_level_formula_without_value"):
+            assert finding.cell and "!" in finding.cell
