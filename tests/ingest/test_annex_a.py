@@ -301,3 +301,21 @@ def test_any_cells_under_the_headings_read_and_derive_without_a_traceback(rows):
     for finding in read.findings:
         if finding.rule in ("child_level_unreadable_cell", "child_level_formula_without_value"):
             assert finding.cell and "!" in finding.cell
+
+
+def test_the_child_level_limits_are_checked_before_reading():
+    from pipelines.ingest.limits import Limits
+
+    data = _contacts([["7701", "a) Male", "WBRI", dt.date(2015, 3, 1), 8, dt.date(2024, 1, 5)]])
+    [inflated] = read_annex_a(data, NAME, KEY, limits=Limits(max_child_level_uncompressed_bytes=1000)).findings
+    assert inflated.rule == "child_level_unreadable" and "max_child_level_uncompressed_bytes" in inflated.message
+    [large] = read_annex_a(data, NAME, KEY, limits=Limits(max_child_level_file_bytes=100)).findings
+    assert "max_child_level_file_bytes" in large.message
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.binary(max_size=2000))
+def test_any_bytes_are_one_finding_never_a_traceback(data):
+    read = read_annex_a(data, NAME, KEY)
+    assert [f.rule for f in read.findings] in (["child_level_unreadable"], ["child_level_no_lists"])
+    assert derive_return([read]).rows.empty
