@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.excel import _FORMULA_ELEMENT
-from pipelines.ingest.grid import cell_address, column_letter
+from pipelines.ingest.grid import cell_address
 from pipelines.ingest.limits import LimitExceeded, Limits, check_workbook_directory, describe_bytes
 from pipelines.ingest.pseudonyms import pseudonyms
 from schemas.catalogue import LA_CODE_PATTERN
@@ -645,6 +645,3 @@ def _dates_after_extract(
                     cell=cell_address(sheet, first, positions[wanted.name]),
                 )
             )
-
-
-__all__ = ["LISTS", "ChildLevel", "column_letter", "folded", "parse_dates", "parse_ids", "read_annex_a"]

@@ -319,3 +319,15 @@ def test_any_bytes_are_one_finding_never_a_traceback(data):
     read = read_annex_a(data, NAME, KEY)
     assert [f.rule for f in read.findings] in (["child_level_unreadable"], ["child_level_no_lists"])
     assert derive_return([read]).rows.empty
+
+
+def test_a_list_starting_below_and_right_of_a1_names_its_cells_where_excel_shows_them():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Contacts extract"
+    sheet["C3"], sheet["D3"], sheet["C4"], sheet["D4"] = "Child Unique ID", "Date of Contact", "77", "not a date"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    read = read_annex_a(buffer.getvalue(), NAME, KEY)
+    assert [f.cell for f in read.findings if f.rule == "child_level_unreadable_cell"] == ["'Contacts extract'!D4"]
+    assert read.lists[1]["row"].tolist() == [4]
