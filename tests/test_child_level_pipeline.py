@@ -148,3 +148,20 @@ def test_an_unreadable_cell_holds_back_every_month_of_the_workbook_until_a_corre
     (home.landing / synthetic.file_name).write_bytes(good)  # the authority sends the workbook again, corrected
     archive_landing(home)
     assert [v.accepted for v in validate_months(home, months, engine="pandas")] == [["E06000009"]] * len(months)
+
+
+def test_a_workbook_missing_a_list_is_held_back_with_the_list_named(home, synthetic):
+    import dataclasses
+
+    without_plans = dataclasses.replace(synthetic, lists={n: r for n, r in synthetic.lists.items() if n != 7})
+    months = _land(home, without_plans)
+    validations = validate_months(home, months, engine="pandas")
+    assert [v.held_back for v in validations] == [["E06000009"]] * len(months)
+    findings = validations[0].findings
+    errors = findings[findings["severity"] == "error"]
+    assert sorted(zip(errors["rule"], errors["column"])) == [
+        ("mandatory_missing", "cin"),
+        ("mandatory_missing", "cp_plans"),
+    ]
+    [missing] = findings.loc[findings["rule"] == "child_level_list_missing", "message"]
+    assert "list 7 (child protection plans)" in missing
