@@ -165,3 +165,15 @@ def test_a_workbook_missing_a_list_is_held_back_with_the_list_named(home, synthe
     ]
     [missing] = findings.loc[findings["rule"] == "child_level_list_missing", "message"]
     assert "list 7 (child protection plans)" in missing
+
+
+def test_among_workbooks_the_latest_extract_decides_a_month_whichever_arrived_last(home, synthetic):
+    later = synthetic_annex_a(42, children=250, extract_date=dt.date(2024, 2, 29))
+    _land(home, later)  # the February extract arrives first...
+    months = _land(home, synthetic)  # ...then the January one, covering five of the same months
+    validate_months(home, months + ["2024-02"], engine="pandas")
+    store_accepted_months(home, months + ["2024-02"])
+    stored = _stored(home)
+    assert stored[("E06000009", "2023-08")]["contacts"] == synthetic.truth["2023-08"]["contacts"]
+    for period in ("2023-09", "2023-12", "2024-01", "2024-02"):
+        assert stored[("E06000009", period)]["contacts"] == later.truth[period]["contacts"], period

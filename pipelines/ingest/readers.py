@@ -10,6 +10,7 @@ row and column (and the cell, in a workbook or a wide sheet), and reading goes o
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class ParsedReturn:
     # Computed from child-level records (an Annex A workbook), not typed: a typed return of the
     # same authority and month is preferred to it (ingest/received.py).
     child_level: bool = False
+    extract_date: dt.date | None = None  # of a child-level workbook: among them, the latest extract decides
 
     @property
     def readable(self) -> bool:

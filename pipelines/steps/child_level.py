@@ -19,6 +19,7 @@ pseudonymised rows are first kept (docs/child-level.md).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -50,14 +51,17 @@ def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
 
 def with_reconciliation(validation: MonthValidation, received: ReceivedMonth) -> MonthValidation:
     """The month's validation with each count of a current typed return that differs from the return
-    derived from the latest child-level workbook of its authority (`derive/reconcile.py`).
+    derived from its authority's latest child-level extract (`derive/reconcile.py`).
 
     Warnings for now, whatever the tolerance says: the rule is not yet in the rule book, so an
     error could not be waived and would hold the typed return back for good."""
+    by_extract = sorted(
+        (file for file in received.files if file.parsed.child_level),
+        key=lambda file: file.parsed.extract_date or dt.date.min,
+    )
     derived = [
         file.parsed.values.loc[file.in_month(received.month).to_numpy(dtype=bool)].assign(extract_date=file.file_name)
-        for file in received.files
-        if file.parsed.child_level
+        for file in by_extract
     ]
     typed_files = {file.sha256 for file in received.files if not file.parsed.child_level}
     typed = received.values[received.values["sha256"].isin(typed_files).to_numpy(dtype=bool)]
@@ -94,7 +98,7 @@ def derived_as_return(data: bytes, file_name: str, reference: Reference) -> Pars
     cells = table.astype(object).where(table.notna(), "").astype(str).to_numpy().tolist()
     parsed = parse_table(file_name, list(table.columns), cells)
     parsed.findings[:0] = own
-    parsed.child_level = True
+    parsed.child_level, parsed.extract_date = True, read.extract_date
     return parsed
 
 
