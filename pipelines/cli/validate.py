@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from dataclasses import asdict
 
@@ -15,19 +16,49 @@ from pipelines.steps.validate_files import validate_files
 def add_validate(commands: Commands) -> None:
     validate = command(commands, "validate", _validate, help="check returns and print findings; exit 1 on any error")
     validate.add_argument("files", nargs="+", metavar="FILE")
-    validate.add_argument("--json", action="store_true", help="print {files, findings} as JSON")
+    validate.add_argument("--json", action="store_true", help="print {files, findings, rows} as JSON")
+    validate.add_argument(
+        "--la-code",
+        help="the authority of a child-level (Annex A) workbook that states it neither on a front sheet nor in its name",
+    )
+    validate.add_argument(
+        "--extract-date",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the extract date of a child-level workbook that states it neither on a front sheet nor in its name",
+    )
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
 
 
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
-    checked = validate_files(home, args.files)
+    checked = validate_files(home, args.files, args.la_code, args.extract_date)
     if args.json:
         # "notes" stays for scripts that read it; always empty since history is read from the
-        # readers' snapshot (a busy warehouse was its only note).
-        report = {"files": checked.files, "findings": [asdict(f) for f in checked.findings], "notes": []}
+        # readers' snapshot (a busy warehouse was its only note). "rows": the return derived from
+        # child-level workbooks, one per authority and month.
+        report = {
+            "files": checked.files,
+            "findings": [asdict(f) for f in checked.findings],
+            "notes": [],
+            "rows": checked.derived,
+        }
         print(json.dumps(report, indent=2))
     else:
         for finding in checked.findings:
             print(finding.one_line())
+        for row in checked.derived:
+            figures = ", ".join(
+                f"{k} {'blank' if v is None else v}"
+                for k, v in row.items()
+                if k not in ("la_code", "period", "extract_date")
+            )
+            print(f"derived {row['la_code']} {row['period']} (extract {row['extract_date']}): {figures}")
         print(
             f"{len(checked.files)} file(s), {checked.errors} error(s), {len(checked.findings) - checked.errors} warning(s)"
         )

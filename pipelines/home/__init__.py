@@ -64,6 +64,11 @@ class DataHome:
         """The mapping of authorities' own row labels to catalogue columns, for wide sheets (docs/standard.md)."""
         return self.reference / "row_labels.csv"
 
+    @property
+    def child_level_key(self) -> Path:
+        """The secret key of child-level pseudonyms, unless the operator keeps it elsewhere (CSC_CHILD_LEVEL_KEY)."""
+        return self.root / "keys" / "child-level.key"
+
     def data_docs(self, month: str) -> Path:
         """Great Expectations' Data Docs of one month's validation."""
         return self.reports / "gx" / month

@@ -34,6 +34,10 @@ CRASH_AT = "CSC_CRASH_AT"
 # Another indicator catalogue than the bundled schemas/indicators.csv (a copy to try an indicator on).
 CATALOGUE = "CSC_CATALOGUE"
 
+# Where the secret key of child-level pseudonyms is kept (a path; default <home>/keys/child-level.key):
+# IDs are short enough to guess, so an operator may keep the key away from the home's backups.
+CHILD_LEVEL_KEY = "CSC_CHILD_LEVEL_KEY"
+
 # The code location's automation: the release schedule's cron (London time) and whether the
 # schedule and the landing sensor start running (`running`) or stopped (anything else).
 RELEASE_CRON = "CSC_RELEASE_CRON"
@@ -61,6 +65,7 @@ VARIABLES = (
     LOCK_HELD,
     CRASH_AT,
     CATALOGUE,
+    CHILD_LEVEL_KEY,
     RELEASE_CRON,
     AUTOMATION,
     PUBLISH_DESTINATION,
@@ -138,6 +143,12 @@ def telling_children_lock_held(lock_file: Path) -> Iterator[None]:
 def catalogue_file(environ: Mapping[str, str] | None = None) -> Path | None:
     """$CSC_CATALOGUE as a path, None for the bundled catalogue."""
     text = value(CATALOGUE, environ)
+    return Path(text) if text else None
+
+
+def child_level_key_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """$CSC_CHILD_LEVEL_KEY as a path, None for the home's own key file."""
+    text = value(CHILD_LEVEL_KEY, environ)
     return Path(text) if text else None
 
 

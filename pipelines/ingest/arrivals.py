@@ -31,6 +31,8 @@ from typing import Generic, TypeVar
 import pandas as pd
 
 from pipelines.home import DataHome
+from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
+from pipelines.ingest.pseudonyms import ephemeral_key
 from pipelines.ingest.readers import ParsedReturn, read_return
 from schemas.catalogue import PERIOD_PATTERN
 
@@ -142,7 +144,14 @@ def contents_of(parsed: ParsedReturn) -> FileContents:
 
 
 def read_contents(path: Path, home: DataHome) -> FileContents:
-    """What a file landed in `home` holds, through the same reader the pipeline uses, without archiving it."""
+    """What a file landed in `home` holds, through the same reader the pipeline uses, without archiving it
+    (a child-level workbook: the months its extract wholly covers)."""
+    if path.suffix.lower() in CHILD_LEVEL_SUFFIXES:
+        data = path.read_bytes()
+        if holds_annex_a_lists(data):
+            read = read_annex_a(data, path.name, ephemeral_key())
+            months = tuple(read.months)
+            return FileContents(bool(months), months, None if months else read.problem or "no month wholly covered")
     return contents_of(read_return(path, home=home))
 
 

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import IO
 
 from pipelines.home import environment
 
@@ -29,6 +30,11 @@ class Limits:
     max_rows: int = 50_000  # rows read from a CSV or a sheet (title rows and blank rows included)
     max_columns: int = 500  # cells in a row (a wide sheet has a column per month)
     max_cell_chars: int = 1_000  # characters in one cell
+    # An authority's child-level workbook (Ofsted's Annex A lists) is larger than a return: 25,000
+    # rows over the lists inflate to about 10 MB (pipelines/ingest/annex_a.py).
+    max_child_level_file_bytes: int = 100 * MB
+    max_child_level_uncompressed_bytes: int = 1024 * MB
+    max_child_level_rows: int = 1_000_000  # rows of one list's sheet
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
@@ -59,7 +65,7 @@ def check_file_size(path: Path, limits: Limits) -> None:
         )
 
 
-def check_workbook_directory(path: Path, limits: Limits) -> None:
+def check_workbook_directory(path: Path | IO[bytes], limits: Limits, child_level: bool = False) -> None:
     """Refuse a workbook whose members would inflate beyond the limit, reading only the zip directory.
 
     The directory's sizes bound what is inflated: Python's zip reader stops a member at its
@@ -67,10 +73,14 @@ def check_workbook_directory(path: Path, limits: Limits) -> None:
     """
     with zipfile.ZipFile(path) as archive:
         declared = sum(member.file_size for member in archive.infolist())
-    if declared > limits.max_uncompressed_bytes:
+    limit, name = (
+        (limits.max_child_level_uncompressed_bytes, "max_child_level_uncompressed_bytes")
+        if child_level
+        else (limits.max_uncompressed_bytes, "max_uncompressed_bytes")
+    )
+    if declared > limit:
         raise LimitExceeded(
-            f"the workbook would inflate to {describe_bytes(declared)}, over the limit of "
-            f"{describe_bytes(limits.max_uncompressed_bytes)} (max_uncompressed_bytes)"
+            f"the workbook would inflate to {describe_bytes(declared)}, over the limit of {describe_bytes(limit)} ({name})"
         )
 
 

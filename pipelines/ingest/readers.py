@@ -10,6 +10,7 @@ row and column (and the cell, in a workbook or a wide sheet), and reading goes o
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from pipelines.home import DataHome
 from pipelines.ingest.cells import arrow_text, as_text_column, python_strings, text_column
 from pipelines.ingest.delimited import read_csv_grid
 from pipelines.ingest.excel import RETURN_SHEET, Workbook
-from pipelines.ingest.grid import Grid, SheetRow, cell_address
+from pipelines.ingest.grid import Grid, RowTable, SheetRow, cell_address
 from pipelines.ingest.limits import LimitExceeded, Limits
 from pipelines.ingest.wide import HEADER_SEARCH_ROWS, WideSheet, find_wide_header, load_row_labels, read_wide
 from schemas.catalogue import REQUIRED_COLUMNS, all_columns, indicators_by_column
@@ -49,6 +50,10 @@ class ParsedReturn:
     text: pd.DataFrame
     values: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
+    # Computed from child-level records (an Annex A workbook), not typed: a typed return of the
+    # same authority and month is preferred to it (ingest/received.py).
+    child_level: bool = False
+    extract_date: dt.date | None = None  # of a child-level workbook: among them, the latest extract decides
 
     @property
     def readable(self) -> bool:
@@ -97,6 +102,15 @@ def read_return(
         return _unreadable(name, f"could not be read: {_short(exc)}")
     parsed.findings[:0] = grid.findings
     return parsed
+
+
+def parse_table(name: str, header: list[str], rows: list[list[str]]) -> ParsedReturn:
+    """Rows of cells as text under `header`, read as a return in the standard layout (rows numbered
+    from 2, as in a CSV): how a return computed from child-level records enters the pipeline."""
+    grid = Grid(
+        None, RowTable.from_rows([(1, list(header)), *((number, cells) for number, cells in enumerate(rows, start=2))])
+    )
+    return _read_grid(name, grid, None)
 
 
 def _return_sheet(workbook: Workbook) -> Grid:

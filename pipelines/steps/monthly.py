@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.archive import ArchivedFile, copy_into_archive, read_archived, sha256_of
+from pipelines.ingest.archive import ArchivedFile, copy_into_archive, sha256_of
 from pipelines.ingest.arrivals import contents_of, scan_landing
 from pipelines.ingest.readers import ParsedReturn
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
@@ -27,6 +27,7 @@ from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, re
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
+from pipelines.steps.child_level import read_version, with_reconciliation
 from pipelines.store import month as stored_months
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
@@ -77,8 +78,10 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
                     )
                 )
                 continue
-            copy_into_archive(home, path, sha256)
-            parsed = read_archived(home, sha256, path.name)
+            archived_copy = copy_into_archive(home, path, sha256)
+            parsed = read_version(home, sha256, path.name)  # a child-level workbook: the return derived from it
+            if parsed.child_level:
+                archived_copy.chmod(0o600)  # records of identifiable children: readable by the owner only
             version = RecordedVersion(contents_of(parsed).months, parsed.readable)
             register_file(
                 connection, path.name, sha256, suffix, path.stat().st_size, version, file_findings(parsed, sha256)
@@ -99,7 +102,7 @@ def _assemble(
     parsed = {} if parsed is None else parsed
     for sha256, name, _ in files:
         if (sha256, name) not in parsed:
-            parsed[(sha256, name)] = read_archived(home, sha256, name)
+            parsed[(sha256, name)] = read_version(home, sha256, name)
     return assemble_month(
         month, [ReceivedFile(sha256, name, arrival, parsed[(sha256, name)]) for sha256, name, arrival in files]
     )
@@ -153,6 +156,8 @@ def validate_months(
         today=today,
         report_folders={month: home.data_docs(month) for month in months} if write_report else None,
     )
+    # A typed return beside a return derived from the authority's child-level records: each count that differs.
+    validations = [with_reconciliation(v, month_received) for v, month_received in zip(validations, received)]
     bases = [validation_basis(month_received, waivers, reference_files) for month_received in received]
     with connect(home) as connection:
         store_validations(connection, validations, bases)

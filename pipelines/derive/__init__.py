@@ -1,0 +1,1 @@
+"""The return computed from child-level records: each month's figures by ../shared/child-level.md."""

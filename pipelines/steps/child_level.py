@@ -1,0 +1,147 @@
+"""An Annex A workbook landed like any file: archived, then read as the return derived from it.
+
+The workbook's archived bytes are read once (`ingest/annex_a.py`), its months derived
+(`derive/months.py`), and the derived counts completed as a typed return is: the authority's
+name from the register, its child population from the home's reference data (the mid-year
+estimate of the financial year's start, as the population rule reads it), percentages and rates
+from the catalogue's formulas (one decimal place, half up). The result is a `ParsedReturn` in the
+standard layout, so validation, storage, publication and the scorecard take it as they take a
+typed return; a typed return of the same authority and month is preferred to it.
+
+Where an authority-month has a typed return and a derived one, the typed one is current and each
+count of it that differs from the derived one is a finding (`with_reconciliation`).
+
+The pipeline keeps no pseudonymised rows yet (the derived counts are all it stores), so the
+workbook is read with an ephemeral key, as `validate` reads it: the home's key is made when
+pseudonymised rows are first kept (docs/child-level.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from pipelines.derive.months import derive_return
+from pipelines.derive.reconcile import reconcile
+from pipelines.home import DataHome
+from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
+from pipelines.ingest.archive import read_archived, verified_archive_path
+from pipelines.ingest.pseudonyms import ephemeral_key
+from pipelines.ingest.readers import ParsedReturn, empty_frame, parse_table
+from pipelines.ingest.received import ReceivedMonth
+from pipelines.reference import Reference, load_reference
+from pipelines.validate.month import MonthValidation
+from schemas.catalogue import all_columns, derived_indicators
+from schemas.findings import WARNING, findings_frame
+from schemas.rules import new_finding
+
+
+def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
+    """An archived version as the pipeline reads it: the return derived from a child-level workbook,
+    or the typed return it holds."""
+    if file_name.lower().endswith(CHILD_LEVEL_SUFFIXES):
+        data = verified_archive_path(home, sha256, file_name).read_bytes()
+        if holds_annex_a_lists(data):
+            return derived_as_return(data, file_name, load_reference(home))
+    return read_archived(home, sha256, file_name)
+
+
+def with_reconciliation(validation: MonthValidation, received: ReceivedMonth) -> MonthValidation:
+    """The month's validation with each count of a current typed return that differs from the return
+    derived from its authority's latest child-level extract (`derive/reconcile.py`).
+
+    Warnings for now, whatever the tolerance says: the rule is not yet in the rule book, so an
+    error could not be waived and would hold the typed return back for good."""
+    by_extract = sorted(
+        (file for file in received.files if file.parsed.child_level),
+        key=lambda file: file.parsed.extract_date or dt.date.min,
+    )
+    derived = [
+        file.parsed.values.loc[file.in_month(received.month).to_numpy(dtype=bool)].assign(extract_date=file.file_name)
+        for file in by_extract
+    ]
+    typed_files = {file.sha256 for file in received.files if not file.parsed.child_level}
+    typed = received.values[received.values["sha256"].isin(typed_files).to_numpy(dtype=bool)]
+    if not derived or typed.empty:
+        return validation
+    latest = pd.concat(derived, ignore_index=True).drop_duplicates("la_code", keep="last")
+    differences = [dataclasses.replace(f, severity=WARNING) for f in reconcile(typed, latest)]
+    if not differences:
+        return validation
+    sha256 = dict(zip(typed["la_code"], typed["sha256"]))
+    found = findings_frame(differences)
+    found = found.assign(
+        sha256=found["la_code"].map(sha256), family=None, waived=False, waiver_reason=None, waiver_id=None
+    )
+    findings = pd.concat([validation.findings, found[validation.findings.columns]], ignore_index=True)
+    returns = validation.returns.copy()
+    counts = found["la_code"].value_counts()
+    returns["warnings"] = returns["warnings"] + returns["la_code"].map(counts).fillna(0).astype("int64")
+    return dataclasses.replace(validation, findings=findings, returns=returns)
+
+
+def derived_as_return(data: bytes, file_name: str, reference: Reference) -> ParsedReturn:
+    """The return an Annex A workbook gives, in the standard layout, with the reader's findings
+    (which name sheet cells, not the derived rows, so they are about the file as a whole)."""
+    read = read_annex_a(data, file_name, ephemeral_key())
+    result = derive_return([read])
+    own = [dataclasses.replace(finding, row=None) for finding in [*read.findings, *result.findings]]
+    derived = result.rows if read.derivable else pd.DataFrame()
+    if derived.empty:
+        why = read.problem or "the workbook's extract wholly covers no month"
+        unreadable = new_finding("file_unreadable", file=file_name, message=f"no month can be derived: {why}")
+        return ParsedReturn(file_name, empty_frame(), empty_frame(), [*own, unreadable], child_level=True)
+    table = completed(derived, reference)
+    cells = table.astype(object).where(table.notna(), "").astype(str).to_numpy().tolist()
+    parsed = parse_table(file_name, list(table.columns), cells)
+    parsed.findings[:0] = own
+    parsed.child_level, parsed.extract_date = True, read.extract_date
+    return parsed
+
+
+def completed(derived: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """Derived counts as a whole return: name, population, percentages and rates (whole columns)."""
+    table = pd.DataFrame(index=derived.index, columns=all_columns(), dtype=object)
+    for column in derived.columns.intersection(table.columns):
+        table[column] = derived[column].astype(object).where(derived[column].notna(), None)
+    if reference.register is not None:
+        names = dict(zip(reference.register["new_la_code"], reference.register["la_name"]))
+        table["la_name"] = derived["la_code"].map(names)
+    table["population_0_17"] = _populations(derived, reference)
+    for indicator in derived_indicators():
+        numerator = pd.to_numeric(table[str(indicator.numerator)], errors="coerce").astype("float64")
+        denominator = pd.to_numeric(table[str(indicator.denominator)], errors="coerce").astype("float64")
+        exact = numerator / denominator.where(denominator != 0) * (indicator.multiplier or 1)
+        rounded = np.floor(exact * 10 + 0.5 + 1e-9) / 10  # one decimal place, half up
+        table[indicator.column] = rounded.map(lambda v: None if pd.isna(v) else f"{v:.1f}")
+    return table
+
+
+def _populations(derived: pd.DataFrame, reference: Reference) -> pd.Series:
+    """The authority's child population for each month: the latest mid-year estimate at or before
+    the year its financial year starts (None where the home has none)."""
+    if reference.populations is None or reference.populations.empty:
+        return pd.Series(None, index=derived.index, dtype=object)
+    year = derived["period"].str[:4].astype("int64")
+    wanted = pd.DataFrame(
+        {
+            "position": np.arange(len(derived)),
+            "la_code": derived["la_code"].astype(str).to_numpy(),
+            "year": np.where(derived["period"].str[5:7].astype("int64") >= 4, year, year - 1).astype("int64"),
+        }
+    )
+    official = pd.DataFrame(
+        {
+            "la_code": reference.populations["new_la_code"].astype(str),
+            "estimate_year": reference.populations["year"].astype("int64"),
+            "population": reference.populations["population"].astype("int64"),
+        }
+    ).sort_values("estimate_year")
+    matched = pd.merge_asof(
+        wanted.sort_values("year"), official, left_on="year", right_on="estimate_year", by="la_code"
+    ).sort_values("position")
+    population = matched["population"].astype(object).where(matched["population"].notna(), None)
+    return pd.Series([None if v is None else int(v) for v in population.to_numpy()], index=derived.index, dtype=object)

@@ -1,0 +1,179 @@
+"""A SYNTHETIC Annex A workbook landed like any file: archived untouched (owner-only), its months
+derived and validated, stored and kept like a typed return's; a typed return of the same authority
+and month is preferred; nothing identifying reaches the warehouse, the lake or the reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import stat
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
+from pipelines.ingest.arrivals import read_contents
+from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
+from tests.conftest import write_return
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_annex_a(41, children=250)
+
+
+def _land(home, synthetic, **options) -> list[str]:
+    (home.landing / synthetic.file_name).write_bytes(workbook_bytes(synthetic, **options))
+    [archived] = [a for a in archive_landing(home) if a.file_name == synthetic.file_name]
+    return list(archived.periods)
+
+
+def _stored(home) -> dict[tuple[str, str], dict]:
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        frame = connection.sql("select * from indicator_values").df()
+    return {(row["la_code"], row["period"]): row for row in frame.to_dict("records")}
+
+
+def test_a_workbook_lands_and_its_derived_months_are_validated_and_stored(home, synthetic):
+    months = _land(home, synthetic)
+    assert months == list(synthetic.truth)
+    [archived] = list(home.archive.iterdir())
+    assert archived.read_bytes() == (home.landing / synthetic.file_name).read_bytes()
+    assert stat.S_IMODE(archived.stat().st_mode) == 0o600
+    validations = validate_months(home, months, engine="pandas")
+    assert [v.accepted for v in validations] == [["E06000009"]] * len(months)
+    store_accepted_months(home, months)
+    stored = _stored(home)
+    for period, figures in synthetic.truth.items():
+        row = stored[("E06000009", period)]
+        for figure, value in figures.items():
+            assert row[figure] != row[figure] if value is None else row[figure] == value, (period, figure)
+        assert row["population_0_17"] == 28630  # the demo reference's Blackpool estimate
+        assert row["cla_rate_per_10k"] == pytest.approx(round(figures["cla"] / 28630 * 10000, 1))
+    assert not (home.root / "keys").exists()  # nothing pseudonymised is kept yet: no key made
+
+
+def test_nothing_identifying_reaches_the_warehouse_the_lake_or_the_reports(home, synthetic):
+    months = _land(home, synthetic, messy=True, seed=4)
+    validate_months(home, months, engine="pandas")
+    store_accepted_months(home, months)
+    rows = [row for rows in synthetic.lists.values() for row in rows]
+    secrets = {str(row["Child Unique ID"]) for row in rows if len(str(row["Child Unique ID"])) >= 7}
+    births = {row["Date of Birth"] for row in rows}
+    secrets |= {d.isoformat() for d in births} | {d.strftime("%d/%m/%Y") for d in births}
+    secrets |= {row["Allocated Worker"] for row in rows}
+    assert len(secrets) > 100
+    texts = []
+    for path in home.root.rglob("*"):
+        if not path.is_file() or path.relative_to(home.root).parts[0] in ("archive", "landing"):
+            continue  # the raw workbook is kept there by design, owner-only
+        texts.append(path.read_bytes().decode("latin-1"))
+        if path.suffix == ".parquet":
+            texts.append(pq.read_table(path).to_pandas().to_csv())
+        if path.suffix == ".duckdb":
+            with duckdb.connect(str(path), read_only=True) as connection:
+                for (table,) in connection.sql("show tables").fetchall():
+                    texts.append(connection.sql(f'select * from "{table}"').df().to_csv())
+    everything = "\n".join(texts)
+    assert "E06000009" in everything  # the search reads what is stored
+    assert sorted(s for s in secrets if s in everything) == []
+
+
+def test_a_typed_return_is_preferred_to_the_derived_one_whichever_arrived_last(home, synthetic, example_rows):
+    typed = dict(synthetic.truth["2023-12"], la_code="E06000009", la_name="Blackpool", period="2023-12")
+    typed = {k: ("" if v is None else v) for k, v in typed.items()}
+    typed.update(population_0_17=28630, cla=synthetic.truth["2023-12"]["cla"] + 3)
+    write_return(home.landing / "typed.csv", [typed])
+    archive_landing(home)
+    months = _land(home, synthetic)  # the workbook arrives after the typed return
+    validations = validate_months(home, months, engine="pandas")
+    store_accepted_months(home, months)
+    stored = _stored(home)
+    assert stored[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"] + 3
+    december = next(v for v in validations if v.month == "2023-12")
+    reconciled = december.findings[december.findings["rule"] == "child_level_reconciliation"]
+    cla = synthetic.truth["2023-12"]["cla"]
+    assert reconciled[["column", "value", "expected", "severity"]].values.tolist() == [
+        ["cla", str(cla + 3), str(cla), "warning"]
+    ]
+    assert reconciled["message"].iloc[0] == (
+        f"cla is {cla + 3} but list 8 gives {cla} children looked after at 31 December 2023 ({synthetic.file_name})"
+    )
+    assert december.returns["warnings"].iloc[0] >= 1
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        [(stored_rule,)] = connection.execute(
+            "select rule from findings where rule = 'child_level_reconciliation' and period = '2023-12'"
+        ).fetchall()
+    assert stored_rule == "child_level_reconciliation"
+    assert stored[("E06000009", "2023-11")]["cla"] == synthetic.truth["2023-11"]["cla"]
+
+
+def test_a_workbook_naming_no_authority_is_kept_with_one_finding_and_nothing_derived(home, synthetic):
+    (home.landing / "annex_a.xlsx").write_bytes(workbook_bytes(synthetic, front_sheet=False))
+    [archived] = archive_landing(home)
+    assert not archived.readable and archived.periods == ()
+    assert len(list(home.archive.iterdir())) == 1
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        rules = [r for (r,) in connection.sql("select rule from findings").fetchall()]
+    assert "file_unreadable" in rules and "child_level_authority_unknown" in rules
+
+
+def test_the_landing_sensor_sees_the_months_a_workbook_covers(home, synthetic):
+    path = home.landing / synthetic.file_name
+    path.write_bytes(workbook_bytes(synthetic))
+    contents = read_contents(path, home)
+    assert contents.readable and contents.months == tuple(synthetic.truth)
+    assert synthetic.extract_date == dt.date(2024, 1, 31)
+
+
+def test_an_unreadable_cell_holds_back_every_month_of_the_workbook_until_a_corrected_one_arrives(home, synthetic):
+    import io
+
+    import openpyxl
+
+    good = workbook_bytes(synthetic)
+    workbook = openpyxl.load_workbook(io.BytesIO(good))
+    workbook["List_1"]["F5"] = "31/02/2023"  # no such day: a contact left out of some month's count
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    (home.landing / synthetic.file_name).write_bytes(buffer.getvalue())
+    [archived] = archive_landing(home)
+    months = list(archived.periods)
+    validations = validate_months(home, months, engine="pandas")
+    assert [v.held_back for v in validations] == [["E06000009"]] * len(months)
+    errors = validations[0].findings[validations[0].findings["severity"] == "error"]
+    assert errors[["rule", "cell", "column"]].values.tolist() == [
+        ["child_level_unreadable_cell", "List_1!F5", "Date of Contact"]
+    ]
+    (home.landing / synthetic.file_name).write_bytes(good)  # the authority sends the workbook again, corrected
+    archive_landing(home)
+    assert [v.accepted for v in validate_months(home, months, engine="pandas")] == [["E06000009"]] * len(months)
+
+
+def test_a_workbook_missing_a_list_is_held_back_with_the_list_named(home, synthetic):
+    import dataclasses
+
+    without_plans = dataclasses.replace(synthetic, lists={n: r for n, r in synthetic.lists.items() if n != 7})
+    months = _land(home, without_plans)
+    validations = validate_months(home, months, engine="pandas")
+    assert [v.held_back for v in validations] == [["E06000009"]] * len(months)
+    findings = validations[0].findings
+    errors = findings[findings["severity"] == "error"]
+    assert sorted(zip(errors["rule"], errors["column"])) == [
+        ("mandatory_missing", "cin"),
+        ("mandatory_missing", "cp_plans"),
+    ]
+    [missing] = findings.loc[findings["rule"] == "child_level_list_missing", "message"]
+    assert "list 7 (child protection plans)" in missing
+
+
+def test_among_workbooks_the_latest_extract_decides_a_month_whichever_arrived_last(home, synthetic):
+    later = synthetic_annex_a(42, children=250, extract_date=dt.date(2024, 2, 29))
+    _land(home, later)  # the February extract arrives first...
+    months = _land(home, synthetic)  # ...then the January one, covering five of the same months
+    validate_months(home, months + ["2024-02"], engine="pandas")
+    store_accepted_months(home, months + ["2024-02"])
+    stored = _stored(home)
+    assert stored[("E06000009", "2023-08")]["contacts"] == synthetic.truth["2023-08"]["contacts"]
+    for period in ("2023-09", "2023-12", "2024-01", "2024-02"):
+        assert stored[("E06000009", period)]["contacts"] == later.truth[period]["contacts"], period
