@@ -31,6 +31,7 @@ from pipelines.store.status import (
     reading,
     records,
     stored_months,
+    unvalidated_names,
     waiver_history,
 )
 from pipelines.store.waivers import revoke_waiver, waive_finding, waiver_record
@@ -77,14 +78,16 @@ def month_status(home: DataHome, month: str | None = None) -> dict:
     _check_month_written(month)
     statuses: list[dict] = []
     seen: dict[str, str] = {}
+    unvalidated: set[str] = set()
     if nothing_run_yet(home) is None:
         with reading(home) as connection:
             _check_known(connection, home, month, None)
             statuses = month_statuses(connection, [month] if month else stored_months(connection))
             seen = names_seen(connection)
+            unvalidated = unvalidated_names(connection)
     for status in statuses:
         status["released_at"] = iso_utc(released_at(home.publish, status["month"]))
-    return {"months": statuses, "pending_files": pending_files(home, seen)}
+    return {"months": statuses, "pending_files": pending_files(home, seen, unvalidated)}
 
 
 def findings(home: DataHome, month: str, la_code: str | None = None, severity: str | None = None) -> list[dict]:
