@@ -17,8 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.archive import sha256_of
-from pipelines.ingest.arrivals import landed_files
+from pipelines.ingest.arrivals import LandingChanged, landed_files, open_landed, sha256_of_handle
 from pipelines.store.month import month_findings, month_returns
 from pipelines.store.received import landing_memory
 from pipelines.store.warehouse import connect, has_table, scalar
@@ -222,8 +221,9 @@ def pending_files(
     pending = []
     for path in landed_files(home):
         try:
-            sha256 = sha256_of(path)
-        except FileNotFoundError:  # taken away while we looked
+            with open_landed(home, path.name) as landed:
+                sha256, _ = sha256_of_handle(landed)
+        except (FileNotFoundError, LandingChanged):  # taken away (or swapped) while we looked
             continue
         if seen.get(path.name) != sha256 or path.name in unvalidated:
             pending.append(path.name)
