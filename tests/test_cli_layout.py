@@ -48,6 +48,7 @@ READS = {
     "status": [],
     "findings": ["--month", "2024-06"],
     "waive list": [],
+    "private": [],
 }
 STARTS_ANOTHER_PROGRAM = {"dev"}  # `dagster dev`, replacing this process: not run here
 
@@ -90,7 +91,7 @@ def _subcommands(*command: str) -> list[str]:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         build_parser().parse_args([*command, "--help"])
     usage = out.getvalue().split("\n\n")[0]
-    found = re.findall(r"\{([a-z,]+)\} \.\.\.", usage)
+    found = re.findall(r"\{([a-z,]+)\}\s+\.\.\.", usage)  # the usage may wrap before the dots
     return found[0].split(",") if found else []
 
 

@@ -8,10 +8,10 @@ import sys
 from pipelines.cli.common import say
 from pipelines.cli.reference import add_reference
 from pipelines.cli.run import add_demo, add_dev, add_run
-from pipelines.cli.steward import add_findings, add_status, add_waive
+from pipelines.cli.steward import add_findings, add_private, add_status, add_waive
 from pipelines.cli.validate import add_validate
 from pipelines.exit_codes import LOCKED, USAGE
-from pipelines.home import DataHome, environment
+from pipelines.home import DataHome, environment, privacy
 from schemas.catalogue import CatalogueError, load_catalogue
 
 __all__ = ["build_parser", "main"]
@@ -22,7 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="data home (default: $CSC_HOME, else ./data)")
     commands = parser.add_subparsers(dest="command", required=True)
     # In the order `--help` lists them.
-    for add_commands in (add_validate, add_run, add_reference, add_demo, add_dev, add_waive, add_status, add_findings):
+    for add_commands in (
+        add_validate,
+        add_run,
+        add_reference,
+        add_demo,
+        add_dev,
+        add_waive,
+        add_status,
+        add_findings,
+        add_private,
+    ):
         add_commands(commands)
     return parser
 
@@ -31,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The edge: the environment is read here once and handed on as values (pipelines/home/environment.py).
     environment.use_catalogue_from(environment.current())
+    try:  # every file this command (and a run it starts) writes is private: pipelines/home/privacy.py
+        privacy.configure(environment.publish_mode(environment.current()))
+    except privacy.BadMode as exc:
+        return say(str(exc))
     if (catalogue_problems := _catalogue_problems()) is not None:
         return catalogue_problems
     home = DataHome.resolve(environment.home_path(args.home, environment.current()))

@@ -98,9 +98,42 @@ def _refused_in_one_line(handler: Handler) -> Handler:
     return handle
 
 
+def add_private(commands: Commands) -> None:
+    command(
+        commands,
+        "private",
+        _private,
+        help="make an existing data home private: files 0600, folders 0700 (publish/ as $CSC_PUBLISH_MODE)",
+    )
+
+
+def _private(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.home.privacy import make_private
+
+    if not home.root.exists():
+        return say(f"no data home at {home.root}")
+    changed = make_private(home)
+    print(f"{home.root} is private: {changed} file and folder mode(s) changed")
+    return OK
+
+
+def _warn_if_exposed(home: DataHome) -> None:
+    """One line on standard error when others can read the home (a home made before it was private by default)."""
+    from pipelines.home.privacy import exposed
+
+    found = exposed(home)
+    if found:
+        print(
+            f"warning: {home.root} is readable by others ({len(found)} file(s) or folder(s), first: {found[0]}): "
+            "run `csc-returns private`",
+            file=sys.stderr,
+        )
+
+
 def _status(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.steps import steward
 
+    _warn_if_exposed(home)
     report = steward.month_status(home, args.month)
     if args.json:
         print(json.dumps(report, indent=2))

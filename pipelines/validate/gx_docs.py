@@ -37,6 +37,7 @@ from great_expectations.render.renderer.site_builder import SiteBuilder
 from great_expectations.util import convert_to_json_serializable
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 
+from pipelines.home.privacy import private_tree
 from pipelines.validate.engines.gx_engine import (
     DERIVED_SUITE,
     RETURN_SUITE,
@@ -85,7 +86,8 @@ def shared_static(sites: Path) -> Path:
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         with resources.as_file(_STATIC_SOURCE) as source:
-            shutil.copytree(source, folder)
+            shutil.copytree(source, folder, copy_function=shutil.copyfile)
+        private_tree(folder)  # the package's files are 0644: a copy in the home is private
         marker.touch()
     return folder
 
@@ -312,7 +314,8 @@ def write_data_docs(run: GxRun, folders: Mapping[str | None, Path]) -> dict[str 
             site.write_suites(suites)
             suite_pages = folder / "expectations"
         else:
-            shutil.copytree(suite_pages, folder / "expectations", dirs_exist_ok=True)
+            shutil.copytree(suite_pages, folder / "expectations", dirs_exist_ok=True, copy_function=shutil.copyfile)
+            private_tree(folder / "expectations")
         site.write_index()
         index = folder / "index.html"
         if not index.exists():
