@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.cli.common import say
+from pipelines.cli.common import say, show
 from pipelines.cli.reference import add_reference
 from pipelines.cli.run import add_demo, add_dev, add_run
 from pipelines.cli.steward import add_findings, add_private, add_status, add_waive
@@ -64,8 +64,8 @@ def _catalogue_problems() -> int | None:
     try:
         load_catalogue()
     except CatalogueError as exc:
-        print(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        show(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            show(f"  {problem}", file=sys.stderr)
         return USAGE
     return None

@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from pipelines.cli.common import Commands, command
+from pipelines.cli.common import Commands, command, show
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
 from pipelines.steps.validate_files import validate_files
@@ -27,8 +27,8 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
         print(json.dumps(report, indent=2))
     else:
         for finding in checked.findings:
-            print(finding.one_line())
-        print(
+            show(finding.one_line())
+        show(
             f"{len(checked.files)} file(s), {checked.errors} error(s), {len(checked.findings) - checked.errors} warning(s)"
         )
     return FINDINGS if checked.errors else OK

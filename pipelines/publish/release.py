@@ -247,7 +247,8 @@ def _read_months(
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
     try:
         with connect(home, read_only=True) as connection:
-            return read_inputs(connection, months), stale_totals(connection, geographies, rolling_sums())
+            inputs = read_inputs(connection, months, set(geographies.authorities))
+            return inputs, stale_totals(connection, geographies, rolling_sums())
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
 

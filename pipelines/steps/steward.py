@@ -14,9 +14,9 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.publish.ees import safe_text
 from pipelines.publish.files import released_at
 from pipelines.reference import load_reference
+from pipelines.shown import spreadsheet_cell
 from pipelines.store.month import findings_matching
 from pipelines.store.status import (
     FINDINGS_EXPORT_COLUMNS,
@@ -104,7 +104,10 @@ def findings(home: DataHome, month: str, la_code: str | None = None, severity: s
 def spreadsheet_safe(rows: list[dict]) -> list[dict]:
     """`rows` for a spreadsheet: a text cell it would run as a formula (text an authority sent) gets
     a leading apostrophe, as in the published files."""
-    return [{key: safe_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
+    return [
+        {key: spreadsheet_cell(value) if isinstance(value, str) else value for key, value in row.items()}
+        for row in rows
+    ]
 
 
 def waivers(home: DataHome, month: str | None = None, la_code: str | None = None) -> list[dict]:
