@@ -116,6 +116,10 @@ def scan_landing(home: DataHome) -> tuple[list[Path], list[Refusal]]:
                 continue
             if not (target.parent == landing and target.is_file()):
                 continue  # a link to a folder of the landing folder: a folder, nothing to say
+            hop = _name_in_folder(os.readlink(path), home.landing.absolute())
+            if hop is None or (home.landing / hop).is_symlink():  # `open_landed` follows one link, once
+                refused.append(Refusal(name, "a symbolic link to another link: not followed, not read"))
+                continue
         try:
             found.append((path.stat().st_mtime_ns, name, path))
         except FileNotFoundError:  # moved away between listing and stat

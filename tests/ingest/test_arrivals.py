@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -278,3 +279,21 @@ def test_a_link_flipped_during_a_run_never_gets_an_outside_file_archived(tmp_pat
 
     assert warehouse_scalar(home, "SELECT list(DISTINCT sha256) FROM received_files") == [october_sha]
     assert warehouse_scalar(home, "SELECT count(*) FROM findings WHERE message LIKE '%OUTSIDE-SECRET%'") == 0
+
+
+def test_a_link_to_a_link_is_refused_in_the_scan_as_the_open_would_refuse_it(tmp_path):
+    """The open follows one link, once, within the folder: a chain is said, never silently skipped."""
+    from pipelines.ingest.arrivals import LandingChanged, open_landed, scan_landing
+
+    home = DataHome(tmp_path / "home").ensure()
+    (home.landing / "october.csv").write_text("la_code,period\n", encoding="utf-8")  # SYNTHETIC
+    (home.landing / "alias.csv").symlink_to("october.csv")
+    (home.landing / "alias-of-alias.csv").symlink_to("alias.csv")
+    files, refused = scan_landing(home)
+    assert sorted(p.name for p in files) == ["alias.csv", "october.csv"]
+    assert [r.line for r in refused] == ["alias-of-alias.csv: a symbolic link to another link: not followed, not read"]
+    with (
+        pytest.raises(LandingChanged, match="a symbolic link to another link"),
+        open_landed(home, "alias-of-alias.csv"),
+    ):
+        pass
