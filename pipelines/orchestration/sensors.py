@@ -127,7 +127,8 @@ def evaluate_landing(
             with open_landed(home, name) as landed:
                 sha256, _ = sha256_of_handle(landed)
                 sighting = memory.observe(name, sha256)
-                contents = None if sighting.known is not None else read_contents(descriptor_path(landed), home, name)
+                unread = sighting.arrived and sighting.known is None  # new content: read it, from this descriptor
+                contents = read_contents(descriptor_path(landed), home, name) if unread else None
         except (FileNotFoundError, LandingChanged):
             continue
         if not sighting.arrived:  # touched: same content under the same name
