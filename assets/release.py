@@ -5,6 +5,7 @@ import dagster as dg
 from assets.metadata import month_check_results
 from assets.returns import OWNERS
 from assets.warehouse import indicator_values
+from pipelines.orchestration.jobs import HELD_BACK_TAG
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import (
     WAREHOUSE_POOL,
@@ -75,6 +76,9 @@ def open_data_release(
         )
         yield dg.MaterializeResult(metadata=only)
         return
+    entirely_held_back = [summary.month for summary in summaries if summary.nothing_accepted]
+    if entirely_held_back:
+        context.instance.add_run_tags(context.run_id, {HELD_BACK_TAG: ",".join(entirely_held_back)})
     # Some months of the range published and some not: record the published ones, then fail.
     for month, metadata in published.items():
         yield dg.AssetMaterialization(asset_key=context.asset_key, partition=month, metadata=metadata)

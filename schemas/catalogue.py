@@ -37,6 +37,7 @@ CATALOGUE_FIELDS = (
     "polarity",
     "mandatory",
     "publish_dp",
+    "ceiling",
 )
 NUMERIC_UNITS = ("count", "percent", "rate_per_10k")
 UNITS = ("code", "text", "month", *NUMERIC_UNITS)
@@ -67,6 +68,10 @@ class Indicator:
     polarity: str | None  # high | low | none (as in DfE's LAIT)
     mandatory: bool
     publish_dp: int | None
+    # The most a count can be: a whole number, or another count of the same row (a stock of
+    # children within the child population); blank for anything but a count. Every engine and the
+    # disclosure audit read it here (`count_ceilings`, `ceiling_limit`).
+    ceiling: int | str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -137,6 +142,12 @@ def _catalogue_schema():
             "polarity": pa.Column(str, one_of(POLARITIES, blank=True)),
             "mandatory": pa.Column(str, one_of(YES_NO)),
             "publish_dp": pa.Column(str, whole_number),
+            "ceiling": pa.Column(
+                str,
+                pa.Check(
+                    lambda s: s.eq("") | s.str.fullmatch(rf"\d+|{SNAKE_CASE}"), name="a whole number, a column or blank"
+                ),
+            ),
         },
         strict=False,
     )
@@ -168,6 +179,19 @@ def _cross_row_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
                 f"a rolling twelve-month column sums a flow column of the catalogue, not '{frame.at[label, 'sums']}'",
             )
         )
+    counts = frame["unit"].eq("count")
+    for label in frame.index[counts & frame["ceiling"].eq("")]:
+        problems.append((label, "ceiling", f"{frame.at[label, 'column']} is a count without a ceiling"))
+    for label in frame.index[~counts & frame["ceiling"].ne("")]:
+        problems.append((label, "ceiling", f"{frame.at[label, 'column']} is not a count: only a count has a ceiling"))
+    ceilings = dict(zip(frame["column"], frame["ceiling"]))
+    named = counts & frame["ceiling"].str.fullmatch(SNAKE_CASE)
+    for label in frame.index[named]:
+        whole = frame.at[label, "ceiling"]
+        if units.get(whole) != "count" or not str(ceilings.get(whole, "")).isdigit():
+            problems.append(
+                (label, "ceiling", f"'{whole}' is not a count of the catalogue whose own ceiling is a whole number")
+            )
     unpaired = frame["part_of"].eq("") != frame["part_check"].eq("")
     for label in frame.index[unpaired]:
         problems.append((label, "part_check", "part_of and part_check go together (the whole, and error or warning)"))
@@ -223,6 +247,7 @@ def load_catalogue() -> tuple[Indicator, ...]:
     for row in rows:
         multiplier = _blank_to_none(row["multiplier"])
         publish_dp = _blank_to_none(row["publish_dp"])
+        ceiling = _blank_to_none(row["ceiling"])
         indicators.append(
             Indicator(
                 column=row["column"],
@@ -238,6 +263,7 @@ def load_catalogue() -> tuple[Indicator, ...]:
                 polarity=_blank_to_none(row["polarity"]),
                 mandatory=row["mandatory"] == "yes",
                 publish_dp=int(publish_dp) if publish_dp else None,
+                ceiling=int(ceiling) if ceiling and ceiling.isdigit() else ceiling,
             )
         )
     return tuple(indicators)
@@ -259,6 +285,22 @@ def numeric_columns() -> list[str]:
 def strict_parts() -> list[tuple[str, str]]:
     """(part, whole) pairs where a part above its whole is an error (`part_check` = error)."""
     return [(i.column, i.part_of) for i in load_catalogue() if i.part_of and i.part_check == "error"]
+
+
+def count_ceilings() -> list[tuple[str, int | str]]:
+    """(count, its ceiling) for every count: a whole number, or the count of the row it stays within."""
+    return [(i.column, i.ceiling) for i in load_catalogue() if i.is_count and i.ceiling is not None]
+
+
+def ceiling_limit(column: str) -> int:
+    """The largest value `column` can ever take: its ceiling, or its ceiling column's (a stock of
+    children is at most the child population, so at most the population's ceiling)."""
+    ceiling = indicators_by_column()[column].ceiling
+    if isinstance(ceiling, str):
+        return ceiling_limit(ceiling)
+    if ceiling is None:
+        raise KeyError(f"{column} is not a count with a ceiling")
+    return ceiling
 
 
 def derived_indicators() -> list[Indicator]:

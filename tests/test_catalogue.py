@@ -18,6 +18,9 @@ from schemas.catalogue import (
     UNITS,
     YES_NO,
     CatalogueError,
+    ceiling_limit,
+    count_ceilings,
+    load_catalogue,
     validate_catalogue,
 )
 from tests.conftest import REPO
@@ -53,6 +56,16 @@ def test_the_bundled_catalogue_is_valid():
     assert list(frame["column"]) == [r["column"] for r in _rows()]
 
 
+def test_every_count_has_a_ceiling_the_catalogue_states():
+    """A stock of children within the child population, an event count within 10^7, the population within 2 x 10^7."""
+    ceilings = dict(count_ceilings())
+    for indicator in load_catalogue():
+        if indicator.is_count:
+            expected = {"population": 20_000_000, "stock": "population_0_17"}.get(indicator.kind, 10_000_000)
+            assert ceilings[indicator.column] == expected, indicator.column
+    assert ceiling_limit("cla") == ceiling_limit("population_0_17") == 20_000_000
+
+
 @pytest.mark.parametrize(
     "field, column, bad, expected",
     [
@@ -66,6 +79,11 @@ def test_the_bundled_catalogue_is_valid():
         ("part_of", "referrals", "contact", "part_of: 'contact' is not a numeric column"),
         ("publish_dp", "cla", "one", "publish_dp: 'one' is not a whole number or blank"),
         ("column", "cla", "CLA count", "column: 'CLA count' is not a snake_case name"),
+        ("ceiling", "contacts", "", "contacts is a count without a ceiling"),
+        ("ceiling", "cla", "1e7", "ceiling: '1e7' is not a whole number, a column or blank"),
+        ("ceiling", "cla", "cin_rate_per_10k", "'cin_rate_per_10k' is not a count of the catalogue whose own ceiling"),
+        ("ceiling", "cla", "cin", "'cin' is not a count of the catalogue whose own ceiling is a whole number"),
+        ("ceiling", "cla_rate_per_10k", "100", "cla_rate_per_10k is not a count: only a count has a ceiling"),
     ],
 )
 def test_a_mistake_is_one_line_naming_the_file_line_and_field(tmp_path, field, column, bad, expected):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from pipelines.cli import main
-from pipelines.exit_codes import LOCKED, USAGE
+from pipelines.exit_codes import FINDINGS, LOCKED, USAGE
 from tests.conftest import REFERENCE, requires_shared, write_return
 
 
@@ -140,6 +140,21 @@ def test_run_reports_months_it_cannot_process_instead_of_dropping_them(home, exa
     assert main(["--home", str(home.root), "run"]) == 0
     out = capsys.readouterr().out
     assert "not processed: 2099-01 in future.csv is not a completed month" in out
+
+
+def test_a_month_with_every_return_held_back_exits_1_not_run_failed(home, example_rows, capsys):
+    """Every return of the month fails the rule book: nothing to publish is the data's verdict
+    (FINDINGS), not a failed run (RUN_FAILED). SYNTHETIC referrals above contacts."""
+    october = [
+        dict(row, referrals=str(int(row["contacts"]) + 100)) for row in example_rows if row["period"] == "2024-10"
+    ]
+    write_return(home.landing / "october.csv", october)
+
+    assert main(["--home", str(home.root), "run", "--quiet", "--json"]) == FINDINGS
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["failed"] == [] and summary["held_back_entirely"] == ["2024-10"]
+    assert {held["la_code"] for held in summary["held_back"]} == {row["la_code"] for row in october}
+    assert summary["exit_code"] == FINDINGS and summary["published"] == []
 
 
 def test_run_rejects_a_month_outside_the_partitions_in_one_line(home, capsys):

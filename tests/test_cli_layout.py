@@ -22,7 +22,7 @@ from tests.conftest import REPO, hold_writer_lock, write_return
 
 CLI = REPO / "pipelines" / "cli"
 # What the command line may import of the project: the steps, the runner and its progress display
-# (`run`, `demo`, `dev`), the data home and its lock, the demo, the exit codes, and the catalogue it
+# (`run`, `demo`, `dev`), the data home and its lock, the demo, the exit codes, how text is shown, and the catalogue it
 # checks at start-up. Never a stage (ingest, validate, store, publish, scorecard) nor the reference module.
 ALLOWED = (
     "pipelines.cli",
@@ -32,6 +32,7 @@ ALLOWED = (
     "pipelines.home",
     "pipelines.demo",
     "pipelines.exit_codes",
+    "pipelines.shown",
     "schemas.catalogue",
 )
 # Every command, as written on the command line: whether it writes the data home, and arguments
@@ -48,6 +49,7 @@ READS = {
     "status": [],
     "findings": ["--month", "2024-06"],
     "waive list": [],
+    "private": [],
 }
 STARTS_ANOTHER_PROGRAM = {"dev", "serve"}  # `dagster dev`, the reports server: they run until stopped, not here
 

@@ -375,6 +375,23 @@ def test_a_file_landed_and_not_run_is_pending(real_run, capsys):
     assert json.loads(out)["pending_files"] == ["SYNTHETIC-late.csv"]
 
 
+def test_a_file_archived_by_a_killed_run_is_still_pending(real_run, capsys):
+    """A run killed after archiving a resubmission and before validating its month: the file was
+    taken in but not run, so `status` lists it as pending (not as neither stored nor pending)."""
+    from pipelines.steps.monthly import archive_landing
+
+    home = _copy(real_run, "killed")
+    landed = home.landing / "SYNTHETIC-mistakes-in-real-figures-2022-03.csv"
+    resubmitted = pd.read_csv(landed, dtype=str, keep_default_na=False).head(3)
+    resubmitted.to_csv(home.landing / "SYNTHETIC-resubmission-2022-03.csv", index=False)
+    archive_landing(home)  # the run's first step, then the run is killed
+
+    _, out, _ = _cli(home, "status", "--json", capsys=capsys)
+    assert json.loads(out)["pending_files"] == ["SYNTHETIC-resubmission-2022-03.csv"]
+    _, out, _ = _cli(home, "status", capsys=capsys)
+    assert "landed, not yet run (1): SYNTHETIC-resubmission-2022-03.csv" in out
+
+
 def test_a_new_home_says_so_plainly(tmp_path, capsys):
     home = DataHome(tmp_path / "new").ensure()
     (home.landing / "SYNTHETIC-first.csv").write_text("la_code,period\n")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.cli.common import say
+from pipelines.cli.common import say, show
 from pipelines.cli.reference import add_reference
 from pipelines.cli.run import add_demo, add_dev, add_run
 from pipelines.cli.serve import add_serve
-from pipelines.cli.steward import add_findings, add_status, add_waive
+from pipelines.cli.steward import add_findings, add_private, add_status, add_waive
 from pipelines.cli.validate import add_validate
 from pipelines.exit_codes import LOCKED, USAGE
-from pipelines.home import DataHome, environment
+from pipelines.home import DataHome, environment, privacy
 from schemas.catalogue import CatalogueError, load_catalogue
 
 __all__ = ["build_parser", "main"]
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_waive,
         add_status,
         add_findings,
+        add_private,
     ):
         add_commands(commands)
     return parser
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The edge: the environment is read here once and handed on as values (pipelines/home/environment.py).
     environment.use_catalogue_from(environment.current())
+    try:  # every file this command (and a run it starts) writes is private: pipelines/home/privacy.py
+        privacy.configure(environment.publish_mode(environment.current()))
+    except privacy.BadMode as exc:
+        return say(str(exc))
     if (catalogue_problems := _catalogue_problems()) is not None:
         return catalogue_problems
     home = DataHome.resolve(environment.home_path(args.home, environment.current()))
@@ -61,8 +66,8 @@ def _catalogue_problems() -> int | None:
     try:
         load_catalogue()
     except CatalogueError as exc:
-        print(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        show(f"the indicator catalogue {exc.path} is not valid ({len(exc.problems)} problem(s)):", file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            show(f"  {problem}", file=sys.stderr)
         return USAGE
     return None

@@ -13,11 +13,12 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from pipelines.exit_codes import LOCKED, USAGE
 from pipelines.home import DataHome
 from pipelines.home.lock import WriterLockTimeout, writer_lock
+from pipelines.shown import terminal_text
 
 # A subcommand's handler: its parsed arguments and the data home, to its exit code (pipelines/exit_codes.py).
 Handler = Callable[[argparse.Namespace, DataHome], int]
@@ -40,9 +41,17 @@ _WAITS.add_argument(
 )
 
 
+def show(line: str, file: TextIO | None = None, flush: bool = False) -> None:
+    """One line of text output (standard output unless `file`): whatever it quotes (codes, names,
+    file names, a waiver's who and why) cannot move the cursor, colour the screen or start a line
+    of its own: control characters are shown escaped (`pipelines.shown.terminal_text`). JSON is
+    printed as `json.dumps` writes it, CSV as the csv module does."""
+    print(terminal_text(line), file=file or sys.stdout, flush=flush)
+
+
 def say(message: str, status: int = USAGE) -> int:
     """A refusal: `message` as one line on standard error, and the exit code `status`."""
-    print(message, file=sys.stderr)
+    show(message, file=sys.stderr)
     return status
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.cli.common import Commands, writing_command
+from pipelines.cli.common import Commands, show, writing_command
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
 from pipelines.orchestration.progress import Progress, showing_progress
@@ -37,7 +37,7 @@ def _import(args: argparse.Namespace, home: DataHome) -> int:
                 outcome = "refused"
             progress(Progress(done + 1, len(args.files), Path(name).name, finished=outcome))
     for line in said:
-        print(line)
+        show(line)
     for line in refused:
-        print(line, file=sys.stderr)
+        show(line, file=sys.stderr)
     return FINDINGS if refused else OK

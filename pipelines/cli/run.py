@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from pipelines.cli.common import Commands, command, say, writing_command
+from pipelines.cli.common import Commands, command, say, show, writing_command
 from pipelines.demo import write_demo_landing
 from pipelines.demo.safety import NotADemoHome, fresh_demo_home
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
@@ -65,7 +65,7 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
     except NotADemoHome as exc:
         return say(str(exc))
     for line in import_demo_reference(home):
-        print(f"reference {line} (demo subset)")
+        show(f"reference {line} (demo subset)")
     files = write_demo_landing(home.landing)
     print(f"landed {len(files)} SYNTHETIC demo returns in {home.landing}")
     with showing_progress("months") as progress:
@@ -80,9 +80,10 @@ def _say_run(summary: RunSummary, home: DataHome, as_json: bool = False) -> int:
         print(json.dumps(summary.as_json(), indent=2))
     else:
         out, err = summary.text(home.landing, home.publish)
-        print("\n".join(out))
-        if err:
-            print("\n".join(err), file=sys.stderr)
+        for line in out:
+            show(line)
+        for line in err:
+            show(line, file=sys.stderr)
     return summary.exit_code
 
 

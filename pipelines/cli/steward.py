@@ -13,7 +13,7 @@ import functools
 import json
 import sys
 
-from pipelines.cli.common import Commands, Handler, command, say, writing_command
+from pipelines.cli.common import Commands, Handler, command, say, show, writing_command
 from pipelines.exit_codes import LOCKED, OK
 from pipelines.home import DataHome
 
@@ -98,27 +98,60 @@ def _refused_in_one_line(handler: Handler) -> Handler:
     return handle
 
 
+def add_private(commands: Commands) -> None:
+    command(
+        commands,
+        "private",
+        _private,
+        help="make an existing data home private: files 0600, folders 0700 (publish/ as $CSC_PUBLISH_MODE)",
+    )
+
+
+def _private(args: argparse.Namespace, home: DataHome) -> int:
+    from pipelines.home.privacy import make_private
+
+    if not home.root.exists():
+        return say(f"no data home at {home.root}")
+    changed = make_private(home)
+    show(f"{home.root} is private: {changed} file and folder mode(s) changed")
+    return OK
+
+
+def _warn_if_exposed(home: DataHome) -> None:
+    """One line on standard error when others can read the home (a home made before it was private by default)."""
+    from pipelines.home.privacy import exposed
+
+    found = exposed(home)
+    if found:
+        show(
+            f"warning: {home.root} is readable by others ({len(found)} file(s) or folder(s), first: {found[0]}): "
+            "run `csc-returns private`",
+            file=sys.stderr,
+        )
+
+
 def _status(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.steps import steward
 
+    _warn_if_exposed(home)
     report = steward.month_status(home, args.month)
     if args.json:
         print(json.dumps(report, indent=2))
         return OK
     if not report["months"]:
-        print(_nothing_run(steward.nothing_run_yet(home)) or f"no returns stored in {home.root} yet")
+        show(_nothing_run(steward.nothing_run_yet(home)) or f"no returns stored in {home.root} yet")
     for month in report["months"]:
-        print(
+        show(
             f"{month['month']}: {month['received']} received, {month['accepted']} accepted, "
             f"{len(month['held_back'])} held back; validated {month['validated_at'] or 'not recorded'}, "
             f"released {month['released_at'] or 'not yet'}"
         )
         for held in month["held_back"]:
-            print(f"  held back {held['la_code']}: {held['errors']} error(s), first: {held['first_error'] or ''}")
+            show(f"  held back {held['la_code']}: {held['errors']} error(s), first: {held['first_error'] or ''}")
         for waiver in month["waivers"]:
-            print(f"  {_waiver_line(waiver)}")
+            show(f"  {_waiver_line(waiver)}")
     if report["pending_files"]:
-        print(f"landed, not yet run ({len(report['pending_files'])}): {', '.join(report['pending_files'])}")
+        show(f"landed, not yet run ({len(report['pending_files'])}): {', '.join(report['pending_files'])}")
     return OK
 
 
@@ -128,7 +161,7 @@ def _findings(args: argparse.Namespace, home: DataHome) -> int:
     rows = steward.findings(home, args.month, args.la_code, args.severity)
     nothing_run = _nothing_run(steward.nothing_run_yet(home))
     if nothing_run:  # said beside the rows a script reads, not in them
-        print(nothing_run, file=sys.stdout if args.format == "text" else sys.stderr)
+        show(nothing_run, file=sys.stdout if args.format == "text" else sys.stderr)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     elif args.format == "csv":
@@ -141,9 +174,9 @@ def _findings(args: argparse.Namespace, home: DataHome) -> int:
             cell = f" {row['cell']}" if row["cell"] else ""
             column = f" [{row['column']}]" if row["column"] else ""
             waived = f" (waived: {row['waiver_reason']})" if row["waived"] else ""
-            print(f"{where}{cell} {row['authority']}{column} {row['severity']} {row['rule']}: {row['message']}{waived}")
+            show(f"{where}{cell} {row['authority']}{column} {row['severity']} {row['rule']}: {row['message']}{waived}")
         if not nothing_run:
-            print(f"{len(rows)} finding(s) for {args.month}")
+            show(f"{len(rows)} finding(s) for {args.month}")
     return OK
 
 
@@ -154,7 +187,7 @@ def _waive(args: argparse.Namespace, home: DataHome) -> int:
     if missing:
         return say(f"waive needs {', '.join(missing)} (or: waive list, waive revoke ID)")
     ids = steward.waive(home, args.rule, args.la_code, args.month, args.column, reason=args.reason, who=args.who)
-    print(
+    show(
         f"waiver {', '.join(map(str, ids))} recorded for "
         f"{steward.finding_named(args.rule, args.la_code, args.month, args.column)}; "
         f"it applies from the next run: csc-returns run --month {args.month}"
@@ -170,8 +203,8 @@ def _waive_list(args: argparse.Namespace, home: DataHome) -> int:
         print(json.dumps(waivers, indent=2))
         return OK
     for waiver in waivers:
-        print(_waiver_line(waiver))
-    print(f"{sum(w['state'] == 'open' for w in waivers)} open, {sum(w['state'] != 'open' for w in waivers)} revoked")
+        show(_waiver_line(waiver))
+    show(f"{sum(w['state'] == 'open' for w in waivers)} open, {sum(w['state'] != 'open' for w in waivers)} revoked")
     return OK
 
 
@@ -179,7 +212,7 @@ def _waive_revoke(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.steps import steward
 
     record = steward.revoke(home, args.waiver_id, who=args.who, reason=args.reason)
-    print(
+    show(
         f"waiver {args.waiver_id} revoked ({record['rule']} on {record['la_code']} {record['period']}); "
         f"it stops applying from the next run: csc-returns run --month {record['period']}"
     )

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
-from pipelines.cli.common import Commands, command
+from pipelines.cli.common import Commands, command, show
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
 from pipelines.steps.validate_files import validate_files
@@ -51,15 +51,15 @@ def _validate(args: argparse.Namespace, home: DataHome) -> int:
         print(json.dumps(report, indent=2))
     else:
         for finding in checked.findings:
-            print(finding.one_line())
+            show(finding.one_line())
         for row in checked.derived:
             figures = ", ".join(
                 f"{k} {'blank' if v is None else v}"
                 for k, v in row.items()
                 if k not in ("la_code", "period", "extract_date")
             )
-            print(f"derived {row['la_code']} {row['period']} (extract {row['extract_date']}): {figures}")
-        print(
+            show(f"derived {row['la_code']} {row['period']} (extract {row['extract_date']}): {figures}")
+        show(
             f"{len(checked.files)} file(s), {checked.errors} error(s), {len(checked.findings) - checked.errors} warning(s)"
         )
     return FINDINGS if checked.errors else OK

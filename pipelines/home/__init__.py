@@ -74,6 +74,16 @@ class DataHome:
         return self.reports / "gx" / month
 
     def ensure(self) -> DataHome:
-        for folder in (self.landing, self.archive, self.lake, self.reports, self.publish, self.reference):
-            folder.mkdir(parents=True, exist_ok=True)
+        """The home's folders, each created private (0700, the home itself searchable by others only
+        when publish/ is served: pipelines/home/privacy.py)."""
+        from pipelines.home import privacy
+
+        if not self.root.exists():
+            privacy.ensure_private_folder(self.root)
+            os.chmod(self.root, privacy.root_mode())
+        for folder in (self.landing, self.archive, self.lake, self.reports, self.reference):
+            privacy.ensure_private_folder(folder)
+        if not self.publish.exists():
+            self.publish.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.publish, privacy.folder_mode(privacy.publish_file_mode()))
         return self

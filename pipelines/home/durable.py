@@ -22,6 +22,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from pipelines.home import environment
 
@@ -63,10 +64,12 @@ def _temporary_beside(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.incoming")
 
 
-def copy_durably(source: Path, target: Path) -> Path:
-    """Copy `source` to `target` by temporary file, fsync, rename and fsync of the folder."""
+def copy_stream_durably(source: BinaryIO, target: Path) -> Path:
+    """Copy what the open file `source` holds (from where it stands) to `target`, durably: the
+    descriptor that was checked is the one copied, never a path that may lead elsewhere since."""
     temporary = _temporary_beside(target)
-    shutil.copyfile(source, temporary)
+    with temporary.open("wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
     return _commit(temporary, target)
 
 

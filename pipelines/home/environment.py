@@ -52,6 +52,9 @@ CKAN_URL = "CSC_CKAN_URL"
 CKAN_ORGANISATION = "CSC_CKAN_ORG"
 CKAN_DATASET = "CSC_CKAN_DATASET"
 CKAN_TOKEN = "CSC_CKAN_TOKEN"  # a secret: read when a run starts, never shown in the UI or a log
+# The mode of the files of <home>/publish/ (octal, 0644 for a web server; blank: private like the
+# rest of the home, pipelines/home/privacy.py): read by both edges, which configure the process.
+PUBLISH_MODE = "CSC_PUBLISH_MODE"
 
 # Where a browser reaches the home's reports (`csc-returns serve`) and the Dagster UI: the bases of
 # the links the UI's metadata and the notifications give. `csc-returns dev` sets both for its UI.
@@ -77,6 +80,7 @@ VARIABLES = (
     CKAN_TOKEN,
     REPORTS_URL,
     UI_URL,
+    PUBLISH_MODE,
 )
 
 
@@ -138,6 +142,11 @@ def telling_children_lock_held(lock_file: Path) -> Iterator[None]:
             os.environ.pop(LOCK_HELD, None)
         else:
             os.environ[LOCK_HELD] = previous
+
+
+def publish_mode(environ: Mapping[str, str] | None = None) -> str:
+    """$CSC_PUBLISH_MODE as given ('' when unset): `pipelines.home.privacy.parse_mode` judges it."""
+    return value(PUBLISH_MODE, environ)
 
 
 def catalogue_file(environ: Mapping[str, str] | None = None) -> Path | None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pipelines.home import DataHome
-from pipelines.home.durable import copy_durably, crash_point
+from pipelines.home.durable import copy_stream_durably, crash_point
+from pipelines.ingest.arrivals import LandingChanged, open_landed, sha256_of_handle
 from pipelines.ingest.readers import ParsedReturn, read_return
 
 
@@ -48,13 +50,15 @@ class ArchiveDamaged(ValueError):
     """An archived file does not hold the bytes its name promises and cannot be repaired; one line."""
 
 
-def copy_into_archive(home: DataHome, source: Path, sha256: str) -> Path:
-    """Copy `source` (whose bytes hash to `sha256`) to its archive path unless that version is there
-    already, whole; a copy of another size there (torn) is replaced."""
-    target = archive_path(home, sha256, source.name)
-    if not target.exists() or target.stat().st_size != source.stat().st_size:
+def copy_into_archive(home: DataHome, source: BinaryIO, file_name: str, sha256: str, size: int) -> Path:
+    """Copy the open landed file `source` (`size` bytes hashing to `sha256`, `ingest.arrivals.open_landed`)
+    to its archive path unless that version is there already, whole; a copy of another size there
+    (torn) is replaced. The descriptor is copied, never the landing path again."""
+    target = archive_path(home, sha256, file_name)
+    if not target.exists() or target.stat().st_size != size:
         target.parent.mkdir(parents=True, exist_ok=True)
-        copy_durably(source, target)
+        source.seek(0)
+        copy_stream_durably(source, target)
     crash_point("archived")
     return target
 
@@ -65,11 +69,13 @@ def verified_archive_path(home: DataHome, sha256: str, file_name: str) -> Path:
     target = archive_path(home, sha256, file_name)
     if target.exists() and sha256_of(target) == sha256:
         return target
-    landed = home.landing / file_name
     # Only a copy inside the landing folder (a link is followed no further out: ingest/arrivals.py).
-    inside = landed.is_file() and landed.resolve().parent == home.landing.resolve()
-    if inside and sha256_of(landed) == sha256:
-        return copy_durably(landed, target)
+    try:
+        with open_landed(home, file_name) as landed:
+            if sha256_of_handle(landed)[0] == sha256:
+                return copy_stream_durably(landed, target)
+    except (FileNotFoundError, LandingChanged):
+        pass
     state = "is missing" if not target.exists() else "does not match its sha256 (a torn or altered copy)"
     raise ArchiveDamaged(
         f"archive/{target.name} ({file_name}) {state} and the landing folder holds no copy "

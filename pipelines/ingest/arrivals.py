@@ -17,16 +17,26 @@ read (`scan_landing`): a symbolic link is followed only to a file in the landing
 leading anywhere else, or to nothing, is refused and never opened. A name that is not valid
 UTF-8 is refused too (the warehouse, the sensor's run keys and the terminal all need text),
 shown with its bytes escaped (`caf\\xe9.csv`). Each refusal is one line for the run and the sensor.
+
+What was listed may change before it is read (a link swapped to point elsewhere), so a landed
+file is opened once (`open_landed`): relative to the landing folder's own descriptor, with
+`O_NOFOLLOW`, a link resolved by hand at most once and only to a name in that folder, and the
+descriptor so checked is the one hashed, copied into the archive and read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import os
 import re
+import stat
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import BinaryIO, Generic, TypeVar
 
 import pandas as pd
 
@@ -108,11 +118,88 @@ def scan_landing(home: DataHome) -> tuple[list[Path], list[Refusal]]:
                 continue
             if not (target.parent == landing and target.is_file()):
                 continue  # a link to a folder of the landing folder: a folder, nothing to say
+            hop = _name_in_folder(os.readlink(path), home.landing.absolute())
+            if hop is None or (home.landing / hop).is_symlink():  # `open_landed` follows one link, once
+                refused.append(Refusal(name, "a symbolic link to another link: not followed, not read"))
+                continue
         try:
             found.append((path.stat().st_mtime_ns, name, path))
         except FileNotFoundError:  # moved away between listing and stat
             continue
     return [path for _, _, path in sorted(found)], sorted(refused, key=lambda r: r.name)
+
+
+class LandingChanged(OSError):
+    """A landing-folder entry that is no longer a file that may be read (a link swapped to lead
+    out of the folder, a file replaced by something else); the message is one line."""
+
+
+_NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _name_in_folder(target: str, folder: Path) -> str | None:
+    """The name a link's text `target` leads to when that is an entry of `folder` itself, else None."""
+    if "/" not in target:
+        return target if target not in ("", ".", "..") else None
+    leads_to = Path(os.path.normpath(folder / target))
+    inside = leads_to.parent in (folder, folder.resolve())
+    return leads_to.name if inside and leads_to.name not in ("", ".", "..") else None
+
+
+@contextlib.contextmanager
+def open_landed(home: DataHome, name: str) -> Iterator[BinaryIO]:
+    """The landing folder's entry `name`, opened once and never through a link leading out of it.
+
+    Opened relative to the folder's descriptor with `O_NOFOLLOW`; a link (a copy tool's alias) is
+    read once and only a plain name of the same folder is opened in its place, again without
+    following. Anything but a regular file is refused. `FileNotFoundError` when it went away,
+    `LandingChanged` (one line) when it is no longer readable as what was listed.
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise LandingChanged(f"{name}: not a name in the landing folder")
+    folder = os.open(home.landing, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        try:
+            descriptor = os.open(name, _NO_FOLLOW, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.EMLINK):  # a link, as Linux and macOS (ELOOP), FreeBSD (EMLINK) say
+                raise
+            target = _name_in_folder(os.readlink(name, dir_fd=folder), home.landing.absolute())
+            if target is None:
+                raise LandingChanged(
+                    f"{name}: a symbolic link leading out of the landing folder: not followed, not read"
+                ) from None
+            try:
+                descriptor = os.open(target, _NO_FOLLOW, dir_fd=folder)
+            except OSError as again:
+                if again.errno in (errno.ELOOP, errno.EMLINK):
+                    raise LandingChanged(f"{name}: a symbolic link to another link: not followed, not read") from None
+                raise
+    finally:
+        os.close(folder)
+    handle = os.fdopen(descriptor, "rb")
+    with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise LandingChanged(f"{name}: not a regular file: not read")
+        os.set_blocking(handle.fileno(), True)
+        yield handle
+
+
+def sha256_of_handle(handle: BinaryIO) -> tuple[str, int]:
+    """(sha256, size) of what `handle` holds, read from its start; left at its start again."""
+    handle.seek(0)
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+        size += len(block)
+    handle.seek(0)
+    return digest.hexdigest(), size
+
+
+def descriptor_path(handle: BinaryIO) -> Path:
+    """A path that opens the very file `handle` holds open (for a reader that takes a path)."""
+    proc = Path(f"/proc/self/fd/{handle.fileno()}")
+    return proc if proc.exists() else Path(f"/dev/fd/{handle.fileno()}")
 
 
 def landed_files(home: DataHome) -> list[Path]:
@@ -143,16 +230,18 @@ def contents_of(parsed: ParsedReturn) -> FileContents:
     return FileContents(parsed.readable, periods, parsed.problem)
 
 
-def read_contents(path: Path, home: DataHome) -> FileContents:
+def read_contents(path: Path, home: DataHome, display_name: str | None = None) -> FileContents:
     """What a file landed in `home` holds, through the same reader the pipeline uses, without archiving it
-    (a child-level workbook: the months its extract wholly covers)."""
-    if path.suffix.lower() in CHILD_LEVEL_SUFFIXES:
+    (a child-level workbook: the months its extract wholly covers). `path` may be an open descriptor's
+    path: `display_name` is then the landed name."""
+    name = display_name or path.name
+    if Path(name).suffix.lower() in CHILD_LEVEL_SUFFIXES:
         data = path.read_bytes()
         if holds_annex_a_lists(data):
-            read = read_annex_a(data, path.name, ephemeral_key())
+            read = read_annex_a(data, name, ephemeral_key())
             months = tuple(read.months)
             return FileContents(bool(months), months, None if months else read.problem or "no month wholly covered")
-    return contents_of(read_return(path, home=home))
+    return contents_of(read_return(path, display_name=display_name, home=home))
 
 
 @dataclass(frozen=True)

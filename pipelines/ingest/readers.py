@@ -310,7 +310,15 @@ def _numbers(cells: pd.Series) -> pd.Series:
     a million cells holds far fewer distinct figures, and is never a million Python strings)."""
     encoded = arrow_text(cells).combine_chunks().dictionary_encode()
     distinct = pd.Series(pd.array(encoded.dictionary.to_pylist(), dtype=_TEXT))
-    numbers = pd.to_numeric(distinct, errors="coerce").astype("Float64").array
+    parsed = pd.to_numeric(distinct, errors="coerce").astype("Float64")
+    # A numeral too long for pandas (hundreds of digits) is still a number: infinite as a float, so
+    # that a ceiling finds it above, never blank (which would publish as `x`).
+    overlong = (parsed.isna() & distinct.notna()).to_numpy(dtype=bool)
+    if overlong.any():
+        floats = parsed.to_numpy(dtype="float64", na_value=np.nan)
+        floats[overlong] = [float(text) for text in distinct[overlong]]
+        parsed = pd.Series(pd.array(floats, dtype="Float64"))
+    numbers = parsed.array
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
     return pd.Series(numbers.take(codes, allow_fill=True), index=cells.index)
 

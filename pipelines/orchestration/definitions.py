@@ -14,12 +14,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.home import environment
+from pipelines.home import environment, privacy
 from schemas.catalogue import use_catalogue
 
 # Which catalogue is in force decides the columns the assets' table schemas list: chosen before
 # the assets are imported.
 use_catalogue(Path(chosen) if (chosen := dg.EnvVar(environment.CATALOGUE).get_value()) else None)
+# Every file a run writes into a data home is private; publish/ as the operator configures it.
+privacy.configure(dg.EnvVar(environment.PUBLISH_MODE).get_value("") or "")
 
 import assets  # noqa: E402
 from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402

@@ -17,6 +17,9 @@ REPROCESS_JOB = "reprocess_month"
 # The run's first failed step and the first line of its error, for `csc-returns run` to report
 # (and a steward to see among the run's tags).
 FAILURE_TAG = "csc/failure"
+# The months of a run refused because every return was held back (comma-separated): the data did
+# not pass, the run did its job, so `csc-returns run` says findings (exit 1), not a failed run.
+HELD_BACK_TAG = "csc/held-back-entirely"
 
 
 @dg.failure_hook

@@ -126,6 +126,7 @@ class RunSummary:
     published: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # month: the first failed step and its error
     held_back: list[dict] = field(default_factory=list)  # {month, la_code, errors, first_error}
+    held_back_entirely: list[str] = field(default_factory=list)  # months with every return held back: nothing published
     not_processed: dict[str, list[str]] = field(default_factory=dict)  # month not runnable: its files
     unreadable: list[str] = field(default_factory=list)  # files or rows no month holds: one line each
     seconds: float = 0.0
@@ -142,6 +143,7 @@ class RunSummary:
             "published": self.published,
             "failed": [{"month": m, "error": e} for m, e in self.failed.items()],
             "held_back": self.held_back,
+            "held_back_entirely": self.held_back_entirely,
             "not_processed": [{"month": m, "files": f} for m, f in self.not_processed.items()],
             "unreadable": self.unreadable,
             "seconds": round(self.seconds, 1),
@@ -166,6 +168,7 @@ class RunSummary:
                 f"  {h['month']} {h['la_code']}: {h['errors']} error(s), first: {h['first_error'] or ''}"
                 for h in self.held_back
             ]
+            out += [f"  {month}: every return held back, nothing published" for month in self.held_back_entirely]
         if self.unreadable:
             out.append(f"files or rows that could not be placed in a month ({len(self.unreadable)}):")
             out += [f"  {line}" for line in self.unreadable]
@@ -254,7 +257,11 @@ def _run_ranges(
         summary.published += published
         summary.held_back += held
         failure = run_failure(run, launch)
-        summary.failed.update({month: failure for month in span if failure and month not in published})
+        entirely = held_back_entirely(run, failure)
+        summary.held_back_entirely += [month for month in span if month in entirely]
+        summary.failed.update(
+            {month: failure for month in span if failure and month not in published and month not in entirely}
+        )
         done += len(span)
         outcome = (
             f"failed: {failure}" if failure else f"published, {len(held)} return(s) held back" if held else "published"
@@ -499,6 +506,16 @@ def materialised_months(instance: dg.DagsterInstance, run: dg.DagsterRun | None,
         if not page.has_more:
             return sorted(months)
         cursor = page.cursor
+
+
+def held_back_entirely(run: dg.DagsterRun | None, failure: str | None) -> set[str]:
+    """The months `run` refused to publish because every return was held back, when that refusal
+    is what failed it (its first failure is the release's): findings, not a failed run."""
+    from pipelines.orchestration.jobs import HELD_BACK_TAG
+
+    if run is None or not failure or not failure.startswith("open_data_release:") or not run.tags.get(HELD_BACK_TAG):
+        return set()
+    return set(run.tags[HELD_BACK_TAG].split(","))
 
 
 def run_failure(run: dg.DagsterRun | None, launch: Launch) -> str | None:

@@ -33,8 +33,16 @@ import time
 import dagster as dg
 
 from pipelines.home import DataHome
-from pipelines.ingest.archive import sha256_of
-from pipelines.ingest.arrivals import LandingMemory, read_contents, scan_landing, version_of
+from pipelines.ingest.arrivals import (
+    LandingChanged,
+    LandingMemory,
+    descriptor_path,
+    open_landed,
+    read_contents,
+    scan_landing,
+    sha256_of_handle,
+    version_of,
+)
 from pipelines.orchestration.jobs import monthly_release_job
 from pipelines.orchestration.partitions import MONTHS, releasable
 from pipelines.orchestration.resources import DataHomeResource
@@ -115,16 +123,22 @@ def evaluate_landing(
         if not settled:
             still_pending[name] = signature
             continue
-        sighting = memory.observe(name, sha256_of(path))
+        try:  # opened once, never through a link swapped since the scan: that descriptor is hashed and read
+            with open_landed(home, name) as landed:
+                sha256, _ = sha256_of_handle(landed)
+                sighting = memory.observe(name, sha256)
+                unread = sighting.arrived and sighting.known is None  # new content: read it, from this descriptor
+                contents = read_contents(descriptor_path(landed), home, name) if unread else None
+        except (FileNotFoundError, LandingChanged):
+            continue
         if not sighting.arrived:  # touched: same content under the same name
             known[name] = {**(entry or {}), **signature}
             continue
         arrival = (entry or {}).get("arrival", 0) + 1
         other: list[str] = []
-        if sighting.known is not None:  # content already read under another name: no need to read it again
-            months, problem = sighting.known["periods"], None
+        if contents is None:  # content already read under another name: no need to read it again
+            months, problem = sighting.known["periods"] if sighting.known else [], None
         else:
-            contents = read_contents(path, home)
             (months, other), problem = releasable(contents.periods, valid_months), contents.problem
         status = RETURN if months else NOT_A_RETURN
         known[name] = memory.versions[sighting.version] = {

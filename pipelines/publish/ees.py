@@ -16,6 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from pipelines.publish.folder import write_file
+from pipelines.shown import looks_like_formula, spreadsheet_cell  # noqa: F401 - looks_like_formula: the screener reads it here
 from schemas.catalogue import PERIOD_PATTERN, Indicator, indicators_by_column, load_catalogue
 from schemas.month import MONTH_NAMES
 
@@ -68,7 +69,6 @@ _PARSED: OrderedDict[str, tuple[list[str], list[list[str]]]] = OrderedDict()
 _PARSED_AT_MOST = 2
 _KEPT_FROM_ROWS = 1000  # a series is worth keeping; a month's snapshot is parsed again at little cost
 # Spreadsheet programs run a cell that starts with one of these as a formula (OWASP CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -118,17 +118,14 @@ def month_of(time_period: str, time_identifier: str) -> str:
 
 
 def safe_text(value: str) -> str:
-    """A text cell a spreadsheet would run as a formula is published with a leading apostrophe."""
-    return "'" + value if looks_like_formula(value) else value
+    """A text cell a spreadsheet would run as a formula is published with a leading apostrophe
+    (`pipelines.shown.spreadsheet_cell`, the one helper for CSV cells)."""
+    return spreadsheet_cell(value)
 
 
 def is_number(text: str | None) -> bool:
     """A cell published as a figure (not a symbol, not blank)."""
     return text is not None and bool(_NUMBER.match(text))
-
-
-def looks_like_formula(value: str) -> bool:
-    return value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value)
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, str]], header: bool = True) -> str:

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
-from pipelines.home import DataHome
+from pipelines.home import DataHome, privacy
 from pipelines.home.durable import crash_point, exchange, fsync_directory, fsync_file
 
 STAGING_PREFIX = ".publish-staging-"
@@ -47,7 +47,7 @@ def stage(home: DataHome) -> Path:
     recover_interrupted_swap(home)
     home.publish.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=home.root))
-    staging.chmod(0o755)  # mkdtemp makes it private; the published folder is served to everyone
+    staging.chmod(privacy.folder_mode(privacy.publish_file_mode()))  # as the operator serves publish/
     if home.publish.exists():
         shutil.copytree(home.publish, staging, dirs_exist_ok=True, copy_function=_link_or_copy)
     return staging
@@ -84,6 +84,11 @@ def swap_into_place(staging: Path, home: DataHome, written: Collection[str]) -> 
 
     Durable: each file written (`written`, relative to the folder) and every folder fsynced. The
     other files are links to the published ones, fsynced by the release that wrote them."""
+    privacy.publish_tree(staging)  # every file and folder as the operator configures publish/
+    if privacy.served():  # the web server must reach publish/ through the home (search, not list)
+        mode = os.stat(home.root).st_mode & 0o777
+        if mode & 0o011 != 0o011:
+            os.chmod(home.root, mode | 0o011)
     for name in written:
         fsync_file(staging / name)
     for parent, _, _ in os.walk(staging, topdown=False):

@@ -5,6 +5,7 @@ disclosed."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -25,11 +26,14 @@ class ReleaseInputs:
     recorded: set[str]  # the names of the month's releases on the record
 
 
-def read_inputs(connection: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, ReleaseInputs | str]:
-    """Each month's inputs to its release; for a month with nothing to publish, why (one line)."""
+def read_inputs(
+    connection: duckdb.DuckDBPyConnection, months: list[str], registered: Collection[str]
+) -> dict[str, ReleaseInputs | str]:
+    """Each month's inputs to its release; for a month with nothing to publish, why (one line).
+    Held-back authorities are named by their codes in the register (`registered`) only."""
     values = accepted_values_by_month(connection, months)
     arrived = accepted_since_by_month(connection, months)
-    held_back = held_back_by_month(connection, months)
+    held_back = held_back_by_month(connection, months, registered)
     disclosed = disclosed_by_month(connection, months)
     inputs: dict[str, ReleaseInputs | str] = {}
     for month in months:

@@ -51,6 +51,7 @@ class ReleaseSummary:
     screen_passed: bool
     screen_findings: list[str] = field(default_factory=list)
     refusal: str = ""  # why the month was not published at all (the guard, nothing accepted)
+    nothing_accepted: bool = False  # refused because every return of the month is held back: findings, not a failure
 
 
 def publish_month(
@@ -95,6 +96,7 @@ def publish_months(
     for month in wanted:
         if isinstance(inputs[month], str):
             summaries[month].refusal = str(inputs[month])
+            summaries[month].nothing_accepted = True
     wanted = [month for month in wanted if not summaries[month].refusal]
     if not wanted:
         return list(summaries.values())
@@ -245,7 +247,8 @@ def _read_months(
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
     try:
         with connect(home, read_only=True) as connection:
-            return read_inputs(connection, months), stale_totals(connection, geographies, rolling_sums())
+            inputs = read_inputs(connection, months, set(geographies.authorities))
+            return inputs, stale_totals(connection, geographies, rolling_sums())
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
 

@@ -7,13 +7,13 @@ then a trend chart per indicator with the authority's line, its target, England 
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from pipelines.shown import html_text, spreadsheet_cell
 from schemas.catalogue import indicators_by_column
 from schemas.month import Month
 
@@ -102,7 +102,7 @@ def trend_svg(series: pd.DataFrame, label: str, width: int = 640, height: int = 
     dots = "".join(
         f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{4 if isinstance(r, str) else 2.5}" '
         f'fill="{RAG_COLOURS.get(r, LINES["value"]["colour"]) if isinstance(r, str) else LINES["value"]["colour"]}">'
-        f"<title>{html.escape(p)}: {_number(v)}{f' ({r})' if isinstance(r, str) else ''}</title></circle>"
+        f"<title>{html_text(p)}: {_number(v)}{f' ({r})' if isinstance(r, str) else ''}</title></circle>"
         for i, (p, v, r) in enumerate(zip(series["period"], series["value"], rags))
     )
     legend = []
@@ -115,15 +115,15 @@ def trend_svg(series: pd.DataFrame, label: str, width: int = 640, height: int = 
             f"{style['label']}</text>"
         )
     return (
-        f'<svg role="img" aria-label="{html.escape(label)}" viewBox="0 0 {width} {height}" width="{width}" '
+        f'<svg role="img" aria-label="{html_text(label)}" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{html.escape(label)}</title>"
+        f"<title>{html_text(label)}</title>"
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#888"/>'
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#888"/>'
         f'<text x="{left - 6}" y="{y(high - pad) + 4:.1f}" text-anchor="end" font-size="11">{_number(high - pad)}</text>'
         f'<text x="{left - 6}" y="{y(low + pad) + 4:.1f}" text-anchor="end" font-size="11">{_number(low + pad)}</text>'
-        f'<text x="{x(0):.1f}" y="{height - bottom + 16}" text-anchor="start" font-size="11">{html.escape(series["period"].iloc[0])}</text>'
-        f'<text x="{x(len(series) - 1):.1f}" y="{height - bottom + 16}" text-anchor="end" font-size="11">{html.escape(series["period"].iloc[-1])}</text>'
+        f'<text x="{x(0):.1f}" y="{height - bottom + 16}" text-anchor="start" font-size="11">{html_text(series["period"].iloc[0])}</text>'
+        f'<text x="{x(len(series) - 1):.1f}" y="{height - bottom + 16}" text-anchor="end" font-size="11">{html_text(series["period"].iloc[-1])}</text>'
         f"{''.join(drawn)}{polyline('value', value_points)}{dots}{''.join(legend)}</svg>"
     )
 
@@ -178,10 +178,10 @@ def _summary_table(frame: pd.DataFrame, labels: dict[str, str]) -> str:
         band = latest["band"] if isinstance(latest["band"], str) else ""
         quartile = f" <small>Q{int(latest['quartile'])}</small>" if pd.notna(latest["quartile"]) else ""
         rows.append(
-            f'<tr><th scope="row">{html.escape(labels.get(indicator, indicator))}</th>'
-            f"<td>{_figure(latest['value'], indicator)} <br><small>{html.escape(latest['period'])}</small></td><td>{target}</td>"
+            f'<tr><th scope="row">{html_text(labels.get(indicator, indicator))}</th>'
+            f"<td>{_figure(latest['value'], indicator)} <br><small>{html_text(latest['period'])}</small></td><td>{target}</td>"
             f"<td>{_figure(latest['england'], indicator)}</td><td>{_figure(latest['neighbours'], indicator)}</td>"
-            f"<td>{html.escape(band)}{quartile}</td><td>{_direction(latest, previous)}</td></tr>"
+            f"<td>{html_text(band)}{quartile}</td><td>{_direction(latest, previous)}</td></tr>"
         )
     return (
         '<table class="summary"><thead><tr><th scope="col">Indicator</th><th scope="col">Latest</th>'
@@ -195,7 +195,7 @@ def _summary_table(frame: pd.DataFrame, labels: dict[str, str]) -> str:
 def _indicator_section(authority: str, indicator: str, series: pd.DataFrame, labels: dict[str, str]) -> str:
     label = f"{authority}: {labels.get(indicator, indicator)}"
     latest = series.sort_values("period").iloc[-1]
-    facts = [f"Latest {html.escape(latest['period'])}: <strong>{_figure(latest['value'], indicator)}</strong>"]
+    facts = [f"Latest {html_text(latest['period'])}: <strong>{_figure(latest['value'], indicator)}</strong>"]
     if pd.notna(latest["target"]):
         better = "higher is better" if latest["polarity"] == "high" else "lower is better"
         facts.append(
@@ -203,14 +203,14 @@ def _indicator_section(authority: str, indicator: str, series: pd.DataFrame, lab
             f'{_number(latest["amber_tolerance"])}): <span class="rag {latest["rag"]}">{latest["rag"].upper()}</span>'
         )
     if pd.notna(latest["england"]):
-        source = "" if latest["source"] == "returns" else f" ({html.escape(str(latest['source']))})"
+        source = "" if latest["source"] == "returns" else f" ({html_text(str(latest['source']))})"
         facts.append(f"England {_figure(latest['england'], indicator)}{source}")
     if pd.notna(latest["neighbours"]):
         facts.append(f"statistical neighbours {_figure(latest['neighbours'], indicator)}")
     if isinstance(latest["band"], str):
         facts.append(f"band {latest['band']} (quartile {int(latest['quartile'])})")
     return (
-        f'<section class="chart"><h3>{html.escape(label)}</h3><p>{"; ".join(facts)}.</p>'
+        f'<section class="chart"><h3>{html_text(label)}</h3><p>{"; ".join(facts)}.</p>'
         f"{trend_svg(series, label + ' by month')}</section>"
     )
 
@@ -240,13 +240,13 @@ def scorecard_html(
             for indicator, series in ordered.groupby("indicator", sort=False)
         )
         sections.append(
-            f'<section class="authority"><h2>{html.escape(authority)}</h2>'
+            f'<section class="authority"><h2>{html_text(authority)}</h2>'
             f"{_summary_table(ordered, labels)}{charts}</section>"
         )
     body = "\n".join(sections) or "<p>No figures with a target yet.</p>"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>"
+        f"<title>{html_text(title)}</title><style>"
         "body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;padding:0 1em;color:#222}"
         "h2{font-size:1.3em;margin-top:2em;border-bottom:2px solid #1d4f91}h3{font-size:1.05em;margin-top:1.6em}"
         ".rag{font-weight:bold;padding:0 .4em;color:#fff}"
@@ -256,7 +256,7 @@ def scorecard_html(
         "@media print{body{margin:0;max-width:none}section.authority+section.authority{break-before:page}"
         "section.chart{break-inside:avoid}.rag{-webkit-print-color-adjust:exact;print-color-adjust:exact}}"
         + "".join(f".rag.{k}{{background:{v}}}" for k, v in RAG_COLOURS.items())
-        + f"</style></head><body><h1>{html.escape(title)}</h1>"
+        + f"</style></head><body><h1>{html_text(title)}</h1>"
         "<p>For each authority, a summary of the latest month, then a chart per indicator: the authority's "
         "monthly figure (solid), its improvement board's target (dashed), England (dotted) and the mean of its "
         "statistical neighbours (dash-dot). Green: target met; amber: missed by no more than the tolerance; "
@@ -278,6 +278,10 @@ def write_scorecard(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = ScorecardFiles(folder / "scorecard.csv", folder / "scorecard.html")
-    scorecard.to_csv(files.csv, index=False)
+    # A person opens this file in a spreadsheet: a text cell that would run as a formula is not one.
+    text = scorecard.select_dtypes(include=["object", "string"]).columns
+    scorecard.assign(
+        **{column: scorecard[column].map(lambda v: spreadsheet_cell(v) if isinstance(v, str) else v) for column in text}
+    ).to_csv(files.csv, index=False)
     files.html.write_text(scorecard_html(scorecard, title, names, benchmarks), encoding="utf-8")
     return files

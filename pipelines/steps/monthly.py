@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.archive import ArchivedFile, copy_into_archive, sha256_of
-from pipelines.ingest.arrivals import contents_of, scan_landing
+from pipelines.ingest.archive import ArchivedFile, archive_path, copy_into_archive
+from pipelines.ingest.arrivals import LandingChanged, contents_of, open_landed, scan_landing, sha256_of_handle
 from pipelines.ingest.readers import ParsedReturn
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, assemble_month
 from pipelines.publish import release
@@ -64,11 +64,15 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
             record_refusals(connection, refused)  # links out of the folder, names that are not UTF-8
         memory = landing_memory(connection)
         for path in files:
+            # Opened once: the descriptor checked is the one hashed and copied (never a link swapped since).
             try:
-                sha256 = sha256_of(path)
-            except FileNotFoundError:  # moved away between listing and reading: next time
+                with open_landed(home, path.name) as landed:
+                    sha256, size = sha256_of_handle(landed)
+                    sighting = memory.observe(path.name, sha256)
+                    if sighting.known is None:
+                        copy_into_archive(home, landed, path.name, sha256, size)
+            except (FileNotFoundError, LandingChanged):  # moved away or swapped since listing: the next scan says
                 continue
-            sighting = memory.observe(path.name, sha256)
             _, suffix = sighting.version
             if sighting.known is not None:
                 record_sighting(connection, path.name, sha256, suffix, sighting.arrived)
@@ -78,14 +82,11 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
                     )
                 )
                 continue
-            archived_copy = copy_into_archive(home, path, sha256)
             parsed = read_version(home, sha256, path.name)  # a child-level workbook: the return derived from it
             if parsed.child_level:
-                archived_copy.chmod(0o600)  # records of identifiable children: readable by the owner only
+                archive_path(home, sha256, path.name).chmod(0o600)  # identifiable children: the owner only
             version = RecordedVersion(contents_of(parsed).months, parsed.readable)
-            register_file(
-                connection, path.name, sha256, suffix, path.stat().st_size, version, file_findings(parsed, sha256)
-            )
+            register_file(connection, path.name, sha256, suffix, size, version, file_findings(parsed, sha256))
             memory.versions[sighting.version] = version
             archived.append(ArchivedFile(sha256, path.name, version.periods, version.readable, new=True))
     return archived

@@ -14,9 +14,9 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.publish.ees import safe_text
 from pipelines.publish.files import released_at
 from pipelines.reference import load_reference
+from pipelines.shown import spreadsheet_cell
 from pipelines.store.month import findings_matching
 from pipelines.store.status import (
     FINDINGS_EXPORT_COLUMNS,
@@ -31,6 +31,7 @@ from pipelines.store.status import (
     reading,
     records,
     stored_months,
+    unvalidated_names,
     waiver_history,
 )
 from pipelines.store.waivers import revoke_waiver, waive_finding, waiver_record
@@ -77,14 +78,16 @@ def month_status(home: DataHome, month: str | None = None) -> dict:
     _check_month_written(month)
     statuses: list[dict] = []
     seen: dict[str, str] = {}
+    unvalidated: set[str] = set()
     if nothing_run_yet(home) is None:
         with reading(home) as connection:
             _check_known(connection, home, month, None)
             statuses = month_statuses(connection, [month] if month else stored_months(connection))
             seen = names_seen(connection)
+            unvalidated = unvalidated_names(connection)
     for status in statuses:
         status["released_at"] = iso_utc(released_at(home.publish, status["month"]))
-    return {"months": statuses, "pending_files": pending_files(home, seen)}
+    return {"months": statuses, "pending_files": pending_files(home, seen, unvalidated)}
 
 
 def findings(home: DataHome, month: str, la_code: str | None = None, severity: str | None = None) -> list[dict]:
@@ -101,7 +104,10 @@ def findings(home: DataHome, month: str, la_code: str | None = None, severity: s
 def spreadsheet_safe(rows: list[dict]) -> list[dict]:
     """`rows` for a spreadsheet: a text cell it would run as a formula (text an authority sent) gets
     a leading apostrophe, as in the published files."""
-    return [{key: safe_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
+    return [
+        {key: spreadsheet_cell(value) if isinstance(value, str) else value for key, value in row.items()}
+        for row in rows
+    ]
 
 
 def waivers(home: DataHome, month: str | None = None, la_code: str | None = None) -> list[dict]:

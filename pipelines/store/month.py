@@ -5,7 +5,7 @@ Every write replaces the whole month in one transaction; the reads hand the next
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import duckdb
 import pandas as pd
@@ -165,18 +165,19 @@ def month_returns(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) 
     ).df()
 
 
-def held_back_authorities(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
-    return held_back_by_month(connection, [month])[month]
-
-
-def held_back_by_month(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, list[str]]:
-    """The authorities whose return of each of `months` is held back, by code, in one query."""
+def held_back_by_month(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str], registered: Collection[str]
+) -> dict[str, list[str]]:
+    """The authorities whose return of each of `months` is held back, in one query: by their
+    register code, or, for a code the register does not hold (text a submitter wrote, which is
+    published nowhere), as `unknown code in archived file <sha256 prefix> row R`."""
     held: dict[str, list[str]] = {month: [] for month in months}
-    for month, code in connection.execute(
-        "SELECT period, la_code FROM returns WHERE list_contains(?, period) AND status = ? ORDER BY period, la_code",
+    for month, code, sha256, row in connection.execute(
+        'SELECT period, la_code, sha256, "row" FROM returns WHERE list_contains(?, period) AND status = ? '
+        'ORDER BY period, la_code, sha256, "row"',
         [list(months), HELD_BACK],
     ).fetchall():
-        held[month].append(code)
+        held[month].append(code if code in registered else f"unknown code in archived file {sha256[:12]} row {row}")
     return held
 
 

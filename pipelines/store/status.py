@@ -17,8 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.archive import sha256_of
-from pipelines.ingest.arrivals import landed_files
+from pipelines.ingest.arrivals import LandingChanged, landed_files, open_landed, sha256_of_handle
 from pipelines.store.month import month_findings, month_returns
 from pipelines.store.received import landing_memory
 from pipelines.store.warehouse import connect, has_table, scalar
@@ -200,17 +199,39 @@ def names_seen(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return landing_memory(connection).held
 
 
-def pending_files(home: DataHome, seen: dict[str, str]) -> list[str]:
+def unvalidated_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """Landing-folder names whose archived version holds rows of a month not validated since it
+    arrived (a run killed between archiving and validating): taken in, not yet run."""
+    if not has_table(connection, "validations"):
+        return set()
+    return {
+        name
+        for (name,) in connection.execute(
+            """SELECT DISTINCT held.file_name
+               FROM landing_seen AS held
+               JOIN (SELECT sha256, arrival, unnest(periods) AS period FROM received_files) AS version
+                 ON version.sha256 = held.sha256
+               LEFT JOIN validations AS checked ON checked.period = version.period
+               WHERE checked.period IS NULL OR checked.arrival < version.arrival"""
+        ).fetchall()
+    }
+
+
+def pending_files(
+    home: DataHome, seen: dict[str, str], unvalidated: frozenset[str] | set[str] = frozenset()
+) -> list[str]:
     """Files in the landing folder whose content has not been taken in (archived and run) under
-    their name, `seen` being `names_seen` (empty before any run): new files, and files changed
-    since. Hashed after the warehouse is closed: a reader must not keep a writer waiting."""
+    their name, `seen` being `names_seen` (empty before any run): new files, files changed since,
+    and files archived whose months were not validated after (`unvalidated_names`). Hashed after
+    the warehouse is closed: a reader must not keep a writer waiting."""
     pending = []
     for path in landed_files(home):
         try:
-            sha256 = sha256_of(path)
-        except FileNotFoundError:  # taken away while we looked
+            with open_landed(home, path.name) as landed:
+                sha256, _ = sha256_of_handle(landed)
+        except (FileNotFoundError, LandingChanged):  # taken away (or swapped) while we looked
             continue
-        if seen.get(path.name) != sha256:
+        if seen.get(path.name) != sha256 or path.name in unvalidated:
             pending.append(path.name)
     return sorted(pending)
 

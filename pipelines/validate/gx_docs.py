@@ -37,6 +37,8 @@ from great_expectations.render.renderer.site_builder import SiteBuilder
 from great_expectations.util import convert_to_json_serializable
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 
+from pipelines.home.privacy import private_tree
+from pipelines.shown import html_values
 from pipelines.validate.engines.gx_engine import (
     DERIVED_SUITE,
     RETURN_SUITE,
@@ -85,7 +87,8 @@ def shared_static(sites: Path) -> Path:
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         with resources.as_file(_STATIC_SOURCE) as source:
-            shutil.copytree(source, folder)
+            shutil.copytree(source, folder, copy_function=shutil.copyfile)
+        private_tree(folder)  # the package's files are 0644: a copy in the home is private
         marker.touch()
     return folder
 
@@ -260,6 +263,18 @@ def as_stored(result: dict) -> ExpectationSuiteValidationResult:
     return _STORED.load(result)
 
 
+def for_the_page(stored: dict) -> dict:
+    """A stored result whose outcomes (the unexpected values and the rows' authority codes, as
+    submitted) are escaped for HTML: GX writes them into the page as they are, so a code such as
+    `<script>` would run in the steward's browser (`pipelines.shown.html_values`)."""
+    return {
+        **stored,
+        "results": [
+            {**outcome, "result": html_values(outcome.get("result") or {})} for outcome in stored.get("results", [])
+        ],
+    }
+
+
 def _summary(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValidationResult:
     """What the index reads of a result (its success and where it came from), without its outcomes."""
     return ExpectationSuiteValidationResult(
@@ -300,7 +315,7 @@ def write_data_docs(run: GxRun, folders: Mapping[str | None, Path]) -> dict[str 
         for key in store.list_keys():
             store.remove_key(key)
         for suite, stored in results[month].items():
-            result = as_stored(stored)
+            result = as_stored(for_the_page(stored))
             key = ValidationResultIdentifier(  # as GX files a run's result (its batch id is not stored with it)
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
                 run_id=result.meta["run_id"],
@@ -312,7 +327,8 @@ def write_data_docs(run: GxRun, folders: Mapping[str | None, Path]) -> dict[str 
             site.write_suites(suites)
             suite_pages = folder / "expectations"
         else:
-            shutil.copytree(suite_pages, folder / "expectations", dirs_exist_ok=True)
+            shutil.copytree(suite_pages, folder / "expectations", dirs_exist_ok=True, copy_function=shutil.copyfile)
+            private_tree(folder / "expectations")
         site.write_index()
         index = folder / "index.html"
         if not index.exists():

@@ -82,7 +82,7 @@ def _about_the_file(finding: Finding) -> bool:
 def file_findings(parsed: ParsedReturn, sha256: str) -> pd.DataFrame:
     """A received file's own findings, as stored with no month: about the whole file, its header,
     or rows no month can hold (reading and structure)."""
-    findings = parsed.findings + (structure_findings(parsed.values) if parsed.readable else [])
+    findings = parsed.findings + (structure_findings(parsed.values, parsed.text) if parsed.readable else [])
     placed = placed_rows(parsed.values)
     own = [f for f in findings if _about_the_file(f) or f.row not in placed]
     frame = findings_frame(own).assign(sha256=sha256, period=None)
@@ -101,8 +101,9 @@ def file_structure(months: Sequence[str]) -> FileStructure:
     def of(file: ReceivedFile) -> list[Finding]:
         key = (file.sha256, file.file_name)
         if key not in found:
-            values = file.parsed.values
-            found[key] = structure_findings(values[values["period"].isin(months).fillna(False).to_numpy(dtype=bool)])
+            values, text = file.parsed.values, file.parsed.text
+            in_months = values["period"].isin(months).fillna(False).to_numpy(dtype=bool)
+            found[key] = structure_findings(values[in_months], text[in_months])
         return found[key]
 
     return of

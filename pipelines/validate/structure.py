@@ -25,13 +25,14 @@ def by_position(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def structure_findings(values: pd.DataFrame) -> list[Finding]:
+def structure_findings(values: pd.DataFrame, text: pd.DataFrame | None = None) -> list[Finding]:
     """Every structural failure in `values` (lazy: all collected), one finding per cell.
 
-    `values` is `ParsedReturn.values` (or several concatenated); missing identity cells are
-    reported here too, since pandera's nullable flag would only say 'column has nulls'.
+    `values` is `ParsedReturn.values` (or several concatenated), `text` its cells as submitted
+    (aligned; a finding quotes a figure as submitted, never as the float it became); missing
+    identity cells are reported here too, since pandera's nullable flag would only say 'column has nulls'.
     """
     if values.empty:
         return []
-    checked = Checked(by_position(values), by_position(values))
+    checked = Checked(by_position(values), by_position(values if text is None else text))
     return listed(PANDAS_ENGINE.failing(CELL_RULES, checked), checked)

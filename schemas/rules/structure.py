@@ -18,14 +18,16 @@ from schemas.rules.kinds import (
     UniqueAuthorityMonth,
     WholeNumber,
     WideSheetReadable,
+    WithinCeiling,
     WithinReaderLimits,
 )
-from schemas.rules.kinds.base import COUNTS, PERCENTAGES, POPULATION, RATES, WHOLE_NUMBERS
+from schemas.rules.kinds.base import COUNT_CEILINGS, COUNTS, PERCENTAGES, POPULATION, RATES, WHOLE_NUMBERS
 from schemas.rules.rule import Rule
 
 FAMILY = "structure"
 DESCRIPTION = (
-    "Cells are numbers, blank or x; codes and periods are well formed; counts are whole and not negative; "
+    "Cells are numbers, blank or x; codes and periods are well formed; counts are whole, not negative and "
+    "within their ceilings; "
     "one row per authority and month."
 )
 
@@ -184,6 +186,19 @@ RULES = [
         WholeNumber(WHOLE_NUMBERS),
         expected="a whole number",
         example="contacts = 447.5",
+    ),
+    Rule(
+        "count_above_ceiling",
+        FAMILY,
+        ERROR,
+        "A count is at most the ceiling the catalogue states (`ceiling` in schemas/indicators.csv): a stock "
+        "of children within the child population, an event count within 10,000,000, the population within "
+        "20,000,000. A numeral too long to be a count is above it, never read as blank or rounded.",
+        "count <= ceiling",
+        "{column} is {value}: above its ceiling of {expected}{detail}",
+        WithinCeiling(COUNT_CEILINGS),
+        expected="at most its ceiling",
+        example="contacts = 10^30",
     ),
     Rule(
         "percent_out_of_range",

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -224,3 +225,75 @@ def test_the_sensor_requests_nothing_for_refused_entries_and_reports_them_once(t
         "outside.csv",
         "two\\x0alines.csv",
     ]
+
+
+def _flipping(link: Path, inside: str, outside: Path, stop) -> None:
+    """Swap `link` between a file of the landing folder and one outside it, atomically, until `stop` is set."""
+    spare = link.with_name(".flip.tmp")
+    while not stop.is_set():
+        for target in (inside, str(outside)):
+            spare.unlink(missing_ok=True)
+            spare.symlink_to(target)
+            os.replace(spare, link)
+
+
+def test_a_link_flipped_during_a_run_never_gets_an_outside_file_archived(tmp_path, example_rows):
+    """A thread swaps a landing link between an inside file and an outside one while the intake
+    lists, opens, hashes and copies: the descriptor checked is the one read, so the outside file
+    is never read, archived or registered (SYNTHETIC returns)."""
+    import hashlib
+    import threading
+
+    from pipelines.ingest.arrivals import LandingChanged, open_landed, sha256_of_handle
+
+    home = DataHome(tmp_path / "home").ensure()
+    october = write_return(home.landing / "october.csv", [r for r in example_rows if r["period"] == MONTH])
+    (tmp_path / "elsewhere").mkdir()
+    secret = write_return(
+        tmp_path / "elsewhere" / "secret.csv",
+        [dict(r, la_name="OUTSIDE-SECRET") for r in example_rows if r["period"] == "2024-11"],
+    )
+    secret_sha = hashlib.sha256(secret.read_bytes()).hexdigest()
+    link = home.landing / "alias.csv"
+    link.symlink_to("october.csv")
+    stop = threading.Event()
+    flipper = threading.Thread(target=_flipping, args=(link, "october.csv", secret, stop), daemon=True)
+    flipper.start()
+    try:
+        seen = set()
+        for _ in range(3000):  # the descriptor level: many races in little time
+            try:
+                with open_landed(home, "alias.csv") as landed:
+                    seen.add(sha256_of_handle(landed)[0])
+            except (LandingChanged, FileNotFoundError):
+                seen.add("refused")
+        for _ in range(40):  # the intake itself: scan, open, hash, copy, register
+            archive_landing(home)
+    finally:
+        stop.set()
+        flipper.join()
+    october_sha = hashlib.sha256(october.read_bytes()).hexdigest()
+    assert secret_sha not in seen and october_sha in seen and "refused" in seen  # the race was run both ways
+    assert [p.name for p in home.archive.iterdir()] == [f"{october_sha}.csv"]
+    from tests.conftest import warehouse_scalar
+
+    assert warehouse_scalar(home, "SELECT list(DISTINCT sha256) FROM received_files") == [october_sha]
+    assert warehouse_scalar(home, "SELECT count(*) FROM findings WHERE message LIKE '%OUTSIDE-SECRET%'") == 0
+
+
+def test_a_link_to_a_link_is_refused_in_the_scan_as_the_open_would_refuse_it(tmp_path):
+    """The open follows one link, once, within the folder: a chain is said, never silently skipped."""
+    from pipelines.ingest.arrivals import LandingChanged, open_landed, scan_landing
+
+    home = DataHome(tmp_path / "home").ensure()
+    (home.landing / "october.csv").write_text("la_code,period\n", encoding="utf-8")  # SYNTHETIC
+    (home.landing / "alias.csv").symlink_to("october.csv")
+    (home.landing / "alias-of-alias.csv").symlink_to("alias.csv")
+    files, refused = scan_landing(home)
+    assert sorted(p.name for p in files) == ["alias.csv", "october.csv"]
+    assert [r.line for r in refused] == ["alias-of-alias.csv: a symbolic link to another link: not followed, not read"]
+    with (
+        pytest.raises(LandingChanged, match="a symbolic link to another link"),
+        open_landed(home, "alias-of-alias.csv"),
+    ):
+        pass

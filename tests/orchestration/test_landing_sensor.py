@@ -100,7 +100,9 @@ def test_changed_content_or_a_new_name_is_an_arrival_but_a_touched_file_is_not(
 
     reads = []
     monkeypatch.setattr(
-        sensors, "read_contents", lambda p, home: reads.append(p.name) or FileContents(True, ("2024-06",), None)
+        sensors,
+        "read_contents",
+        lambda p, home, name=None: reads.append(p.name) or FileContents(True, ("2024-06",), None),
     )
     stamp = path.stat().st_mtime - 10
     os.utime(path, (stamp, stamp))  # touched: hashed again, same content
@@ -135,7 +137,7 @@ def test_unchanged_files_are_not_hashed_again(instance, data_home, demo_files, m
     land(data_home, demo_files["2024-06"])
     ticker = Ticker(instance, data_home)
     ticker.tick()
-    monkeypatch.setattr(sensors, "sha256_of", lambda p: pytest.fail(f"{p.name} hashed again"))
+    monkeypatch.setattr(sensors, "sha256_of_handle", lambda handle: pytest.fail(f"{handle.name} hashed again"))
     assert not ticker.tick().run_requests
 
 

@@ -20,7 +20,7 @@ from tests.conftest import REPO, write_return
 
 CLI = Path(sys.executable).with_name("csc-returns")
 NEW = "placement_moves"  # a SYNTHETIC new indicator: a monthly count
-NEW_ROW = f"{NEW},Placement moves of children looked after,count,flow,,,,,,,low,no,0\n"
+NEW_ROW = f"{NEW},Placement moves of children looked after,count,flow,,,,,,,low,no,0,10000000\n"
 
 
 def _run(home: DataHome, dagster_home: Path, catalogue: Path | None) -> subprocess.CompletedProcess:

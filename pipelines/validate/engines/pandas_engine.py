@@ -45,6 +45,7 @@ from schemas.rules.kinds import (
     UniqueAuthorityMonth,
     WholeNumber,
     WithinBand,
+    WithinCeiling,
 )
 
 PANDAS_ENGINE = ColumnEngine(PANDAS)
@@ -221,6 +222,17 @@ def _parts(rules: Sequence[Rule], checked: Checked) -> Iterator[Failing]:
         for item, (part, whole) in enumerate(rule.kind.items()):
             slack = values[whole].astype("float64") - values[part].astype("float64")
             yield Failing(rule, item, _where(slack < 0))
+
+
+@PANDAS_ENGINE.evaluates(WithinCeiling)
+def _ceilings(rules: Sequence[Rule], checked: Checked) -> Iterator[Failing]:
+    """Each count above its ceiling: a number, or the row's count it stays within (that count's own
+    ceiling where it is not given or is above it). An overlong numeral is read as infinite: above."""
+    values = checked.values
+    for rule in rules:
+        assert isinstance(rule.kind, WithinCeiling)
+        for item, (column, ceiling) in enumerate(rule.kind.items()):
+            yield Failing(rule, item, _where(values[column].astype("float64") > rule.kind.limit(values, ceiling)))
 
 
 @PANDAS_ENGINE.evaluates(SumWithinWhole)

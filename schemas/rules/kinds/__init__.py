@@ -10,6 +10,7 @@ from schemas.rules.kinds.cells import (
     Pattern,
     UniqueAuthorityMonth,
     WholeNumber,
+    WithinCeiling,
 )
 from schemas.rules.kinds.history import FlowOutlier, RollingSumAgrees, StockJump
 from schemas.rules.kinds.reading import (
@@ -72,5 +73,6 @@ __all__ = [
     "WholeNumber",
     "WideSheetReadable",
     "WithinBand",
+    "WithinCeiling",
     "WithinReaderLimits",
 ]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 
 from schemas.bands import plausibility_bands
-from schemas.catalogue import derived_indicators, load_catalogue, mandatory_indicators, strict_parts
+from schemas.catalogue import count_ceilings, derived_indicators, load_catalogue, mandatory_indicators, strict_parts
 from schemas.findings import Finding
 from schemas.rules.messages import findings_on_rows
 
@@ -84,6 +84,7 @@ FLOWS = FromCatalogue("the monthly flows (kind flow)", _of_kind("flow"))
 POPULATION = FromCatalogue("the population (kind population)", _columns("count", kind="population"))
 COUNTS = FromCatalogue("the counts (unit count) but the population", _columns("count", but="population"))
 WHOLE_NUMBERS = FromCatalogue("the counts (unit count), the population included", _columns("count"))
+COUNT_CEILINGS = FromCatalogue("the ceiling of each count (ceiling)", lambda: tuple(count_ceilings()))
 PERCENTAGES = FromCatalogue("the percentages (unit percent)", _columns("percent"))
 RATES = FromCatalogue("the rates per 10,000 children (unit rate_per_10k)", _columns("rate_per_10k"))
 PUBLISHED_BANDS = FromCatalogue(

@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from schemas.catalogue import ceiling_limit
 from schemas.findings import Finding
-from schemas.rules.kinds.base import GX, Case, Columns, Kind, Reads, Report, resolve
+from schemas.rules.kinds.base import GX, Case, Columns, FromCatalogue, Kind, Reads, Report, resolve
 from schemas.rules.messages import finding_of
 from schemas.rules.rule import Rule
 
@@ -115,6 +116,51 @@ class Limits(CellKind):
 
     def plant(self, case: Case) -> Case:
         return case.with_cells({self.items()[0]: _number(self.high + 1)})
+
+
+def submitted_figure(text: object) -> str:
+    """A figure as it was submitted, never rounded through a float: a numeral too long to quote
+    whole is shown by its first digits and its length."""
+    figure = "" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text).strip()
+    digits = sum(c.isdigit() for c in figure)
+    return figure if len(figure) <= 40 else f"{figure[:12]}... ({digits:,} digits)"
+
+
+@dataclass(frozen=True)
+class WithinCeiling(CellKind):
+    """A count is at most the ceiling the catalogue states: a whole number, or another count of the
+    row (a stock of children within the child population; when that count is not given, or is
+    itself above its ceiling, its own ceiling)."""
+
+    ceilings: tuple[tuple[str, int | str], ...] | FromCatalogue  # (count, whole number or column)
+
+    def items(self) -> tuple:
+        return resolve(self.ceilings)
+
+    def describe(self) -> str:
+        return str(self.ceilings)
+
+    def plant(self, case: Case) -> Case:
+        column, ceiling = next((c, k) for c, k in self.items() if isinstance(k, int) and c in case.header)
+        return case.with_cells({column: str(ceiling + 1)})
+
+    @staticmethod
+    def limit(values: pd.DataFrame, ceiling: int | str) -> pd.Series | float:
+        """The most each row's count may be: the number, or the row's `ceiling` count within its own ceiling."""
+        if isinstance(ceiling, int):
+            return float(ceiling)
+        bound = ceiling_limit(ceiling)
+        given = values[ceiling].astype("float64")
+        return given.where(given <= bound, bound).fillna(bound)
+
+    def report(
+        self, rule: Rule, item: Any, values: pd.DataFrame, text: pd.DataFrame, evidence: pd.DataFrame | None
+    ) -> Report:
+        column, ceiling = item
+        submitted = [submitted_figure(cell) for cell in text[column]] if column in text else list(values[column])
+        if isinstance(ceiling, int):
+            return Report(column, submitted, ceiling)
+        return Report(column, submitted, self.limit(values, ceiling), f" ({ceiling})")
 
 
 @dataclass(frozen=True)
