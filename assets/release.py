@@ -14,6 +14,7 @@ from pipelines.orchestration.resources import (
     WarehouseWriterResource,
 )
 from pipelines.publish.ees import GEOGRAPHY_COLUMNS, TIME_COLUMNS, published_indicators
+from pipelines.shown import markdown_text
 
 RELEASE_SCHEMA = dg.TableSchema(
     columns=[
@@ -84,7 +85,7 @@ def open_data_release(
         yield dg.AssetMaterialization(asset_key=context.asset_key, partition=month, metadata=metadata)
     raise dg.Failure(
         failures[0] if len(failures) == 1 else f"{len(failures)} month(s) not published; first: {failures[0]}",
-        metadata={"not_published": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
+        metadata={"not_published": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in failures))},
     )
 
 
@@ -94,7 +95,7 @@ def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
         "suppressed_cells": dg.MetadataValue.int(summary.suppressed_cells),
         "revisions": dg.MetadataValue.int(summary.revisions),
         "held_back": dg.MetadataValue.text(", ".join(summary.held_back) or "none"),
-        "files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in summary.files)),
+        "files": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in summary.files)),
     }
 
 
@@ -116,7 +117,7 @@ def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeRe
         month: dg.AssetCheckResult(
             passed=not findings,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "none")},
+            metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in findings) or "none")},
         )
         for month, findings in screened.items()
     }

@@ -12,6 +12,7 @@ from assets.metadata import (
 )
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, ReportsResource, WarehouseWriterResource
+from pipelines.shown import markdown_text
 from pipelines.steps.monthly import archive_landing, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
@@ -96,7 +97,7 @@ def _months_table(results) -> str:
     for r in results:
         severity = r.findings["severity"]
         lines.append(
-            f"| {r.month} | {len(r.returns)} | {len(r.accepted)} | {', '.join(r.held_back) or 'none'} "
+            f"| {r.month} | {len(r.returns)} | {len(r.accepted)} | {markdown_text(', '.join(r.held_back)) or 'none'} "
             f"| {int((severity == 'error').sum())} | {int((severity == 'warning').sum())} |"
         )
     return "\n".join(lines)

@@ -9,6 +9,9 @@ escaped for where it is shown:
   formula (`=`, `+`, `-`, `@`, tab, carriage return first, and not a number) behind an apostrophe;
 - a terminal: `terminal_text`, control characters (escape sequences, line breaks that would forge a
   line of `status`) and the invisible format characters that reorder text shown as `\\xNN` / `\\uNNNN`;
+- markdown (the Dagster UI's metadata, a Teams or Slack webhook): `markdown_text`, on one line, every
+  character that could make a link, a mention, markup or formatting escaped;
+- a mail header or any one-line field: `one_line`, control characters and line breaks as a space;
 - JSON: `json.dumps` escapes by construction (quotes, backslashes, control characters); nothing to add.
 
 The EES files hold register values and figures only (pipelines/publish/): EES reads them raw.
@@ -24,6 +27,8 @@ from typing import Any
 # A cell a spreadsheet runs as a formula starts with one of these (OWASP's CSV injection list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")  # as a published figure is written
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
 def html_text(value: object) -> str:
@@ -64,3 +69,15 @@ def html_values(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [html_values(item) for item in value]
     return value
+
+
+def one_line(value: object) -> str:
+    """`value` on one line: control characters and line breaks become a space (no header or line injection)."""
+    return _LINE_BREAKING.sub(" ", str(value)).strip()
+
+
+def markdown_text(value: object) -> str:
+    """`value` as literal text in markdown, on one line (a table cell or list item stays one): `&`,
+    `<`, `>` as entities (no HTML, no Slack mention), every other markdown character backslashed."""
+    entities = one_line(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", entities)

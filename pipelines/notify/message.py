@@ -9,12 +9,10 @@ or line injection) and, in the webhook's markdown, escaped (no links, mentions o
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+from pipelines.shown import markdown_text, one_line
 
 
 @dataclass(frozen=True)
@@ -56,17 +54,6 @@ class Message:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
-
-
-def one_line(text: object) -> str:
-    """`text` on one line: control characters and line breaks become a space."""
-    return _CONTROL.sub(" ", str(text)).strip()
-
-
-def markdown_escaped(text: str) -> str:
-    """`text` safe in Teams' and Slack's markdown: `&`, `<`, `>` as entities, the rest backslashed."""
-    entities = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN.sub(r"\\\1", entities)
 
 
 def check_url(ui_url: str, check: str) -> str:
@@ -111,5 +98,5 @@ def webhook_text(message: Message, ui_url: str) -> str:
     escaped = []
     for line in message.lines:
         words = line.split(" ")
-        escaped.append(" ".join(w if w.startswith(f"{ui_url}/") else markdown_escaped(w) for w in words))
+        escaped.append(" ".join(w if w.startswith(f"{ui_url}/") else markdown_text(w) for w in words))
     return "\n\n".join(escaped)

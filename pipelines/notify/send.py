@@ -12,8 +12,9 @@ import urllib.error
 import urllib.request
 from email.message import EmailMessage
 
-from pipelines.notify.message import Message, one_line, webhook_text
+from pipelines.notify.message import Message, webhook_text
 from pipelines.notify.settings import EMAIL, Channel
+from pipelines.shown import one_line
 
 TIMEOUT_SECONDS = 15
 

@@ -11,9 +11,10 @@ from receivers import smtp_server, webhook_receiver, write_settings
 
 from pipelines.home import DataHome
 from pipelines.notify.ledger import told
-from pipelines.notify.message import HeldBack, RunOutcome, compose, markdown_escaped, webhook_text
+from pipelines.notify.message import HeldBack, RunOutcome, compose, webhook_text
 from pipelines.notify.settings import NotifySettingsError, load_settings
 from pipelines.notify.tell import tell
+from pipelines.shown import markdown_text
 
 UI = "http://ui.test:3000"
 HELD = HeldBack("2024-06", "E06000006", "derived_inconsistent", "cla_rate_per_10k", "consistency_rules")
@@ -74,8 +75,8 @@ def test_an_attacker_naming_an_authority_cannot_break_a_line_or_write_markdown(l
 
 
 def test_markdown_escaping_turns_a_link_and_a_mention_into_text():
-    assert markdown_escaped("[click](http://evil)") == r"\[click\]\(http://evil\)"
-    assert markdown_escaped("<!channel> & co") == r"&lt;\!channel&gt; &amp; co"
+    assert markdown_text("[click](http://evil)") == r"\[click\]\(http://evil\)"
+    assert markdown_text("<!channel> & co") == r"&lt;\!channel&gt; &amp; co"
 
 
 def test_each_run_is_told_once_by_email_and_webhook_and_routed_channels_get_their_authorities(tmp_path):
