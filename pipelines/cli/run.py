@@ -67,7 +67,7 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
     for line in import_demo_reference(home):
         show(f"reference {line} (demo subset)")
     files = write_demo_landing(home.landing)
-    print(f"landed {len(files)} SYNTHETIC demo returns in {home.landing}")
+    show(f"landed {len(files)} SYNTHETIC demo returns in {home.landing}")
     with showing_progress("months") as progress:
         summary = run_months(home, None, progress=progress)
     status = _say_run(summary, home)
@@ -115,8 +115,8 @@ def _dev(args: argparse.Namespace, home: DataHome) -> int:
             "-p",
             str(args.port),
         ]
-        print(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on {ui_url}", flush=True)
-        print(
+        show(f"Dagster UI for {home.root} (instance {env['DAGSTER_HOME']}) on {ui_url}", flush=True)
+        show(
             f"reports of {home.root} on {reports_url}/ (linked from the UI as {env[environment.REPORTS_URL]})",
             flush=True,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.common import Commands, command
+from pipelines.cli.common import Commands, command, show
 from pipelines.exit_codes import OK
 from pipelines.home import DataHome
 
@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace, home: DataHome) -> int:
 
     server = reports_server(home.reports, args.host, args.port)
     host, port = str(server.server_address[0]), server.server_address[1]
-    print(f"reports of {home.root} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    show(f"reports of {home.root} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
