@@ -36,7 +36,7 @@ from pipelines.reference import Reference, load_reference
 from pipelines.validate.month import MonthValidation
 from schemas.catalogue import all_columns, derived_indicators
 from schemas.findings import WARNING, findings_frame
-from schemas.rules import new_finding
+from schemas.rules import FAMILY_OF_RULE, new_finding
 
 
 def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
@@ -74,7 +74,11 @@ def with_reconciliation(validation: MonthValidation, received: ReceivedMonth) ->
     sha256 = dict(zip(typed["la_code"], typed["sha256"]))
     found = findings_frame(differences)
     found = found.assign(
-        sha256=found["la_code"].map(sha256), family=None, waived=False, waiver_reason=None, waiver_id=None
+        sha256=found["la_code"].map(sha256),
+        family=found["rule"].map(FAMILY_OF_RULE),
+        waived=False,
+        waiver_reason=None,
+        waiver_id=None,
     )
     findings = pd.concat([validation.findings, found[validation.findings.columns]], ignore_index=True)
     returns = validation.returns.copy()

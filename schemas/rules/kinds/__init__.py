@@ -1,7 +1,19 @@
 """The kinds of check a rule can be: one class per kind, its parameters its fields (`base.Kind`)."""
 
 from schemas.rules.kinds.bands import WithinBand
-from schemas.rules.kinds.base import ENGINES, GX, PANDAS, READER, Case, FromCatalogue, Identity, Kind, Reads, Report
+from schemas.rules.kinds.base import (
+    CHILD_LEVEL,
+    ENGINES,
+    GX,
+    PANDAS,
+    READER,
+    Case,
+    FromCatalogue,
+    Identity,
+    Kind,
+    Reads,
+    Report,
+)
 from schemas.rules.kinds.cells import (
     CellGiven,
     ColumnTypes,
@@ -11,6 +23,7 @@ from schemas.rules.kinds.cells import (
     UniqueAuthorityMonth,
     WholeNumber,
 )
+from schemas.rules.kinds.child_level import ListsHold, TypedAgreesWithDerived
 from schemas.rules.kinds.history import FlowOutlier, RollingSumAgrees, StockJump
 from schemas.rules.kinds.reading import (
     CellReadable,
@@ -34,6 +47,7 @@ from schemas.rules.kinds.rows import (
 )
 
 __all__ = [
+    "CHILD_LEVEL",
     "ENGINES",
     "GX",
     "PANDAS",
@@ -55,6 +69,7 @@ __all__ = [
     "Identity",
     "Kind",
     "Limits",
+    "ListsHold",
     "Mandatory",
     "Minimum",
     "MonthEnded",
@@ -68,6 +83,7 @@ __all__ = [
     "RowsAsWideAsHeader",
     "StockJump",
     "SumWithinWhole",
+    "TypedAgreesWithDerived",
     "UniqueAuthorityMonth",
     "WholeNumber",
     "WideSheetReadable",
