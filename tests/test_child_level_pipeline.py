@@ -14,6 +14,7 @@ import pytest
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.ingest.arrivals import read_contents
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
+from pipelines.steps.steward import waive
 from tests.conftest import write_return
 
 
@@ -79,33 +80,66 @@ def test_nothing_identifying_reaches_the_warehouse_the_lake_or_the_reports(home,
     assert sorted(s for s in secrets if s in everything) == []
 
 
-def test_a_typed_return_is_preferred_to_the_derived_one_whichever_arrived_last(home, synthetic, example_rows):
+def _typed_and_workbook(home, synthetic, cla_off_by: int) -> list[str]:
+    """A SYNTHETIC typed December (every count the workbook's but cla), then the workbook."""
     typed = dict(synthetic.truth["2023-12"], la_code="E06000009", la_name="Blackpool", period="2023-12")
     typed = {k: ("" if v is None else v) for k, v in typed.items()}
-    typed.update(population_0_17=28630, cla=synthetic.truth["2023-12"]["cla"] + 3)
+    typed.update(population_0_17=28630, cla=synthetic.truth["2023-12"]["cla"] + cla_off_by)
     write_return(home.landing / "typed.csv", [typed])
     archive_landing(home)
-    months = _land(home, synthetic)  # the workbook arrives after the typed return
+    return _land(home, synthetic)  # the workbook arrives after the typed return
+
+
+def _reconciled(validations, month="2023-12"):
+    found = next(v for v in validations if v.month == month).findings
+    return found[found["rule"] == "child_level_reconciliation"]
+
+
+def test_a_typed_return_differing_from_its_records_is_held_back_until_waived(home, synthetic, example_rows):
+    months = _typed_and_workbook(home, synthetic, 3)
     validations = validate_months(home, months, engine="pandas")
     store_accepted_months(home, months)
-    stored = _stored(home)
-    assert stored[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"] + 3
-    december = next(v for v in validations if v.month == "2023-12")
-    reconciled = december.findings[december.findings["rule"] == "child_level_reconciliation"]
     cla = synthetic.truth["2023-12"]["cla"]
-    assert reconciled[["column", "value", "expected", "severity"]].values.tolist() == [
-        ["cla", str(cla + 3), str(cla), "warning"]
+    reconciled = _reconciled(validations)
+    assert reconciled[["column", "value", "expected", "severity", "family"]].values.tolist() == [
+        ["cla", str(cla + 3), str(cla), "error", "reconciliation"]
     ]
     assert reconciled["message"].iloc[0] == (
-        f"cla is {cla + 3} but list 8 gives {cla} children looked after at 31 December 2023 ({synthetic.file_name})"
+        f"cla is {cla + 3} but list 8 gives {cla} children looked after at 31 December 2023 (extract of 2024-01-31)"
     )
-    assert december.returns["warnings"].iloc[0] >= 1
-    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
-        [(stored_rule,)] = connection.execute(
-            "select rule from findings where rule = 'child_level_reconciliation' and period = '2023-12'"
-        ).fetchall()
-    assert stored_rule == "child_level_reconciliation"
-    assert stored[("E06000009", "2023-11")]["cla"] == synthetic.truth["2023-11"]["cla"]
+    december = next(v for v in validations if v.month == "2023-12")
+    assert december.held_back == ["E06000009"]  # the typed return is current, and held back
+    assert ("E06000009", "2023-12") not in _stored(home)
+    assert _stored(home)[("E06000009", "2023-11")]["cla"] == synthetic.truth["2023-11"]["cla"]
+
+    # The steward waives it with the existing `waive` (same audit trail); the next run accepts the typed figure.
+    [waiver_id] = waive(
+        home, "child_level_reconciliation", "E06000009", "2023-12", "cla", "SYNTHETIC: checked", "tester"
+    )
+    validations = validate_months(home, ["2023-12"], engine="pandas")
+    store_accepted_months(home, ["2023-12"])
+    assert _reconciled(validations)["waived"].tolist() == [True]
+    assert _stored(home)[("E06000009", "2023-12")]["cla"] == cla + 3
+    assert waiver_id > 0
+
+
+def test_within_the_homes_tolerance_a_difference_is_a_warning_and_the_typed_return_accepted(home, synthetic):
+    (home.root / "child-level.toml").write_text("[reconciliation.tolerance]\ncla = { absolute = 3 }\n")
+    months = _typed_and_workbook(home, synthetic, 3)
+    validations = validate_months(home, months, engine="pandas")
+    store_accepted_months(home, months)
+    assert _reconciled(validations)["severity"].tolist() == ["warning"]
+    assert _stored(home)[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"] + 3
+
+
+def test_the_home_may_publish_the_derived_return_and_each_difference_is_a_warning_on_it(home, synthetic):
+    (home.root / "child-level.toml").write_text('[reconciliation]\npublish = "derived"\n')
+    months = _typed_and_workbook(home, synthetic, 3)
+    validations = validate_months(home, months, engine="pandas")
+    store_accepted_months(home, months)
+    reconciled = _reconciled(validations)
+    assert reconciled["severity"].tolist() == ["warning"]
+    assert _stored(home)[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"]
 
 
 def test_a_workbook_naming_no_authority_is_kept_with_one_finding_and_nothing_derived(home, synthetic):

@@ -1,5 +1,7 @@
 """Child-level checks: what in the lists looks wrong, said as warnings naming rows, never children.
 
+The rules are declared in the rule book (`schemas/rules/child_level.py`, family `child_level`).
+
 Each check is a column operation over a list, and gives one finding per list and kind of problem,
 with how many rows and the first rows' numbers (a steward opens the workbook at them): a child
 twice in list 8 (one row per child), an end before its start, an episode with no start, a
@@ -13,7 +15,8 @@ import pandas as pd
 
 from pipelines.ingest.annex_a import LIST_BY_NUMBER, ChildLevel
 from pipelines.ingest.grid import cell_address
-from schemas.findings import WARNING, Finding
+from schemas.findings import Finding
+from schemas.rules import RULES
 
 TWICE = "child_level_child_twice"
 END_BEFORE_START = "child_level_end_before_start"
@@ -48,7 +51,7 @@ def child_level_checks(extract: ChildLevel) -> list[Finding]:
         findings.append(
             Finding(
                 rule=rule,
-                severity=WARNING,
+                severity=RULES[rule].severity,
                 message=f"{label}: {len(flagged)} row(s) {what} (rows {_rows_text(flagged['row'])})",
                 file=extract.file,
                 cell=cell_address(str(first["sheet"]), int(first["row"]), 0),
@@ -100,7 +103,7 @@ def child_level_checks(extract: ChildLevel) -> list[Finding]:
             findings.append(
                 Finding(
                     rule=ROWS_LEFT_OUT,
-                    severity=WARNING,
+                    severity=RULES[ROWS_LEFT_OUT].severity,
                     message=f"{label}: of {len(rows)} rows, " + "; ".join(reasons),
                     file=extract.file,
                     la_code=extract.la_code,

@@ -4,7 +4,8 @@ Where an authority-month has both, every count that differs is a finding naming 
 values and the list it came from (`cla is 537 but list 8 gives 535 children looked after at
 31 December 2017`): beyond the figure's tolerance an error, within it a warning. Percentages and
 rates follow from the counts and are not compared. The tolerance is absolute and relative (a
-difference within either is within); the default is exact.
+difference within either is within); the default is exact. The rule is declared in the rule book
+(`schemas/rules/reconciliation.py`, family `reconciliation`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipelines.derive.months import FIGURES, month_end
-from schemas.findings import ERROR, WARNING, Finding
+from schemas.findings import WARNING, Finding
 from schemas.month import Month
+from schemas.rules import RULES
 
 RULE = "child_level_reconciliation"
 # Each count: the lists it is counted from, and what it is, in words ({month}: "December 2017";
@@ -89,7 +91,7 @@ def reconcile(
             findings.append(
                 Finding(
                     rule=RULE,
-                    severity=WARNING if within else ERROR,
+                    severity=WARNING if within else RULES[RULE].severity,
                     message=(
                         f"{figure} is {_number(typed_value)} but {lists} gives {_number(derived_value)} {words}"
                         f" ({_extract(row['extract_date'])}){', within the tolerance' if within else ''}"

@@ -42,18 +42,21 @@ def placed_rows(values: pd.DataFrame) -> set[int]:
     return set(values.loc[placed, "row"])
 
 
-def _precedence(file: ReceivedFile) -> tuple[bool, dt.date]:
-    """Later wins: derived returns by extract date, then typed returns (stable: by arrival within each)."""
-    return not file.parsed.child_level, file.parsed.extract_date or dt.date.min
+def _precedence(file: ReceivedFile, derived_first: bool = False) -> tuple[bool, dt.date]:
+    """Later wins: derived returns by extract date, then typed returns (stable: by arrival within
+    each); with `derived_first`, typed returns then derived ones."""
+    return file.parsed.child_level == derived_first, file.parsed.extract_date or dt.date.min
 
 
-def assemble_month(month: str, files: list[ReceivedFile]) -> ReceivedMonth:
-    """The month's current returns from `files` (in order of arrival): the latest arrival wins."""
+def assemble_month(month: str, files: list[ReceivedFile], derived_first: bool = False) -> ReceivedMonth:
+    """The month's current returns from `files` (in order of arrival): the latest arrival wins.
+    `derived_first` (the home's setting `reconciliation.publish = "derived"`): a return computed
+    from child-level records wins over a typed one."""
     value_frames, text_frames = [], []
     # A return computed from child-level records gives way to a typed one of the same authority and
     # month, whenever each arrived (the home's default: the typed return is published); among returns
     # computed from child-level records, the latest extract decides, whenever it arrived.
-    for received in sorted(files, key=_precedence):
+    for received in sorted(files, key=lambda file: _precedence(file, derived_first)):
         rows = received.in_month(month).to_numpy()
         value_frames.append(received.parsed.values[rows].assign(sha256=received.sha256, arrival=received.arrival))
         text_frames.append(received.parsed.text[rows])

@@ -8,8 +8,9 @@ from the catalogue's formulas (one decimal place, half up). The result is a `Par
 standard layout, so validation, storage, publication and the scorecard take it as they take a
 typed return; a typed return of the same authority and month is preferred to it.
 
-Where an authority-month has a typed return and a derived one, the typed one is current and each
-count of it that differs from the derived one is a finding (`with_reconciliation`).
+Where an authority-month has a typed return and a derived one, the typed one is current (or the
+derived one, as the home's settings say) and each count of it that differs from the derived one
+is a finding (`with_reconciliation`).
 
 The pipeline keeps no pseudonymised rows yet (the derived counts are all it stores), so the
 workbook is read with an ephemeral key, as `validate` reads it: the home's key is made when
@@ -26,6 +27,7 @@ import pandas as pd
 
 from pipelines.derive.months import derive_return
 from pipelines.derive.reconcile import reconcile
+from pipelines.derive.settings import ReconciliationSettings
 from pipelines.home import DataHome
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
 from pipelines.ingest.archive import read_archived, verified_archive_path
@@ -33,10 +35,11 @@ from pipelines.ingest.pseudonyms import ephemeral_key
 from pipelines.ingest.readers import ParsedReturn, empty_frame, parse_table
 from pipelines.ingest.received import ReceivedMonth
 from pipelines.reference import Reference, load_reference
-from pipelines.validate.month import MonthValidation
+from pipelines.validate.month import HELD_BACK, MonthValidation
+from pipelines.validate.waivers import match_waivers, unwaived_errors
 from schemas.catalogue import all_columns, derived_indicators
 from schemas.findings import WARNING, findings_frame
-from schemas.rules import new_finding
+from schemas.rules import FAMILY_OF_RULE, new_finding
 
 
 def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
@@ -49,37 +52,73 @@ def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
     return read_archived(home, sha256, file_name)
 
 
-def with_reconciliation(validation: MonthValidation, received: ReceivedMonth) -> MonthValidation:
-    """The month's validation with each count of a current typed return that differs from the return
-    derived from its authority's latest child-level extract (`derive/reconcile.py`).
+def with_reconciliation(
+    validation: MonthValidation,
+    received: ReceivedMonth,
+    waivers: pd.DataFrame | None = None,
+    settings: ReconciliationSettings | None = None,
+) -> MonthValidation:
+    """The month's validation with each count of an authority's typed return that differs from the
+    return derived from its child-level extract nearest the typed return's arrival
+    (`derive/reconcile.py`, rule `child_level_reconciliation`), within the home's tolerances
+    (`derive/settings.py`).
 
-    Warnings for now, whatever the tolerance says: the rule is not yet in the rule book, so an
-    error could not be waived and would hold the typed return back for good."""
-    by_extract = sorted(
-        (file for file in received.files if file.parsed.child_level),
-        key=lambda file: file.parsed.extract_date or dt.date.min,
-    )
-    derived = [
-        file.parsed.values.loc[file.in_month(received.month).to_numpy(dtype=bool)].assign(extract_date=file.file_name)
-        for file in by_extract
-    ]
-    typed_files = {file.sha256 for file in received.files if not file.parsed.child_level}
-    typed = received.values[received.values["sha256"].isin(typed_files).to_numpy(dtype=bool)]
-    if not derived or typed.empty:
+    With the typed return published (the default) a difference beyond its tolerance is an error on
+    it, waivable like any (`waivers`): unwaived, it holds the typed return back. With the derived
+    return published each difference is a warning on the derived return (nothing to hold back)."""
+    settings = settings or ReconciliationSettings()
+    month = received.month
+    workbooks = [file for file in received.files if file.parsed.child_level]
+    typed_files = sorted((file for file in received.files if not file.parsed.child_level), key=lambda f: f.arrival)
+    if not workbooks or not typed_files:
         return validation
-    latest = pd.concat(derived, ignore_index=True).drop_duplicates("la_code", keep="last")
-    differences = [dataclasses.replace(f, severity=WARNING) for f in reconcile(typed, latest)]
+    # Each authority's latest typed return of the month (the current one, when typed is published).
+    typed = pd.concat(
+        [
+            f.parsed.values.loc[f.in_month(month).to_numpy(dtype=bool)].assign(sha256=f.sha256, arrival=f.arrival)
+            for f in typed_files
+        ],
+        ignore_index=True,
+    ).drop_duplicates("la_code", keep="last")
+    derived = pd.concat(
+        [
+            f.parsed.values.loc[f.in_month(month).to_numpy(dtype=bool)].assign(
+                extract_date=f.parsed.extract_date.isoformat() if f.parsed.extract_date else f.file_name,
+                extract_order=f.parsed.extract_date or dt.date.min,
+                workbook_arrival=f.arrival,
+            )
+            for f in workbooks
+        ],
+        ignore_index=True,
+    )
+    if typed.empty or derived.empty:
+        return validation
+    # The extract nearest the typed return's arrival (of two as near, the later extract).
+    paired = derived.merge(typed[["la_code", "arrival"]], on="la_code")
+    paired["distance"] = (paired["workbook_arrival"] - paired["arrival"]).abs()
+    nearest = paired.sort_values(
+        ["la_code", "distance", "extract_order"], ascending=[True, True, False]
+    ).drop_duplicates("la_code")
+    differences = reconcile(typed, nearest.drop(columns=["arrival"]), settings.tolerances)
     if not differences:
         return validation
-    sha256 = dict(zip(typed["la_code"], typed["sha256"]))
+    if settings.derived_published:
+        differences = [dataclasses.replace(f, severity=WARNING) for f in differences]
     found = findings_frame(differences)
-    found = found.assign(
-        sha256=found["la_code"].map(sha256), family=None, waived=False, waiver_reason=None, waiver_id=None
-    )
+    on_return = received.values if settings.derived_published else typed
+    sha256 = dict(zip(on_return["la_code"], on_return["sha256"]))
+    found = found.assign(sha256=found["la_code"].map(sha256), family=found["rule"].map(FAMILY_OF_RULE))
+    if waivers is not None:
+        found = match_waivers(found, waivers)
+    else:
+        found = found.assign(waived=False, waiver_reason=None, waiver_id=None)
     findings = pd.concat([validation.findings, found[validation.findings.columns]], ignore_index=True)
     returns = validation.returns.copy()
-    counts = found["la_code"].value_counts()
-    returns["warnings"] = returns["warnings"] + returns["la_code"].map(counts).fillna(0).astype("int64")
+    errors = unwaived_errors(found)["la_code"].value_counts()
+    warnings = found.loc[found["severity"] == WARNING, "la_code"].value_counts()
+    returns["errors"] = returns["errors"] + returns["la_code"].map(errors).fillna(0).astype("int64")
+    returns["warnings"] = returns["warnings"] + returns["la_code"].map(warnings).fillna(0).astype("int64")
+    returns["status"] = np.where(returns["errors"] > 0, HELD_BACK, returns["status"])
     return dataclasses.replace(validation, findings=findings, returns=returns)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.derive.settings import ReconciliationSettings, reconciliation_settings
 from pipelines.home import DataHome
 from pipelines.ingest.archive import ArchivedFile, archive_path, copy_into_archive
 from pipelines.ingest.arrivals import LandingChanged, contents_of, open_landed, scan_landing, sha256_of_handle
@@ -97,15 +98,20 @@ def _assemble(
     month: str,
     files: list[tuple[str, str, int]],
     parsed: dict[tuple[str, str], ParsedReturn] | None = None,
+    settings: ReconciliationSettings | None = None,
 ) -> ReceivedMonth:
     """The month's current returns from its files; `parsed` keeps each file read once across months
-    (a history sent as one file holds every month: read 120 times, it was most of the run)."""
+    (a history sent as one file holds every month: read 120 times, it was most of the run). Which
+    of a typed and a derived return is current is the home's setting (`derive/settings.py`)."""
     parsed = {} if parsed is None else parsed
+    settings = settings or reconciliation_settings(home)
     for sha256, name, _ in files:
         if (sha256, name) not in parsed:
             parsed[(sha256, name)] = read_version(home, sha256, name)
     return assemble_month(
-        month, [ReceivedFile(sha256, name, arrival, parsed[(sha256, name)]) for sha256, name, arrival in files]
+        month,
+        [ReceivedFile(sha256, name, arrival, parsed[(sha256, name)]) for sha256, name, arrival in files],
+        derived_first=settings.derived_published,
     )
 
 
@@ -150,7 +156,8 @@ def validate_months(
     targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
     targets = load_targets(targets_path) if targets_path.exists() else None
     parsed: dict[tuple[str, str], ParsedReturn] = {}
-    received = [_assemble(home, month, files[month], parsed) for month in months]
+    settings = reconciliation_settings(home)
+    received = [_assemble(home, month, files[month], parsed, settings) for month in months]
     validations = check_months(
         RangeInputs(received, history, reference, waivers, targets),
         engine=engine,
@@ -158,7 +165,9 @@ def validate_months(
         report_folders={month: home.data_docs(month) for month in months} if write_report else None,
     )
     # A typed return beside a return derived from the authority's child-level records: each count that differs.
-    validations = [with_reconciliation(v, month_received) for v, month_received in zip(validations, received)]
+    validations = [
+        with_reconciliation(v, month_received, waivers, settings) for v, month_received in zip(validations, received)
+    ]
     bases = [validation_basis(month_received, waivers, reference_files) for month_received in received]
     with connect(home) as connection:
         store_validations(connection, validations, bases)

@@ -63,7 +63,8 @@ def render() -> str:
         "(`schemas/rules/kinds/`): the kind's parameters (columns, formula, thresholds, resolved from the",
         "indicator catalogue where they come from it) and the engines that decide it (**reader**: while",
         "the file is read; **pandas**: `csc-returns validate`, and in the pipeline every kind Great",
-        "Expectations does not decide; **gx**: Great Expectations, in the pipeline).",
+        "Expectations does not decide; **gx**: Great Expectations, in the pipeline; **child_level**: while an",
+        "authority's child-level workbook is read and its return derived, `pipelines/derive/`).",
         "",
         "## Families",
         "",
@@ -71,7 +72,7 @@ def render() -> str:
     ]
     for family in FAMILIES:
         rules = [r for r in RULES.values() if r.family == family]
-        lines += ["", f"## {family.capitalize()}", ""]
+        lines += ["", f"## {family.replace('_', ' ').capitalize()}", ""]
         lines += _table(
             ["id", "severity", "rule", "formula", "message", "example", "kind", "decided by"],
             [
@@ -181,7 +182,8 @@ def render() -> str:
         "Each engine registers how it decides each kind it decides (`pipelines/validate/engines/`):",
         "the reader while it reads (`reader_engine.py`), pandas over whole columns, the cells through one",
         "pandera schema generated from the cell rules (`pandas_engine.py`), Great Expectations through",
-        "suites generated from the declarations (`gx_engine.py`). The pipeline runs GX for every kind",
+        "suites generated from the declarations (`gx_engine.py`), the child-level records while a workbook is",
+        "read and derived (`child_level_engine.py`). The pipeline runs GX for every kind",
         "that names it and pandas for the others; `csc-returns validate` runs pandas for all. Both engines",
         "call one arithmetic (`schemas/rules/arithmetic.py`) and each decides which rows fail on its own;",
         "the findings are written from the failing rows by the rule's kind, so they are identical.",

@@ -1,17 +1,35 @@
 """The rule book: the ordered list of every rule's declaration, family by family.
 
 One module per family (`structure`, `identity`, `completeness`, `consistency`, `plausibility`,
-`continuity`) declares its rules; this list is the registry every engine, the docs page and
+`continuity`, and for child-level records `reconciliation` and `child_level`) declares its rules; this list is the registry every engine, the docs page and
 the registry test walk.
 """
 
 from __future__ import annotations
 
-from schemas.rules import completeness, consistency, continuity, identity, plausibility, structure
+from schemas.rules import (
+    child_level,
+    completeness,
+    consistency,
+    continuity,
+    identity,
+    plausibility,
+    reconciliation,
+    structure,
+)
 from schemas.rules.kinds.base import Reads
 from schemas.rules.rule import Rule
 
-_FAMILY_MODULES = (structure, identity, completeness, consistency, plausibility, continuity)
+_FAMILY_MODULES = (
+    structure,
+    identity,
+    completeness,
+    consistency,
+    plausibility,
+    continuity,
+    reconciliation,
+    child_level,
+)
 
 FAMILIES: dict[str, str] = {module.FAMILY: module.DESCRIPTION for module in _FAMILY_MODULES}
 RULE_LIST: tuple[Rule, ...] = tuple(rule for module in _FAMILY_MODULES for rule in module.RULES)

@@ -31,6 +31,8 @@ CHECKS = [
     "consistency_rules",
     "plausibility_rules",
     "continuity_rules",
+    "reconciliation_rules",
+    "child_level_rules",
 ]
 
 

@@ -73,3 +73,32 @@ def test_a_month_derived_from_a_workbook_is_materialised_and_nothing_identifying
     everything = "\n".join(texts)
     assert "received_returns" in everything and "E06000009" in everything  # the search reads what is stored
     assert sorted(s for s in secrets if s in everything) == []
+
+
+def test_a_typed_return_differing_from_its_records_fails_the_reconciliation_check_and_is_held_back(tmp_path):
+    from pipelines.orchestration.definitions import defs
+    from tests.conftest import write_return
+
+    home = DataHome(tmp_path / "home").ensure()
+    import_demo_reference(home)
+    synthetic = synthetic_annex_a(51, children=250)
+    typed = {k: ("" if v is None else v) for k, v in synthetic.truth[MONTH].items()}
+    typed.update(la_code="E06000009", la_name="Blackpool", period=MONTH, population_0_17=28630)
+    typed["cla"] = synthetic.truth[MONTH]["cla"] + 3
+    write_return(home.landing / "typed.csv", [typed])
+    (home.landing / synthetic.file_name).write_bytes(workbook_bytes(synthetic))
+    job = defs.resolve_job_def("monthly_release")
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        job.execute_in_process(
+            partition_key=MONTH, instance=instance, run_config=run_config(home), raise_on_error=False
+        )
+        key = dg.AssetCheckKey(dg.AssetKey("received_returns"), "reconciliation_rules")
+        [record] = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+        evaluation = record.event.dagster_event.event_specific_data
+    assert record.status.value == "FAILED" and evaluation.partition == MONTH
+    assert evaluation.metadata["errors"].value == 1
+    assert evaluation.metadata["authorities_affected"].value == "E06000009"
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        [(status,)] = connection.execute("select status from returns where period = ?", [MONTH]).fetchall()
+    assert status == "held_back"

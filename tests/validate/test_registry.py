@@ -24,12 +24,13 @@ from pipelines.ingest.readers import read_return
 from pipelines.reference import Reference
 from pipelines.validate.engines import BY_NAME, PANDAS_ENGINE
 from pipelines.validate.engines.base import Checked, listed
+from pipelines.validate.engines.child_level_engine import workbook_findings
 from pipelines.validate.engines.reader_engine import read_findings
 from schemas.catalogue import all_columns, indicators_by_column
 from schemas.findings import Finding
 from schemas.month import Month
 from schemas.rules import RULE_LIST, RULES, Rule
-from schemas.rules.kinds import ENGINES, GX, PANDAS, READER, Case, Kind, Reads
+from schemas.rules.kinds import CHILD_LEVEL, ENGINES, GX, PANDAS, READER, Case, Kind, Reads
 from schemas.rules.kinds.base import AtMost, Ratio, RollingSum
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -71,6 +72,19 @@ def write(case: Case, folder: Path) -> Path:
     return path
 
 
+def annex_a_workbook(case: Case) -> bytes:
+    """The child-level workbook `case` carries, as an XLSX (text cells; the reader reads `YYYY-MM-DD`)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in case.annex_a:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def checked(case: Case, folder: Path) -> Checked:
     parsed = read_return(write(case, folder))
     values, text = parsed.values.reset_index(drop=True), parsed.text.reset_index(drop=True)
@@ -84,6 +98,10 @@ def fired(rule: Rule, engine: str, case: Case, folder: Path) -> list[Finding]:
     if engine == READER:
         return read_findings([rule], write(case, folder), DataHome(folder / "home"))
     rows = checked(case, folder)
+    if engine == CHILD_LEVEL:
+        if not case.annex_a:
+            return []  # a typed return with no child-level records beside it: nothing to decide
+        return workbook_findings([rule], annex_a_workbook(case), case.annex_a_name, rows.values)
     if engine == PANDAS:
         return PANDAS_ENGINE.findings([rule], rows)
     from pipelines.validate.engines.gx_engine import GxRun

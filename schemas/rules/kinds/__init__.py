@@ -1,7 +1,19 @@
 """The kinds of check a rule can be: one class per kind, its parameters its fields (`base.Kind`)."""
 
 from schemas.rules.kinds.bands import WithinBand
-from schemas.rules.kinds.base import ENGINES, GX, PANDAS, READER, Case, FromCatalogue, Identity, Kind, Reads, Report
+from schemas.rules.kinds.base import (
+    CHILD_LEVEL,
+    ENGINES,
+    GX,
+    PANDAS,
+    READER,
+    Case,
+    FromCatalogue,
+    Identity,
+    Kind,
+    Reads,
+    Report,
+)
 from schemas.rules.kinds.cells import (
     CellGiven,
     ColumnTypes,
@@ -12,6 +24,7 @@ from schemas.rules.kinds.cells import (
     WholeNumber,
     WithinCeiling,
 )
+from schemas.rules.kinds.child_level import ListsHold, TypedAgreesWithDerived
 from schemas.rules.kinds.history import FlowOutlier, RollingSumAgrees, StockJump
 from schemas.rules.kinds.reading import (
     CellReadable,
@@ -35,6 +48,7 @@ from schemas.rules.kinds.rows import (
 )
 
 __all__ = [
+    "CHILD_LEVEL",
     "ENGINES",
     "GX",
     "PANDAS",
@@ -56,6 +70,7 @@ __all__ = [
     "Identity",
     "Kind",
     "Limits",
+    "ListsHold",
     "Mandatory",
     "Minimum",
     "MonthEnded",
@@ -69,6 +84,7 @@ __all__ = [
     "RowsAsWideAsHeader",
     "StockJump",
     "SumWithinWhole",
+    "TypedAgreesWithDerived",
     "UniqueAuthorityMonth",
     "WholeNumber",
     "WideSheetReadable",

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 READER = "reader"  # pipelines/ingest: what reading a file decides
 PANDAS = "pandas"  # pandas (and pandera for the cells): every kind but the reader's
 GX = "gx"  # Great Expectations: the cross-column kinds, in the pipeline
-ENGINES = (READER, PANDAS, GX)
+CHILD_LEVEL = "child_level"  # pipelines/derive: what reading and deriving a child-level workbook decides
+ENGINES = (READER, PANDAS, GX, CHILD_LEVEL)
 
 
 class Reads(IntEnum):
@@ -150,7 +151,8 @@ class Case:
     """A SYNTHETIC return as cells: a header and rows. The last row is the one a kind plants its
     mistake in; the rows before it (earlier months of the same authority) are its history.
     `today` is the day it is checked on; `retyped` hands the rule book columns typed otherwise
-    than the reader types them (a caller building its own table)."""
+    than the reader types them (a caller building its own table); `annex_a` is a child-level
+    workbook of the authority given beside it (none in the clean case)."""
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -158,6 +160,9 @@ class Case:
     name: str = "SYNTHETIC-case.csv"
     encoding: str = "utf-8"
     retyped: tuple[tuple[str, str], ...] = ()
+    # A child-level workbook of the authority beside the return: (sheet, rows of cells) and its name.
+    annex_a: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = ()
+    annex_a_name: str = ""
 
     def cell(self, column: str, row: int = -1) -> str:
         return self.rows[row][self.header.index(column)]
