@@ -192,7 +192,7 @@ class Auditor:
         self.ceiling = ceiling
         self.state = _State(layout)
         self.constraints: dict[tuple, _Constraint] = {}
-        self.by_month: dict[str, list[tuple]] = {}
+        self.by_variable: dict[Variable, list[tuple]] = {}  # the constraints each figure is in
         self.broken: dict[tuple, str] = {}
         self.months_of: dict[str, set[str]] = {}  # month -> months whose identities it took part in
         self._rolling = {r.column: r.flow for r in identities.rolling_sums()}
@@ -353,26 +353,39 @@ class Auditor:
         self.constraints[key] = _Constraint(terms, lower, upper, name, month)
         for variable in terms:
             self.months_of.setdefault(variable[0], set()).add(month)
-            self.by_month.setdefault(variable[0], []).append(key)
+            self.by_variable.setdefault(variable, []).append(key)
 
-    def withhold(self, month: str, cell: Cell) -> MonthRelease:
+    def withhold(self, month: str, cell: Cell) -> Callable[[], None]:
         """Withhold a printed cell of the month's latest release (and its twelve-month sums, which
-        the series then withholds): the public no longer holds its figure from this release."""
+        the series then withholds): the public no longer holds its figure from this release. Returns
+        what puts it back (a trial that did not help)."""
         release = self.state.latest[month]
         cells = {cell} | {
             (cell[0], column)
             for column, flow in self._rolling.items()
             if flow == cell[1] and (cell[0], column) in release.figures
         }
+        bounds, constraints = {}, {}
         for each in cells:
             variable = self.state.figure(month, each)
-            if variable is not None:
-                self.state.bounds.pop(variable, None)
-                for key in [k for k in self.constraints if k[0] == "rate" and k[1] == variable]:
-                    del self.constraints[key]
-        changed = MonthRelease(month, release.figures, release.published - cells)
-        self.state.latest[month] = changed
-        return changed
+            if variable is not None and variable in self.state.bounds:
+                bounds[variable] = self.state.bounds.pop(variable)
+                for key in [k for k in self.by_variable.get(variable, ()) if k[0] == "rate" and k in self.constraints]:
+                    constraints[key] = self.constraints.pop(key)
+        self.state.latest[month] = MonthRelease(month, release.figures, release.published - cells)
+
+        def undo() -> None:
+            self.state.bounds.update(bounds)
+            self.constraints.update(constraints)
+            self.state.latest[month] = release
+
+        return undo
+
+    def interval(self, target: Variable) -> Interval:
+        """The target's interval now (its group alone)."""
+        [(members, keys)] = self._components([target])
+        [found] = _solve(self, members, keys, [target])
+        return found
 
     # ---- the attack -------------------------------------------------------------------------------
 
@@ -427,7 +440,7 @@ class Auditor:
             seen.add(start)
             while queue:
                 variable = queue.pop()
-                for key in self.by_month.get(variable[0], ()):
+                for key in self.by_variable.get(variable, ()):
                     constraint = self.constraints.get(key)
                     if key in keys or constraint is None:
                         continue
@@ -492,55 +505,73 @@ def protect(
 ) -> tuple[MonthRelease, Audit]:
     """`release` with further cells withheld (complementary suppression) until the audit, over every
     earlier release and this one, passes; and that audit. `Unprotectable` (one line) when no cell of
-    this release is left that could protect a withheld figure."""
+    this release is left that could protect a withheld figure.
+
+    For each withheld figure the audit pins, the candidates are the figures this release alone printed
+    in the identities of its group (those holding it first, an authority's before a total, the
+    smallest non-zero first); the first whose withholding protects it is kept, else the one that
+    widens its interval most (the nearest, if none widens it alone), and the next is tried."""
     auditor = Auditor(layout, ceiling)
     for before in earlier:
         auditor.add(before)
-    public_before = dict(auditor.state.bounds)
+    public_before = set(auditor.state.bounds)
     auditor.add(release)
-    current = release
     while True:
         result = auditor.audit(release.month)
         if not result.failures:
-            return current, result
-        failure = result.failures[0]
-        complement = _complement(auditor, failure.cell, release.month, public_before)
-        if complement is None:
+            return auditor.state.latest[release.month], result
+        for failure in result.failures:
+            _protect_one(auditor, failure, release.month, public_before)
+
+
+def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before: set[Variable]) -> None:
+    target = failure.cell
+    interval = auditor.interval(target)
+    while not interval.protected:
+        best: tuple[int, Cell] | None = None
+        candidates = _candidates(auditor, target, month, public_before)
+        for cell in candidates:
+            undo = auditor.withhold(month, cell)
+            trial = auditor.interval(target)
+            undo()
+            if trial.protected:
+                best = (1 << 62, cell)
+                break
+            width = trial.most - trial.least
+            if width > interval.most - interval.least and (best is None or width > best[0]):
+                best = (width, cell)
+        if best is None and candidates:
+            best = (0, candidates[0])  # no one figure widens it: the nearest goes, and the next is tried with it
+        if best is None:
             raise Unprotectable(
-                f"{failure.cell[0]} {failure.cell[1]} {failure.cell[2]}: the audit pins a withheld figure to "
-                f"[{failure.least}, {failure.most}] and no figure of the release is left to protect it"
+                f"{target[0]} {target[1]} {target[2]}: the audit pins a withheld figure to "
+                f"[{interval.least}, {interval.most}] and no figure of the release could protect it"
             )
-        current = auditor.withhold(release.month, complement)
+        auditor.withhold(month, best[1])
+        interval = auditor.interval(target)
 
 
-def _complement(
-    auditor: Auditor, target: Variable, month: str, public_before: Mapping[Variable, tuple[Fraction, Fraction]]
-) -> Cell | None:
-    """The figure of this release to withhold next: one that an identity holding `target` ties to it,
-    printed by this release only, the smallest non-zero (an authority's before a total); else any
-    such figure of the target's group."""
+CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
 
-    def candidates(keys: Iterable[tuple]) -> list[tuple[bool, int, Variable]]:
-        found = []
-        for key in keys:
-            for variable in auditor.constraints[key].terms if key in auditor.constraints else ():
-                if variable[0] != month or variable == target or variable in public_before:
-                    continue
-                if variable not in auditor.state.bounds:
-                    continue
-                found.append((variable[1] in auditor.layout.rounded, variable[3] == 0, variable[3], variable))
-        return [(rounded, value, variable) for rounded, _, value, variable in sorted(found)]
 
-    direct = [
-        key
-        for key in auditor.by_month.get(target[0], ())
-        if key in auditor.constraints and target in auditor.constraints[key].terms
-    ]
-    for found in (candidates(direct), candidates(auditor.constraints)):
-        if found:
-            variable = found[0][2]
-            return (variable[1], variable[2])
-    return None
+def _candidates(auditor: Auditor, target: Variable, month: str, public_before: set[Variable]) -> list[Cell]:
+    """The figures of this release that could protect `target`: printed by it alone, in an identity of
+    the target's group; those in an identity holding the target first, then an authority's before a
+    total, the smallest non-zero first."""
+    [(_, keys)] = auditor._components([target])
+    found = set()
+    for key in keys:
+        constraint = auditor.constraints[key]
+        direct = target in constraint.terms
+        for variable in constraint.terms:
+            if variable[0] != month or variable == target or variable in public_before:
+                continue
+            if variable not in auditor.state.bounds:
+                continue
+            found.add((not direct, variable[1] in auditor.layout.rounded, variable[3] == 0, variable[3], variable))
+    ranked = sorted(found)
+    cells = list(dict.fromkeys((variable[1], variable[2]) for *_, variable in ranked))
+    return cells[:CANDIDATES_TRIED]
 
 
 def audit_releases(
