@@ -132,7 +132,15 @@ def main() -> None:
         auditor.add(release)
     constraints = time.perf_counter() - started
     print(
-        f"the attacker's constraints from {len(built) - 1} releases: {len(auditor.constraints)} in {constraints:.1f} s"
+        f"the attacker's constraints from all {len(built) - 1} releases (more than an audit builds): "
+        f"{len(auditor.constraints)} in {constraints:.1f} s"
+    )
+    started = time.perf_counter()
+    auditor.add(built[-1])
+    found = auditor.audit(months[-1])
+    print(
+        f"audit of {months[-1]} as disclosure control within the month leaves it: {time.perf_counter() - started:.1f} s; "
+        f"{len(found.intervals)} withheld small figures audited, {len(found.failures)} pinned or bounded into 1..5"
     )
 
     started = time.perf_counter()
@@ -141,7 +149,7 @@ def main() -> None:
     added = len(built[-1].published - protected.published)
     summary = found.summary()
     print(
-        f"protect {months[-1]} over {len(built) - 1} earlier releases (constraints built again inside): "
+        f"protect {months[-1]} (the releases within reach of it, constraints built inside): "
         f"{whole:.1f} s; {summary['cells_audited']} withheld small figures audited, "
         f"narrowest interval width {summary['narrowest_interval_width']}, {added} complement(s) withheld"
     )

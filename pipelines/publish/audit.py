@@ -46,6 +46,7 @@ from schemas.month import Month
 from schemas.rules import identities
 
 Cell = tuple[str, str]  # (geography, indicator)
+Number = Fraction | int  # whole numbers where they suffice (they are much faster)
 Variable = tuple[str, str, str, int]  # (month, geography, indicator, exact figure): one revision
 PROTECTED_BELOW, PROTECTED_ABOVE = 0, 6  # the interval of a withheld 1..5 must hold both
 SMALL = range(1, 6)
@@ -139,9 +140,9 @@ class Unprotectable(ValueError):
 class _Constraint:
     """lower <= sum(coefficient x variable) <= upper (None: unbounded on that side)."""
 
-    terms: dict[Variable, Fraction]
-    lower: Fraction | None
-    upper: Fraction | None
+    terms: dict[Variable, Number]
+    lower: Number | None
+    upper: Number | None
     name: str
     month: str  # the month whose release made it
 
@@ -157,7 +158,7 @@ class _State:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.latest: dict[str, MonthRelease] = {}
-        self.bounds: dict[Variable, tuple[Fraction, Fraction]] = {}  # the public's interval of a revision
+        self.bounds: dict[Variable, tuple[int, int]] = {}  # the public's interval of a revision
 
     def figure(self, month: str, cell: Cell) -> Variable | None:
         release = self.latest.get(month)
@@ -236,9 +237,9 @@ class Auditor:
         variable = (month, cell[0], cell[1], int(value))
         if cell[0] in self.layout.rounded:
             shown = round_to_ten(int(value))
-            low, high = Fraction(max(shown - 5, 0)), Fraction(shown + 4)
+            low, high = max(shown - 5, 0), shown + 4
         else:
-            low = high = Fraction(int(value))
+            low = high = int(value)
         old = self.state.bounds.get(variable)
         if old is not None:
             low, high = max(low, old[0]), min(high, old[1])
@@ -261,7 +262,7 @@ class Auditor:
                 high = (shown / 10**dp + half) * bottom / ratio.multiplier
                 variable = (release.month, geography, ratio.numerator, int(top))
                 key = ("rate", variable, ratio.column)
-                self._constrain(key, release.month, {variable: Fraction(1)}, low, high, str(ratio))
+                self._constrain(key, release.month, {variable: 1}, low, high, str(ratio))
 
     # ---- the identities ---------------------------------------------------------------------------
 
@@ -276,64 +277,60 @@ class Auditor:
             self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
         for at_most in identities.parts_within_wholes():
             for geography in authorities:
-                terms = [(month, (geography, part), Fraction(1)) for part in at_most.parts]
-                terms.append((month, (geography, at_most.whole), Fraction(-1)))
-                self._instance(("at_most", month, geography, str(at_most)), month, terms, None, Fraction(0), at_most)
+                terms = [(month, (geography, part), 1) for part in at_most.parts]
+                terms.append((month, (geography, at_most.whole), -1))
+                self._instance(("at_most", month, geography, str(at_most)), month, terms, None, 0, at_most)
         previous = _month_shift(month, -1)
         for flow in identities.stock_and_flows():
             for geography in authorities:
                 terms = [
-                    (month, (geography, flow.stock), Fraction(1)),
-                    (previous, (geography, flow.stock), Fraction(-1)),
-                    (month, (geography, flow.inflow), Fraction(-1)),
-                    (month, (geography, flow.outflow), Fraction(1)),
+                    (month, (geography, flow.stock), 1),
+                    (previous, (geography, flow.stock), -1),
+                    (month, (geography, flow.inflow), -1),
+                    (month, (geography, flow.outflow), 1),
                 ]
-                self._instance(("flow", month, geography, str(flow)), month, terms, Fraction(0), Fraction(0), flow)
+                self._instance(("flow", month, geography, str(flow)), month, terms, 0, 0, flow)
         for within in identities.stocks_within_inflows():
             for geography in authorities:
                 terms = [
-                    (month, (geography, within.stock), Fraction(1)),
-                    (previous, (geography, within.stock), Fraction(-1)),
-                    (month, (geography, within.inflow), Fraction(-1)),
+                    (month, (geography, within.stock), 1),
+                    (previous, (geography, within.stock), -1),
+                    (month, (geography, within.inflow), -1),
                 ]
-                self._instance(("within", month, geography, str(within)), month, terms, None, Fraction(0), within)
+                self._instance(("within", month, geography, str(within)), month, terms, None, 0, within)
         for rolling in identities.rolling_sums():
             for geography in authorities:
                 if (geography, rolling.column) not in cells:
                     continue
-                terms = [(month, (geography, rolling.column), Fraction(1))]
-                terms += [
-                    (_month_shift(month, -k), (geography, rolling.flow), Fraction(-1)) for k in range(rolling.months)
-                ]
-                self._instance(
-                    ("rolling", month, geography, str(rolling)), month, terms, Fraction(0), Fraction(0), rolling
-                )
+                terms = [(month, (geography, rolling.column), 1)]
+                terms += [(_month_shift(month, -k), (geography, rolling.flow), -1) for k in range(rolling.months)]
+                self._instance(("rolling", month, geography, str(rolling)), month, terms, 0, 0, rolling)
 
     def _sum(self, month: str, whole: Cell, parts: list[Cell]) -> None:
-        terms = [(month, whole, Fraction(-1)), *((month, part, Fraction(1)) for part in parts)]
-        self._instance(("sum", month, whole), month, terms, Fraction(0), Fraction(0), f"{whole[0]} total")
+        terms = [(month, whole, -1), *((month, part, 1) for part in parts)]
+        self._instance(("sum", month, whole), month, terms, 0, 0, f"{whole[0]} total")
 
     def _instance(
         self,
         key: tuple,
         month: str,
-        terms: list[tuple[str, Cell, Fraction]],
-        lower: Fraction | None,
-        upper: Fraction | None,
+        terms: list[tuple[str, Cell, int]],
+        lower: int | None,
+        upper: int | None,
         what: object,
     ) -> None:
         """One identity instance over the months' current revisions; skipped where a figure of it is
         not held (never returned, not available), widened where the real figures break it."""
-        linear: dict[Variable, Fraction] = {}
+        linear: dict[Variable, Number] = {}
         for at, cell, coefficient in terms:
             variable = self.state.figure(at, cell)
             if variable is None:
                 return
-            linear[variable] = linear.get(variable, Fraction(0)) + coefficient
+            linear[variable] = linear.get(variable, 0) + coefficient
         key = (*key, tuple(sorted(linear)))
         if key in self.constraints:
             return
-        value = sum((c * v[3] for v, c in linear.items()), Fraction(0))
+        value = sum((c * v[3] for v, c in linear.items()), 0)
         if (lower is not None and value < lower) or (upper is not None and value > upper):
             self.broken[key] = f"{what} broken by the real figures at {month} {key[2]}: " + ", ".join(
                 f"{v[1]} {v[2]} {v[0]}" for v in sorted(linear)
@@ -345,9 +342,9 @@ class Auditor:
         self,
         key: tuple,
         month: str,
-        terms: dict[Variable, Fraction],
-        lower: Fraction | None,
-        upper: Fraction | None,
+        terms: dict[Variable, Number],
+        lower: Number | None,
+        upper: Number | None,
         name: str,
     ) -> None:
         self.constraints[key] = _Constraint(terms, lower, upper, name, month)
@@ -389,12 +386,12 @@ class Auditor:
 
     # ---- the attack -------------------------------------------------------------------------------
 
-    def bounds_of(self, variable: Variable) -> tuple[Fraction, Fraction]:
+    def bounds_of(self, variable: Variable) -> tuple[int, int]:
         known = self.state.bounds.get(variable)
         if known is not None:
             return known
         population = self.state.figure(variable[0], (variable[1], "population_0_17"))
-        return Fraction(0), Fraction(self.ceiling(variable[1], variable[2], population[3] if population else None))
+        return 0, self.ceiling(variable[1], variable[2], population[3] if population else None)
 
     def unknown(self, variable: Variable) -> bool:
         low, high = self.bounds_of(variable)
@@ -466,7 +463,7 @@ def _solve(auditor: Auditor, members: set[Variable], keys: list[tuple], wanted: 
     upper: list[float] = []
     for key in keys:
         constraint = auditor.constraints[key]
-        known = sum((c * auditor.bounds_of(v)[0] for v, c in constraint.terms.items() if v not in index), Fraction(0))
+        known = sum((c * auditor.bounds_of(v)[0] for v, c in constraint.terms.items() if v not in index), 0)
         terms = [(index[v], float(c)) for v, c in constraint.terms.items() if v in index and c]
         if not terms:
             continue
@@ -513,7 +510,8 @@ def protect(
     widens its interval most (the nearest, if none widens it alone), and the next is tried."""
     auditor = Auditor(layout, ceiling)
     for before in earlier:
-        auditor.add(before)
+        if _within_reach(before.month, release.month):
+            auditor.add(before)
     public_before = set(auditor.state.bounds)
     auditor.add(release)
     while True:
@@ -522,6 +520,14 @@ def protect(
             return auditor.state.latest[release.month], result
         for failure in result.failures:
             _protect_one(auditor, failure, release.month, public_before)
+
+
+def _within_reach(month: str, released: str) -> bool:
+    """Whether the releases of `month` take part in the audit of `released`: the months from two
+    reaches before it (a rolling sum's window, and the windows that hold its first month) to one
+    after it (the releases of a later month, when an earlier one is published again)."""
+    apart = Month.parse(month).months_since(Month.parse(released))
+    return -2 * REACH <= apart <= REACH
 
 
 def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before: set[Variable]) -> None:
