@@ -506,8 +506,8 @@ def protect(
 
     For each withheld figure the audit pins, the candidates are the figures this release alone printed
     in the identities of its group (those holding it first, an authority's before a total, the
-    smallest non-zero first); the first whose withholding protects it is kept, else the one that
-    widens its interval most (the nearest, if none widens it alone), and the next is tried."""
+    smallest non-zero first); the first whose withholding protects it, or at least widens its interval,
+    is kept (the nearest, if none widens it alone), and the next is tried."""
     auditor = Auditor(layout, ceiling)
     for before in earlier:
         if _within_reach(before.month, release.month):
@@ -544,14 +544,15 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
                 best = (1 << 62, cell)
                 break
             width = trial.most - trial.least
-            if width > interval.most - interval.least and (best is None or width > best[0]):
-                best = (width, cell)
+            if width > interval.most - interval.least:
+                best = (width, cell)  # the first that widens it: trying them all costs two LPs each
+                break
         if best is None and candidates:
             best = (0, candidates[0])  # no one figure widens it: the nearest goes, and the next is tried with it
         if best is None:
             raise Unprotectable(
-                f"{target[0]} {target[1]} {target[2]}: the audit pins a withheld figure to "
-                f"[{interval.least}, {interval.most}] and no figure of the release could protect it"
+                f"{target[0]} {target[1]} {target[2]}: the attacker's audit narrows a withheld small figure "
+                "to exclude 0 or 6, and no figure of the release could protect it"  # no figure in the line
             )
         auditor.withhold(month, best[1])
         interval = auditor.interval(target)
