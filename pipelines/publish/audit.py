@@ -510,7 +510,7 @@ def protect(
     is kept (the nearest, if none widens it alone), and the next is tried."""
     auditor = Auditor(layout, ceiling)
     for before in earlier:
-        if _within_reach(before.month, release.month):
+        if within_reach(before.month, release.month):
             auditor.add(before)
     public_before = set(auditor.state.bounds)
     auditor.add(release)
@@ -522,7 +522,7 @@ def protect(
             _protect_one(auditor, failure, release.month, public_before)
 
 
-def _within_reach(month: str, released: str) -> bool:
+def within_reach(month: str, released: str) -> bool:
     """Whether the releases of `month` take part in the audit of `released`: the months from two
     reaches before it (a rolling sum's window, and the windows that hold its first month) to one
     after it (the releases of a later month, when an earlier one is published again)."""
