@@ -105,6 +105,14 @@ class Interval:
         return f"{month} {geography} {indicator} in [{self.least}, {self.most}]"
 
 
+@dataclass(frozen=True)
+class _Sides:
+    """An interval's sides already known (None: to be solved)."""
+
+    least: int | None
+    most: int | None
+
+
 @dataclass
 class Audit:
     """What the audit found: each withheld small figure's interval, and the identity instances the
@@ -378,10 +386,17 @@ class Auditor:
 
         return undo
 
-    def interval(self, target: Variable) -> Interval:
-        """The target's interval now (its group alone)."""
+    def interval(self, target: Variable, before: Interval | None = None) -> Interval:
+        """The target's interval now (its group alone). Given its interval `before` cells were withheld,
+        a side already far enough (0 reached, or 6) is kept, not solved: withholding only widens."""
         [(members, keys)] = self._components([target])
-        [found] = _solve(self, members, keys, [target])
+        sides = None
+        if before is not None:
+            sides = _Sides(
+                before.least if before.least <= PROTECTED_BELOW else None,
+                before.most if before.most >= PROTECTED_ABOVE else None,
+            )
+        [found] = _solve(self, members, keys, [target], sides)
         return found
 
     # ---- the attack -------------------------------------------------------------------------------
@@ -453,8 +468,15 @@ class Auditor:
         return groups
 
 
-def _solve(auditor: Auditor, members: set[Variable], keys: list[tuple], wanted: list[Variable]) -> list[Interval]:
-    """Least and most of each wanted variable over the group's constraints (two LPs each)."""
+def _solve(
+    auditor: Auditor,
+    members: set[Variable],
+    keys: list[tuple],
+    wanted: list[Variable],
+    sides: _Sides | None = None,
+) -> list[Interval]:
+    """Least and most of each wanted variable over the group's constraints (two LPs each; one, for a
+    single target, when `sides` gives a side that needs no solving: withholding more only widens)."""
     order = sorted(members)
     index = {variable: k for k, variable in enumerate(order)}
     rows: list[int] = []
@@ -483,6 +505,10 @@ def _solve(auditor: Auditor, members: set[Variable], keys: list[tuple], wanted: 
         objective = np.zeros(len(order))
         extremes: list[float] = []
         for direction in (1.0, -1.0):
+            side = None if sides is None else sides.least if direction > 0 else sides.most
+            if side is not None:
+                extremes.append(float(side))
+                continue
             objective[index[target]] = direction
             solved = linprog(
                 objective, A_ub=matrix, b_ub=np.array(upper) if upper else None, bounds=bounds, method="highs"
@@ -538,7 +564,7 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
         candidates = _candidates(auditor, target, month, public_before)
         for cell in candidates:
             undo = auditor.withhold(month, cell)
-            trial = auditor.interval(target)
+            trial = auditor.interval(target, interval)
             undo()
             if trial.protected:
                 best = (1 << 62, cell)
@@ -555,7 +581,7 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
                 "to exclude 0 or 6, and no figure of the release could protect it"  # no figure in the line
             )
         auditor.withhold(month, best[1])
-        interval = auditor.interval(target)
+        interval = auditor.interval(target, interval)
 
 
 CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
