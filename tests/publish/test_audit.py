@@ -303,3 +303,35 @@ def test_no_withheld_count_is_pinned_or_bounded_into_one_to_five_after_any_relea
     for each in sorted(world):
         for interval in auditor.audit(each).intervals:
             assert interval.least <= 0 and interval.most >= 6, interval
+
+
+def test_disclosure_control_reads_the_declared_identities():
+    """One home: the rolling sums, rates, part/whole pairs and totals disclosure control uses are the
+    declared identities (schemas/rules/identities.py), and they are what the catalogue says."""
+    from pipelines.publish.assembly import _catalogue
+    from pipelines.publish.disclosure import part_whole_pairs
+    from pipelines.publish.series import rolling_sums
+    from schemas.catalogue import load_catalogue
+    from schemas.rules import identities
+
+    assert rolling_sums() == {i.column: i.flow for i in identities.rolling_sums()}
+    assert {d.column for d in _catalogue().derived} == {r.column for r in identities.ratios()}
+    catalogue_parts = {i.column: i.part_of for i in load_catalogue() if i.part_of and i.is_count}
+    assert list(_catalogue().pairs) == part_whole_pairs(catalogue_parts)
+    assert set(identities.additive_columns()) == set(_catalogue().counts)
+    assert {str(i) for i in identities.stock_and_flows()} == {"cla(m) = cla(m-1) + cla_started(m) - cla_ceased(m)"}
+    assert {str(i) for i in identities.stocks_within_inflows()} == {
+        "cp_plans(m) <= cp_plans(m-1) + cp_plans_started(m)"
+    }
+
+
+def test_the_audit_summary_carries_no_figure():
+    codes = [HALTON, BLACKPOOL]
+    october, november = (built(month, codes, EXAMPLE[month]) for month in ("2024-10", "2024-11"))
+    _, found = protect(layout_of(codes), [october], november)
+    assert found.summary() == {
+        "cells_audited": 1,
+        "narrowest_interval_width": found.intervals[0].most - found.intervals[0].least,
+        "protected": True,
+        "identities_broken_by_real_figures": 0,
+    }
