@@ -167,8 +167,9 @@ def brute_force(
     authorities: list[str], world: dict, releases: list[MonthRelease]
 ) -> dict[tuple[str, str, str], tuple[int, int]]:
     """Every whole-number completion of the withheld authority figures (0..BOX) that reproduces what was
-    printed (authority figures exactly, the region's and England's to the nearest ten) and obeys the
-    stock and flow; the least and most of each withheld figure (a withheld total: of its sum)."""
+    printed (authority figures exactly, the region's and England's to the nearest ten, and their rate of
+    children looked after per 10,000 to one decimal, computed from the exact total) and obeys the stock
+    and flow; the least and most of each withheld figure (a withheld total: of its sum)."""
     months = sorted(world)
     hidden = [
         (r.month, code, column)
@@ -185,6 +186,12 @@ def brute_force(
     def total(month: str, column: str) -> np.ndarray:
         return sum((figure[(month, c, column)] for c in authorities), np.zeros(len(grid), dtype=np.int64))
 
+    population = sum(world[months[0]][c]["population_0_17"] for c in authorities)
+
+    def tenths_per_10k(count, population: int):
+        """count / population x 10,000 in tenths, halves up (as the release prints a rate)."""
+        return (2 * count * 10**5 + population) // (2 * population)
+
     fits = np.ones(len(grid), dtype=bool)
     for t in range(1, len(months)):
         for c in authorities:
@@ -198,6 +205,10 @@ def brute_force(
             for column in STOCK_COLUMNS:
                 if (geography, column) in r.published:
                     fits &= (total(r.month, column) + 5) // 10 * 10 == round_to_ten(r.figures[(geography, column)])
+                    if column == "cla":  # its rate per 10,000, to one decimal, from the exact total
+                        fits &= tenths_per_10k(total(r.month, column), population) == tenths_per_10k(
+                            r.figures[(geography, column)], population
+                        )
                 elif (geography, column) in r.figures:
                     hidden_totals.append((r.month, geography, column))
     seen = {cell: figure[cell][fits] for cell in hidden}
