@@ -117,7 +117,9 @@ def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeRe
         month: dg.AssetCheckResult(
             passed=not findings,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"screen_findings": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in findings) or "none")},
+            metadata={
+                "screen_findings": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in findings) or "none")
+            },
         )
         for month, findings in screened.items()
     }

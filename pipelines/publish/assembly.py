@@ -39,7 +39,9 @@ from pipelines.publish.ees import (
     time_identifiers,
 )
 from pipelines.store.disclosed import DISCLOSED_COLUMNS
-from schemas.catalogue import Indicator, load_catalogue
+from schemas.catalogue import Indicator
+from schemas.rules import identities
+from schemas.rules.kinds.base import Ratio
 
 
 @dataclass(frozen=True)
@@ -131,23 +133,22 @@ class _Catalogue:
 
 @cache
 def _catalogue() -> _Catalogue:
+    """What disclosure control reads, from the identities the rule book declares
+    (`schemas/rules/identities.py`): parts within wholes, rates, the counts that add up to totals."""
     indicators = published_indicators()
-    part_of = {i.column: i.part_of for i in load_catalogue() if i.part_of and i.is_count}
+    counts = {i.column for i in indicators if i.is_count}
+    ratios = {ratio.column: ratio for ratio in identities.ratios()}
     return _Catalogue(
         tuple(i.column for i in indicators if i.is_count),
         tuple(i.column for i in indicators),
-        tuple(part_whole_pairs(part_of)),
-        tuple(_derived(i) for i in indicators if i.is_derived),
+        tuple(part_whole_pairs({part: whole for part, whole in identities.part_of().items() if part in counts})),
+        tuple(_derived(i, ratios[i.column]) for i in indicators if i.column in ratios),
     )
 
 
-def _derived(indicator: Indicator) -> Derived:
-    """A rate or percentage of the catalogue (which holds every derived figure to its parts)."""
-    if indicator.numerator is None or indicator.denominator is None or indicator.multiplier is None:
-        raise ValueError(f"{indicator.column}: a derived figure without numerator, denominator and multiplier")
-    return Derived(
-        indicator.column, indicator.numerator, indicator.denominator, indicator.multiplier, indicator.publish_dp or 0
-    )
+def _derived(indicator: Indicator, ratio: Ratio) -> Derived:
+    """A published rate or percentage: the declared ratio, to the catalogue's decimal places."""
+    return Derived(ratio.column, ratio.numerator, ratio.denominator, ratio.multiplier, indicator.publish_dp or 0)
 
 
 def derived_figures() -> tuple[Derived, ...]:
@@ -182,12 +183,13 @@ def release_rows(
     }
 
     notes, totals = [], []
+    additive = set(identities.additive_columns())
     for region in geographies.regions:
         missing = [name for code, name in zip(region.authorities, region.authority_names) if code not in accepted]
         for column in catalogue.counts:
             parts = [counts[(code, column)] for code in region.authorities]
             counts[(region.code, column)] = None if missing or None in parts else sum(parts)  # type: ignore[arg-type]
-            if not missing:
+            if not missing and column in additive:
                 totals.append(Total((region.code, column), tuple((code, column) for code in region.authorities)))
         if missing:
             notes.append(
@@ -200,7 +202,7 @@ def release_rows(
     for column in catalogue.counts:
         parts = [counts[(code, column)] for code in region_codes]
         counts[(ENGLAND_CODE, column)] = None if england_missing or None in parts else sum(parts)  # type: ignore[arg-type]
-        if not england_missing:
+        if not england_missing and column in additive:
             totals.append(Total((ENGLAND_CODE, column), tuple((code, column) for code in region_codes)))
     if england_missing:
         notes.append(

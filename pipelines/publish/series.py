@@ -42,13 +42,16 @@ from pipelines.publish.ees import (
 )
 from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file
 from schemas.month import Month
+from schemas.rules.identities import rolling_sums as declared_rolling_sums
 
 LEVEL_ORDER = {NATIONAL: 0, REGIONAL: 1, LOCAL_AUTHORITY: 2}
 
 
 def rolling_sums() -> dict[str, str]:
-    """Each published twelve-month column and the monthly flow it sums."""
-    return {i.column: i.sums for i in published_indicators() if i.kind == "rolling12" and i.sums}
+    """Each published twelve-month column and the monthly flow it sums (the rule book's declarations,
+    `schemas/rules/identities.py`)."""
+    published = {i.column for i in published_indicators()}
+    return {i.column: i.flow for i in declared_rolling_sums() if i.column in published}
 
 
 def _order(row: dict[str, str]) -> tuple:

@@ -17,6 +17,7 @@ from pipelines.validate.engines.gx_engine import suite_entries
 from schemas.bands import BANDS_PATH
 from schemas.catalogue import indicators_by_column
 from schemas.rules import FAMILIES, RULE_LIST, RULES
+from schemas.rules.identities import declared_identities
 from schemas.rules.kinds import DerivedFromParts, FlowOutlier, Mandatory, PartWithinWhole, StockJump
 from schemas.rules.kinds.base import STRICT_PARTS, FromCatalogue
 from schemas.rules.kinds.reference import PopulationNearEstimate
@@ -123,6 +124,11 @@ def render() -> str:
             [[f"`{r.id}`", f"`{identity}`"] for r in RULE_LIST for identity in r.kind.identities()],
         ),
         "",
+        "And those the figures obey by what they are, which no rule of one return checks "
+        "(`schemas/rules/identities.py`; the attacker's audit assumes every identity on this page):",
+        "",
+        *(f"- `{identity}`" for identity in declared_identities() if not _held_by_a_rule(identity)),
+        "",
         "## Parameters from the catalogue",
         "",
         "Resolved from the indicator catalogue when a rule is evaluated (`CSC_CATALOGUE` can point at another):",
@@ -222,6 +228,10 @@ def render() -> str:
     known = indicators_by_column()
     assert all(b["column"] in known for b in bands), "a band names a column outside the catalogue"
     return "\n".join(lines)
+
+
+def _held_by_a_rule(identity: object) -> bool:
+    return any(identity in rule.kind.identities() for rule in RULE_LIST)
 
 
 def main() -> int:

@@ -140,7 +140,50 @@ class RollingSum:
         return f"{self.column}(m) = sum of {self.flow} over m-{self.months - 1}..m"
 
 
-Identity = Ratio | AtMost | RollingSum
+@dataclass(frozen=True)
+class StockAndFlow:
+    """stock(m) = stock(m-1) + inflow(m) - outflow(m): children looked after, started and ceased."""
+
+    stock: str
+    inflow: str
+    outflow: str
+
+    def __str__(self) -> str:
+        return f"{self.stock}(m) = {self.stock}(m-1) + {self.inflow}(m) - {self.outflow}(m)"
+
+
+@dataclass(frozen=True)
+class StockWithinInflow:
+    """stock(m) <= stock(m-1) + inflow(m): a stock whose outflow is not returned (plans ended)."""
+
+    stock: str
+    inflow: str
+
+    def __str__(self) -> str:
+        return f"{self.stock}(m) <= {self.stock}(m-1) + {self.inflow}(m)"
+
+
+@dataclass(frozen=True)
+class SumOverGeographies:
+    """A region's figure is the sum of its authorities', England's the sum of its regions'."""
+
+    columns: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "region = sum of its authorities, England = sum of its regions, for every count"
+
+
+@dataclass(frozen=True)
+class NonNegative:
+    """A count is never below zero."""
+
+    columns: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "count >= 0"
+
+
+Identity = Ratio | AtMost | RollingSum | StockAndFlow | StockWithinInflow | SumOverGeographies | NonNegative
 
 
 # ---- planting: a clean SYNTHETIC return made to fail ---------------------------------------------

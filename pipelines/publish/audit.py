@@ -1,0 +1,617 @@
+"""The attacker's audit: how narrowly can someone who holds every release, and who assumes every
+identity the figures obey, pin a figure we withheld?
+
+The attacker knows every identity the rule book declares (`schemas/rules/identities.py`): regional
+and England totals are sums, twelve-month sums sum their months, rates are their numerator over
+their denominator, children looked after move by those who started and ceased, plans rise by no
+more than the plans started, parts lie within their wholes, counts are never negative. They hold
+everything every release printed: an authority's count exactly, a regional or England count as
+the interval it was rounded from (`round_to_ten`), a rate at a rounded geography as the interval of
+numerators it rounds from (over the exact denominator: the safe side). A figure withheld is a
+variable from 0 to its ceiling; each revision of a figure is its own variable (two releases that
+printed or withheld the same figure for a cell share one: the safe side, the public sees no
+revision). Linear programming (`scipy.optimize.linprog`, HiGHS) then gives each withheld figure's
+interval [least, most] over the real numbers, rounded inward to whole numbers.
+
+**Protected** means: the interval of every withheld count from 1 to 5 holds both 0 and 6.
+
+An identity instance that the real figures break (a late-recorded start, a month resubmitted
+while the next still holds the old stock) is left out, and its cells are named in `Audit.broken`:
+an attacker who assumes it is led to a wrong figure, not the true one. So the true figures always
+satisfy every constraint used, every interval holds the true figure, and nothing here raises on
+real data.
+
+The audit is incremental: it builds the identities of the months within `REACH` months of the
+month released only (a rolling sum reaches eleven months back, a stock one), and solves only the
+connected groups of withheld figures that hold one of that month's.
+
+No Dagster here; `release.py` calls `protect` on each month it builds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+from pipelines.publish.disclosure import WINDOW_MONTHS, round_to_ten
+from schemas.catalogue import indicators_by_column
+from schemas.month import Month
+from schemas.rules import identities
+
+Cell = tuple[str, str]  # (geography, indicator)
+Number = Fraction | int  # whole numbers where they suffice (they are much faster)
+Variable = tuple[str, str, str, int]  # (month, geography, indicator, exact figure): one revision
+PROTECTED_BELOW, PROTECTED_ABOVE = 0, 6  # the interval of a withheld 1..5 must hold both
+SMALL = range(1, 6)
+EVENT_CEILING = 10**7  # an event count, and a stock where no population is published
+POPULATION_CEILING = 2 * 10**7
+REACH = WINDOW_MONTHS  # months either side of the released month whose identities are audited
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The geographies: each region's authorities, and England's code. Regional and England counts
+    are rounded to ten when published; authority counts are exact."""
+
+    regions: Mapping[str, tuple[str, ...]]
+    england: str
+
+    @property
+    def rounded(self) -> set[str]:
+        return {self.england, *self.regions}
+
+
+@dataclass(frozen=True)
+class MonthRelease:
+    """One release of one month as the private record holds it: every count cell's exact figure and
+    whether it went out as a number."""
+
+    month: str
+    figures: Mapping[Cell, int]
+    published: frozenset[Cell]
+
+
+def month_release(month: str, figures: pd.DataFrame) -> MonthRelease:
+    """A release as `assembly.release_rows` records it (`MonthRelease.figures`: geography, indicator,
+    figure, published), or as the private record holds it (`store/disclosed.py`)."""
+    cells = list(zip(figures["geography"].tolist(), figures["indicator"].tolist()))
+    values = [int(v) for v in figures["figure"].tolist()]
+    shown = [bool(v) for v in figures["published"].tolist()]
+    return MonthRelease(
+        month, dict(zip(cells, values)), frozenset(cell for cell, printed in zip(cells, shown) if printed)
+    )
+
+
+@dataclass(frozen=True)
+class Interval:
+    cell: Variable
+    least: int
+    most: int
+
+    @property
+    def protected(self) -> bool:
+        return self.least <= PROTECTED_BELOW and self.most >= PROTECTED_ABOVE
+
+    def __str__(self) -> str:
+        month, geography, indicator, _ = self.cell
+        return f"{month} {geography} {indicator} in [{self.least}, {self.most}]"
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """An interval's sides already known (None: to be solved)."""
+
+    least: int | None
+    most: int | None
+
+
+@dataclass
+class Audit:
+    """What the audit found: each withheld small figure's interval, and the identity instances the
+    real figures break (named by their cells)."""
+
+    intervals: list[Interval] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Interval]:
+        return [interval for interval in self.intervals if not interval.protected]
+
+    @property
+    def narrowest(self) -> Interval | None:
+        return min(self.intervals, key=lambda i: (i.most - i.least, i.cell), default=None)
+
+    def summary(self) -> dict[str, object]:
+        """For the manifest and the release check's metadata: no figure, only the interval's width."""
+        narrowest = self.narrowest
+        return {
+            "cells_audited": len(self.intervals),
+            "narrowest_interval_width": None if narrowest is None else narrowest.most - narrowest.least,
+            "protected": not self.failures,
+            "identities_broken_by_real_figures": len(self.broken),
+        }
+
+
+class Unprotectable(ValueError):
+    """No further cell of the month can protect a withheld figure (one line)."""
+
+
+@dataclass
+class _Constraint:
+    """lower <= sum(coefficient x variable) <= upper (None: unbounded on that side)."""
+
+    terms: dict[Variable, Number]
+    lower: Number | None
+    upper: Number | None
+    name: str
+    month: str  # the month whose release made it
+
+
+def _month_shift(month: str, by: int) -> str:
+    return str(Month.parse(month) + by) if by else month
+
+
+class _State:
+    """Each month's latest release at one point of the record, and what the public holds of each
+    revision (exact, an interval, or nothing) over every release so far."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.latest: dict[str, MonthRelease] = {}
+        self.bounds: dict[Variable, tuple[int, int]] = {}  # the public's interval of a revision
+
+    def figure(self, month: str, cell: Cell) -> Variable | None:
+        release = self.latest.get(month)
+        if release is None or cell not in release.figures:
+            return None
+        return (month, cell[0], cell[1], int(release.figures[cell]))
+
+    def is_public_number(self, month: str, cell: Cell) -> bool:
+        variable = self.figure(month, cell)
+        return variable is not None and variable in self.bounds and cell[0] not in self.layout.rounded
+
+
+Ceiling = Callable[[str, str, "int | None"], int]  # (geography, indicator, its population) -> the most it can be
+
+
+def catalogue_ceiling(geography: str, indicator: str, population: int | None) -> int:
+    """The most a withheld figure can be, before anything is printed: a stock no more than the
+    children of the geography, an event count no more than 10^7, a population no more than 2 x 10^7."""
+    if indicator == "population_0_17":
+        return POPULATION_CEILING
+    kind = indicators_by_column().get(indicator)
+    if kind is not None and kind.kind == "stock" and population:
+        return population
+    return EVENT_CEILING
+
+
+class Auditor:
+    """Builds the attacker's constraints release by release (`add`), and solves them (`audit`)."""
+
+    def __init__(self, layout: Layout, ceiling: Ceiling = catalogue_ceiling) -> None:
+        self.layout = layout
+        self.ceiling = ceiling
+        self.state = _State(layout)
+        self.constraints: dict[tuple, _Constraint] = {}
+        self.by_variable: dict[Variable, list[tuple]] = {}  # the constraints each figure is in
+        self.broken: dict[tuple, str] = {}
+        self.months_of: dict[str, set[str]] = {}  # month -> months whose identities it took part in
+        self._rolling = {r.column: r.flow for r in identities.rolling_sums()}
+        self._ratios = identities.ratios()
+
+    # ---- what the public holds --------------------------------------------------------------------
+
+    def add(self, release: MonthRelease) -> None:
+        """A release the public now holds: its printed figures, and every identity instance its figures
+        take part in with the other months as they stood then."""
+        self.state.latest[release.month] = release
+        published = self._published_now(release)
+        for cell in published:
+            self._learn(release.month, cell, release.figures[cell])
+        self._learn_rates(release, published)
+        for month in (release.month, *(_month_shift(release.month, k) for k in range(1, REACH))):
+            if month in self.state.latest:
+                self._instances_of(month)
+
+    def _published_now(self, release: MonthRelease) -> set[Cell]:
+        """The cells printed, less twelve-month sums whose window is not all printed (the series
+        suppresses them: `disclosure.suppress_rolling_windows`)."""
+        printed = set(release.published)
+        for cell in list(printed):
+            geography, indicator = cell
+            flow = self._rolling.get(indicator)
+            if flow is None:
+                continue
+            window = [_month_shift(release.month, -k) for k in range(WINDOW_MONTHS)]
+            shown = [month == release.month and (geography, flow) in printed for month in window[:1]]
+            shown += [self._printed(month, (geography, flow)) for month in window[1:]]
+            if not all(shown):
+                printed.discard(cell)
+        return printed
+
+    def _printed(self, month: str, cell: Cell) -> bool:
+        release = self.state.latest.get(month)
+        return release is not None and cell in release.published
+
+    def _learn(self, month: str, cell: Cell, value: int) -> None:
+        variable = (month, cell[0], cell[1], int(value))
+        if cell[0] in self.layout.rounded:
+            shown = round_to_ten(int(value))
+            low, high = max(shown - 5, 0), shown + 4
+        else:
+            low = high = int(value)
+        old = self.state.bounds.get(variable)
+        if old is not None:
+            low, high = max(low, old[0]), min(high, old[1])
+        self.state.bounds[variable] = (low, high)
+
+    def _learn_rates(self, release: MonthRelease, published: set[Cell]) -> None:
+        """A rate printed at a rounded geography narrows its numerator (over the exact denominator)."""
+        for ratio in self._ratios:
+            dp = indicators_by_column()[ratio.column].publish_dp or 0
+            for geography in self.layout.rounded:
+                numerator, denominator = (geography, ratio.numerator), (geography, ratio.denominator)
+                if numerator not in published or denominator not in published:
+                    continue
+                top, bottom = release.figures[numerator], release.figures[denominator]
+                if not bottom:
+                    continue
+                shown = Fraction(round(Fraction(top * ratio.multiplier, bottom) * 10**dp + Fraction(1, 10**9)))
+                half = Fraction(1, 2 * 10**dp)
+                low = (shown / 10**dp - half) * bottom / ratio.multiplier
+                high = (shown / 10**dp + half) * bottom / ratio.multiplier
+                variable = (release.month, geography, ratio.numerator, int(top))
+                key = ("rate", variable, ratio.column)
+                self._constrain(key, release.month, {variable: 1}, low, high, str(ratio))
+
+    # ---- the identities ---------------------------------------------------------------------------
+
+    def _instances_of(self, month: str) -> None:
+        """Every declared identity instance whose latest month is `month`, as the months stand now."""
+        release = self.state.latest[month]
+        cells = release.figures
+        authorities = [a for members in self.layout.regions.values() for a in members]
+        for column in identities.additive_columns():
+            for region, members in self.layout.regions.items():
+                self._sum(month, (region, column), [(a, column) for a in members])
+            self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
+        for at_most in identities.parts_within_wholes():
+            for geography in authorities:
+                terms = [(month, (geography, part), 1) for part in at_most.parts]
+                terms.append((month, (geography, at_most.whole), -1))
+                self._instance(("at_most", month, geography, str(at_most)), month, terms, None, 0, at_most)
+        previous = _month_shift(month, -1)
+        for flow in identities.stock_and_flows():
+            for geography in authorities:
+                terms = [
+                    (month, (geography, flow.stock), 1),
+                    (previous, (geography, flow.stock), -1),
+                    (month, (geography, flow.inflow), -1),
+                    (month, (geography, flow.outflow), 1),
+                ]
+                self._instance(("flow", month, geography, str(flow)), month, terms, 0, 0, flow)
+        for within in identities.stocks_within_inflows():
+            for geography in authorities:
+                terms = [
+                    (month, (geography, within.stock), 1),
+                    (previous, (geography, within.stock), -1),
+                    (month, (geography, within.inflow), -1),
+                ]
+                self._instance(("within", month, geography, str(within)), month, terms, None, 0, within)
+        for rolling in identities.rolling_sums():
+            for geography in authorities:
+                if (geography, rolling.column) not in cells:
+                    continue
+                terms = [(month, (geography, rolling.column), 1)]
+                terms += [(_month_shift(month, -k), (geography, rolling.flow), -1) for k in range(rolling.months)]
+                self._instance(("rolling", month, geography, str(rolling)), month, terms, 0, 0, rolling)
+
+    def _sum(self, month: str, whole: Cell, parts: list[Cell]) -> None:
+        terms = [(month, whole, -1), *((month, part, 1) for part in parts)]
+        self._instance(("sum", month, whole), month, terms, 0, 0, f"{whole[0]} total")
+
+    def _instance(
+        self,
+        key: tuple,
+        month: str,
+        terms: list[tuple[str, Cell, int]],
+        lower: int | None,
+        upper: int | None,
+        what: object,
+    ) -> None:
+        """One identity instance over the months' current revisions; skipped where a figure of it is
+        not held (never returned, not available), widened where the real figures break it."""
+        linear: dict[Variable, Number] = {}
+        for at, cell, coefficient in terms:
+            variable = self.state.figure(at, cell)
+            if variable is None:
+                return
+            linear[variable] = linear.get(variable, 0) + coefficient
+        key = (*key, tuple(sorted(linear)))
+        if key in self.constraints:
+            return
+        value = sum((c * v[3] for v, c in linear.items()), 0)
+        if (lower is not None and value < lower) or (upper is not None and value > upper):
+            self.broken[key] = f"{what} broken by the real figures at {month} {key[2]}: " + ", ".join(
+                f"{v[1]} {v[2]} {v[0]}" for v in sorted(linear)
+            )
+            return  # the attacker who assumes it is misled, not informed: it is left out
+        self._constrain(key, month, linear, lower, upper, str(what))
+
+    def _constrain(
+        self,
+        key: tuple,
+        month: str,
+        terms: dict[Variable, Number],
+        lower: Number | None,
+        upper: Number | None,
+        name: str,
+    ) -> None:
+        self.constraints[key] = _Constraint(terms, lower, upper, name, month)
+        for variable in terms:
+            self.months_of.setdefault(variable[0], set()).add(month)
+            self.by_variable.setdefault(variable, []).append(key)
+
+    def withhold(self, month: str, cell: Cell) -> Callable[[], None]:
+        """Withhold a printed cell of the month's latest release (and its twelve-month sums, which
+        the series then withholds): the public no longer holds its figure from this release. Returns
+        what puts it back (a trial that did not help)."""
+        release = self.state.latest[month]
+        cells = {cell} | {
+            (cell[0], column)
+            for column, flow in self._rolling.items()
+            if flow == cell[1] and (cell[0], column) in release.figures
+        }
+        bounds, constraints = {}, {}
+        for each in cells:
+            variable = self.state.figure(month, each)
+            if variable is not None and variable in self.state.bounds:
+                bounds[variable] = self.state.bounds.pop(variable)
+                for key in [k for k in self.by_variable.get(variable, ()) if k[0] == "rate" and k in self.constraints]:
+                    constraints[key] = self.constraints.pop(key)
+        self.state.latest[month] = MonthRelease(month, release.figures, release.published - cells)
+
+        def undo() -> None:
+            self.state.bounds.update(bounds)
+            self.constraints.update(constraints)
+            self.state.latest[month] = release
+
+        return undo
+
+    def interval(self, target: Variable, before: Interval | None = None) -> Interval:
+        """The target's interval now (its group alone). Given its interval `before` cells were withheld,
+        a side already far enough (0 reached, or 6) is kept, not solved: withholding only widens."""
+        [(members, keys)] = self._components([target])
+        sides = None
+        if before is not None:
+            sides = _Sides(
+                before.least if before.least <= PROTECTED_BELOW else None,
+                before.most if before.most >= PROTECTED_ABOVE else None,
+            )
+        [found] = _solve(self, members, keys, [target], sides)
+        return found
+
+    # ---- the attack -------------------------------------------------------------------------------
+
+    def bounds_of(self, variable: Variable) -> tuple[int, int]:
+        known = self.state.bounds.get(variable)
+        if known is not None:
+            return known
+        population = self.state.figure(variable[0], (variable[1], "population_0_17"))
+        return 0, self.ceiling(variable[1], variable[2], population[3] if population else None)
+
+    def unknown(self, variable: Variable) -> bool:
+        low, high = self.bounds_of(variable)
+        return low != high
+
+    def targets(self, month: str) -> list[Variable]:
+        """The month's withheld figures of 1 to 5 as it stands now."""
+        release = self.state.latest.get(month)
+        if release is None:
+            return []
+        found = []
+        for cell, value in release.figures.items():
+            variable = (month, cell[0], cell[1], int(value))
+            if int(value) in SMALL and variable not in self.state.bounds:
+                found.append(variable)
+        return sorted(found)
+
+    def audit(self, month: str) -> Audit:
+        """The interval of each withheld small figure of `month` (and of the months linked to it by
+        an identity), from everything the public holds now."""
+        near = {_month_shift(month, k) for k in range(-REACH, REACH + 1)}
+        targets = [t for m in sorted(near) for t in self.targets(m)]
+        result = Audit(broken=sorted({line for key, line in self.broken.items() if key[1] in near}))
+        for members, constraint_keys in self._components(targets):
+            touched = any(v[0] == month for v in members) or any(
+                self.constraints[key].month == month for key in constraint_keys
+            )
+            if not touched:
+                continue  # nothing of this month's takes part: its protection is unchanged
+            wanted = [t for t in targets if t in members]
+            result.intervals += _solve(self, members, constraint_keys, wanted)
+        result.intervals.sort(key=lambda interval: interval.cell)
+        return result
+
+    def _components(self, targets: Sequence[Variable]) -> list[tuple[set[Variable], list[tuple]]]:
+        """The connected groups of unknown figures (through constraints) that hold a target."""
+        seen: set[Variable] = set()
+        groups = []
+        for start in targets:
+            if start in seen:
+                continue
+            members, keys, queue = {start}, set(), [start]
+            seen.add(start)
+            while queue:
+                variable = queue.pop()
+                for key in self.by_variable.get(variable, ()):
+                    constraint = self.constraints.get(key)
+                    if key in keys or constraint is None:
+                        continue
+                    if variable not in constraint.terms:
+                        continue
+                    keys.add(key)
+                    for other in constraint.terms:
+                        if other not in members and self.unknown(other):
+                            members.add(other)
+                            seen.add(other)
+                            queue.append(other)
+            groups.append((members, sorted(keys, key=repr)))
+        return groups
+
+
+def _solve(
+    auditor: Auditor,
+    members: set[Variable],
+    keys: list[tuple],
+    wanted: list[Variable],
+    sides: _Sides | None = None,
+) -> list[Interval]:
+    """Least and most of each wanted variable over the group's constraints (two LPs each; one, for a
+    single target, when `sides` gives a side that needs no solving: withholding more only widens)."""
+    order = sorted(members)
+    index = {variable: k for k, variable in enumerate(order)}
+    rows: list[int] = []
+    columns: list[int] = []
+    values: list[float] = []
+    upper: list[float] = []
+    for key in keys:
+        constraint = auditor.constraints[key]
+        known = sum((c * auditor.bounds_of(v)[0] for v, c in constraint.terms.items() if v not in index), 0)
+        terms = [(index[v], float(c)) for v, c in constraint.terms.items() if v in index and c]
+        if not terms:
+            continue
+        for sign, bound in ((1, constraint.upper), (-1, constraint.lower)):
+            if bound is None:
+                continue
+            row = len(upper)
+            for column, coefficient in terms:
+                rows.append(row)
+                columns.append(column)
+                values.append(sign * coefficient)
+            upper.append(float(sign * (bound - known)))
+    bounds = [(float(auditor.bounds_of(v)[0]), float(auditor.bounds_of(v)[1])) for v in order]
+    matrix = csr_matrix((values, (rows, columns)), shape=(len(upper), len(order))) if upper else None
+    found = []
+    for target in wanted:
+        objective = np.zeros(len(order))
+        extremes: list[float] = []
+        for direction in (1.0, -1.0):
+            side = None if sides is None else sides.least if direction > 0 else sides.most
+            if side is not None:
+                extremes.append(float(side))
+                continue
+            objective[index[target]] = direction
+            solved = linprog(
+                objective, A_ub=matrix, b_ub=np.array(upper) if upper else None, bounds=bounds, method="highs"
+            )
+            if solved.status != 0:  # cannot happen: the true figures satisfy every constraint
+                extremes.append(bounds[index[target]][0 if direction > 0 else 1])
+            else:
+                extremes.append(direction * solved.fun)
+        least = math.ceil(extremes[0] - _TOLERANCE)
+        most = math.floor(extremes[1] + _TOLERANCE)
+        found.append(Interval(target, least, most))
+    return found
+
+
+def protect(
+    layout: Layout, earlier: Iterable[MonthRelease], release: MonthRelease, ceiling: Ceiling = catalogue_ceiling
+) -> tuple[MonthRelease, Audit]:
+    """`release` with further cells withheld (complementary suppression) until the audit, over every
+    earlier release and this one, passes; and that audit. `Unprotectable` (one line) when no cell of
+    this release is left that could protect a withheld figure.
+
+    For each withheld figure the audit pins, the candidates are the figures this release alone printed
+    in the identities of its group (those holding it first, an authority's before a total, the
+    smallest non-zero first); the first whose withholding protects it, or at least widens its interval,
+    is kept (the nearest, if none widens it alone), and the next is tried."""
+    auditor = Auditor(layout, ceiling)
+    for before in earlier:
+        if within_reach(before.month, release.month):
+            auditor.add(before)
+    public_before = set(auditor.state.bounds)
+    auditor.add(release)
+    while True:
+        result = auditor.audit(release.month)
+        if not result.failures:
+            return auditor.state.latest[release.month], result
+        for failure in result.failures:
+            _protect_one(auditor, failure, release.month, public_before)
+
+
+def within_reach(month: str, released: str) -> bool:
+    """Whether the releases of `month` take part in the audit of `released`: the months from two
+    reaches before it (a rolling sum's window, and the windows that hold its first month) to one
+    after it (the releases of a later month, when an earlier one is published again)."""
+    apart = Month.parse(month).months_since(Month.parse(released))
+    return -2 * REACH <= apart <= REACH
+
+
+def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before: set[Variable]) -> None:
+    target = failure.cell
+    interval = auditor.interval(target)
+    while not interval.protected:
+        best: tuple[int, Cell] | None = None
+        candidates = _candidates(auditor, target, month, public_before)
+        for cell in candidates:
+            undo = auditor.withhold(month, cell)
+            trial = auditor.interval(target, interval)
+            undo()
+            if trial.protected:
+                best = (1 << 62, cell)
+                break
+            width = trial.most - trial.least
+            if width > interval.most - interval.least:
+                best = (width, cell)  # the first that widens it: trying them all costs two LPs each
+                break
+        if best is None and candidates:
+            best = (0, candidates[0])  # no one figure widens it: the nearest goes, and the next is tried with it
+        if best is None:
+            raise Unprotectable(
+                f"{target[0]} {target[1]} {target[2]}: the attacker's audit narrows a withheld small figure "
+                "to exclude 0 or 6, and no figure of the release could protect it"  # no figure in the line
+            )
+        auditor.withhold(month, best[1])
+        interval = auditor.interval(target, interval)
+
+
+CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
+
+
+def _candidates(auditor: Auditor, target: Variable, month: str, public_before: set[Variable]) -> list[Cell]:
+    """The figures of this release that could protect `target`: printed by it alone, in an identity of
+    the target's group; those in an identity holding the target first, then an authority's before a
+    total, the smallest non-zero first."""
+    [(_, keys)] = auditor._components([target])
+    found = set()
+    for key in keys:
+        constraint = auditor.constraints[key]
+        direct = target in constraint.terms
+        for variable in constraint.terms:
+            if variable[0] != month or variable == target or variable in public_before:
+                continue
+            if variable not in auditor.state.bounds:
+                continue
+            found.add((not direct, variable[1] in auditor.layout.rounded, variable[3] == 0, variable[3], variable))
+    ranked = sorted(found)
+    cells = list(dict.fromkeys((variable[1], variable[2]) for *_, variable in ranked))
+    return cells[:CANDIDATES_TRIED]
+
+
+def audit_releases(
+    layout: Layout, releases: Iterable[MonthRelease], month: str, ceiling: Ceiling = catalogue_ceiling
+) -> Audit:
+    """The audit of `month` after every release in `releases` (in the order they were made)."""
+    auditor = Auditor(layout, ceiling)
+    for release in releases:
+        auditor.add(release)
+    return auditor.audit(month)
