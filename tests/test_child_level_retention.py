@@ -187,3 +187,23 @@ def test_the_schedule_s_purge_job_calls_the_same_step(home, synthetic):
     assert again.output_for_node("purge_past_retention") == 0
     [record] = purged_files(home)
     assert record[1] == "the monthly schedule" and list(home.archive.iterdir()) == []
+
+
+def test_the_demo_workbook_is_labelled_synthetic_and_differs_from_the_typed_return_in_one_figure(tmp_path):
+    import python_calamine
+
+    from pipelines.demo import RECONCILIATION_EXAMPLE, annex_a_typed_counts, demo_annex_a, write_demo_annex_a
+
+    synthetic = demo_annex_a()
+    path = write_demo_annex_a(tmp_path, synthetic)
+    assert "SYNTHETIC" in path.name
+    sheets = python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+    assert sheets and all(name.startswith("SYNTHETIC") for name in sheets)
+    typed = annex_a_typed_counts(synthetic)
+    differences = [
+        (period, name)
+        for period, figures in synthetic.truth.items()
+        for name, value in figures.items()
+        if value is not None and typed[(synthetic.la_code, period)][name] != value
+    ]
+    assert differences == [RECONCILIATION_EXAMPLE[:2]]
