@@ -36,9 +36,12 @@ dev: $(BIN)/csc-returns
 	$(BIN)/csc-returns --home $(HOME_DIR) dev
 
 # Benchmarks (not part of `make test`); figures and method in docs/performance.md.
-# bench/national.py writes its table into docs/performance.md itself (about 10-15 minutes).
+# bench/national.py writes its table into docs/performance.md itself (about 10-15 minutes); the
+# Annex A benchmarks print their figures beside their goals (about 3 minutes more).
 bench: $(BIN)/csc-returns
 	$(BIN)/python bench/national.py
+	$(BIN)/python bench/annex_a_reader.py
+	$(BIN)/python bench/annex_a_national.py
 
 docs: $(BIN)/csc-returns
 	$(BIN)/python -m pipelines.validate.rules_page > docs/rules.md

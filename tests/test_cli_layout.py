@@ -41,6 +41,8 @@ WRITES = {
     "run": [],
     "reference import": ["register.csv"],
     "demo": [],
+    "purge": [],
+    "child-lookup": ["--pseudonym", "0" * 32, "--who", "x", "--reason", "y"],
     "waive": ["--rule", "r", "--la-code", "E06000001", "--month", "2024-06", "--reason", "x", "--who", "y"],
     "waive revoke": ["1", "--reason", "x", "--who", "y"],
 }
@@ -92,7 +94,7 @@ def _subcommands(*command: str) -> list[str]:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         build_parser().parse_args([*command, "--help"])
     usage = out.getvalue().split("\n\n")[0]
-    found = re.findall(r"\{([a-z,]+)\}\s+\.\.\.", usage)  # argparse may wrap before the "..."
+    found = re.findall(r"\{([a-z,-]+)\}\s+\.\.\.", usage)  # argparse may wrap before the "..."
     return found[0].split(",") if found else []
 
 

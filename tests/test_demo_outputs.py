@@ -36,7 +36,14 @@ def test_the_demo_publishes_finds_and_reports_what_it_did_before(tmp_path, monke
     monkeypatch.delenv("CSC_PUBLISH_BASE_URL", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert main(["--home", str(tmp_path / "home"), "demo"]) == 0
-    assert "held back 1 return(s)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "held back 1 return(s)" in said
+    # The SYNTHETIC Annex A workbook: Blackpool's typed return differs from it in exactly one figure.
+    assert "typed returns against child-level records: 1 difference(s) (child_level_reconciliation):" in said
+    assert (
+        "  2025-03 E06000009 (warning): cla is 81 but list 8 gives 79 children looked after at 31 March 2025 "
+        "(E06000009_annex_a_2025-03-31_SYNTHETIC.xlsx)"
+    ) in said.splitlines()
     fingerprint(tmp_path / "home", tmp_path / "fingerprint")
     current = _hashes(tmp_path / "fingerprint")
     if os.environ.get("CSC_UPDATE_SNAPSHOTS"):

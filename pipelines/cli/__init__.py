@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipelines.cli.child_level import add_child_lookup, add_purge
 from pipelines.cli.common import say, show
 from pipelines.cli.reference import add_reference
 from pipelines.cli.run import add_demo, add_dev, add_run
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_status,
         add_findings,
         add_private,
+        add_purge,
+        add_child_lookup,
     ):
         add_commands(commands)
     return parser

@@ -59,6 +59,7 @@ def _run(args: argparse.Namespace, home: DataHome) -> int:
 
 def _demo(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.orchestration.runner import run_months
+    from pipelines.steps.child_level import reconciliation_lines
 
     try:
         fresh_demo_home(home)  # a fresh demo home every time, never over data it did not make
@@ -66,11 +67,13 @@ def _demo(args: argparse.Namespace, home: DataHome) -> int:
         return say(str(exc))
     for line in import_demo_reference(home):
         show(f"reference {line} (demo subset)")
-    files = write_demo_landing(home.landing)
-    show(f"landed {len(files)} SYNTHETIC demo returns in {home.landing}")
+    files = write_demo_landing(home.landing, annex_a=True)
+    show(f"landed {len(files) - 1} SYNTHETIC demo returns and 1 SYNTHETIC Annex A workbook in {home.landing}")
     with showing_progress("months") as progress:
         summary = run_months(home, None, progress=progress)
     status = _say_run(summary, home)
+    for line in reconciliation_lines(home):
+        print(line)
     return OK if status == FINDINGS else status  # the demo holds a return back on purpose
 
 

@@ -15,6 +15,7 @@ DfE's Local Authority Interactive Tool (Open Government Licence v3.0).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import random
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,12 @@ SEED = 20171231
 # Scale of each authority's caseload relative to its child population (made up).
 PROFILES = {"E06000009": 3.0, "E06000006": 1.1, "E06000008": 1.0, "E06000007": 0.7, "E10000017": 0.9}
 HELD_BACK_EXAMPLE = ("E06000006", "2024-06")  # a rate per 100,000 typed into a per-10,000 column
+# The demo's SYNTHETIC Annex A workbook: Blackpool's extract of 31 March 2025 (the months October
+# 2024 to March 2025). Blackpool's typed returns of those months give the workbook's own counts but
+# one, typed 2 too high, so the demo shows a reconciliation finding.
+ANNEX_A_EXAMPLE = ("E06000009", dt.date(2025, 3, 31))
+ANNEX_A_SEED, ANNEX_A_CHILDREN = 2025, 1000
+RECONCILIATION_EXAMPLE = ("2025-03", "cla", 2)  # month, figure, typed minus derived
 
 
 def read_populations(path: Path = POPULATION) -> dict[tuple[str, int], int]:
@@ -58,11 +65,14 @@ def generate_rows(
     populations: dict[tuple[str, int], int] | None = None,
     first_month: str = FIRST_MONTH,
     months: int = MONTHS,
+    typed_counts: dict[tuple[str, str], dict[str, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Internally consistent monthly rows: rolling sums equal the sum of generated months.
 
     `profiles` maps authority code to a made-up caseload scale (default: the five demo
-    authorities); names and populations default to the bundled demo reference.
+    authorities); names and populations default to the bundled demo reference. `typed_counts`
+    replaces an authority-month's generated counts (rolling sums and rates follow from them); the
+    random draws are the same with or without it, so every other figure is unchanged.
     """
     rng = random.Random(SEED)
     profiles = profiles or PROFILES
@@ -108,6 +118,7 @@ def generate_rows(
                 "cp_plans": cp_plans,
                 "cla": cla,
             }
+            month.update((typed_counts or {}).get((la_code, str(period)), {}))
             history.append(month)
             if len(history) < 12:
                 continue
@@ -132,11 +143,69 @@ def generate_rows(
     return rows
 
 
-def write_demo_landing(landing: Path) -> list[Path]:
-    """One regional collection file per month; one return carries a unit mistake so the demo
-    shows a return held back and what the steward sees."""
+def demo_annex_a():
+    """The demo's SYNTHETIC Annex A extract (pipelines/demo/annex_a_synthetic.py)."""
+    from pipelines.demo.annex_a_synthetic import synthetic_annex_a
+
+    la_code, extract_date = ANNEX_A_EXAMPLE
+    return synthetic_annex_a(ANNEX_A_SEED, la_code=la_code, extract_date=extract_date, children=ANNEX_A_CHILDREN)
+
+
+def write_demo_annex_a(landing: Path, synthetic=None) -> Path:
+    """The demo's SYNTHETIC Annex A workbook in `landing`, SYNTHETIC in its file and sheet names."""
+    from pipelines.demo.annex_a_synthetic import workbook_bytes
+
+    synthetic = synthetic or demo_annex_a()
     landing.mkdir(parents=True, exist_ok=True)
-    rows = generate_rows()
+    path = landing / synthetic.file_name
+    path.write_bytes(_reproducible(workbook_bytes(synthetic, labelled_sheets=True)))
+    return path
+
+
+def _reproducible(xlsx: bytes) -> bytes:
+    """The workbook with openpyxl's clock taken out (each part's zip time, the document's created and
+    modified dates), so the demo lands the same bytes every time (its sha256 is in the demo's record)."""
+    import io
+    import re
+    import zipfile
+
+    source, out = zipfile.ZipFile(io.BytesIO(xlsx)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2025-04-01T00:00:00Z", data)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=(2025, 4, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def annex_a_typed_counts(synthetic) -> dict[tuple[str, str], dict[str, int]]:
+    """The typed counts agreeing with the workbook's derived ones but the one of RECONCILIATION_EXAMPLE.
+    A figure the workbook leaves blank (not compared) is typed as the month before's, so the typed
+    return stays consistent with itself (a referral to assessment needs its referral)."""
+    month, figure, difference = RECONCILIATION_EXAMPLE
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    before: dict[str, int] = {}
+    for period, figures in synthetic.truth.items():
+        typed = {
+            name: before[name] if value is None else value
+            for name, value in figures.items()
+            if name in before or value is not None
+        }
+        counts[(synthetic.la_code, period)] = typed
+        before = typed
+    counts[(synthetic.la_code, month)][figure] += difference
+    return counts
+
+
+def write_demo_landing(landing: Path, annex_a: bool = False) -> list[Path]:
+    """One regional collection file per month; one return carries a unit mistake so the demo
+    shows a return held back and what the steward sees. With `annex_a` (`csc-returns demo`), the
+    SYNTHETIC Annex A workbook too (the last path), and Blackpool's typed counts of its months
+    agreeing with it but one (RECONCILIATION_EXAMPLE)."""
+    landing.mkdir(parents=True, exist_ok=True)
+    synthetic = demo_annex_a() if annex_a else None
+    rows = generate_rows(typed_counts=annex_a_typed_counts(synthetic) if synthetic else None)
     columns = all_columns()
     written = []
     for period in sorted({r["period"] for r in rows}):
@@ -150,4 +219,6 @@ def write_demo_landing(landing: Path) -> list[Path]:
             writer.writeheader()
             writer.writerows(month_rows)
         written.append(path)
+    if synthetic is not None:
+        written.append(write_demo_annex_a(landing, synthetic))
     return written

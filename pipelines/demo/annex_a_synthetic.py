@@ -417,12 +417,19 @@ _VARIANT_HEADINGS = {
 _MESSY_SHEETS = {1: "Contacts", 3: "List 3", 4: "List4", 5: "S47 and ICPC", 6: "List_6", 7: "CP", 8: "Looked after"}
 
 
-def workbook_bytes(synthetic: SyntheticAnnexA, messy: bool = False, seed: int = 0, front_sheet: bool = True) -> bytes:
+def workbook_bytes(
+    synthetic: SyntheticAnnexA,
+    messy: bool = False,
+    seed: int = 0,
+    front_sheet: bool = True,
+    labelled_sheets: bool = False,
+) -> bytes:
     """The extract as an XLSX workbook (openpyxl's write-only mode, date cells as Excel writes them).
 
     `messy` writes the variants real workbooks show: other sheet names and heading forms, codes
     with or without Ofsted's prefix, dates as serials or `DD/MM/YYYY` text, IDs as numbers,
     `9212044.0` or padded text, blanks as `#N/A` or "", a title row, empty rows and a totals row.
+    `labelled_sheets` names every list's sheet `SYNTHETIC List_N` (the demo's workbook).
     """
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -454,7 +461,8 @@ def workbook_bytes(synthetic: SyntheticAnnexA, messy: bool = False, seed: int = 
 
     for number, rows in synthetic.lists.items():
         headings = HEADINGS[number]
-        sheet = workbook.create_sheet(_MESSY_SHEETS[number] if messy else SHEET_NAMES[number])
+        sheet_name = _MESSY_SHEETS[number] if messy else SHEET_NAMES[number]
+        sheet = workbook.create_sheet(f"{SYNTHETIC} {sheet_name}" if labelled_sheets else sheet_name)
         if messy:
             sheet.append([f"{SYNTHETIC} list {number}"])
         sheet.append([_VARIANT_HEADINGS.get(h, h) if messy else h for h in headings])

@@ -2,6 +2,8 @@
 (a home's settings are TOML files in the home, as `notify.toml` is; defaults when absent):
 
 ```toml
+retention_days = 730     # child-level records purged after this many days (unset: never; steps/retention.py)
+
 [reconciliation]
 publish = "typed"        # or "derived": which return is published where an authority-month has both
 
@@ -28,6 +30,7 @@ from pipelines.home import DataHome
 
 SETTINGS_FILE = "child-level.toml"
 TYPED, DERIVED = "typed", "derived"
+RETENTION = "retention_days"
 
 
 class ChildLevelSettingsError(ValueError):
@@ -48,15 +51,33 @@ def settings_path(home: DataHome) -> Path:
     return home.root / SETTINGS_FILE
 
 
+def _settings(home: DataHome) -> dict:
+    """The parsed file ({} without it): the one reader of child-level.toml."""
+    path = settings_path(home)
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ChildLevelSettingsError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+
+
+def retention_days(home: DataHome) -> int | None:
+    """The home's retention period of child-level records in days; None when it sets none."""
+    days = _settings(home).get(RETENTION)
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ChildLevelSettingsError(
+            f"{settings_path(home)}: {RETENTION} must be a whole number of days, 1 or more (not {days!r})"
+        )
+    return days
+
+
 def reconciliation_settings(home: DataHome) -> ReconciliationSettings:
     """The home's reconciliation settings; the defaults (typed published, every figure exact) without the file."""
     path = settings_path(home)
-    if not path.is_file():
-        return ReconciliationSettings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ChildLevelSettingsError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+    data = _settings(home)
     section = data.get("reconciliation", {})
     if not isinstance(section, dict):
         raise ChildLevelSettingsError(f"{path}: [reconciliation] must be a table")

@@ -33,7 +33,7 @@ import pandas as pd
 from pipelines.ingest.excel import _FORMULA_ELEMENT
 from pipelines.ingest.grid import cell_address
 from pipelines.ingest.limits import LimitExceeded, Limits, check_workbook_directory, describe_bytes
-from pipelines.ingest.pseudonyms import pseudonyms
+from pipelines.ingest.pseudonyms import ephemeral_key, pseudonyms
 from schemas.catalogue import LA_CODE_PATTERN
 from schemas.findings import ERROR, WARNING, Finding
 from schemas.month import Month
@@ -313,6 +313,32 @@ def holds_annex_a_lists(data: bytes) -> bool:
         )
     except Exception:  # not a workbook calamine reads: the return's reader says what is wrong with it
         return False
+
+
+def child_id_behind(data: bytes, file_name: str, key: bytes, pseudonym: str) -> str | None:
+    """The raw ID of the workbook `data` whose pseudonym under `key` is `pseudonym`, None when no
+    list holds it: for the owner's look-up only (steps/retention.py), never stored or logged."""
+    la_code = read_annex_a(data, file_name, ephemeral_key()).la_code
+    if la_code is None:
+        return None
+    import python_calamine
+
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    for name in workbook.sheet_names:
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        header = _find_header(rows)
+        if header is None:
+            continue
+        headings = [folded(cell) if isinstance(cell, str) else "" for cell in rows[header[1]]]
+        position = next(p for p, heading in enumerate(headings) if heading in CHILD.forms)
+        cells = pd.Series(
+            [row[position] if position < len(row) else None for row in rows[header[1] + 1 :]], dtype=object
+        )
+        ids, _ = parse_ids(cells.where(cells.notna(), None).replace({"": None}))
+        matches = ids[pseudonyms(key, la_code, ids) == pseudonym].dropna()
+        if len(matches):
+            return str(matches.iloc[0])
+    return None
 
 
 def _find_header(rows: list[list]) -> tuple[int, int] | None:

@@ -27,6 +27,7 @@ import assets  # noqa: E402
 from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402
 from pipelines.orchestration.notifications import build_notification_sensors  # noqa: E402
 from pipelines.orchestration.resources import PublishingResource, ReportsResource, pipeline_resources  # noqa: E402
+from pipelines.orchestration.retention import build_purge_schedule, purge_child_level_job  # noqa: E402
 from pipelines.orchestration.schedules import automation_running, build_release_schedule, release_cron  # noqa: E402
 from pipelines.orchestration.sensors import build_landing_sensor  # noqa: E402
 from pipelines.orchestration.steward_jobs import STEWARD_JOBS  # noqa: E402
@@ -67,12 +68,16 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_package_module(assets),
         asset_checks=dg.load_asset_checks_from_package_module(assets),
-        jobs=[*JOBS, *STEWARD_JOBS],
+        jobs=[*JOBS, *STEWARD_JOBS, purge_child_level_job],
         schedules=[
             build_release_schedule(
                 release_cron(dg.EnvVar(environment.RELEASE_CRON).get_value("")),
                 default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
-            )
+            ),
+            build_purge_schedule(
+                release_cron(dg.EnvVar(environment.RELEASE_CRON).get_value("")),
+                default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+            ),
         ],
         sensors=[
             build_landing_sensor(

@@ -184,3 +184,22 @@ def _populations(derived: pd.DataFrame, reference: Reference) -> pd.Series:
     ).sort_values("position")
     population = matched["population"].astype(object).where(matched["population"].notna(), None)
     return pd.Series([None if v is None else int(v) for v in population.to_numpy()], index=derived.index, dtype=object)
+
+
+def reconciliation_lines(home: DataHome) -> list[str]:
+    """Every stored difference between a typed return and the return derived from a workbook, one
+    line each (the run's summary of `csc-returns demo`); none when there are none."""
+    from pipelines.store.warehouse import connect
+
+    if not home.warehouse.exists():
+        return []
+    with connect(home, read_only=True) as connection:
+        found = connection.execute(
+            """SELECT period, la_code, severity, message FROM findings
+               WHERE rule = 'child_level_reconciliation' ORDER BY period, la_code, "column" """
+        ).fetchall()
+    if not found:
+        return []
+    return [f"typed returns against child-level records: {len(found)} difference(s) (child_level_reconciliation):"] + [
+        f"  {period} {la_code} ({severity}): {message}" for period, la_code, severity, message in found
+    ]

@@ -76,9 +76,12 @@ def register_file(
 
 
 def month_files(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, int]]:
-    """(sha256, file name, arrival) of every version holding rows for `month`, in order of arrival."""
+    """(sha256, file name, arrival) of every version holding rows for `month`, in order of arrival;
+    a child-level workbook purged after its retention (steps/retention.py) holds none any more."""
     return connection.execute(
-        "SELECT sha256, file_name, arrival FROM received_files WHERE list_contains(periods, ?) ORDER BY arrival",
+        """SELECT sha256, file_name, arrival FROM received_files AS f WHERE list_contains(periods, ?)
+           AND NOT EXISTS (SELECT 1 FROM child_level_purges AS p WHERE p.sha256 = f.sha256 AND p.suffix = f.suffix)
+           ORDER BY arrival""",
         [month],
     ).fetchall()
 

@@ -73,6 +73,16 @@ def _schema_sql() -> list[str]:
             period VARCHAR NOT NULL, release VARCHAR NOT NULL, geography VARCHAR NOT NULL,
             indicator VARCHAR NOT NULL, figure BIGINT NOT NULL, published BOOLEAN NOT NULL,
             recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (period, release, geography, indicator))""",
+        # The only deletion the project makes: archived child-level workbooks past the home's
+        # retention (steps/retention.py), one row per file, recorded before the file goes; never contents.
+        """CREATE TABLE IF NOT EXISTS child_level_purges (
+            sha256 VARCHAR NOT NULL, suffix VARCHAR NOT NULL, file_name VARCHAR NOT NULL, size BIGINT NOT NULL,
+            received_at TIMESTAMP NOT NULL, purged_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL,
+            retention_days BIGINT NOT NULL, PRIMARY KEY (sha256, suffix))""",
+        # Who asked for the child behind a pseudonym, when and why (never the ID): steps/retention.py.
+        """CREATE TABLE IF NOT EXISTS child_lookups (
+            asked_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, os_user VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+            pseudonym VARCHAR NOT NULL, found BOOLEAN NOT NULL)""",
     ]
 
 
