@@ -36,8 +36,9 @@ def _import(args: argparse.Namespace, home: DataHome) -> int:
                 refused.append(str(exc))
                 outcome = "refused"
             progress(Progress(done + 1, len(args.files), Path(name).name, finished=outcome))
-    for line in said:
-        show(line)
+    for summary in said:  # a summary line, then one `warning:` line for each thing left out
+        for line in summary.splitlines():
+            show(line)
     for line in refused:
         show(line, file=sys.stderr)
     return FINDINGS if refused else OK
