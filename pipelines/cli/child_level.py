@@ -38,8 +38,7 @@ def add_child_lookup(commands: Commands) -> None:
 
 
 def _purge(args: argparse.Namespace, home: DataHome) -> int:
-    from pipelines.derive.settings import ChildLevelSettingsError
-    from pipelines.steps.retention import purge
+    from pipelines.steps.retention import ChildLevelSettingsError, purge
 
     try:
         summary = purge(home, args.who or getpass.getuser())

@@ -17,6 +17,7 @@ REPROCESS_JOB = "reprocess_month"
 # The run's first failed step and the first line of its error, for `csc-returns run` to report
 # (and a steward to see among the run's tags).
 FAILURE_TAG = "csc/failure"
+FAILURE_TAG_CHARS = 500  # one line: a step, an error and the file it names (a path can be long)
 # The months of a run refused because every return was held back (comma-separated): the data did
 # not pass, the run did its job, so `csc-returns run` says findings (exit 1), not a failed run.
 HELD_BACK_TAG = "csc/held-back-entirely"
@@ -34,7 +35,7 @@ def tag_the_first_failure(context: dg.HookContext) -> None:
     lines = (text or "").strip().splitlines()
     named = "" if isinstance(error, dg.Failure) or error is None else f"{type(error).__name__}: "
     said = f"{named}{lines[0]}" if lines else named.rstrip(": ") or "failed"
-    context.instance.add_run_tags(context.run_id, {FAILURE_TAG: f"{context.op.name}: {said}"[:200]})
+    context.instance.add_run_tags(context.run_id, {FAILURE_TAG: f"{context.op.name}: {said}"[:FAILURE_TAG_CHARS]})
 
 
 monthly_release_job = dg.define_asset_job(

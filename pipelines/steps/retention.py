@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.derive.settings import RETENTION, SETTINGS_FILE, retention_days
+from pipelines.derive.settings import ChildLevelSettingsError as ChildLevelSettingsError  # the CLI's refusal
 from pipelines.home import DataHome
 from pipelines.home.durable import crash_point, fsync_directory
 from pipelines.home.lock import writer_lock
