@@ -8,7 +8,6 @@ import datetime as dt
 import stat
 
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
@@ -16,6 +15,7 @@ from pipelines.ingest.arrivals import read_contents
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
 from pipelines.steps.steward import waive
 from tests.conftest import write_return
+from tests.identifying_search import found, identifying_values, stored_text
 
 
 @pytest.fixture(scope="module")
@@ -58,26 +58,11 @@ def test_nothing_identifying_reaches_the_warehouse_the_lake_or_the_reports(home,
     months = _land(home, synthetic, messy=True, seed=4)
     validate_months(home, months, engine="pandas")
     store_accepted_months(home, months)
-    rows = [row for rows in synthetic.lists.values() for row in rows]
-    secrets = {str(row["Child Unique ID"]) for row in rows if len(str(row["Child Unique ID"])) >= 7}
-    births = {row["Date of Birth"] for row in rows}
-    secrets |= {d.isoformat() for d in births} | {d.strftime("%d/%m/%Y") for d in births}
-    secrets |= {row["Allocated Worker"] for row in rows}
-    assert len(secrets) > 100
-    texts = []
-    for path in home.root.rglob("*"):
-        if not path.is_file() or path.relative_to(home.root).parts[0] in ("archive", "landing"):
-            continue  # the raw workbook is kept there by design, owner-only
-        texts.append(path.read_bytes().decode("latin-1"))
-        if path.suffix == ".parquet":
-            texts.append(pq.read_table(path).to_pandas().to_csv())
-        if path.suffix == ".duckdb":
-            with duckdb.connect(str(path), read_only=True) as connection:
-                for (table,) in connection.sql("show tables").fetchall():
-                    texts.append(connection.sql(f'select * from "{table}"').df().to_csv())
-    everything = "\n".join(texts)
+    ids, others = identifying_values(synthetic.lists)
+    assert len(ids | others) > 100
+    everything = stored_text(home.root)
     assert "E06000009" in everything  # the search reads what is stored
-    assert sorted(s for s in secrets if s in everything) == []
+    assert found(ids, others, everything) == []
 
 
 def _typed_and_workbook(home, synthetic, cla_off_by: int) -> list[str]:

@@ -5,34 +5,18 @@ Dagster's own storage (its event log decoded from SQLite)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import dagster as dg
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 from orchestration_support import run_config
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.home import DataHome
 from pipelines.reference import import_demo_reference
+from tests.identifying_search import found, identifying_values, stored_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster")]
 MONTH = "2023-12"
-
-
-def _decoded(path) -> str:
-    if path.suffix == ".parquet":
-        return pq.read_table(path).to_pandas().to_csv()
-    if path.suffix == ".duckdb":
-        with duckdb.connect(str(path), read_only=True) as connection:
-            tables = [t for (t,) in connection.sql("show tables").fetchall()]
-            return "\n".join(connection.sql(f'select * from "{t}"').df().to_csv() for t in tables)
-    if path.suffix == ".db":
-        with sqlite3.connect(path) as connection:
-            tables = [t for (t,) in connection.execute("select name from sqlite_master where type = 'table'")]
-            return "\n".join(str(connection.execute(f'select * from "{t}"').fetchall()) for t in tables)
-    return path.read_bytes().decode("latin-1")
 
 
 def test_a_month_derived_from_a_workbook_is_materialised_and_nothing_identifying_is_kept(tmp_path):
@@ -56,23 +40,10 @@ def test_a_month_derived_from_a_workbook_is_materialised_and_nothing_identifying
         ).fetchall()
     assert (cla, status) == (synthetic.truth[MONTH]["cla"], "accepted")
 
-    rows = [row for rows in synthetic.lists.values() for row in rows]
-    secrets = {str(row["Child Unique ID"]) for row in rows if len(str(row["Child Unique ID"])) >= 7}
-    births = {row["Date of Birth"] for row in rows}
-    secrets |= {d.isoformat() for d in births} | {d.strftime("%d/%m/%Y") for d in births}
-    secrets |= {row["Allocated Worker"] for row in rows} | {
-        row["Allocated Worker"].replace(" ", "\u00a0", 1) for row in rows
-    }
-    searched = [home.root, tmp_path / "dagster"]
-    texts = [
-        _decoded(path)
-        for folder in searched
-        for path in folder.rglob("*")
-        if path.is_file() and path.relative_to(tmp_path).parts[:2] not in (("home", "archive"), ("home", "landing"))
-    ]
-    everything = "\n".join(texts)
+    ids, others = identifying_values(synthetic.lists)
+    everything = stored_text(home.root, tmp_path / "dagster")
     assert "received_returns" in everything and "E06000009" in everything  # the search reads what is stored
-    assert sorted(s for s in secrets if s in everything) == []
+    assert found(ids, others, everything) == []
 
 
 def test_a_typed_return_differing_from_its_records_fails_the_reconciliation_check_and_is_held_back(tmp_path):
