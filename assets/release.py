@@ -96,6 +96,22 @@ def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
         "revisions": dg.MetadataValue.int(summary.revisions),
         "held_back": dg.MetadataValue.text(", ".join(summary.held_back) or "none"),
         "files": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in summary.files)),
+        **_audit_metadata(summary.audit),
+    }
+
+
+def _audit_metadata(summary: dict) -> dict[str, dg.MetadataValue]:
+    """The attacker's audit of the month (`audit.Audit.summary`): counts and a width, never a figure."""
+    if not summary:
+        return {}
+    width = summary.get("narrowest_interval_width")
+    return {
+        "audit_cells_audited": dg.MetadataValue.int(int(summary["cells_audited"])),
+        "audit_narrowest_interval_width": dg.MetadataValue.text("none" if width is None else str(width)),
+        "audit_protected": dg.MetadataValue.bool(bool(summary["protected"])),
+        "audit_identities_broken_by_real_figures": dg.MetadataValue.int(
+            int(summary["identities_broken_by_real_figures"])
+        ),
     }
 
 
@@ -110,15 +126,18 @@ def _release_metadata(summary) -> dict[str, dg.MetadataValue]:
     ),
 )
 def release_screen(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource):
-    from pipelines.steps.monthly import screen_published
+    from pipelines.steps.monthly import published_audits, screen_published
 
-    screened = screen_published(data_home.home(), list(context.partition_keys))
+    months = list(context.partition_keys)
+    screened = screen_published(data_home.home(), months)
+    audits = published_audits(data_home.home(), months)
     results = {
         month: dg.AssetCheckResult(
             passed=not findings,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
-                "screen_findings": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in findings) or "none")
+                "screen_findings": dg.MetadataValue.md("\n".join(f"- {markdown_text(f)}" for f in findings) or "none"),
+                **_audit_metadata(audits.get(month, {})),
             },
         )
         for month, findings in screened.items()

@@ -8,7 +8,7 @@ decides the text of every cell. The register is laid out once per publication (`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from operator import itemgetter
@@ -161,9 +161,11 @@ def release_rows(
     register: pd.DataFrame | Geographies,
     values: pd.DataFrame,
     earlier: EarlierFigures = NOTHING_EARLIER,
+    withheld: Collection[Cell] = (),
 ) -> MonthRelease:
     """EES rows for England, each region and each authority of the register, with disclosure
-    control that also takes account of what earlier releases of the month (`earlier`) disclosed."""
+    control that also takes account of what earlier releases of the month (`earlier`) disclosed,
+    and withholds `withheld` besides (the complements the attacker's audit chose: `audit.protect`)."""
     geographies = register if isinstance(register, Geographies) else Geographies.of(register)
     catalogue = _catalogue()
     codes = [str(code) for code in values["la_code"]]
@@ -212,7 +214,13 @@ def release_rows(
 
     try:
         cells = publishable_cells(
-            counts, totals, catalogue.pairs, catalogue.derived, rounded={ENGLAND_CODE, *region_codes}, earlier=earlier
+            counts,
+            totals,
+            catalogue.pairs,
+            catalogue.derived,
+            rounded={ENGLAND_CODE, *region_codes},
+            earlier=earlier,
+            withheld=withheld,
         )
     except UnprotectableTotal as exc:  # blocks the release: nothing of the month is built
         return MonthRelease([], notes, [*problems, f"{month}: {exc}"], pd.DataFrame(columns=list(DISCLOSED_COLUMNS)))

@@ -527,25 +527,143 @@ def protect(
     layout: Layout, earlier: Iterable[MonthRelease], release: MonthRelease, ceiling: Ceiling = catalogue_ceiling
 ) -> tuple[MonthRelease, Audit]:
     """`release` with further cells withheld (complementary suppression) until the audit, over every
-    earlier release and this one, passes; and that audit. `Unprotectable` (one line) when no cell of
-    this release is left that could protect a withheld figure.
+    earlier release within reach of it and this one, passes; and that audit. `Unprotectable` (one
+    line) when no cell of this release is left that could protect a withheld figure
+    (`Protection.protect`)."""
+    near = [before for before in earlier if within_reach(before.month, release.month)]
+    return Protection(layout, near, ceiling).protect(release)
 
-    For each withheld figure the audit pins, the candidates are the figures this release alone printed
-    in the identities of its group (those holding it first, an authority's before a total, the
-    smallest non-zero first); the first whose withholding protects it, or at least widens its interval,
-    is kept (the nearest, if none widens it alone), and the next is tried."""
-    auditor = Auditor(layout, ceiling)
-    for before in earlier:
-        if within_reach(before.month, release.month):
-            auditor.add(before)
-    public_before = set(auditor.state.bounds)
-    auditor.add(release)
-    while True:
-        result = auditor.audit(release.month)
-        if not result.failures:
-            return auditor.state.latest[release.month], result
-        for failure in result.failures:
-            _protect_one(auditor, failure, release.month, public_before)
+
+class Protection:
+    """Complementary suppression release after release, over one attacker who holds `earlier` (every
+    earlier release, in the order they were made) and each release protected and published since: the
+    attacker's constraints are built once for a range of months, not once a month."""
+
+    def __init__(self, layout: Layout, earlier: Iterable[MonthRelease], ceiling: Ceiling = catalogue_ceiling) -> None:
+        self.layout, self.ceiling = layout, ceiling
+        self.releases = list(earlier)
+        self._auditor: Auditor | None = None
+
+    def _attacker(self) -> Auditor:
+        if self._auditor is None:
+            self._auditor = Auditor(self.layout, self.ceiling)
+            for before in self.releases:
+                self._auditor.add(before)
+        return self._auditor
+
+    def protect(self, release: MonthRelease) -> tuple[MonthRelease, Audit]:
+        """`release` with further cells withheld until the audit passes, and that audit; the attacker
+        then holds it. First the cheap pass (`_withhold_partners`: a partner through each identity that
+        alone pins a figure), then, for the figures still pinned, the search (`_protect_one`)."""
+        auditor = self._attacker()
+        self._auditor = None  # rebuilt from `releases` if this month is refused
+        public_before = set(auditor.state.bounds)
+        auditor.add(release)
+        partners_tried = False
+        while True:
+            result = auditor.audit(release.month)
+            if not result.failures:
+                break
+            if not partners_tried:
+                partners_tried = True
+                if _withhold_partners(auditor, result.failures, release.month, public_before):
+                    continue
+            for failure in result.failures:
+                _protect_one(auditor, failure, release.month, public_before)
+        protected = auditor.state.latest[release.month]
+        self._auditor = auditor
+        self.releases.append(protected)
+        return protected, result
+
+    def published(self, release: MonthRelease) -> Audit:
+        """The month as it is published after all (the release code may withhold more than `protect`
+        chose: the rules protect its complements in turn; never less): the attacker holds that, and its
+        audit (withholding more only widens every interval, so it passes too)."""
+        auditor = self._attacker()
+        holds = auditor.state.latest[release.month]
+        for cell in sorted(holds.published - release.published):
+            auditor.withhold(release.month, cell)
+        self.releases[-1] = auditor.state.latest[release.month]
+        return auditor.audit(release.month)
+
+    def audit(self, month: str) -> Audit:
+        """The audit of `month` as the attacker stands now (after later months of a range, say)."""
+        return self._attacker().audit(month)
+
+
+def _withhold_partners(
+    auditor: Auditor, failures: Sequence[Interval], month: str, public_before: set[Variable]
+) -> bool:
+    """The cheap pass before any search, secondary suppression over every declared identity: from each
+    pinned figure, every identity instance that holds a withheld figure and no other (an equality), or
+    that alone keeps 0 or 6 out of it (an inequality), loses one partner of this release (an
+    authority's before a total, the smallest non-zero first), which is then followed in turn. Whether
+    anything was withheld."""
+    targets = {failure.cell for failure in failures}
+    queue = sorted(targets)
+    seen = set(queue)
+    withheld = False
+    while queue:
+        hidden = queue.pop()
+        for key in list(auditor.by_variable.get(hidden, ())):
+            constraint = auditor.constraints.get(key)
+            if constraint is None or key[0] == "rate" or hidden not in constraint.terms:
+                continue
+            others = [v for v in constraint.terms if v != hidden and constraint.terms[v]]
+            exact = constraint.lower is not None and constraint.lower == constraint.upper
+            if hidden in targets or not exact:
+                if not _pins(auditor, constraint, hidden):
+                    continue
+            elif any(v not in auditor.state.bounds for v in others):
+                continue  # a complement with another unknown beside it
+            partners = [
+                v
+                for *_, v in sorted(
+                    (v[1] in auditor.layout.rounded, v[3] == 0, v[3], v)
+                    for v in others
+                    if v[0] == month and v in auditor.state.bounds and v not in public_before
+                )
+            ]
+            if not partners:
+                continue  # nothing of this release left in it: the search decides
+            chosen = partners[0]
+            for partner in partners:  # the first that frees it (a stock, where the stock moved against it)
+                undo = auditor.withhold(month, (partner[1], partner[2]))
+                frees = not _pins(auditor, constraint, hidden)
+                undo()
+                if frees:
+                    chosen = partner
+                    break
+            auditor.withhold(month, (chosen[1], chosen[2]))
+            withheld = True
+            if chosen not in seen:
+                seen.add(chosen)
+                queue.append(chosen)
+    return withheld
+
+
+def _pins(auditor: Auditor, constraint: _Constraint, target: Variable) -> bool:
+    """Whether this constraint alone, its other figures anywhere within their bounds, keeps 0 or 6
+    out of the target's interval."""
+    coefficient = constraint.terms[target]
+    if not coefficient:
+        return False
+    least_of_others: Number = 0
+    most_of_others: Number = 0
+    for variable, c in constraint.terms.items():
+        if variable == target:
+            continue
+        low, high = auditor.bounds_of(variable)
+        least_of_others += min(c * low, c * high)
+        most_of_others += max(c * low, c * high)
+    low_side = None if constraint.lower is None else Fraction(constraint.lower - most_of_others)
+    high_side = None if constraint.upper is None else Fraction(constraint.upper - least_of_others)
+    if coefficient < 0:
+        low_side, high_side = (None if high_side is None else -high_side), (None if low_side is None else -low_side)
+    bound = Fraction(-coefficient if coefficient < 0 else coefficient)
+    least = None if low_side is None else low_side / bound
+    most = None if high_side is None else high_side / bound
+    return (least is not None and least > PROTECTED_BELOW) or (most is not None and most < PROTECTED_ABOVE)
 
 
 def within_reach(month: str, released: str) -> bool:

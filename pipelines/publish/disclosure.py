@@ -170,14 +170,18 @@ def suppressed_counts(
     totals: Sequence[Total],
     pairs: Sequence[tuple[str, str]],
     earlier: EarlierFigures = NOTHING_EARLIER,
+    withheld: Collection[Cell] = (),
 ) -> set[Cell]:
     """The count cells to publish as `c` (primary, differencing and secondary suppression).
 
     `earlier` is what earlier releases of the month disclosed: a cell they published with its
     figure now is public whatever this release prints, and one they withheld stays withheld.
+    `withheld` are cells withheld from the start besides the small counts: the complements the
+    attacker's audit chose (`audit.protect`), which the rules below then protect like any other.
     """
     known = earlier.known(counts)
     suppressed = {cell for cell, value in counts.items() if is_small(value)} | (earlier.still_withheld(counts) - known)
+    suppressed |= {cell for cell in withheld if counts.get(cell) is not None} - known
 
     def public(cell: Cell) -> bool:
         return cell not in suppressed or cell in known
@@ -278,13 +282,14 @@ def publishable_cells(
     derived: Iterable[Derived],
     rounded: set[str],
     earlier: EarlierFigures = NOTHING_EARLIER,
+    withheld: Collection[Cell] = (),
 ) -> dict[Cell, str]:
     """Published text for every count and derived cell of the table.
 
     `rounded` names the geographies (regions, England) whose counts are rounded to 10; `earlier`
-    is what earlier releases of the month disclosed (`suppressed_counts`).
+    is what earlier releases of the month disclosed, `withheld` the audit's complements (`suppressed_counts`).
     """
-    suppressed = suppressed_counts(counts, totals, pairs, earlier)
+    suppressed = suppressed_counts(counts, totals, pairs, earlier, withheld)
     cells: dict[Cell, str] = {}
     for cell, value in counts.items():
         geography = cell[0]

@@ -2,8 +2,9 @@
 folder and its destination.
 
 The steps, each in its module: the publication guard (`guard.py`); what the release reads
-(`inputs.py`); each month's rows with disclosure control (`assembly.py`); the series and its
-revisions (`series.py`); disclosure across releases (`across_releases.py`); the files of every
+(`inputs.py`); each month's rows with disclosure control (`assembly.py`); disclosure across releases
+and the attacker's audit over every release (`across_releases.py`, `audit.py`); the series and its
+revisions (`series.py`); the files of every
 format (`formats/`); the screen (`screener.py`); the staging folder and the swap (`folder.py`);
 the destination (`destinations.py`). The publish folder is the record of what has been
 published, and a release rewrites only the files whose bytes change: a month published again
@@ -12,6 +13,7 @@ with the same figures rewrites nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,13 +21,18 @@ import pandas as pd
 
 from pipelines.home import DataHome
 from pipelines.home.durable import crash_point
-from pipelines.publish import folder
-from pipelines.publish.across_releases import record_releases, stale_totals
+from pipelines.publish import audit, folder
+from pipelines.publish.across_releases import (
+    protected_months,
+    read_record_for_audit,
+    record_releases,
+    stale_totals,
+)
 from pipelines.publish.assembly import Geographies, MonthRelease, release_rows
 from pipelines.publish.dataset import PublishSettings
 from pipelines.publish.destinations import Destination, DestinationError, FolderDestination
 from pipelines.publish.ees import LOCAL_AUTHORITY, MONTH_PATTERN, SUPPRESSED, month_words
-from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file
+from pipelines.publish.files import REVISIONS_FILE, SERIES_FILE, release_file, release_metadata
 from pipelines.publish.formats import FORMATS, Publication, ReleasedMonth
 from pipelines.publish.guard import guard_blockers_by_month, refusal
 from pipelines.publish.inputs import ReleaseInputs, read_inputs
@@ -50,8 +57,9 @@ class ReleaseSummary:
     held_back: list[str]
     screen_passed: bool
     screen_findings: list[str] = field(default_factory=list)
-    refusal: str = ""  # why the month was not published at all (the guard, nothing accepted)
+    refusal: str = ""  # why the month was not published at all (the guard, nothing accepted, the audit)
     nothing_accepted: bool = False  # refused because every return of the month is held back: findings, not a failure
+    audit: dict[str, object] = field(default_factory=dict)  # the attacker's audit (`audit.Audit.summary`): no figure
 
 
 def publish_month(
@@ -92,7 +100,7 @@ def publish_months(
         return list(summaries.values())
     register = _register(home)
     geographies = Geographies.of(register)
-    inputs, stale = _read_months(home, wanted, geographies)
+    inputs, stale, record = _read_months(home, wanted, geographies)
     for month in wanted:
         if isinstance(inputs[month], str):
             summaries[month].refusal = str(inputs[month])
@@ -102,7 +110,26 @@ def publish_months(
         return list(summaries.values())
     read = {month: month_inputs for month, month_inputs in inputs.items() if isinstance(month_inputs, ReleaseInputs)}
     built = {month: release_rows(month, geographies, read[month].values, read[month].earlier) for month in wanted}
-    release = _Release(home, register, geographies, read, built, stale, settings)
+    # The attacker's audit over every release on the record: the cells it withholds besides, before any file.
+    audits: dict[str, audit.Audit] = {}
+    decided = protected_months(
+        geographies,
+        record,
+        built,
+        lambda month, withheld: release_rows(
+            month, geographies, read[month].values, read[month].earlier, withheld=withheld
+        ),
+    )
+    for month, outcome in decided.items():
+        if isinstance(outcome, str):
+            summaries[month].refusal = outcome
+            del built[month]
+        else:
+            built[month], audits[month] = outcome.release, outcome.audit
+    wanted = [month for month in wanted if not summaries[month].refusal]
+    if not wanted:
+        return list(summaries.values())
+    release = _Release(home, register, geographies, read, built, stale, settings, audits)
 
     if release.publish(wanted, summaries) or len(wanted) == 1:
         _send(send_to, home, wanted, summaries)
@@ -147,6 +174,7 @@ class _Release:
     built: dict[str, MonthRelease]
     stale_totals: set[tuple[str, str, str]]
     settings: PublishSettings
+    audits: dict[str, audit.Audit] = field(default_factory=dict)
 
     def publish(self, months: list[str], summaries: dict[str, ReleaseSummary]) -> bool:
         """Replace the months in the series in order, write every format into a staging copy of the
@@ -190,6 +218,7 @@ class _Release:
         summary.la_rows = sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows)
         summary.revisions = len(revised)
         summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
+        summary.audit = self.audits.get(month, audit.Audit()).summary()
         if summary.revisions:
             notes.append(
                 f"{summary.revisions} published figure(s) for {month_words(month)} revised after "
@@ -205,6 +234,7 @@ class _Release:
             la_rows=summary.la_rows,
             suppressed_cells=summary.suppressed_cells,
             revisions=summary.revisions,
+            audit=summary.audit,
         )
 
     def _record(self, figures: dict[str, pd.DataFrame]) -> None:
@@ -240,15 +270,17 @@ def _refusals_of_the_guard(home: DataHome, months: list[str]) -> dict[str, str]:
 
 def _read_months(
     home: DataHome, months: list[str], geographies: Geographies
-) -> tuple[dict[str, ReleaseInputs | str], set[tuple[str, str, str]]]:
+) -> tuple[dict[str, ReleaseInputs | str], set[tuple[str, str, str]], list[audit.MonthRelease]]:
     """Each month's inputs to its release, in one connection (a month with nothing to publish: why),
-    and the regional and England sums over an authority's stale sum."""
+    the regional and England sums over an authority's stale sum, and every release on the record the
+    attacker's audit of the months holds."""
     if not home.warehouse.exists():
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
     try:
         with connect(home, read_only=True) as connection:
             inputs = read_inputs(connection, months, set(geographies.authorities))
-            return inputs, stale_totals(connection, geographies, rolling_sums())
+            record = read_record_for_audit(connection, months)
+            return inputs, stale_totals(connection, geographies, rolling_sums()), record
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
 
@@ -260,3 +292,17 @@ def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:
     return screen_releases(
         home.publish, {month: [release_file(month), SERIES_FILE] for month in months}, _register(home)
     )
+
+
+def published_audits(home: DataHome, months: list[str]) -> dict[str, dict]:
+    """The attacker's audit each month's release reported (`disclosure_audit` in its release.json;
+    empty when the month is not published, or was published before the release audited)."""
+    found: dict[str, dict] = {}
+    for month in months:
+        try:
+            reported = json.loads((home.publish / release_metadata(month)).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            reported = {}
+        summary = reported.get("disclosure_audit") if isinstance(reported, dict) else None
+        found[month] = summary if isinstance(summary, dict) else {}
+    return found

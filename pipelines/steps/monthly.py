@@ -267,6 +267,11 @@ def screen_published(home: DataHome, months: list[str]) -> dict[str, list[str]]:
     return release.screen_published(home, months)
 
 
+def published_audits(home: DataHome, months: list[str]) -> dict[str, dict]:
+    """The attacker's audit each month's release reported (its release.json; empty when none)."""
+    return release.published_audits(home, months)
+
+
 # What a run over the landing folder decides before it starts and reports when it ends
 # (`csc-returns run`, pipelines/orchestration/runner.py).
 

@@ -89,3 +89,27 @@ def record_disclosed(
             )
     finally:
         connection.unregister("release_figures")
+
+
+def disclosed_releases(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
+    """Every release of any of `months` on the record, in the order they were recorded (then by
+    month): (month, its figures as columns `DISCLOSED_COLUMNS`). What the attacker's audit holds."""
+    if not months or not has_table(connection, "disclosed_figures"):
+        return []
+    frame = connection.execute(
+        f"SELECT period, release, {', '.join(DISCLOSED_COLUMNS)}, "
+        "min(recorded_at) OVER (PARTITION BY period, release) AS first_recorded FROM disclosed_figures "
+        "WHERE list_contains(?, period) ORDER BY first_recorded, period, release, geography, indicator",
+        [list(months)],
+    ).df()
+    releases = []
+    for (month, _), figures in frame.groupby(["period", "release"], sort=False):
+        releases.append(
+            (
+                str(month),
+                figures[list(DISCLOSED_COLUMNS)]
+                .astype({"figure": "int64", "published": "bool"})
+                .reset_index(drop=True),
+            )
+        )
+    return releases

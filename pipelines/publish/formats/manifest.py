@@ -1,5 +1,6 @@
 """`manifest.json`, written last: every other file's path, sha256, size and row count, so a mirror can
-verify a download. Every file is hashed; a row count is taken from the previous manifest where the
+verify a download, and the attacker's audit of each month released (`disclosure_audits`: its
+summary, never a figure; a month keeps its latest release's). Every file is hashed; a row count is taken from the previous manifest where the
 file's hash is the one it listed (the same bytes have the same rows), else counted."""
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def files(month: str) -> list[str]:
 
 
 def write(folder: Path, publication: Publication) -> list[str]:
-    listed = _previous(folder / MANIFEST)
+    listed, audits = _previous(folder / MANIFEST)
+    audits.update({released.month: released.audit for released in publication.months})
     entries = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
         data = path.read_bytes()
@@ -34,12 +36,16 @@ def write(folder: Path, publication: Publication) -> list[str]:
         else:
             rows = len(parse_table(data, digest)[1])
         entries.append({"path": name, "sha256": digest, "bytes": len(data), "rows": rows})
-    return write_json(folder, MANIFEST, {"files": entries})
+    return write_json(folder, MANIFEST, {"files": entries, "disclosure_audits": dict(sorted(audits.items()))})
 
 
-def _previous(path: Path) -> dict[str, dict]:
-    """The previous release's entries by path (none when there is no readable manifest)."""
+def _previous(path: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The previous release's entries by path, and its audits by month (none when there is no readable
+    manifest)."""
     try:
-        return {entry["path"]: entry for entry in json.loads(path.read_text(encoding="utf-8"))["files"]}
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        files = {entry["path"]: entry for entry in previous["files"]}
     except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return {}
+        return {}, {}
+    audits = previous.get("disclosure_audits")
+    return files, dict(audits) if isinstance(audits, dict) else {}

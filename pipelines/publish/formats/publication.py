@@ -24,6 +24,7 @@ class ReleasedMonth:
     la_rows: int
     suppressed_cells: int
     revisions: int
+    audit: dict[str, object] = field(default_factory=dict)  # the attacker's audit's summary: no figure
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def metadata(released: ReleasedMonth) -> dict:
         "held_back": released.held_back,
         "suppressed_cells": released.suppressed_cells,
         "revisions": released.revisions,
+        "disclosure_audit": released.audit,
         "notes": released.notes,
     }
 
