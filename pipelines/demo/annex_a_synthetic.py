@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import holidays
 
+from pipelines.derive.months import EVENT_FIGURES, STOCK_FIGURES
 from schemas.month import Month
 
 SYNTHETIC = "SYNTHETIC"
@@ -90,24 +91,7 @@ HEADINGS: dict[int, list[str]] = {
     ],
 }
 SHEET_NAMES = {1: "List_1", 3: "List_3", 4: "List_4", 5: "List_5", 6: "List_6", 7: "List_7", 8: "List_8"}
-FIGURES = [
-    "contacts",
-    "referrals",
-    "re_referrals",
-    "referrals_to_assessment",
-    "assessments_completed",
-    "assessments_within_45wd",
-    "assessments_within_15wd",
-    "s47_enquiries",
-    "icpcs",
-    "icpcs_within_15wd",
-    "cp_plans_started",
-    "cla_started",
-    "cla_ceased",
-    "cp_plans",
-    "cla",
-    "cin",
-]
+FIGURES = [*EVENT_FIGURES, *STOCK_FIGURES]  # the monthly counts the truth gives (the 12-month sums follow)
 SHORT_BREAKS = ("V3", "V4")
 _STAFF = ["SYNTHETIC Worker Ada Quill", "SYNTHETIC Worker Bo Thimble", "SYNTHETIC Worker Cy Marrow"]
 
