@@ -81,9 +81,7 @@ def build_notification_sensors(
         description="Tells the home's channels (<home>/notify.toml) of returns held back and months published.",
     )
     def run_succeeded(context: dg.RunStatusSensorContext, data_home: DataHomeResource, reports: ReportsResource):
-        run = context.dagster_run
-        months = _months_of(context.partition_key)
-        notify_dagster_run(context.instance, run, _home_of(run, data_home), reports.ui(), context.log.info, months)
+        _tell(context, data_home, reports)
 
     @dg.run_failure_sensor(
         name=FAILURE_SENSOR,
@@ -92,8 +90,13 @@ def build_notification_sensors(
         description="Tells the home's channels (<home>/notify.toml) of a failed run or a refused release.",
     )
     def run_failed(context: dg.RunFailureSensorContext, data_home: DataHomeResource, reports: ReportsResource):
-        run = context.dagster_run
-        months = _months_of(context.partition_key)
-        notify_dagster_run(context.instance, run, _home_of(run, data_home), reports.ui(), context.log.info, months)
+        _tell(context, data_home, reports)
 
     return [run_succeeded, run_failed]
+
+
+def _tell(context: dg.RunStatusSensorContext, data_home: DataHomeResource, reports: ReportsResource) -> None:
+    """The run's word to the home's channels (once per run: the ledger decides)."""
+    run = context.dagster_run
+    months = _months_of(context.partition_key)
+    notify_dagster_run(context.instance, run, _home_of(run, data_home), reports.ui(), context.log.info, months)

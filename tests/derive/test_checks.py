@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-
-import openpyxl
 
 from pipelines.derive.months import derive_return
 from pipelines.ingest.annex_a import read_annex_a
+from tests.ingest.make_corpus import workbook_bytes_of
 
 NAME = "E06000009_annex_a_2024-01-31_SYNTHETIC.xlsx"
 D = dt.date
 
 
 def _read(sheets: dict[str, list[list]]):
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return read_annex_a(buffer.getvalue(), NAME, b"k" * 32)
+    return read_annex_a(workbook_bytes_of(sheets), NAME, b"k" * 32)
 
 
 def test_each_check_is_one_warning_per_list_naming_its_rows_and_no_child():

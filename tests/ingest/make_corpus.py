@@ -35,7 +35,8 @@ def _csv_text(rows: list[list[str]], line_end: str = "\n", delimiter: str = ",")
     return buffer.getvalue()
 
 
-def _workbook(sheets: dict[str, list[list[object]]]) -> openpyxl.Workbook:
+def workbook_of(sheets: dict[str, list[list[object]]]) -> openpyxl.Workbook:
+    """A workbook of these sheets (title: rows), in order, and nothing else."""
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)
     for title, rows in sheets.items():
@@ -43,6 +44,13 @@ def _workbook(sheets: dict[str, list[list[object]]]) -> openpyxl.Workbook:
         for row in rows:
             sheet.append(row)
     return workbook
+
+
+def workbook_bytes_of(sheets: dict[str, list[list[object]]]) -> bytes:
+    """`workbook_of(sheets)` as the bytes of an .xlsx file."""
+    buffer = io.BytesIO()
+    workbook_of(sheets).save(buffer)
+    return buffer.getvalue()
 
 
 def _typed(rows: list[list[str]]) -> list[list[object]]:
@@ -107,13 +115,13 @@ def write_corpus(folder: Path = CORPUS) -> list[Path]:
         (folder / name).write_bytes(content)
 
     typed = _typed(rows)
-    _workbook({"Return": [["SYNTHETIC monthly return"], ["Blackpool Council"], [], *typed]}).save(
+    workbook_of({"Return": [["SYNTHETIC monthly return"], ["Blackpool Council"], [], *typed]}).save(
         folder / "title-rows.xlsx"
     )
-    _workbook({"Notes": [["Read me first"], ["This workbook is SYNTHETIC."]], "Data": typed}).save(
+    workbook_of({"Notes": [["Read me first"], ["This workbook is SYNTHETIC."]], "Data": typed}).save(
         folder / "notes-sheet-first.xlsx"
     )
-    workbook = _workbook({"return": typed})
+    workbook = workbook_of({"return": typed})
     sheet = workbook["return"]
     period, percent = header.index("period") + 1, header.index("contacts_to_referral_percent") + 1
     for row in range(2, sheet.max_row + 1):
@@ -123,14 +131,14 @@ def write_corpus(folder: Path = CORPUS) -> list[Path]:
         rate = sheet.cell(row, percent)
         rate.value, rate.number_format = rate.value / 100, "0.0%"
     workbook.save(folder / "date-period-and-percent-format.xlsx")
-    workbook = _workbook({"return": typed})
+    workbook = workbook_of({"return": typed})
     rate_column = header.index("cla_rate_per_10k") + 1
     letter = openpyxl.utils.get_column_letter
     workbook["return"].cell(
         3, rate_column
     ).value = f"={letter(header.index('cla') + 1)}3/{letter(header.index('population_0_17') + 1)}3*10000"
     workbook.save(folder / "formula-without-value.xlsx")  # openpyxl saves formulas without cached values
-    _workbook({"Dashboard": _typed(_wide_rows(rows))}).save(folder / "wide-dashboard.xlsx")
+    workbook_of({"Dashboard": _typed(_wide_rows(rows))}).save(folder / "wide-dashboard.xlsx")
     write_zip_bomb(folder / "zip-bomb-small.xlsx", 120 * 1024 * 1024)
     return sorted(folder.iterdir())
 

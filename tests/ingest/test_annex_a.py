@@ -16,6 +16,7 @@ from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.derive.months import derive_return
 from pipelines.ingest.annex_a import folded, parse_dates, parse_ids, read_annex_a
 from pipelines.ingest.pseudonyms import ephemeral_key, pseudonyms
+from tests.ingest.make_corpus import workbook_bytes_of
 
 KEY = b"k" * 32
 NAME = "E06000009_annex_a_2024-01-31_SYNTHETIC.xlsx"
@@ -30,15 +31,7 @@ CONTACT_HEADINGS = [
 
 
 def _workbook(sheets: dict[str, list[list]]) -> bytes:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes_of(sheets)
 
 
 def _contacts(rows: list[list], headings: list[str] = CONTACT_HEADINGS, title: str = "List_1") -> bytes:
