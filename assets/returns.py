@@ -12,7 +12,9 @@ from assets.metadata import (
 )
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, ReportsResource, WarehouseWriterResource
+from pipelines.derive.reconcile import RULE as RECONCILIATION_RULE
 from pipelines.shown import markdown_text
+from pipelines.steps.child_level import explain_differences
 from pipelines.steps.monthly import archive_landing, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
@@ -170,5 +172,25 @@ def family_result(home, month: str, findings, reports: ReportsResource) -> dg.As
                 f"data_docs_{la_code}": dg.MetadataValue.url(url)
                 for la_code, url in reports.authority_pages(home, month, failing).items()
             },
+            **children_behind(home, month, findings),
         },
     )
+
+
+def children_behind(home, month: str, findings) -> dict:
+    """The reconciliation check's list of the pseudonymous children counted in each derived figure
+    that differs (`steps/child_level.explain_differences`): here and in `findings --explain` only."""
+    if findings.empty or not (findings["rule"] == RECONCILIATION_RULE).any():
+        return {}
+    explained = explain_differences(home, month, findings=findings)
+    return {
+        "children_behind_differences": dg.MetadataValue.json(
+            [
+                {
+                    **{k: record[k] for k in ("la_code", "figure", "typed", "derived", "extract_date", "note")},
+                    "children": [f"{child['pseudonym']} (list {child['list']})" for child in record["children"]],
+                }
+                for record in explained
+            ]
+        )
+    }

@@ -12,7 +12,9 @@ import pytest
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.ingest.arrivals import read_contents
+from pipelines.steps.child_level import explain_differences
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
+from pipelines.steps.retention import look_up_child
 from pipelines.steps.steward import waive
 from tests.conftest import write_return
 from tests.identifying_search import found, identifying_values, stored_text
@@ -51,7 +53,12 @@ def test_a_workbook_lands_and_its_derived_months_are_validated_and_stored(home, 
             assert row[figure] != row[figure] if value is None else row[figure] == value, (period, figure)
         assert row["population_0_17"] == 28630  # the demo reference's Blackpool estimate
         assert row["cla_rate_per_10k"] == pytest.approx(round(figures["cla"] / 28630 * 10000, 1))
-    assert not (home.root / "keys").exists()  # nothing pseudonymised is kept yet: no key made
+    # The pseudonymised rows are kept under the home's key, made on first use: owner-only both.
+    assert stat.S_IMODE(home.child_level_key.stat().st_mode) == 0o600
+    [kept] = list(home.child_level_rows.iterdir())
+    assert kept.name == archived.name.split(".")[0]
+    assert stat.S_IMODE(home.child_level_rows.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept.iterdir()} == {0o600}
 
 
 def test_nothing_identifying_reaches_the_warehouse_the_lake_or_the_reports(home, synthetic):
@@ -106,6 +113,58 @@ def test_a_typed_return_differing_from_its_records_is_held_back_until_waived(hom
     assert _reconciled(validations)["waived"].tolist() == [True]
     assert _stored(home)[("E06000009", "2023-12")]["cla"] == cla + 3
     assert waiver_id > 0
+
+
+def test_the_steward_lists_the_children_behind_a_difference_and_they_are_nowhere_else(home, synthetic):
+    import json
+    import subprocess
+    import sys
+
+    months = _typed_and_workbook(home, synthetic, 3)
+    validate_months(home, months, engine="pandas")
+    store_accepted_months(home, months)
+    cla = synthetic.truth["2023-12"]["cla"]
+    [explained] = explain_differences(home, "2023-12")
+    assert (explained["figure"], explained["typed"], explained["derived"]) == ("cla", str(cla + 3), str(cla))
+    assert explained["extract_date"] == "2024-01-31" and explained["workbook"] == synthetic.file_name
+    children = [child["pseudonym"] for child in explained["children"]]
+    assert len(children) == len(set(children)) == cla  # each child counted in the derived figure, once
+    assert {child["list"] for child in explained["children"]} == {8}
+    # The same list from the command line (text and JSON), never in the warehouse, lake or reports.
+    said = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "findings", "--month", "2023-12"]
+        + ["--explain", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert said.returncode == 0, said.stderr
+    assert json.loads(said.stdout) == [explained]
+    text = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--home",
+            str(home.root),
+            "findings",
+            "--month",
+            "2023-12",
+            "--explain",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert f"E06000009 2023-12 [cla]: typed {cla + 3}, derived {cla}" in text and children[-1] in text
+    # Pseudonyms are kept in the owner-only rows alone: in no other file of the home, decoded or not.
+    kept_rows = home.child_level_rows.name
+    assert all(child in stored_text(home.root) for child in children[:3])  # the search reads the kept rows
+    outside = stored_text(home.root, leave_out=("archive", "landing", kept_rows))
+    assert "E06000009" in outside and not [child for child in children if child in outside]
+
+    # Each is a child of list 8 of the workbook: the owner's look-up (reading the archive) finds its ID
+    # (and records the pseudonym asked, in child_lookups, by design).
+    list_8_ids = {str(row["Child Unique ID"]).strip() for row in synthetic.lists[8]}
+    assert look_up_child(home, children[0], "A Steward", "SYNTHETIC: cla differs") in list_8_ids
 
 
 def test_within_the_homes_tolerance_a_difference_is_a_warning_and_the_typed_return_accepted(home, synthetic):

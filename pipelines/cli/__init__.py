@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if (catalogue_problems := _catalogue_problems()) is not None:
         return catalogue_problems
     home = DataHome.resolve(environment.home_path(args.home, environment.current()))
+    from pipelines.ingest.pseudonyms import configure_key_file
+
+    configure_key_file(environment.child_level_key_file(environment.current()))  # the key kept outside the home
     try:
         return args.handler(args, home)
     except Exception as exc:

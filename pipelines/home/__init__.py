@@ -69,6 +69,11 @@ class DataHome:
         """The secret key of child-level pseudonyms, unless the operator keeps it elsewhere (CSC_CHILD_LEVEL_KEY)."""
         return self.root / "keys" / "child-level.key"
 
+    @property
+    def child_level_rows(self) -> Path:
+        """The pseudonymised rows of each child-level workbook, owner-only (store/child_rows.py), purged with it."""
+        return self.root / "child-level"
+
     def data_docs(self, month: str) -> Path:
         """Great Expectations' Data Docs of one month's validation."""
         return self.reports / "gx" / month
