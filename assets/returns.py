@@ -10,9 +10,9 @@ from assets.metadata import (
     month_check_results,
     report_link,
 )
+from pipelines.derive.reconcile import RULE as RECONCILIATION_RULE
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, ReportsResource, WarehouseWriterResource
-from pipelines.derive.reconcile import RULE as RECONCILIATION_RULE
 from pipelines.shown import markdown_text
 from pipelines.steps.child_level import explain_differences
 from pipelines.steps.monthly import archive_landing, stored_findings, validate_months

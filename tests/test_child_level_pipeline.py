@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.ingest.arrivals import read_contents
-from pipelines.steps.child_level import explain_differences
+from pipelines.steps.child_level import explain_differences, state_landed_workbooks
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
 from pipelines.steps.retention import look_up_child
 from pipelines.steps.steward import waive
@@ -194,6 +194,36 @@ def test_a_workbook_naming_no_authority_is_kept_with_one_finding_and_nothing_der
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
         rules = [r for (r,) in connection.sql("select rule from findings").fetchall()]
     assert "file_unreadable" in rules and "child_level_authority_unknown" in rules
+
+
+def test_a_workbook_stating_neither_authority_nor_date_is_given_them_by_the_operator(home, synthetic):
+    import subprocess
+    import sys
+
+    (home.landing / "annex_a.xlsx").write_bytes(workbook_bytes(synthetic, front_sheet=False))
+    [archived] = archive_landing(home)  # first seen without them: kept, nothing derived
+    assert archived.periods == ()
+    # `run --la-code --extract-date` gives them (the step it calls first), and the version is read again.
+    given = state_landed_workbooks(home, "E06000009", synthetic.extract_date)
+    assert given == ["annex_a.xlsx"]
+    [archived] = archive_landing(home)
+    assert archived.periods == tuple(synthetic.truth) and archived.readable
+    validate_months(home, list(synthetic.truth), engine="pandas")
+    store_accepted_months(home, list(synthetic.truth))
+    assert _stored(home)[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"]
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        rules = [r for (r,) in connection.sql("select rule from findings where period is null").fetchall()]
+    assert "child_level_authority_unknown" not in rules  # the file's own findings replaced
+    # A workbook that states both is not given them; the command line refuses a date it cannot read.
+    (home.landing / synthetic.file_name).write_bytes(workbook_bytes(synthetic))
+    assert "annex_a.xlsx" in state_landed_workbooks(home, "E06000009", synthetic.extract_date)
+    assert synthetic.file_name not in state_landed_workbooks(home, "E06000009", synthetic.extract_date)
+    refused = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run", "--extract-date", "31/01/2024"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "is not a date written YYYY-MM-DD" in refused.stderr
 
 
 def test_the_landing_sensor_sees_the_months_a_workbook_covers(home, synthetic):

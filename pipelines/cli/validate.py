@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from dataclasses import asdict
 
-from pipelines.cli.common import Commands, command, show
+from pipelines.cli.common import Commands, command, day, show
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
 from pipelines.steps.validate_files import validate_files
@@ -23,17 +22,10 @@ def add_validate(commands: Commands) -> None:
     )
     validate.add_argument(
         "--extract-date",
-        type=_day,
+        type=day,
         metavar="YYYY-MM-DD",
         help="the extract date of a child-level workbook that states it neither on a front sheet nor in its name",
     )
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
 
 
 def _validate(args: argparse.Namespace, home: DataHome) -> int:

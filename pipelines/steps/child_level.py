@@ -38,7 +38,7 @@ from pipelines.ingest.pseudonyms import ephemeral_key, home_key
 from pipelines.ingest.readers import ParsedReturn, empty_frame, parse_table
 from pipelines.ingest.received import ReceivedMonth
 from pipelines.reference import Reference, load_reference
-from pipelines.store.child_rows import keep_rows, read_rows
+from pipelines.store.child_rows import keep_rows, read_rows, state, stated
 from pipelines.validate.month import HELD_BACK, MonthValidation
 from pipelines.validate.waivers import match_waivers, unwaived_errors
 from schemas.catalogue import all_columns, derived_indicators
@@ -52,10 +52,50 @@ def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
     if file_name.lower().endswith(CHILD_LEVEL_SUFFIXES):
         data = verified_archive_path(home, sha256, file_name).read_bytes()
         if holds_annex_a_lists(data):
-            read = read_annex_a(data, file_name, home_key(home))
+            read = read_annex_a(data, file_name, home_key(home), *stated(home, sha256))
             keep_rows(home, sha256, read)
             return derived_as_return(data, file_name, load_reference(home), read)
     return read_archived(home, sha256, file_name)
+
+
+def state_landed_workbooks(home: DataHome, la_code: str | None, extract_date: dt.date | None) -> list[str]:
+    """Give `la_code` and `extract_date` (`run --la-code --extract-date`) to each child-level workbook
+    in the landing folder that states its authority or extract date neither on a front sheet nor in
+    its name; a version already registered without them is read again and registered with its
+    months. The names of the workbooks given them."""
+    from pipelines.ingest.archive import sha256_of
+    from pipelines.ingest.arrivals import contents_of, scan_landing
+    from pipelines.store.received import RecordedVersion, update_version
+    from pipelines.store.warehouse import connect
+    from pipelines.validate.month import file_findings
+
+    if la_code is None and extract_date is None:
+        return []
+    files, _ = scan_landing(home)
+    given = []
+    for path in files:
+        if path.is_symlink() or not path.name.lower().endswith(CHILD_LEVEL_SUFFIXES):
+            continue
+        data = path.read_bytes()
+        if not holds_annex_a_lists(data):
+            continue
+        unstated = read_annex_a(data, path.name, ephemeral_key())
+        if unstated.la_code is not None and unstated.extract_date is not None:
+            continue  # it states both: what the operator gives serves only where it does not
+        sha256 = sha256_of(path)
+        state(home, sha256, la_code, extract_date)
+        given.append(path.name)
+        if not home.warehouse.exists():
+            continue
+        with connect(home) as connection:
+            registered = connection.execute(
+                "SELECT 1 FROM received_files WHERE sha256 = ? AND file_name = ?", [sha256, path.name]
+            ).fetchall()
+            if registered:  # seen before without them: read again, registered with its months
+                parsed = read_version(home, sha256, path.name)
+                version = RecordedVersion(contents_of(parsed).months, parsed.readable)
+                update_version(connection, path.name, sha256, version, file_findings(parsed, sha256))
+    return given
 
 
 def with_reconciliation(

@@ -85,10 +85,41 @@ def read_rows(home: DataHome, sha256: str, file_name: str) -> ChildLevel | None:
 
 
 def delete_rows(home: DataHome, sha256: str) -> bool:
-    """Delete the kept rows of a purged version; whether there were any."""
+    """Delete the kept rows of a purged version (and what the operator stated of it); whether there were any."""
     folder = home.child_level_rows / sha256
+    _stated_path(home, sha256).unlink(missing_ok=True)
     if not folder.exists():
         return False
     shutil.rmtree(folder)
     fsync_directory(home.child_level_rows)
     return True
+
+
+def _stated_path(home: DataHome, sha256: str):
+    return home.child_level_rows / f"{sha256}.stated.json"
+
+
+def state(home: DataHome, sha256: str, la_code: str | None, extract_date: dt.date | None) -> None:
+    """Record the authority and extract date the operator gave (`run --la-code --extract-date`) for the
+    version `sha256`, a workbook stating neither: every later read of it uses them."""
+    home.child_level_rows.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    path = _stated_path(home, sha256)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.incoming")
+    text = json.dumps({"la_code": la_code, "extract_date": extract_date.isoformat() if extract_date else None})
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    fsync_directory(path.parent)
+
+
+def stated(home: DataHome, sha256: str) -> tuple[str | None, dt.date | None]:
+    """(authority, extract date) the operator stated for the version; (None, None) when none."""
+    path = _stated_path(home, sha256)
+    if not path.exists():
+        return None, None
+    given = json.loads(path.read_text(encoding="utf-8"))
+    day = given.get("extract_date")
+    return given.get("la_code"), dt.date.fromisoformat(day) if day else None
