@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from pipelines.cli.common import Commands, command, day, show
+from pipelines.cli.common import Commands, command, day, say, show
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
 from pipelines.steps.validate_files import validate_files
@@ -29,7 +29,12 @@ def add_validate(commands: Commands) -> None:
 
 
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
-    checked = validate_files(home, args.files, args.la_code, args.extract_date)
+    from pipelines.derive.settings import ChildLevelSettingsError
+
+    try:
+        checked = validate_files(home, args.files, args.la_code, args.extract_date)
+    except ChildLevelSettingsError as exc:  # the home's child-level.toml: its tolerances apply here too
+        return say(str(exc))
     if args.json:
         # "notes" stays for scripts that read it; always empty since history is read from the
         # readers' snapshot (a busy warehouse was its only note). "rows": the return derived from

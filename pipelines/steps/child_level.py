@@ -28,7 +28,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipelines.derive.months import derive_return, figure_members
+from pipelines.derive.months import FIGURES, derive_return, figure_members
 from pipelines.derive.reconcile import RULE, extract_named, reconcile
 from pipelines.derive.settings import ReconciliationSettings
 from pipelines.home import DataHome
@@ -166,6 +166,33 @@ def with_reconciliation(
     returns["warnings"] = returns["warnings"] + returns["la_code"].map(warnings).fillna(0).astype("int64")
     returns["status"] = np.where(returns["errors"] > 0, HELD_BACK, returns["status"])
     return dataclasses.replace(validation, findings=findings, returns=returns)
+
+
+def derived_rows(received: list[ReceivedMonth]) -> pd.DataFrame:
+    """Every return derived from a child-level workbook of the months (`derived_returns`): its
+    authority, month, extract date, workbook, whether it is the month's current return, its counts."""
+    frames = []
+    for month in received:
+        current = set(zip(month.values["la_code"], month.values["sha256"])) if not month.values.empty else set()
+        for file in month.files:
+            if not file.parsed.child_level:
+                continue
+            rows = file.parsed.values.loc[file.in_month(month.month).to_numpy(dtype=bool)]
+            counts = rows.reindex(columns=FIGURES).apply(pd.to_numeric, errors="coerce").astype("float64")
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "la_code": rows["la_code"].astype(str),
+                        "period": month.month,
+                        "extract_date": file.parsed.extract_date.isoformat() if file.parsed.extract_date else None,
+                        "sha256": file.sha256,
+                        "file": file.file_name,
+                        "current": [(code, file.sha256) in current for code in rows["la_code"]],
+                    }
+                ).join(counts)
+            )
+    columns = ["la_code", "period", "extract_date", "sha256", "file", "current", *FIGURES]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def derived_as_return(
