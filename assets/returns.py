@@ -19,7 +19,7 @@ from pipelines.steps.child_level import explain_differences
 from pipelines.steps.monthly import archive_landing, stored_derived_months, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
-from schemas.rules import FAMILIES, RULES
+from schemas.rules import CHILD_LEVEL_FAMILIES, FAMILIES, RULES, checked_asset
 
 OWNERS = ["team:data-stewards"]
 RETURNS_SCHEMA = dg.TableSchema(
@@ -113,8 +113,6 @@ def _family_description(family: str) -> str:
     )
 
 
-# The families about child-level records: their checks are on the derived months.
-CHILD_LEVEL_FAMILIES = ("child_level", "reconciliation")
 DERIVED_SCHEMA = dg.TableSchema(
     columns=[
         LA_CODE_COLUMN,
@@ -168,7 +166,7 @@ def derived_months(context: dg.AssetExecutionContext, data_home: DataHomeResourc
 FAMILY_CHECKS = {
     family: dg.AssetCheckSpec(
         f"{family}_rules",
-        asset=derived_months if family in CHILD_LEVEL_FAMILIES else received_returns,
+        asset=derived_months if checked_asset(family) == "derived_months" else received_returns,
         partitions_def=MONTHS,
         # A failing return is held back row by row in indicator_values, so a failure here must
         # not stop the other authorities' good returns; publication is guarded downstream.
