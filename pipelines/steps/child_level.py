@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,6 @@ def state_landed_workbooks(home: DataHome, la_code: str | None, extract_date: dt
     in the landing folder that states its authority or extract date neither on a front sheet nor in
     its name; a version already registered without them is read again and registered with its
     months. The names of the workbooks given them."""
-    from pipelines.ingest.archive import sha256_of
     from pipelines.ingest.arrivals import contents_of, scan_landing
     from pipelines.store.received import RecordedVersion, update_version
     from pipelines.store.warehouse import connect
@@ -82,7 +82,7 @@ def state_landed_workbooks(home: DataHome, la_code: str | None, extract_date: dt
         unstated = read_annex_a(data, path.name, ephemeral_key())
         if unstated.la_code is not None and unstated.extract_date is not None:
             continue  # it states both: what the operator gives serves only where it does not
-        sha256 = sha256_of(path)
+        sha256 = hashlib.sha256(data).hexdigest()  # of the bytes read, not of the path again
         state(home, sha256, la_code, extract_date)
         given.append(path.name)
         if not home.warehouse.exists():
@@ -297,18 +297,15 @@ def explain_differences(
     from pipelines.store.received import month_files
     from pipelines.store.warehouse import connect
 
-    if findings is None:
-        with connect(home, read_only=True) as connection:
+    with connect(home, read_only=True) as connection:
+        files = month_files(connection, month)
+        if findings is None:
             findings = connection.execute(
-                """SELECT la_code, period, "column", value, expected, message FROM findings
+                """SELECT rule, la_code, period, "column", value, expected, message FROM findings
                    WHERE rule = ? AND period = ? ORDER BY la_code, "column" """,
                 [RULE, month],
             ).df()
-            files = month_files(connection, month)
-    else:
-        with connect(home, read_only=True) as connection:
-            files = month_files(connection, month)
-        findings = findings.loc[(findings["rule"] == RULE) & (findings["period"] == month)]
+    findings = findings.loc[(findings["rule"] == RULE) & (findings["period"] == month)]
     if la_code is not None:
         findings = findings.loc[findings["la_code"] == la_code]
     if findings.empty:
