@@ -285,3 +285,19 @@ def test_among_workbooks_the_latest_extract_decides_a_month_whichever_arrived_la
     assert stored[("E06000009", "2023-08")]["contacts"] == synthetic.truth["2023-08"]["contacts"]
     for period in ("2023-09", "2023-12", "2024-01", "2024-02"):
         assert stored[("E06000009", period)]["contacts"] == later.truth[period]["contacts"], period
+
+
+def test_the_operator_s_key_outside_the_home_is_the_one_made_and_used(home, synthetic, tmp_path):
+    from pipelines.home import use_child_level_key_file
+
+    outside = tmp_path / "secrets" / "csc.key"
+    use_child_level_key_file(outside)  # as the edges do with $CSC_CHILD_LEVEL_KEY
+    try:
+        _land(home, synthetic)
+        assert home.child_level_key == outside and stat.S_IMODE(outside.stat().st_mode) == 0o600
+        assert not (home.root / "keys").exists()
+        [kept] = list(home.child_level_rows.iterdir())
+        assert kept.is_dir()
+    finally:
+        use_child_level_key_file(None)
+    assert home.child_level_key == home.root / "keys" / "child-level.key"

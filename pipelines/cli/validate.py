@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pipelines.cli.common import Commands, command, day, say, show
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
-from pipelines.steps.validate_files import validate_files
+from pipelines.steps.validate_files import ChildLevelSettingsError, validate_files
 
 
 def add_validate(commands: Commands) -> None:
@@ -29,8 +29,6 @@ def add_validate(commands: Commands) -> None:
 
 
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
-    from pipelines.derive.settings import ChildLevelSettingsError
-
     try:
         checked = validate_files(home, args.files, args.la_code, args.extract_date)
     except ChildLevelSettingsError as exc:  # the home's child-level.toml: its tolerances apply here too

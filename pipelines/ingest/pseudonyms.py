@@ -28,21 +28,6 @@ KEY_BYTES = 32
 PSEUDONYM_CHARS = 32  # 128 bits of the HMAC: no two of a country's children alike
 
 
-_key_file: Path | None = None  # the operator's key path, set at an edge by `configure_key_file`
-
-
-def configure_key_file(path: Path | str | None) -> None:
-    """At an edge (the command line, the Dagster code location): the key is at `path`
-    ($CSC_CHILD_LEVEL_KEY), not in the home; None or blank: the home's own key file."""
-    global _key_file
-    _key_file = Path(path) if path else None
-
-
-def key_file_of(home: DataHome, key_file: Path | None = None) -> Path:
-    """Where the home's key is: `key_file`, else the operator's path, else the home's own file."""
-    return key_file or _key_file or home.child_level_key
-
-
 class KeyUnsafe(ValueError):
     """The key file is readable by others than its owner, or not a key; one line."""
 
@@ -54,7 +39,7 @@ def ephemeral_key() -> bytes:
 
 def home_key(home: DataHome, key_file: Path | None = None) -> bytes:
     """The home's key (at `key_file` when the operator keeps it elsewhere), made on first use."""
-    path = key_file_of(home, key_file)
+    path = key_file or home.child_level_key
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Written whole beside it, then linked into place: a second process sees no key or a whole one.

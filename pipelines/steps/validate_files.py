@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipelines.derive.months import derive_return
 from pipelines.derive.reconcile import reconcile
+from pipelines.derive.settings import ChildLevelSettingsError as ChildLevelSettingsError  # the CLI's refusal
 from pipelines.derive.settings import reconciliation_settings
 from pipelines.home import DataHome
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
