@@ -257,6 +257,9 @@ def children_behind(home, month: str, findings) -> dict:
                 {
                     **{k: record[k] for k in ("la_code", "figure", "typed", "derived", "extract_date", "note")},
                     "children": [f"{child['pseudonym']} (list {child['list']})" for child in record["children"]],
+                    "left_out": [
+                        f"{child['pseudonym']} (list {child['list']}): {child['why']}" for child in record["left_out"]
+                    ],
                 }
                 for record in explained
             ]

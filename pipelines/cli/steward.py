@@ -209,6 +209,10 @@ def _explain(args: argparse.Namespace, home: DataHome) -> int:
             show(f"  {record['note']}")
         for child in record["children"]:
             show(f"  {child['pseudonym']}  list {child['list']}  {', '.join(child['rows'])}")
+        if record["left_out"]:
+            show(f"  left out of the derived figure ({len(record['left_out'])}), though their episode had started:")
+        for child in record["left_out"]:
+            show(f"  {child['pseudonym']}  list {child['list']}  {', '.join(child['rows'])}  ({child['why']})")
     show(
         f"{len(explained)} difference(s) from child-level records for {args.month}"
         + ("; csc-returns child-lookup --pseudonym P (the home's owner) finds a child's ID" if explained else "")

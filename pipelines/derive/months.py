@@ -73,14 +73,38 @@ def _has(lists: dict[int, pd.DataFrame], number: int, *columns: str) -> bool:
     return number in lists and all(column in lists[number] for column in columns)
 
 
+def _episodes_at(rows: pd.DataFrame, start: str, end: str, month: Month) -> dict[str, pd.Series]:
+    """The masks deciding which episodes of `rows` count at the end of `month` (`open`), and the
+    reasons an episode started by then does not (for the steward's explanation)."""
+    last = month_end(month)
+    started = (rows[start] <= last).fillna(False)
+    ended_after = (rows[end].isna() & ~rows[f"{end}_unreadable"] | (rows[end] > last)).fillna(False)
+    born = rows["birth_month"]
+    under_18 = (born.isna() & ~rows["birth_unreadable"] | (born > month.ordinal - ADULT_MONTHS)).fillna(False)
+    known = rows["child"].notna()
+    return {
+        "open": started & ended_after & under_18 & known,
+        "date of birth unreadable": started & ended_after & known & rows["birth_unreadable"],
+        "18 or over at the month's end": started & ended_after & known & ~under_18 & ~rows["birth_unreadable"],
+        "end date unreadable": started & under_18 & known & rows[f"{end}_unreadable"],
+        "ended on the month's last day": started & under_18 & known & (rows[end] == last).fillna(False),
+    }
+
+
 def _open_children(rows: pd.DataFrame, start: str, end: str, month: Month) -> pd.Series:
     """Pseudonyms of the children under 18 whose episode is open at the end of `month`."""
-    last = month_end(month)
-    ended_after = rows[end].isna() & ~rows[f"{end}_unreadable"] | (rows[end] > last)
-    born = rows["birth_month"]
-    under_18 = born.isna() & ~rows["birth_unreadable"] | (born > month.ordinal - ADULT_MONTHS)
-    open_at = (rows[start] <= last) & ended_after & under_18.fillna(False) & rows["child"].notna()
-    return rows.loc[open_at.to_numpy(dtype=bool), "child"]
+    return rows.loc[_episodes_at(rows, start, end, month)["open"].to_numpy(dtype=bool), "child"]
+
+
+def _left_out(rows: pd.DataFrame, start: str, end: str, month: Month, counted: pd.Series) -> pd.DataFrame:
+    """The rows of children a stock leaves out at the end of `month` though their episode had
+    started, with the first reason (children it counts anyway, on another row, left aside)."""
+    masks = _episodes_at(rows, start, end, month)
+    reason = pd.Series(None, index=rows.index, dtype=object)
+    for why, mask in list(masks.items())[1:]:
+        reason = reason.where(reason.notna() | ~mask.to_numpy(dtype=bool), why)
+    chosen = reason.notna() & ~rows["child"].isin(set(counted.dropna()))
+    return rows.loc[chosen.to_numpy(dtype=bool)].assign(reason=reason[chosen.to_numpy(dtype=bool)])
 
 
 def _re_referred(referrals: pd.DataFrame, held: pd.DataFrame, covered_from: dt.date) -> pd.Series:
@@ -245,10 +269,27 @@ def extract_figures(
                     )
                 counted = counted.drop_duplicates("child")
                 _remember(members, figure, number, counted, pd.Series(period, index=counted.index))
+                ends = {6: ("cin_start", "cin_end"), 7: ("cp_start", "cp_end"), 8: ("cla_start", "cla_end")}
+                left = _left_out(source, *ends[number], month, counted["child"])
+                if figure == "cla":  # short breaks are never counted: open ones are left out with that reason
+                    breaks = lists[8][lists[8]["legal_status"].isin(SHORT_BREAKS).fillna(False).to_numpy(dtype=bool)]
+                    open_breaks = breaks.loc[_open_children(breaks, "cla_start", "cla_end", month).index]
+                    open_breaks = open_breaks[~open_breaks["child"].isin(set(counted["child"].dropna()))]
+                    left = pd.concat([left, open_breaks.assign(reason="short breaks (legal status V3 or V4)")])
+                left = left.drop_duplicates("child")
+                _remember(members, figure, number, left, pd.Series(period, index=left.index), left["reason"])
     return figures
 
 
-def _remember(members: list[pd.DataFrame], figure: str, number: int, rows: pd.DataFrame, periods: pd.Series) -> None:
+def _remember(
+    members: list[pd.DataFrame],
+    figure: str,
+    number: int,
+    rows: pd.DataFrame,
+    periods: pd.Series,
+    left_out: pd.Series | None = None,
+) -> None:
+    """Record what a figure counted (`left_out` None), or what it left out and why."""
     lists = rows["list"].to_numpy() if "list" in rows else number
     members.append(
         pd.DataFrame(
@@ -259,6 +300,7 @@ def _remember(members: list[pd.DataFrame], figure: str, number: int, rows: pd.Da
                 "child": rows["child"].to_numpy(),
                 "sheet": rows["sheet"].to_numpy() if "sheet" in rows else None,
                 "row": rows["row"].to_numpy() if "row" in rows else None,
+                "left_out": None if left_out is None else left_out.to_numpy(),
             }
         )
     )
@@ -309,11 +351,14 @@ def _referrals_held(extract: ChildLevel, before: list[ChildLevel]) -> tuple[pd.D
 
 def figure_members(extract: ChildLevel) -> pd.DataFrame:
     """What each figure of `extract`, derived alone (as the pipeline derives each workbook), counted:
-    figure, period, list, child (pseudonym), sheet and row; one row per row counted (a stock: per child)."""
+    figure, period, list, child (pseudonym), sheet and row; one row per row counted (a stock: per
+    child). For a stock also the children it leaves out though their episode had started, with why
+    (`left_out`: aged 18 or over, a date unreadable, ended on the month's last day, short breaks);
+    `left_out` is missing for what is counted."""
     members: list[pd.DataFrame] = []
     if extract.derivable:
         extract_figures(extract, *_referrals_held(extract, []), members=members)
-    columns = ["figure", "period", "list", "child", "sheet", "row"]
+    columns = ["figure", "period", "list", "child", "sheet", "row", "left_out"]
     return pd.concat(members, ignore_index=True) if members else pd.DataFrame(columns=columns)
 
 

@@ -289,11 +289,13 @@ def explain_differences(
     names (of two of the same authority and extract date, the later arrival). For the steward only:
     `csc-returns findings --explain` and the reconciliation check's metadata, never a log or a file.
 
-    Each record: la_code, period, figure, typed, derived, extract_date, workbook, and `children`
-    (pseudonym, list, rows: `Sheet:row` of each row counted; one per child of a stock); `note`
-    says why there are none (a 12-month sum, the workbook purged). The choice: the typed figure's
-    own children are unknowable, so the derived figure's children are listed, for the steward to
-    compare with the case system's list behind the typed figure."""
+    Each record: la_code, period, figure, typed, derived, extract_date, workbook, `children`
+    (pseudonym, list, rows: `Sheet:row` of each row counted; one per child of a stock), for a stock
+    `left_out` (the children whose episode had started but who are not counted, each with `why`:
+    the likeliest to explain a typed figure above the derived one), and `note` saying why there are
+    none (a 12-month sum, the workbook purged). The choice: the typed figure's own children are
+    unknowable, so the derived figure's children are listed, and beside them those it leaves out,
+    for the steward to compare with the case system's list behind the typed figure."""
     from pipelines.store.received import month_files
     from pipelines.store.warehouse import connect
 
@@ -328,6 +330,7 @@ def explain_differences(
             "extract_date": extract_date,
             "workbook": None,
             "children": [],
+            "left_out": [],
             "note": None,
         }
         found = kept.get((finding.la_code, extract_date))
@@ -343,7 +346,9 @@ def explain_differences(
                 members[key] = figure_members(read)
             chosen = members[key]
             chosen = chosen.loc[(chosen["figure"] == finding.column) & (chosen["period"] == finding.period)]
-            record["children"] = _children(chosen)
+            left = chosen["left_out"].notna().to_numpy(dtype=bool)
+            record["children"] = _children(chosen.loc[~left])
+            record["left_out"] = _children(chosen.loc[left])
         explained.append(record)
     return explained
 
@@ -356,6 +361,11 @@ def _children(members: pd.DataFrame) -> list[dict]:
         where=members["sheet"].astype(str) + ":" + members["row"].astype("Int64").astype(str),
         child=members["child"].astype(object).where(members["child"].notna(), "(no readable ID)"),
     )
+    if members["left_out"].notna().any():  # a stock's children left out: one row each, with why
+        return [
+            {"pseudonym": child, "list": int(number), "rows": [where], "why": why}
+            for child, number, where, why in members[["child", "list", "where", "left_out"]].itertuples(index=False)
+        ]
     grouped = members.groupby(["child", "list"], sort=True)["where"].agg(list).reset_index()
     return [
         {"pseudonym": child, "list": int(number), "rows": rows}

@@ -33,11 +33,18 @@ def test_kept_rows_read_back_to_the_same_figures_and_members(home, messy):
     # Each stock's members are its count: the children open at the month's end, once each.
     rows = derive_return([read]).rows.set_index("period")
     members = figure_members(read)
+    left_out = members[members["left_out"].notna()]
+    members = members[members["left_out"].isna()]
     for figure in ("cla", "cp_plans", "cin"):
         counted = members[members["figure"] == figure].groupby("period")["child"].nunique()
         assert counted.reindex(rows.index, fill_value=0).tolist() == rows[figure].astype(int).tolist(), figure
     contacts = members[members["figure"] == "contacts"].groupby("period").size()
     assert contacts.reindex(rows.index, fill_value=0).tolist() == rows["contacts"].astype(int).tolist()
+    # What a stock leaves out is never what it counts, and says why.
+    for (figure, period), left in left_out.groupby(["figure", "period"]):
+        counted = set(members.loc[(members["figure"] == figure) & (members["period"] == period), "child"])
+        assert not counted & set(left["child"]), (figure, period)
+    assert set(left_out["figure"]) <= {"cla", "cp_plans", "cin"}
     keep_rows(home, SHA, read)  # kept once: a second keep leaves them
     assert delete_rows(home, SHA) and not folder.exists() and read_rows(home, SHA, "x") is None
 
