@@ -270,7 +270,8 @@ def extract_figures(
                 counted = counted.drop_duplicates("child")
                 _remember(members, figure, number, counted, pd.Series(period, index=counted.index))
                 ends = {6: ("cin_start", "cin_end"), 7: ("cp_start", "cp_end"), 8: ("cla_start", "cla_end")}
-                left = _left_out(source, *ends[number], month, counted["child"])
+                start, end = ends[number]
+                left = _left_out(source, start, end, month, counted["child"])
                 if figure == "cla":  # short breaks are never counted: open ones are left out with that reason
                     breaks = lists[8][lists[8]["legal_status"].isin(SHORT_BREAKS).fillna(False).to_numpy(dtype=bool)]
                     open_breaks = breaks.loc[_open_children(breaks, "cla_start", "cla_end", month).index]
