@@ -10,13 +10,16 @@ from assets.metadata import (
     month_check_results,
     report_link,
 )
+from pipelines.derive.months import FIGURES
+from pipelines.derive.reconcile import RULE as RECONCILIATION_RULE
 from pipelines.orchestration.partitions import MONTHS, ONE_RUN_PER_RANGE
 from pipelines.orchestration.resources import WAREHOUSE_POOL, DataHomeResource, ReportsResource, WarehouseWriterResource
 from pipelines.shown import markdown_text
-from pipelines.steps.monthly import archive_landing, stored_findings, validate_months
+from pipelines.steps.child_level import explain_differences
+from pipelines.steps.monthly import archive_landing, stored_derived_months, stored_findings, validate_months
 from pipelines.validate.waivers import unwaived
 from schemas.findings import ERROR, WARNING
-from schemas.rules import FAMILIES, RULES
+from schemas.rules import CHILD_LEVEL_FAMILIES, FAMILIES, RULES, checked_asset
 
 OWNERS = ["team:data-stewards"]
 RETURNS_SCHEMA = dg.TableSchema(
@@ -110,10 +113,60 @@ def _family_description(family: str) -> str:
     )
 
 
+DERIVED_SCHEMA = dg.TableSchema(
+    columns=[
+        LA_CODE_COLUMN,
+        PERIOD_COLUMN,
+        dg.TableColumn("extract_date", "string", description="The workbook's extract date: the latest decides a month"),
+        dg.TableColumn("file", "string", description="The Annex A workbook as landed"),
+        dg.TableColumn("sha256", "string", description="The archived workbook (archive/<sha256>.<ext>, owner-only)"),
+        dg.TableColumn("current", "bool", description="Whether it is the month's current return (else a typed one is)"),
+        *[
+            dg.TableColumn(figure, "float", description="Counted from the lists (docs/child-level.md)")
+            for figure in FIGURES
+        ],
+    ]
+)
+
+
+@dg.asset(
+    partitions_def=MONTHS,
+    backfill_policy=ONE_RUN_PER_RANGE,
+    deps=[received_returns],
+    group_name="returns",
+    kinds={"python", "duckdb", "pandas"},
+    owners=OWNERS,
+    metadata={"dagster/column_schema": DERIVED_SCHEMA, "dagster/table_name": "warehouse.duckdb: derived_returns"},
+    description=(
+        "The months derived from the authorities' child-level records (Ofsted's Annex A workbooks): "
+        "each workbook's return for every month its extract wholly covers, derived and validated with "
+        "the month's returns (received_returns: a run over an extract re-derives and re-validates every "
+        "month it covers) and stored beside them, current or not. Its checks: the child-level checks "
+        "of the lists and the reconciliation of typed returns against them (docs/child-level.md)."
+    ),
+)
+def derived_months(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
+    home, months = data_home.home(), list(context.partition_keys)
+    derived = stored_derived_months(home, months)
+    lines = ["| month | authority | extract | file | current |", "| --- | --- | --- | --- | --- |"] + [
+        f"| {row.period} | {row.la_code} | {row.extract_date} | {markdown_text(row.file)} | {'yes' if row.current else 'no'} |"
+        for row in derived.itertuples(index=False)
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "months": dg.MetadataValue.int(len(months)),
+            "derived_returns": dg.MetadataValue.int(len(derived)),
+            "current": dg.MetadataValue.int(int(derived["current"].sum()) if not derived.empty else 0),
+            "workbooks": dg.MetadataValue.text(", ".join(sorted(set(derived["file"]))) or "none"),
+            "by_month": dg.MetadataValue.md("\n".join(lines) if not derived.empty else "no child-level workbook"),
+        }
+    )
+
+
 FAMILY_CHECKS = {
     family: dg.AssetCheckSpec(
         f"{family}_rules",
-        asset=received_returns,
+        asset=derived_months if checked_asset(family) == "derived_months" else received_returns,
         partitions_def=MONTHS,
         # A failing return is held back row by row in indicator_values, so a failure here must
         # not stop the other authorities' good returns; publication is guarded downstream.
@@ -125,11 +178,28 @@ FAMILY_CHECKS = {
 
 
 @dg.multi_asset_check(
-    specs=list(FAMILY_CHECKS.values()),
+    specs=[spec for family, spec in FAMILY_CHECKS.items() if family not in CHILD_LEVEL_FAMILIES],
     can_subset=True,  # the UI may run one family's check alone
     description="One check per rule family, from the findings the rule book stored: read once for every family and month of the run.",
 )
 def rule_families(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource, reports: ReportsResource):
+    yield from _family_checks(context, data_home, reports)
+
+
+@dg.multi_asset_check(
+    specs=[FAMILY_CHECKS[family] for family in CHILD_LEVEL_FAMILIES],
+    can_subset=True,
+    description=(
+        "The child-level checks of the lists and the reconciliation of typed returns against the derived "
+        "ones, from the findings stored; the reconciliation's metadata lists the pseudonymous children "
+        "counted in each differing derived figure (for the steward; nowhere else)."
+    ),
+)
+def child_level_families(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource, reports: ReportsResource):
+    yield from _family_checks(context, data_home, reports)
+
+
+def _family_checks(context: dg.AssetCheckExecutionContext, data_home: DataHomeResource, reports: ReportsResource):
     home, months = data_home.home(), list(context.partition_keys)
     wanted = {
         family: spec.key for family, spec in FAMILY_CHECKS.items() if spec.key in context.selected_asset_check_keys
@@ -170,5 +240,28 @@ def family_result(home, month: str, findings, reports: ReportsResource) -> dg.As
                 f"data_docs_{la_code}": dg.MetadataValue.url(url)
                 for la_code, url in reports.authority_pages(home, month, failing).items()
             },
+            **children_behind(home, month, findings),
         },
     )
+
+
+def children_behind(home, month: str, findings) -> dict:
+    """The reconciliation check's list of the pseudonymous children counted in each derived figure
+    that differs (`steps/child_level.explain_differences`): here and in `findings --explain` only."""
+    if findings.empty or not (findings["rule"] == RECONCILIATION_RULE).any():
+        return {}
+    explained = explain_differences(home, month, findings=findings)
+    return {
+        "children_behind_differences": dg.MetadataValue.json(
+            [
+                {
+                    **{k: record[k] for k in ("la_code", "figure", "typed", "derived", "extract_date", "note")},
+                    "children": [f"{child['pseudonym']} (list {child['list']})" for child in record["children"]],
+                    "left_out": [
+                        f"{child['pseudonym']} (list {child['list']}): {child['why']}" for child in record["left_out"]
+                    ],
+                }
+                for record in explained
+            ]
+        )
+    }

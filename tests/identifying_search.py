@@ -42,13 +42,13 @@ def _decoded(path: Path) -> str:
     return ""
 
 
-def stored_text(home_root: Path, *more: Path) -> str:
-    """Everything stored under the home (but its raw archive and landing folder) and `more` folders:
-    each file's bytes and its decoded content."""
+def stored_text(home_root: Path, *more: Path, leave_out: tuple[str, ...] = KEPT_RAW) -> str:
+    """Everything stored under the home (but the folders `leave_out`: its raw archive and landing
+    folder) and `more` folders: each file's bytes and its decoded content."""
     texts = []
     for folder in (home_root, *more):
         for path in folder.rglob("*"):
-            if not path.is_file() or (folder == home_root and path.relative_to(home_root).parts[0] in KEPT_RAW):
+            if not path.is_file() or (folder == home_root and path.relative_to(home_root).parts[0] in leave_out):
                 continue
             texts.append(path.read_bytes().decode("latin-1"))
             texts.append(_decoded(path))

@@ -12,7 +12,9 @@ import pytest
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.ingest.arrivals import read_contents
+from pipelines.steps.child_level import explain_differences, state_landed_workbooks
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
+from pipelines.steps.retention import look_up_child
 from pipelines.steps.steward import waive
 from tests.conftest import write_return
 from tests.identifying_search import found, identifying_values, stored_text
@@ -51,7 +53,12 @@ def test_a_workbook_lands_and_its_derived_months_are_validated_and_stored(home, 
             assert row[figure] != row[figure] if value is None else row[figure] == value, (period, figure)
         assert row["population_0_17"] == 28630  # the demo reference's Blackpool estimate
         assert row["cla_rate_per_10k"] == pytest.approx(round(figures["cla"] / 28630 * 10000, 1))
-    assert not (home.root / "keys").exists()  # nothing pseudonymised is kept yet: no key made
+    # The pseudonymised rows are kept under the home's key, made on first use: owner-only both.
+    assert stat.S_IMODE(home.child_level_key.stat().st_mode) == 0o600
+    [kept] = list(home.child_level_rows.iterdir())
+    assert kept.name == archived.name.split(".")[0]
+    assert stat.S_IMODE(home.child_level_rows.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept.iterdir()} == {0o600}
 
 
 def test_nothing_identifying_reaches_the_warehouse_the_lake_or_the_reports(home, synthetic):
@@ -108,6 +115,68 @@ def test_a_typed_return_differing_from_its_records_is_held_back_until_waived(hom
     assert waiver_id > 0
 
 
+def test_the_steward_lists_the_children_behind_a_difference_and_they_are_nowhere_else(home, synthetic):
+    import json
+    import subprocess
+    import sys
+
+    months = _typed_and_workbook(home, synthetic, 3)
+    validate_months(home, months, engine="pandas")
+    store_accepted_months(home, months)
+    cla = synthetic.truth["2023-12"]["cla"]
+    [explained] = explain_differences(home, "2023-12")
+    assert (explained["figure"], explained["typed"], explained["derived"]) == ("cla", str(cla + 3), str(cla))
+    assert explained["extract_date"] == "2024-01-31" and explained["workbook"] == synthetic.file_name
+    children = [child["pseudonym"] for child in explained["children"]]
+    assert len(children) == len(set(children)) == cla  # each child counted in the derived figure, once
+    assert {child["list"] for child in explained["children"]} == {8}
+    # Beside them, the children list 8 leaves out at that month's end though their period had started, and why.
+    left_out = [child["pseudonym"] for child in explained["left_out"]]
+    assert left_out and not set(left_out) & set(children)
+    assert {child["why"] for child in explained["left_out"]} <= {
+        "short breaks (legal status V3 or V4)",
+        "18 or over at the month's end",
+        "ended on the month's last day",
+        "end date unreadable",
+        "date of birth unreadable",
+    }
+    # The same list from the command line (text and JSON), never in the warehouse, lake or reports.
+    said = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "findings", "--month", "2023-12"]
+        + ["--explain", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert said.returncode == 0, said.stderr
+    assert json.loads(said.stdout) == [explained]
+    text = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--home",
+            str(home.root),
+            "findings",
+            "--month",
+            "2023-12",
+            "--explain",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert f"E06000009 2023-12 [cla]: typed {cla + 3}, derived {cla}" in text and children[-1] in text
+    # Pseudonyms are kept in the owner-only rows alone: in no other file of the home, decoded or not.
+    kept_rows = home.child_level_rows.name
+    assert all(child in stored_text(home.root) for child in children[:3])  # the search reads the kept rows
+    outside = stored_text(home.root, leave_out=("archive", "landing", kept_rows))
+    assert "E06000009" in outside and not [child for child in children + left_out if child in outside]
+
+    # Each is a child of list 8 of the workbook: the owner's look-up (reading the archive) finds its ID
+    # (and records the pseudonym asked, in child_lookups, by design).
+    list_8_ids = {str(row["Child Unique ID"]).strip() for row in synthetic.lists[8]}
+    assert look_up_child(home, children[0], "A Steward", "SYNTHETIC: cla differs") in list_8_ids
+
+
 def test_within_the_homes_tolerance_a_difference_is_a_warning_and_the_typed_return_accepted(home, synthetic):
     (home.root / "child-level.toml").write_text("[reconciliation.tolerance]\ncla = { absolute = 3 }\n")
     months = _typed_and_workbook(home, synthetic, 3)
@@ -135,6 +204,36 @@ def test_a_workbook_naming_no_authority_is_kept_with_one_finding_and_nothing_der
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
         rules = [r for (r,) in connection.sql("select rule from findings").fetchall()]
     assert "file_unreadable" in rules and "child_level_authority_unknown" in rules
+
+
+def test_a_workbook_stating_neither_authority_nor_date_is_given_them_by_the_operator(home, synthetic):
+    import subprocess
+    import sys
+
+    (home.landing / "annex_a.xlsx").write_bytes(workbook_bytes(synthetic, front_sheet=False))
+    [archived] = archive_landing(home)  # first seen without them: kept, nothing derived
+    assert archived.periods == ()
+    # `run --la-code --extract-date` gives them (the step it calls first), and the version is read again.
+    given = state_landed_workbooks(home, "E06000009", synthetic.extract_date)
+    assert given == ["annex_a.xlsx"]
+    [archived] = archive_landing(home)
+    assert archived.periods == tuple(synthetic.truth) and archived.readable
+    validate_months(home, list(synthetic.truth), engine="pandas")
+    store_accepted_months(home, list(synthetic.truth))
+    assert _stored(home)[("E06000009", "2023-12")]["cla"] == synthetic.truth["2023-12"]["cla"]
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        rules = [r for (r,) in connection.sql("select rule from findings where period is null").fetchall()]
+    assert "child_level_authority_unknown" not in rules  # the file's own findings replaced
+    # A workbook that states both is not given them; the command line refuses a date it cannot read.
+    (home.landing / synthetic.file_name).write_bytes(workbook_bytes(synthetic))
+    assert "annex_a.xlsx" in state_landed_workbooks(home, "E06000009", synthetic.extract_date)
+    assert synthetic.file_name not in state_landed_workbooks(home, "E06000009", synthetic.extract_date)
+    refused = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--home", str(home.root), "run", "--extract-date", "31/01/2024"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "is not a date written YYYY-MM-DD" in refused.stderr
 
 
 def test_the_landing_sensor_sees_the_months_a_workbook_covers(home, synthetic):
@@ -196,3 +295,19 @@ def test_among_workbooks_the_latest_extract_decides_a_month_whichever_arrived_la
     assert stored[("E06000009", "2023-08")]["contacts"] == synthetic.truth["2023-08"]["contacts"]
     for period in ("2023-09", "2023-12", "2024-01", "2024-02"):
         assert stored[("E06000009", period)]["contacts"] == later.truth[period]["contacts"], period
+
+
+def test_the_operator_s_key_outside_the_home_is_the_one_made_and_used(home, synthetic, tmp_path):
+    from pipelines.home import use_child_level_key_file
+
+    outside = tmp_path / "secrets" / "csc.key"
+    use_child_level_key_file(outside)  # as the edges do with $CSC_CHILD_LEVEL_KEY
+    try:
+        _land(home, synthetic)
+        assert home.child_level_key == outside and stat.S_IMODE(outside.stat().st_mode) == 0o600
+        assert not (home.root / "keys").exists()
+        [kept] = list(home.child_level_rows.iterdir())
+        assert kept.is_dir()
+    finally:
+        use_child_level_key_file(None)
+    assert home.child_level_key == home.root / "keys" / "child-level.key"

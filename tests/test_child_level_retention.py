@@ -65,6 +65,7 @@ def test_a_workbook_past_retention_is_purged_and_recorded_one_within_kept_a_type
     size = (home.landing / synthetic.file_name).stat().st_size
     within = purge(home, "steward", now=dt.datetime.now(dt.UTC) + dt.timedelta(days=29))
     assert within.purged == () and len(list(home.archive.iterdir())) == 2
+    [kept] = list(home.child_level_rows.iterdir())  # the pseudonymised rows drawn from the workbook
 
     summary = purge(home, "steward", now=dt.datetime.now(dt.UTC) + dt.timedelta(days=31))
     [purged] = summary.purged
@@ -72,6 +73,7 @@ def test_a_workbook_past_retention_is_purged_and_recorded_one_within_kept_a_type
     remaining = list(home.archive.iterdir())
     assert len(remaining) == 1 and purged.sha256 not in remaining[0].name  # the typed return stays
     assert not (home.landing / synthetic.file_name).exists()  # its landing copy held the same bytes
+    assert kept.name == purged.sha256 and list(home.child_level_rows.iterdir()) == []  # its rows purged too
     assert (home.landing / "typed_return.xlsx").exists()
     [record] = purged_files(home)
     assert record[1:5] == ("steward", synthetic.file_name, purged.sha256, size)
@@ -108,7 +110,7 @@ def test_a_purge_killed_between_record_and_deletion_is_finished_by_the_next(home
     finished = _cli(home, "purge", "--who", "steward")
     assert finished.returncode == 0, finished.stderr
     assert "finished deleting 1 file(s)" in finished.stdout
-    assert list(home.archive.iterdir()) == []
+    assert list(home.archive.iterdir()) == [] and list(home.child_level_rows.iterdir()) == []
     assert len(purged_files(home)) == 1  # never recorded twice
 
 
@@ -134,10 +136,11 @@ def test_the_owner_finds_the_child_behind_a_pseudonym_and_the_asking_is_recorded
     assert all(child not in str(cell) for row in every_cell for cell in row)
 
 
-def test_the_look_up_refuses_a_key_others_can_read_a_pipe_and_a_home_with_no_key(home, synthetic):
+def test_the_look_up_refuses_a_key_others_can_read_a_pipe_and_a_home_whose_key_is_gone(home, synthetic):
     _land(home, synthetic)
     refused = _cli(home, "child-lookup", "--pseudonym", "0" * 32, "--who", "x", "--reason", "y")
     assert refused.returncode == 2 and "to a terminal only" in refused.stderr  # stdout is a pipe here
+    home.child_level_key.unlink()  # made when the workbook was read: a home whose key is gone
     with pytest.raises(PermissionError, match="does not exist"):
         look_up_child(home, "0" * 32, "x", "y")
     _, pseudonym = _pseudonym_of_first_child(home, synthetic)

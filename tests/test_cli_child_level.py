@@ -87,3 +87,32 @@ def test_a_fresh_validate_of_a_workbook_imports_neither_dagster_nor_great_expect
     assert done.returncode == 0, done.stderr
     assert _without_sums(json.loads(done.stdout)["rows"]) == _truth_rows(synthetic)
     assert synthetic.extract_date == dt.date(2024, 1, 31)
+
+
+def test_validate_reconciles_within_the_home_s_tolerances(tmp_path, synthetic, capsys):
+    from tests.conftest import write_return
+
+    month = "2023-12"
+    workbook = tmp_path / synthetic.file_name
+    workbook.write_bytes(workbook_bytes(synthetic))
+    typed = {k: ("" if v is None else v) for k, v in synthetic.truth[month].items()}
+    typed.update(la_code=synthetic.la_code, la_name="Blackpool", period=month, population_0_17=28630)
+    typed["cla"] = synthetic.truth[month]["cla"] + 2
+    write_return(tmp_path / "typed.csv", [typed])
+    home = tmp_path / "h"
+    args = ["--home", str(home), "validate", str(tmp_path / "typed.csv"), str(workbook), "--json"]
+
+    def reconciled() -> list[str]:
+        report = json.loads(capsys.readouterr().out)
+        return [f["severity"] for f in report["findings"] if f["rule"] == "child_level_reconciliation"]
+
+    assert main(args) == 1 and reconciled() == ["error"]  # exact without the home's settings
+    home.mkdir()
+    (home / "child-level.toml").write_text("[reconciliation.tolerance]\ncla = { absolute = 2 }\n", encoding="utf-8")
+    main(args)
+    assert reconciled() == ["warning"]  # within the home's tolerance, as a run reconciles it
+    (home / "child-level.toml").write_text("[reconciliation.tolerance]\nkids = { absolute = 2 }\n", encoding="utf-8")
+    assert main(args) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "reconciliation.tolerance.kids: not a count the lists give" in said[0]
+    assert not (home / "keys").exists()  # validate never makes the home's key

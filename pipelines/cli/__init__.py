@@ -13,7 +13,7 @@ from pipelines.cli.serve import add_serve
 from pipelines.cli.steward import add_findings, add_private, add_status, add_waive
 from pipelines.cli.validate import add_validate
 from pipelines.exit_codes import LOCKED, USAGE
-from pipelines.home import DataHome, environment, privacy
+from pipelines.home import DataHome, environment, privacy, use_child_level_key_file
 from schemas.catalogue import CatalogueError, load_catalogue
 
 __all__ = ["build_parser", "main"]
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if (catalogue_problems := _catalogue_problems()) is not None:
         return catalogue_problems
     home = DataHome.resolve(environment.home_path(args.home, environment.current()))
+    use_child_level_key_file(environment.child_level_key_file(environment.current()))  # a key kept outside the home
     try:
         return args.handler(args, home)
     except Exception as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable
@@ -47,6 +48,14 @@ def show(line: str, file: TextIO | None = None, flush: bool = False) -> None:
     of its own: control characters are shown escaped (`pipelines.shown.terminal_text`). JSON is
     printed as `json.dumps` writes it, CSV as the csv module does."""
     print(terminal_text(line), file=file or sys.stdout, flush=flush)
+
+
+def day(text: str) -> dt.date:
+    """An option's date, written YYYY-MM-DD (argparse's type)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
 
 
 def say(message: str, status: int = USAGE) -> int:

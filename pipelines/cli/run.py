@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from pipelines.cli.common import Commands, command, say, show, writing_command
+from pipelines.cli.common import Commands, command, day, say, show, writing_command
 from pipelines.demo import write_demo_landing
 from pipelines.demo.safety import NotADemoHome, fresh_demo_home
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
@@ -31,6 +31,16 @@ def add_run(commands: Commands) -> None:
     run.add_argument("--month", help="only this month, YYYY-MM")
     run.add_argument("--json", action="store_true", help="print the run's summary as JSON (docs/operations.md)")
     run.add_argument("--quiet", action="store_true", help="no progress (bar or lines) on standard error")
+    run.add_argument(
+        "--la-code",
+        help="the authority of a landed child-level (Annex A) workbook that states it neither on a front sheet nor in its name",
+    )
+    run.add_argument(
+        "--extract-date",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="the extract date of a landed child-level workbook that states it neither on a front sheet nor in its name",
+    )
 
 
 def add_demo(commands: Commands) -> None:
@@ -49,6 +59,12 @@ def add_dev(commands: Commands) -> None:
 def _run(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.orchestration.runner import UnknownMonth, run_months
 
+    if args.la_code or args.extract_date:
+        from pipelines.steps.child_level import state_landed_workbooks
+
+        home.ensure()
+        for name in state_landed_workbooks(home, args.la_code, args.extract_date):
+            show(f"{name}: authority {args.la_code or 'as stated'}, extract date {args.extract_date or 'as stated'}")
     try:
         with showing_progress("months", quiet=args.quiet) as progress:
             summary = run_months(home, [args.month] if args.month else None, progress=progress)

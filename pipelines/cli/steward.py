@@ -43,6 +43,11 @@ def add_findings(commands: Commands) -> None:
     findings.add_argument("--la-code", help="only this authority")
     findings.add_argument("--severity", choices=["error", "warning"])
     findings.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    findings.add_argument(
+        "--explain",
+        action="store_true",
+        help="for each difference from child-level records: the pseudonyms of the children counted in the derived figure",
+    )
 
 
 def add_waive(commands: Commands) -> None:
@@ -158,6 +163,8 @@ def _status(args: argparse.Namespace, home: DataHome) -> int:
 def _findings(args: argparse.Namespace, home: DataHome) -> int:
     from pipelines.steps import steward
 
+    if args.explain:
+        return _explain(args, home)
     rows = steward.findings(home, args.month, args.la_code, args.severity)
     nothing_run = _nothing_run(steward.nothing_run_yet(home))
     if nothing_run:  # said beside the rows a script reads, not in them
@@ -177,6 +184,39 @@ def _findings(args: argparse.Namespace, home: DataHome) -> int:
             show(f"{where}{cell} {row['authority']}{column} {row['severity']} {row['rule']}: {row['message']}{waived}")
         if not nothing_run:
             show(f"{len(rows)} finding(s) for {args.month}")
+    return OK
+
+
+def _explain(args: argparse.Namespace, home: DataHome) -> int:
+    """`findings --explain`: the children behind each reconciliation difference, to the steward only
+    (standard output; never logged or stored): text, or `--format json`."""
+    from pipelines.steps import steward
+
+    if args.format == "csv":
+        return say("findings --explain gives text or --format json, not csv")
+    explained = steward.explain(home, args.month, args.la_code)
+    if args.format == "json":
+        print(json.dumps(explained, indent=2))
+        return OK
+    for record in explained:
+        where = f"{record['la_code']} {record['period']} [{record['figure']}]"
+        show(
+            f"{where}: typed {record['typed']}, derived {record['derived']} "
+            f"(extract of {record['extract_date']}, {record['workbook'] or 'workbook not kept'}): "
+            f"{len(record['children'])} child(ren) counted in the derived figure"
+        )
+        if record["note"]:
+            show(f"  {record['note']}")
+        for child in record["children"]:
+            show(f"  {child['pseudonym']}  list {child['list']}  {', '.join(child['rows'])}")
+        if record["left_out"]:
+            show(f"  left out of the derived figure ({len(record['left_out'])}), though their episode had started:")
+        for child in record["left_out"]:
+            show(f"  {child['pseudonym']}  list {child['list']}  {', '.join(child['rows'])}  ({child['why']})")
+    show(
+        f"{len(explained)} difference(s) from child-level records for {args.month}"
+        + ("; csc-returns child-lookup --pseudonym P (the home's owner) finds a child's ID" if explained else "")
+    )
     return OK
 
 

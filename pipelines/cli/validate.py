@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from dataclasses import asdict
 
-from pipelines.cli.common import Commands, command, show
+from pipelines.cli.common import Commands, command, day, say, show
 from pipelines.exit_codes import FINDINGS, OK
 from pipelines.home import DataHome
-from pipelines.steps.validate_files import validate_files
+from pipelines.steps.validate_files import ChildLevelSettingsError, validate_files
 
 
 def add_validate(commands: Commands) -> None:
@@ -23,21 +22,17 @@ def add_validate(commands: Commands) -> None:
     )
     validate.add_argument(
         "--extract-date",
-        type=_day,
+        type=day,
         metavar="YYYY-MM-DD",
         help="the extract date of a child-level workbook that states it neither on a front sheet nor in its name",
     )
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
-
-
 def _validate(args: argparse.Namespace, home: DataHome) -> int:
-    checked = validate_files(home, args.files, args.la_code, args.extract_date)
+    try:
+        checked = validate_files(home, args.files, args.la_code, args.extract_date)
+    except ChildLevelSettingsError as exc:  # the home's child-level.toml: its tolerances apply here too
+        return say(str(exc))
     if args.json:
         # "notes" stays for scripts that read it; always empty since history is read from the
         # readers' snapshot (a busy warehouse was its only note). "rows": the return derived from

@@ -73,14 +73,38 @@ def _has(lists: dict[int, pd.DataFrame], number: int, *columns: str) -> bool:
     return number in lists and all(column in lists[number] for column in columns)
 
 
+def _episodes_at(rows: pd.DataFrame, start: str, end: str, month: Month) -> dict[str, pd.Series]:
+    """The masks deciding which episodes of `rows` count at the end of `month` (`open`), and the
+    reasons an episode started by then does not (for the steward's explanation)."""
+    last = month_end(month)
+    started = (rows[start] <= last).fillna(False)
+    ended_after = (rows[end].isna() & ~rows[f"{end}_unreadable"] | (rows[end] > last)).fillna(False)
+    born = rows["birth_month"]
+    under_18 = (born.isna() & ~rows["birth_unreadable"] | (born > month.ordinal - ADULT_MONTHS)).fillna(False)
+    known = rows["child"].notna()
+    return {
+        "open": started & ended_after & under_18 & known,
+        "date of birth unreadable": started & ended_after & known & rows["birth_unreadable"],
+        "18 or over at the month's end": started & ended_after & known & ~under_18 & ~rows["birth_unreadable"],
+        "end date unreadable": started & under_18 & known & rows[f"{end}_unreadable"],
+        "ended on the month's last day": started & under_18 & known & (rows[end] == last).fillna(False),
+    }
+
+
 def _open_children(rows: pd.DataFrame, start: str, end: str, month: Month) -> pd.Series:
     """Pseudonyms of the children under 18 whose episode is open at the end of `month`."""
-    last = month_end(month)
-    ended_after = rows[end].isna() & ~rows[f"{end}_unreadable"] | (rows[end] > last)
-    born = rows["birth_month"]
-    under_18 = born.isna() & ~rows["birth_unreadable"] | (born > month.ordinal - ADULT_MONTHS)
-    open_at = (rows[start] <= last) & ended_after & under_18.fillna(False) & rows["child"].notna()
-    return rows.loc[open_at.to_numpy(dtype=bool), "child"]
+    return rows.loc[_episodes_at(rows, start, end, month)["open"].to_numpy(dtype=bool), "child"]
+
+
+def _left_out(rows: pd.DataFrame, start: str, end: str, month: Month, counted: pd.Series) -> pd.DataFrame:
+    """The rows of children a stock leaves out at the end of `month` though their episode had
+    started, with the first reason (children it counts anyway, on another row, left aside)."""
+    masks = _episodes_at(rows, start, end, month)
+    reason = pd.Series(None, index=rows.index, dtype=object)
+    for why, mask in list(masks.items())[1:]:
+        reason = reason.where(reason.notna() | ~mask.to_numpy(dtype=bool), why)
+    chosen = reason.notna() & ~rows["child"].isin(set(counted.dropna()))
+    return rows.loc[chosen.to_numpy(dtype=bool)].assign(reason=reason[chosen.to_numpy(dtype=bool)])
 
 
 def _re_referred(referrals: pd.DataFrame, held: pd.DataFrame, covered_from: dt.date) -> pd.Series:
@@ -130,8 +154,16 @@ def _to_assessment(referrals: pd.DataFrame, assessments: pd.DataFrame) -> np.nda
     return led
 
 
-def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals_covered_from: dt.date) -> pd.DataFrame:
-    """The figures of each month `extract` wholly covers (one row per month; missing where blank)."""
+def extract_figures(
+    extract: ChildLevel,
+    held_referrals: pd.DataFrame,
+    referrals_covered_from: dt.date,
+    members: list[pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """The figures of each month `extract` wholly covers (one row per month; missing where blank).
+
+    With `members`, also what each count counted: frames of figure, period, list, child (pseudonym),
+    sheet and row, one per row counted (a stock: per child), for the steward's explanation."""
     assert extract.extract_date is not None and extract.la_code is not None
     lists, extract_date = extract.lists, extract.extract_date
     months = months_covered(extract_date)
@@ -147,13 +179,25 @@ def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals
         if blank_first:
             figures.loc[first, figure] = pd.NA
 
+    def count(
+        figure: str, number: int, rows: pd.DataFrame, dates: pd.Series, keep=None, blank_first: bool = False
+    ) -> None:
+        """`put` the figure counting `rows` by the month of `dates` (those `keep` says), keeping members."""
+        keep = None if keep is None else pd.Series(np.asarray(keep, dtype=bool), index=rows.index)
+        put(figure, _count_by_month(dates, months, keep), blank_first)
+        if members is not None:
+            chosen = rows if keep is None else rows[keep.to_numpy(dtype=bool)]
+            period = _ordinals(dates.loc[chosen.index]).map({m.ordinal: str(m) for m in months})
+            in_months = period.notna().to_numpy(dtype=bool)
+            _remember(members, figure, number, chosen[in_months], period[in_months])
+
     if _has(lists, 1, "contact_date"):
-        put("contacts", _count_by_month(lists[1]["contact_date"], months))
+        count("contacts", 1, lists[1], lists[1]["contact_date"])
     if _has(lists, 3, "referral_date"):
         referrals = lists[3]
-        put("referrals", _count_by_month(referrals["referral_date"], months))
+        count("referrals", 3, referrals, referrals["referral_date"])
         re_referred = _re_referred(referrals, held_referrals, referrals_covered_from)
-        put("re_referrals", _count_by_month(referrals["referral_date"], months, pd.Series(re_referred)))
+        count("re_referrals", 3, referrals, referrals["referral_date"], re_referred)
         if "referrals_before" not in referrals:
             # Without the list's count, a month whose referrals' 12 months are not all held is not known.
             unknown = [
@@ -164,7 +208,7 @@ def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals
             figures.loc[unknown, "re_referrals"] = pd.NA
         if _has(lists, 4, "assessment_start"):
             led = _to_assessment(referrals, lists[4])
-            put("referrals_to_assessment", _count_by_month(referrals["referral_date"], months, pd.Series(led)))
+            count("referrals_to_assessment", 3, referrals, referrals["referral_date"], led)
             ends = pd.Series([month_end(m) for m in months])
             waited = working_days_after(ends, pd.Series([pd.Timestamp(extract_date)] * len(months)))
             too_soon = [p for p, days in zip(periods, waited) if days < ASSESSMENT_WAIT_WORKING_DAYS]
@@ -174,34 +218,28 @@ def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals
         # Completions in the window's first month need the assessments started before it.
         blank_first = not bool((assessments["assessment_start"] < window_first).any())
         authorised = assessments["assessment_authorised"]
-        put("assessments_completed", _count_by_month(authorised, months), blank_first)
+        count("assessments_completed", 4, assessments, authorised, blank_first=blank_first)
         days = working_days_after(assessments["assessment_start"], authorised)
         for limit in (45, 15):
-            put(
-                f"assessments_within_{limit}wd",
-                _count_by_month(authorised, months, (days <= limit).fillna(False)),
-                blank_first,
-            )
+            within = (days <= limit).fillna(False)
+            count(f"assessments_within_{limit}wd", 4, assessments, authorised, within, blank_first)
     if _has(lists, 5, "strategy_date"):
         enquiries = lists[5]
-        put("s47_enquiries", _count_by_month(enquiries["strategy_date"], months))
+        count("s47_enquiries", 5, enquiries, enquiries["strategy_date"])
         if "icpc_date" in enquiries:
             blank_first = not bool((enquiries["strategy_date"] < window_first).any())
-            put("icpcs", _count_by_month(enquiries["icpc_date"], months), blank_first)
+            count("icpcs", 5, enquiries, enquiries["icpc_date"], blank_first=blank_first)
             days = working_days_after(enquiries["strategy_date"], enquiries["icpc_date"])
-            put(
-                "icpcs_within_15wd",
-                _count_by_month(enquiries["icpc_date"], months, (days <= 15).fillna(False)),
-                blank_first,
-            )
+            within = (days <= 15).fillna(False)
+            count("icpcs_within_15wd", 5, enquiries, enquiries["icpc_date"], within, blank_first)
     plans_known = _has(lists, 7, "cp_start", "cp_end")
     if _has(lists, 7, "cp_start"):
-        put("cp_plans_started", _count_by_month(lists[7]["cp_start"], months))
+        count("cp_plans_started", 7, lists[7], lists[7]["cp_start"])
     looked_after = None
     if _has(lists, 8, "cla_start", "cla_end", "legal_status"):
         looked_after = lists[8][~lists[8]["legal_status"].isin(SHORT_BREAKS).fillna(False).to_numpy(dtype=bool)]
-        put("cla_started", _count_by_month(looked_after["cla_start"], months))
-        put("cla_ceased", _count_by_month(looked_after["cla_end"], months))
+        count("cla_started", 8, looked_after, looked_after["cla_start"])
+        count("cla_ceased", 8, looked_after, looked_after["cla_end"])
     in_need_known = _has(lists, 6, "cin_start", "cin_end") and plans_known and looked_after is not None
     for month, period in zip(months, periods):
         plans = _open_children(lists[7], "cp_start", "cp_end", month) if plans_known else None
@@ -210,10 +248,63 @@ def extract_figures(extract: ChildLevel, held_referrals: pd.DataFrame, referrals
             figures.loc[period, "cp_plans"] = plans.nunique()
         if cla is not None:
             figures.loc[period, "cla"] = cla.nunique()
-        if in_need_known:
-            in_need = _open_children(lists[6], "cin_start", "cin_end", month)
+        in_need = _open_children(lists[6], "cin_start", "cin_end", month) if in_need_known else None
+        if in_need is not None:
             figures.loc[period, "cin"] = pd.concat([in_need, plans, cla]).nunique()
+        if members is not None:  # a stock counts children: each once, at the row that first counts them
+            for figure, number, open_rows in (("cp_plans", 7, plans), ("cla", 8, cla), ("cin", 6, in_need)):
+                if open_rows is None:
+                    continue
+                source = lists[7] if number == 7 else looked_after if number == 8 else lists[6]
+                assert source is not None
+                counted = source.loc[open_rows.index]
+                if figure == "cin":  # the children of lists 7 and 8 count too
+                    assert plans is not None and cla is not None and looked_after is not None
+                    counted = pd.concat(
+                        [
+                            counted.assign(list=6),
+                            lists[7].loc[plans.index].assign(list=7),
+                            looked_after.loc[cla.index].assign(list=8),
+                        ]
+                    )
+                counted = counted.drop_duplicates("child")
+                _remember(members, figure, number, counted, pd.Series(period, index=counted.index))
+                ends = {6: ("cin_start", "cin_end"), 7: ("cp_start", "cp_end"), 8: ("cla_start", "cla_end")}
+                start, end = ends[number]
+                left = _left_out(source, start, end, month, counted["child"])
+                if figure == "cla":  # short breaks are never counted: open ones are left out with that reason
+                    breaks = lists[8][lists[8]["legal_status"].isin(SHORT_BREAKS).fillna(False).to_numpy(dtype=bool)]
+                    open_breaks = breaks.loc[_open_children(breaks, "cla_start", "cla_end", month).index]
+                    open_breaks = open_breaks[~open_breaks["child"].isin(set(counted["child"].dropna()))]
+                    left = pd.concat([left, open_breaks.assign(reason="short breaks (legal status V3 or V4)")])
+                left = left.drop_duplicates("child")
+                _remember(members, figure, number, left, pd.Series(period, index=left.index), left["reason"])
     return figures
+
+
+def _remember(
+    members: list[pd.DataFrame],
+    figure: str,
+    number: int,
+    rows: pd.DataFrame,
+    periods: pd.Series,
+    left_out: pd.Series | None = None,
+) -> None:
+    """Record what a figure counted (`left_out` None), or what it left out and why."""
+    lists = rows["list"].to_numpy() if "list" in rows else number
+    members.append(
+        pd.DataFrame(
+            {
+                "figure": figure,
+                "period": periods.astype("string").to_numpy(),
+                "list": lists,
+                "child": rows["child"].to_numpy(),
+                "sheet": rows["sheet"].to_numpy() if "sheet" in rows else None,
+                "row": rows["row"].to_numpy() if "row" in rows else None,
+                "left_out": None if left_out is None else left_out.to_numpy(),
+            }
+        )
+    )
 
 
 def derive_return(extracts: list[ChildLevel]) -> DerivedReturn:
@@ -224,25 +315,7 @@ def derive_return(extracts: list[ChildLevel]) -> DerivedReturn:
     for la_code in dict.fromkeys(e.la_code for e in usable):
         own = [e for e in usable if e.la_code == la_code]
         for position, extract in enumerate(own):
-            assert extract.extract_date is not None
-            window_first = window_first_day(extract.extract_date)
-            earlier = [e for e in own[:position] if 3 in e.lists and "referral_date" in e.lists[3]]
-            held = [extract.lists[3]] if 3 in extract.lists else []
-            # The deciding extract's referrals for its window, earlier extracts' before it.
-            held += [e.lists[3][e.lists[3]["referral_date"] < pd.Timestamp(window_first)] for e in earlier]
-            held_referrals = (
-                pd.concat([h[["child", "referral_date"]] for h in held if "referral_date" in h], ignore_index=True)
-                if held
-                else pd.DataFrame(
-                    {"child": pd.Series(dtype="string"), "referral_date": pd.Series(dtype="datetime64[ns]")}
-                )
-            )
-            covered_from = window_first
-            for other in reversed(earlier):  # a chain of windows with no gap extends what is covered
-                assert other.extract_date is not None
-                if other.extract_date >= covered_from - dt.timedelta(days=1):
-                    covered_from = min(covered_from, window_first_day(other.extract_date))
-            figures = extract_figures(extract, held_referrals, covered_from)
+            figures = extract_figures(extract, *_referrals_held(extract, own[:position]))
             figures.insert(0, "extract_date", pd.Timestamp(extract.extract_date))
             figures.insert(0, "la_code", la_code)
             frames.append(figures.reset_index())
@@ -254,6 +327,40 @@ def derive_return(extracts: list[ChildLevel]) -> DerivedReturn:
     rows = _with_rolling_sums(rows.reset_index(drop=True))
     rows["extract_date"] = rows["extract_date"].dt.date.astype("string")
     return DerivedReturn(rows[["la_code", "period", "extract_date", *FIGURES]], findings)
+
+
+def _referrals_held(extract: ChildLevel, before: list[ChildLevel]) -> tuple[pd.DataFrame, dt.date]:
+    """(the referrals held for `extract`'s re-referrals, the first day they cover): the extract's
+    own for its window, the earlier extracts' (`before`, of the same authority) before it."""
+    assert extract.extract_date is not None
+    window_first = window_first_day(extract.extract_date)
+    earlier = [e for e in before if 3 in e.lists and "referral_date" in e.lists[3]]
+    held = [extract.lists[3]] if 3 in extract.lists else []
+    held += [e.lists[3][e.lists[3]["referral_date"] < pd.Timestamp(window_first)] for e in earlier]
+    held_referrals = (
+        pd.concat([h[["child", "referral_date"]] for h in held if "referral_date" in h], ignore_index=True)
+        if held
+        else pd.DataFrame({"child": pd.Series(dtype="string"), "referral_date": pd.Series(dtype="datetime64[ns]")})
+    )
+    covered_from = window_first
+    for other in reversed(earlier):  # a chain of windows with no gap extends what is covered
+        assert other.extract_date is not None
+        if other.extract_date >= covered_from - dt.timedelta(days=1):
+            covered_from = min(covered_from, window_first_day(other.extract_date))
+    return held_referrals, covered_from
+
+
+def figure_members(extract: ChildLevel) -> pd.DataFrame:
+    """What each figure of `extract`, derived alone (as the pipeline derives each workbook), counted:
+    figure, period, list, child (pseudonym), sheet and row; one row per row counted (a stock: per
+    child). For a stock also the children it leaves out though their episode had started, with why
+    (`left_out`: aged 18 or over, a date unreadable, ended on the month's last day, short breaks);
+    `left_out` is missing for what is counted."""
+    members: list[pd.DataFrame] = []
+    if extract.derivable:
+        extract_figures(extract, *_referrals_held(extract, []), members=members)
+    columns = ["figure", "period", "list", "child", "sheet", "row", "left_out"]
+    return pd.concat(members, ignore_index=True) if members else pd.DataFrame(columns=columns)
 
 
 def _with_rolling_sums(rows: pd.DataFrame) -> pd.DataFrame:

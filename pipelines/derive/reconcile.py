@@ -10,6 +10,7 @@ difference within either is within); the default is exact. The rule is declared 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -111,6 +112,15 @@ def reconcile(
 def _extract(extract: str) -> str:
     """`extract of 2018-01-31`, or the workbook's name where the pipeline knows only that."""
     return f"extract of {extract}" if len(extract) == 10 and extract[4] == "-" else extract
+
+
+_EXTRACT_NAMED = re.compile(r"\(extract of (\d{4}-\d{2}-\d{2})\)")
+
+
+def extract_named(message: str) -> str | None:
+    """The extract date a finding's message names (`_extract`), None when it names none."""
+    match = _EXTRACT_NAMED.search(message or "")
+    return match[1] if match else None
 
 
 def _number(value: float) -> str:

@@ -6,6 +6,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+_operator_key_file: Path | None = None  # CSC_CHILD_LEVEL_KEY, set at an edge
+
+
+def use_child_level_key_file(path: Path | str | None) -> None:
+    """At an edge (the command line's entry point, the Dagster code location): the key of child-level
+    pseudonyms is at `path` ($CSC_CHILD_LEVEL_KEY), not in the home; None or blank: the home's own."""
+    global _operator_key_file
+    _operator_key_file = Path(path) if path else None
+
 
 @dataclass(frozen=True)
 class DataHome:
@@ -66,8 +75,14 @@ class DataHome:
 
     @property
     def child_level_key(self) -> Path:
-        """The secret key of child-level pseudonyms, unless the operator keeps it elsewhere (CSC_CHILD_LEVEL_KEY)."""
-        return self.root / "keys" / "child-level.key"
+        """The secret key of child-level pseudonyms: in the home, unless the operator keeps it elsewhere
+        (CSC_CHILD_LEVEL_KEY, set at an edge by `use_child_level_key_file`)."""
+        return _operator_key_file or self.root / "keys" / "child-level.key"
+
+    @property
+    def child_level_rows(self) -> Path:
+        """The pseudonymised rows of each child-level workbook, owner-only (store/child_rows.py), purged with it."""
+        return self.root / "child-level"
 
     def data_docs(self, month: str) -> Path:
         """Great Expectations' Data Docs of one month's validation."""

@@ -13,6 +13,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from pipelines.shown import markdown_text, one_line
+from schemas.rules import checked_asset
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,9 @@ class Message:
 
 
 def check_url(ui_url: str, check: str) -> str:
-    """The UI's page of a rule family's check on received_returns."""
-    return f"{ui_url}/assets/received_returns?view=checks&checkDetail={urllib.parse.quote(check)}"
+    """The UI's page of a rule family's check (`<family>_rules`: on received_returns, or derived_months)."""
+    asset = checked_asset(check.removesuffix("_rules"))
+    return f"{ui_url}/assets/{asset}?view=checks&checkDetail={urllib.parse.quote(check)}"
 
 
 def compose(outcome: RunOutcome, ui_url: str, held_back: tuple[HeldBack, ...] | None = None) -> Message:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.home import environment, privacy
+from pipelines.home import environment, privacy, use_child_level_key_file
 from schemas.catalogue import use_catalogue
 
 # Which catalogue is in force decides the columns the assets' table schemas list: chosen before
@@ -22,6 +22,8 @@ from schemas.catalogue import use_catalogue
 use_catalogue(Path(chosen) if (chosen := dg.EnvVar(environment.CATALOGUE).get_value()) else None)
 # Every file a run writes into a data home is private; publish/ as the operator configures it.
 privacy.configure(dg.EnvVar(environment.PUBLISH_MODE).get_value("") or "")
+# Child-level pseudonyms are made with the operator's key where it is kept outside the home.
+use_child_level_key_file(dg.EnvVar(environment.CHILD_LEVEL_KEY).get_value("") or None)
 
 import assets  # noqa: E402
 from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402

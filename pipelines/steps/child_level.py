@@ -12,29 +12,34 @@ Where an authority-month has a typed return and a derived one, the typed one is 
 derived one, as the home's settings say) and each count of it that differs from the derived one
 is a finding (`with_reconciliation`).
 
-The pipeline keeps no pseudonymised rows yet (the derived counts are all it stores), so the
-workbook is read with an ephemeral key, as `validate` reads it: the home's key is made when
-pseudonymised rows are first kept (docs/child-level.md).
+The pipeline reads a workbook with the home's key (made on first use, or the operator's:
+`ingest/pseudonyms.home_key`) and keeps its pseudonymised rows owner-only (`store/child_rows.py`)
+until the workbook is purged, so that a steward can list the children behind a reconciliation
+difference (`explain_differences`: `csc-returns findings --explain`, the reconciliation check's
+metadata) and the owner can find the child behind a pseudonym (`child-lookup`). `validate`, a
+reader, keeps nothing and reads with an ephemeral key (docs/child-level.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 
 import numpy as np
 import pandas as pd
 
-from pipelines.derive.months import derive_return
-from pipelines.derive.reconcile import reconcile
+from pipelines.derive.months import FIGURES, derive_return, figure_members
+from pipelines.derive.reconcile import RULE, extract_named, reconcile
 from pipelines.derive.settings import ReconciliationSettings
 from pipelines.home import DataHome
-from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
+from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, ChildLevel, holds_annex_a_lists, read_annex_a
 from pipelines.ingest.archive import read_archived, verified_archive_path
-from pipelines.ingest.pseudonyms import ephemeral_key
+from pipelines.ingest.pseudonyms import ephemeral_key, home_key
 from pipelines.ingest.readers import ParsedReturn, empty_frame, parse_table
 from pipelines.ingest.received import ReceivedMonth
 from pipelines.reference import Reference, load_reference
+from pipelines.store.child_rows import keep_rows, read_rows, state, stated
 from pipelines.validate.month import HELD_BACK, MonthValidation
 from pipelines.validate.waivers import match_waivers, unwaived_errors
 from schemas.catalogue import all_columns, derived_indicators
@@ -43,13 +48,54 @@ from schemas.rules import FAMILY_OF_RULE, new_finding
 
 
 def read_version(home: DataHome, sha256: str, file_name: str) -> ParsedReturn:
-    """An archived version as the pipeline reads it: the return derived from a child-level workbook,
-    or the typed return it holds."""
+    """An archived version as the pipeline reads it: the return derived from a child-level workbook
+    (its pseudonymised rows kept, once, under the home's key), or the typed return it holds."""
     if file_name.lower().endswith(CHILD_LEVEL_SUFFIXES):
         data = verified_archive_path(home, sha256, file_name).read_bytes()
         if holds_annex_a_lists(data):
-            return derived_as_return(data, file_name, load_reference(home))
+            read = read_annex_a(data, file_name, home_key(home), *stated(home, sha256))
+            keep_rows(home, sha256, read)
+            return derived_as_return(data, file_name, load_reference(home), read)
     return read_archived(home, sha256, file_name)
+
+
+def state_landed_workbooks(home: DataHome, la_code: str | None, extract_date: dt.date | None) -> list[str]:
+    """Give `la_code` and `extract_date` (`run --la-code --extract-date`) to each child-level workbook
+    in the landing folder that states its authority or extract date neither on a front sheet nor in
+    its name; a version already registered without them is read again and registered with its
+    months. The names of the workbooks given them."""
+    from pipelines.ingest.arrivals import contents_of, scan_landing
+    from pipelines.store.received import RecordedVersion, update_version
+    from pipelines.store.warehouse import connect
+    from pipelines.validate.month import file_findings
+
+    if la_code is None and extract_date is None:
+        return []
+    files, _ = scan_landing(home)
+    given = []
+    for path in files:
+        if path.is_symlink() or not path.name.lower().endswith(CHILD_LEVEL_SUFFIXES):
+            continue
+        data = path.read_bytes()
+        if not holds_annex_a_lists(data):
+            continue
+        unstated = read_annex_a(data, path.name, ephemeral_key())
+        if unstated.la_code is not None and unstated.extract_date is not None:
+            continue  # it states both: what the operator gives serves only where it does not
+        sha256 = hashlib.sha256(data).hexdigest()  # of the bytes read, not of the path again
+        state(home, sha256, la_code, extract_date)
+        given.append(path.name)
+        if not home.warehouse.exists():
+            continue
+        with connect(home) as connection:
+            registered = connection.execute(
+                "SELECT 1 FROM received_files WHERE sha256 = ? AND file_name = ?", [sha256, path.name]
+            ).fetchall()
+            if registered:  # seen before without them: read again, registered with its months
+                parsed = read_version(home, sha256, path.name)
+                version = RecordedVersion(contents_of(parsed).months, parsed.readable)
+                update_version(connection, path.name, sha256, version, file_findings(parsed, sha256))
+    return given
 
 
 def with_reconciliation(
@@ -122,10 +168,40 @@ def with_reconciliation(
     return dataclasses.replace(validation, findings=findings, returns=returns)
 
 
-def derived_as_return(data: bytes, file_name: str, reference: Reference) -> ParsedReturn:
+def derived_rows(received: list[ReceivedMonth]) -> pd.DataFrame:
+    """Every return derived from a child-level workbook of the months (`derived_returns`): its
+    authority, month, extract date, workbook, whether it is the month's current return, its counts."""
+    frames = []
+    for month in received:
+        current = set(zip(month.values["la_code"], month.values["sha256"])) if not month.values.empty else set()
+        for file in month.files:
+            if not file.parsed.child_level:
+                continue
+            rows = file.parsed.values.loc[file.in_month(month.month).to_numpy(dtype=bool)]
+            counts = rows.reindex(columns=FIGURES).apply(pd.to_numeric, errors="coerce").astype("float64")
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "la_code": rows["la_code"].astype(str),
+                        "period": month.month,
+                        "extract_date": file.parsed.extract_date.isoformat() if file.parsed.extract_date else None,
+                        "sha256": file.sha256,
+                        "file": file.file_name,
+                        "current": [(code, file.sha256) in current for code in rows["la_code"]],
+                    }
+                ).join(counts)
+            )
+    columns = ["la_code", "period", "extract_date", "sha256", "file", "current", *FIGURES]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def derived_as_return(
+    data: bytes, file_name: str, reference: Reference, read: ChildLevel | None = None
+) -> ParsedReturn:
     """The return an Annex A workbook gives, in the standard layout, with the reader's findings
-    (which name sheet cells, not the derived rows, so they are about the file as a whole)."""
-    read = read_annex_a(data, file_name, ephemeral_key())
+    (which name sheet cells, not the derived rows, so they are about the file as a whole);
+    `read`: the workbook already read (else it is read with an ephemeral key)."""
+    read = read or read_annex_a(data, file_name, ephemeral_key())
     result = derive_return([read])
     own = [dataclasses.replace(finding, row=None) for finding in [*read.findings, *result.findings]]
     derived = result.rows if read.derivable else pd.DataFrame()
@@ -202,4 +278,96 @@ def reconciliation_lines(home: DataHome) -> list[str]:
         return []
     return [f"typed returns against child-level records: {len(found)} difference(s) (child_level_reconciliation):"] + [
         f"  {period} {la_code} ({severity}): {message}" for period, la_code, severity, message in found
+    ]
+
+
+def explain_differences(
+    home: DataHome, month: str, la_code: str | None = None, findings: pd.DataFrame | None = None
+) -> list[dict]:
+    """For each stored reconciliation finding of `month` (of `la_code`), the pseudonymous children
+    counted in the derived figure: from the kept rows of the workbook whose extract the finding
+    names (of two of the same authority and extract date, the later arrival). For the steward only:
+    `csc-returns findings --explain` and the reconciliation check's metadata, never a log or a file.
+
+    Each record: la_code, period, figure, typed, derived, extract_date, workbook, `children`
+    (pseudonym, list, rows: `Sheet:row` of each row counted; one per child of a stock), for a stock
+    `left_out` (the children whose episode had started but who are not counted, each with `why`:
+    the likeliest to explain a typed figure above the derived one), and `note` saying why there are
+    none (a 12-month sum, the workbook purged). The choice: the typed figure's own children are
+    unknowable, so the derived figure's children are listed, and beside them those it leaves out,
+    for the steward to compare with the case system's list behind the typed figure."""
+    from pipelines.store.received import month_files
+    from pipelines.store.warehouse import connect
+
+    with connect(home, read_only=True) as connection:
+        files = month_files(connection, month)
+        if findings is None:
+            findings = connection.execute(
+                """SELECT rule, la_code, period, "column", value, expected, message FROM findings
+                   WHERE rule = ? AND period = ? ORDER BY la_code, "column" """,
+                [RULE, month],
+            ).df()
+    findings = findings.loc[(findings["rule"] == RULE) & (findings["period"] == month)]
+    if la_code is not None:
+        findings = findings.loc[findings["la_code"] == la_code]
+    if findings.empty:
+        return []
+    kept = {}
+    for sha256, name, arrival in files:
+        rows = read_rows(home, sha256, name)
+        if rows is not None:
+            kept[(rows.la_code, rows.extract_date.isoformat() if rows.extract_date else None)] = (arrival, rows)
+    members: dict[tuple, pd.DataFrame] = {}
+    explained = []
+    for finding in findings.itertuples(index=False):  # one per difference, a handful a month
+        extract_date = extract_named(finding.message)
+        record = {
+            "la_code": finding.la_code,
+            "period": finding.period,
+            "figure": finding.column,
+            "typed": finding.value,
+            "derived": finding.expected,
+            "extract_date": extract_date,
+            "workbook": None,
+            "children": [],
+            "left_out": [],
+            "note": None,
+        }
+        found = kept.get((finding.la_code, extract_date))
+        if found is None:
+            record["note"] = "no pseudonymised rows kept for this extract (purged, or not yet run)"
+        elif str(finding.column).endswith("_12m"):
+            record["note"] = "a sum over 12 months: explain each month's figure"
+        else:
+            read = found[1]
+            record["workbook"] = read.file
+            key = (finding.la_code, extract_date)
+            if key not in members:
+                members[key] = figure_members(read)
+            chosen = members[key]
+            chosen = chosen.loc[(chosen["figure"] == finding.column) & (chosen["period"] == finding.period)]
+            left = chosen["left_out"].notna().to_numpy(dtype=bool)
+            record["children"] = _children(chosen.loc[~left])
+            record["left_out"] = _children(chosen.loc[left])
+        explained.append(record)
+    return explained
+
+
+def _children(members: pd.DataFrame) -> list[dict]:
+    """One record per child counted (a row with no readable ID is its own), with the rows counted."""
+    if members.empty:
+        return []
+    members = members.assign(
+        where=members["sheet"].astype(str) + ":" + members["row"].astype("Int64").astype(str),
+        child=members["child"].astype(object).where(members["child"].notna(), "(no readable ID)"),
+    )
+    if members["left_out"].notna().any():  # a stock's children left out: one row each, with why
+        return [
+            {"pseudonym": child, "list": int(number), "rows": [where], "why": why}
+            for child, number, where, why in members[["child", "list", "where", "left_out"]].itertuples(index=False)
+        ]
+    grouped = members.groupby(["child", "list"], sort=True)["where"].agg(list).reset_index()
+    return [
+        {"pseudonym": child, "list": int(number), "rows": rows}
+        for child, number, rows in grouped.itertuples(index=False)
     ]

@@ -28,7 +28,7 @@ from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, re
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.steps.child_level import read_version, with_reconciliation
+from pipelines.steps.child_level import derived_rows, read_version, with_reconciliation
 from pipelines.store import month as stored_months
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
@@ -170,7 +170,7 @@ def validate_months(
     ]
     bases = [validation_basis(month_received, waivers, reference_files) for month_received in received]
     with connect(home) as connection:
-        store_validations(connection, validations, bases)
+        store_validations(connection, validations, bases, derived_rows(received))
     return validations
 
 
@@ -226,6 +226,13 @@ def stored_findings(home: DataHome, months: list[str]) -> pd.DataFrame:
     """The months' stored findings, read from the readers' snapshot (a check never waits for a writer)."""
     with connect(home, read_only=True) as connection:
         return month_findings(connection, months)
+
+
+def stored_derived_months(home: DataHome, months: list[str]) -> pd.DataFrame:
+    """The returns derived from child-level workbooks for `months`, as their validation stored them
+    (`derived_returns`), read from the readers' snapshot."""
+    with connect(home, read_only=True) as connection:
+        return stored_months.derived_months(connection, months)
 
 
 def publication_blockers(home: DataHome, months: list[str]) -> dict[str, pd.DataFrame]:

@@ -13,8 +13,8 @@ the same bytes. A typed return is never purged, whatever its suffix. Each purge 
 the warehouse (`child_level_purges`: the file's name, sha256, size, when received and purged,
 by whom, under which period) before the file is deleted, so a crash between the two leaves a
 record whose file the next purge finishes deleting; a purged file is never recorded twice.
-The pipeline keeps no pseudonymised rows (only the derived counts, which are aggregates), so
-there are none to purge yet.
+The pseudonymised rows drawn from a purged workbook (`store/child_rows.py`, owner-only) are
+deleted with it, and with them what a steward's explanation of a difference could list.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pipelines.home.lock import writer_lock
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, child_id_behind, holds_annex_a_lists
 from pipelines.ingest.archive import archive_path, sha256_of
 from pipelines.ingest.pseudonyms import PSEUDONYM_CHARS, KeyUnsafe, home_key
+from pipelines.store.child_rows import delete_rows
 from pipelines.store.warehouse import connect
 
 
@@ -98,8 +99,9 @@ def purge(home: DataHome, who: str, now: dt.datetime | None = None) -> PurgeSumm
 
 
 def _delete(home: DataHome, sha256: str, suffix: str, file_name: str) -> bool:
-    """Delete a purged version's archived copy, and its landing copy when that holds the same bytes."""
-    deleted = False
+    """Delete a purged version's archived copy, the pseudonymised rows drawn from it, and its landing
+    copy when that holds the same bytes."""
+    deleted = delete_rows(home, sha256)
     target = home.archive / f"{sha256}{suffix}"
     if target.exists():
         target.unlink()

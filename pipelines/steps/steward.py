@@ -101,6 +101,19 @@ def findings(home: DataHome, month: str, la_code: str | None = None, severity: s
         return records(findings_export(connection, month, la_code, severity))
 
 
+def explain(home: DataHome, month: str, la_code: str | None = None) -> list[dict]:
+    """The pseudonymous children behind each reconciliation difference of `month` (of `la_code`):
+    `steps/child_level.explain_differences`; none when nothing has been run."""
+    from pipelines.steps.child_level import explain_differences
+
+    _check_month_written(month)
+    if nothing_run_yet(home) is not None:
+        return []
+    with reading(home) as connection:
+        _check_known(connection, home, month, la_code)
+    return explain_differences(home, month, la_code)
+
+
 def spreadsheet_safe(rows: list[dict]) -> list[dict]:
     """`rows` for a spreadsheet: a text cell it would run as a formula (text an authority sent) gets
     a leading apostrophe, as in the published files."""

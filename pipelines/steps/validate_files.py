@@ -22,6 +22,8 @@ import pandas as pd
 
 from pipelines.derive.months import derive_return
 from pipelines.derive.reconcile import reconcile
+from pipelines.derive.settings import ChildLevelSettingsError as ChildLevelSettingsError  # the CLI's refusal
+from pipelines.derive.settings import reconciliation_settings
 from pipelines.home import DataHome
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
 from pipelines.ingest.pseudonyms import ephemeral_key
@@ -82,8 +84,10 @@ def validate_files(
         derived = derive_return(child_level)
         checked.findings.extend(derived.findings)
         # A typed return given beside the workbook is reconciled against the return derived from it.
+        # Within the home's tolerances, as the pipeline reconciles (its child-level.toml, read-only).
         if typed:
-            checked.findings.extend(reconcile(pd.concat(typed, ignore_index=True), derived.rows))
+            tolerances = reconciliation_settings(home).tolerances
+            checked.findings.extend(reconcile(pd.concat(typed, ignore_index=True), derived.rows, tolerances))
         rows = derived.rows.astype(object).where(derived.rows.notna(), None)
         checked.derived = [
             {k: (int(v) if isinstance(v, (int, float)) else v) for k, v in r.items()} for r in rows.to_dict("records")

@@ -38,10 +38,14 @@ def store_accepted(home: DataHome, month: str) -> pd.DataFrame:
 
 
 def store_validations(
-    connection: duckdb.DuckDBPyConnection, validations: Sequence[MonthValidation], bases: Sequence[ValidationBasis] = ()
+    connection: duckdb.DuckDBPyConnection,
+    validations: Sequence[MonthValidation],
+    bases: Sequence[ValidationBasis] = (),
+    derived: pd.DataFrame | None = None,
 ) -> None:
     """Months' findings and the status of each return, replacing those months', in one transaction,
-    with what each validation depended on (`bases`, for the publication guard)."""
+    with what each validation depended on (`bases`, for the publication guard) and the returns
+    derived from child-level workbooks (`derived`, table derived_returns)."""
     months = [v.month for v in validations]
     findings = [v.findings for v in validations if not v.findings.empty]
     returns = [v.returns for v in validations if not v.returns.empty]
@@ -63,6 +67,8 @@ def store_validations(
         )
         for basis in bases:
             record_basis(connection, basis)
+        if derived is not None:
+            replace_rows(connection, "derived_returns", derived, "list_contains(?, period)", [months])
 
 
 def store_accepted_months(home: DataHome, months: Sequence[str]) -> pd.DataFrame:
@@ -206,4 +212,12 @@ def findings_matching(
     return connection.execute(
         """SELECT * FROM findings WHERE rule = ? AND la_code = ? AND period = ? AND "column" IS NOT DISTINCT FROM ?""",
         [rule, la_code, period, column],
+    ).df()
+
+
+def derived_months(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> pd.DataFrame:
+    """The returns derived from child-level workbooks for `months`, stored with their validation."""
+    return connection.execute(
+        'SELECT * FROM derived_returns WHERE list_contains(?, period) ORDER BY period, la_code, extract_date, "current"',
+        [list(months)],
     ).df()

@@ -75,6 +75,19 @@ def register_file(
         replace_rows(connection, "findings", findings, "sha256 = ? AND file = ? AND period IS NULL", [sha256, name])
 
 
+def update_version(
+    connection: duckdb.DuckDBPyConnection, name: str, sha256: str, version: RecordedVersion, findings: pd.DataFrame
+) -> None:
+    """A registered version read again (a child-level workbook given its authority and extract date
+    since): its months and own findings replaced, its arrival kept."""
+    with transaction(connection):
+        connection.execute(
+            "UPDATE received_files SET periods = ?, readable = ? WHERE sha256 = ? AND file_name = ?",
+            [list(version.periods), version.readable, sha256, name],
+        )
+        replace_rows(connection, "findings", findings, "sha256 = ? AND file = ? AND period IS NULL", [sha256, name])
+
+
 def month_files(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, int]]:
     """(sha256, file name, arrival) of every version holding rows for `month`, in order of arrival;
     a child-level workbook purged after its retention (steps/retention.py) holds none any more."""

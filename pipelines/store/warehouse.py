@@ -79,11 +79,22 @@ def _schema_sql() -> list[str]:
             sha256 VARCHAR NOT NULL, suffix VARCHAR NOT NULL, file_name VARCHAR NOT NULL, size BIGINT NOT NULL,
             received_at TIMESTAMP NOT NULL, purged_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL,
             retention_days BIGINT NOT NULL, PRIMARY KEY (sha256, suffix))""",
+        # The return derived from each child-level workbook of a month, current or not (aggregates:
+        # no child-level row), replaced with the month's validation (store/month.store_validations).
+        f"""CREATE TABLE IF NOT EXISTS derived_returns (
+            la_code VARCHAR NOT NULL, period VARCHAR NOT NULL, extract_date VARCHAR, sha256 VARCHAR NOT NULL,
+            file VARCHAR NOT NULL, "current" BOOLEAN NOT NULL, {", ".join(f"{c} DOUBLE" for c in _derived_counts())})""",
         # Who asked for the child behind a pseudonym, when and why (never the ID): steps/retention.py.
         """CREATE TABLE IF NOT EXISTS child_lookups (
             asked_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, os_user VARCHAR NOT NULL, reason VARCHAR NOT NULL,
             pseudonym VARCHAR NOT NULL, found BOOLEAN NOT NULL)""",
     ]
+
+
+def _derived_counts() -> list[str]:
+    from pipelines.derive.months import FIGURES
+
+    return FIGURES
 
 
 # The tables holding one DOUBLE column per figure of the catalogue.

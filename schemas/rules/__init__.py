@@ -23,7 +23,15 @@ from schemas.rules.messages import (
     findings_on_rows,
     in_row_order,
 )
-from schemas.rules.registry import FAMILIES, FAMILY_OF_RULE, HISTORY_MONTHS, RULE_LIST, RULES
+from schemas.rules.registry import (
+    CHILD_LEVEL_FAMILIES,
+    FAMILIES,
+    FAMILY_OF_RULE,
+    HISTORY_MONTHS,
+    RULE_LIST,
+    RULES,
+    checked_asset,
+)
 from schemas.rules.rule import Rule
 
 # The thresholds by their former names (they are the declarations' parameters).
@@ -55,6 +63,7 @@ def make_findings(
 
 
 __all__ = [
+    "CHILD_LEVEL_FAMILIES",
     "FAMILIES",
     "FAMILY_OF_RULE",
     "FLOW_OUTLIER_FACTOR",
@@ -69,6 +78,7 @@ __all__ = [
     "STOCK_JUMP_MIN",
     "STOCK_JUMP_SHARE",
     "Rule",
+    "checked_asset",
     "describe_value",
     "in_row_order",
     "make_finding",

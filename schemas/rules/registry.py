@@ -32,6 +32,15 @@ _FAMILY_MODULES = (
 )
 
 FAMILIES: dict[str, str] = {module.FAMILY: module.DESCRIPTION for module in _FAMILY_MODULES}
+# The families about child-level records: their Dagster checks are on `derived_months`, the others' on `received_returns`.
+CHILD_LEVEL_FAMILIES: tuple[str, ...] = ("child_level", "reconciliation")
+
+
+def checked_asset(family: str) -> str:
+    """The Dagster asset whose check shows a family's findings."""
+    return "derived_months" if family in CHILD_LEVEL_FAMILIES else "received_returns"
+
+
 RULE_LIST: tuple[Rule, ...] = tuple(rule for module in _FAMILY_MODULES for rule in module.RULES)
 RULES: dict[str, Rule] = {rule.id: rule for rule in RULE_LIST}
 FAMILY_OF_RULE: dict[str, str] = {rule.id: rule.family for rule in RULE_LIST}

@@ -41,6 +41,12 @@ def test_the_held_back_message_names_month_authority_rule_column_and_the_checks_
         f"{UI}/assets/received_returns?view=checks&checkDetail=consistency_rules"
     ) in message.lines
     assert f"Run run-1 (monthly_release): {UI}/runs/run-1" in message.lines
+    # A difference from child-level records: its check is on the derived months.
+    reconciled = HeldBack("2024-06", "E06000006", "child_level_reconciliation", "cla", "reconciliation_rules")
+    lines = compose(outcome(held_back=(reconciled,)), UI).lines
+    assert any(
+        line.endswith(f"{UI}/assets/derived_months?view=checks&checkDetail=reconciliation_rules") for line in lines
+    )
 
 
 def test_a_refused_release_and_a_failed_run_name_the_step_never_its_error():

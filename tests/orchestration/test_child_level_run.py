@@ -13,6 +13,7 @@ from orchestration_support import run_config
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
 from pipelines.home import DataHome
 from pipelines.reference import import_demo_reference
+from pipelines.steps.child_level import explain_differences
 from tests.identifying_search import found, identifying_values, stored_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster")]
@@ -31,8 +32,13 @@ def test_a_month_derived_from_a_workbook_is_materialised_and_nothing_identifying
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         result = job.execute_in_process(partition_key=MONTH, instance=instance, run_config=run_config(home))
         assert result.success
-        for asset in ("received_returns", "indicator_values", "open_data_release"):
+        for asset in ("received_returns", "derived_months", "indicator_values", "open_data_release"):
             assert MONTH in instance.get_materialized_partitions(dg.AssetKey(asset)), asset
+        derived = instance.get_latest_materialization_event(dg.AssetKey("derived_months"))
+        assert derived is not None and derived.asset_materialization is not None
+        metadata = derived.asset_materialization.metadata
+        assert metadata["derived_returns"].value == 1 and metadata["current"].value == 1
+        assert synthetic.file_name in metadata["workbooks"].value
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
         [(cla, status)] = connection.execute(
             "select v.cla, r.status from indicator_values v join returns r using (la_code, period) where period = ?",
@@ -64,12 +70,25 @@ def test_a_typed_return_differing_from_its_records_fails_the_reconciliation_chec
         job.execute_in_process(
             partition_key=MONTH, instance=instance, run_config=run_config(home), raise_on_error=False
         )
-        key = dg.AssetCheckKey(dg.AssetKey("received_returns"), "reconciliation_rules")
+        key = dg.AssetCheckKey(dg.AssetKey("derived_months"), "reconciliation_rules")
         [record] = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
         evaluation = record.event.dagster_event.event_specific_data
+        assert MONTH in instance.get_materialized_partitions(dg.AssetKey("derived_months"))
     assert record.status.value == "FAILED" and evaluation.partition == MONTH
     assert evaluation.metadata["errors"].value == 1
     assert evaluation.metadata["authorities_affected"].value == "E06000009"
+    # The pseudonymous children counted in the derived figure, as `findings --explain` lists them.
+    [behind] = evaluation.metadata["children_behind_differences"].value
+    cla = synthetic.truth[MONTH]["cla"]
+    assert (behind["la_code"], behind["figure"], behind["typed"], behind["derived"]) == (
+        "E06000009",
+        "cla",
+        str(cla + 3),
+        str(cla),
+    )
+    [explained] = explain_differences(home, MONTH)
+    assert behind["children"] == [f"{child['pseudonym']} (list 8)" for child in explained["children"]]
+    assert len(behind["children"]) == cla
     with duckdb.connect(str(home.warehouse), read_only=True) as connection:
         [(status,)] = connection.execute("select status from returns where period = ?", [MONTH]).fetchall()
     assert status == "held_back"
