@@ -36,6 +36,7 @@ NOT_AVAILABLE = "x"
 _NUMBER_TEXT = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,043 or 184 or 935.9
 _NUMBER = re.compile(f"^{_NUMBER_TEXT}$")
 _TEXT = "string[pyarrow]"  # the dtype figures are parsed from (pd.to_numeric), as they always were
+_CELLS_PER_PASS = 1_000_000  # cells parsed in one pass: a small file pays once, not once a column
 SOURCE_COLUMNS = ["file", "row"]
 # Findings after which nothing of the file can be read: the file is not a return.
 UNREADABLE_RULES = ("file_unreadable", "missing_required_column", "limit_exceeded", "wide_authority_missing")
@@ -324,40 +325,55 @@ def _numbers(cells: pd.Series) -> pd.Series:
 
 
 def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -> tuple[pd.DataFrame, list[Finding]]:
-    """The figures of `text` as numbers, column by column; a cell that is not a number, blank or x is a finding."""
-    findings: list[Finding] = []
-    values = pd.DataFrame({"file": text["file"], "row": text["row"].astype("int64")})
+    """The figures of `text` as numbers; a cell that is not a number, blank or x is a finding.
+
+    The numeric columns are parsed side by side as one Arrow column, as many at a time as keep a
+    pass near `_CELLS_PER_PASS` cells: a file of a few hundred rows is one pass (its cost is a
+    file's, not sixty columns'), a million rows one column a pass (its memory a column's)."""
+    rows = len(text)
+    columns: dict[str, pd.Series] = {"file": text["file"], "row": text["row"].astype("int64")}
     for column in ("la_code", "la_name", "period"):
-        values[column] = python_strings(text[column], lambda cells: cells.str.strip().replace("", pd.NA))
-    values["la_code"] = python_strings(values["la_code"], lambda codes: codes.str.upper())
+        columns[column] = python_strings(text[column], lambda cells: cells.str.strip().replace("", pd.NA))
+    columns["la_code"] = python_strings(columns["la_code"], lambda codes: codes.str.upper())
     if locators is not None:
-        values[LOCATOR_COLUMN] = pd.Series(locators, index=values.index, dtype="object")
-    for indicator in indicators_by_column().values():
-        if not indicator.is_numeric:
-            continue
-        # In Arrow, as pandas' string methods would do it (fullmatch is `^(...)$` in RE2), without
-        # their copies: a million cells a column stay a few MB of work.
-        cells = arrow_text(text[indicator.column]).fill_null("")
+        columns[LOCATOR_COLUMN] = pd.Series(locators, index=text.index, dtype="object")
+    numeric = [indicator.column for indicator in indicators_by_column().values() if indicator.is_numeric]
+    per_pass = max(1, _CELLS_PER_PASS // max(rows, 1))
+    unreadable_cells: list[tuple[str, int, str]] = []  # (column, position, cell), column by column
+    for start in range(0, len(numeric), per_pass):
+        batch = numeric[start : start + per_pass]
+        # In Arrow, as pandas' string methods would do it (fullmatch is `^(...)$` in RE2), without their copies.
+        cells = pa.chunked_array(
+            [chunk for column in batch for chunk in arrow_text(text[column]).cast(pa.string()).chunks],
+            type=pa.string(),
+        ).fill_null("")
         given = pc.and_(pc.not_equal(cells, ""), pc.not_equal(pc.utf8_lower(cells), NOT_AVAILABLE))
         number = pc.match_substring_regex(cells, f"^({_NUMBER_TEXT})$")
         figures = pc.if_else(pc.and_(given, number), pc.replace_substring(cells, ",", ""), None)
-        values[indicator.column] = _numbers(pd.Series(text_column(figures), index=text.index))
+        parsed = _numbers(pd.Series(text_column(figures))).array
+        for offset, column in enumerate(batch):
+            columns[column] = pd.Series(parsed[offset * rows : (offset + 1) * rows], index=text.index)
         unreadable = pc.and_(given, pc.invert(number))
-        labels = text.index[unreadable.to_numpy(zero_copy_only=False).astype(bool)]
-        for label, cell in zip(labels, pc.filter(cells, unreadable).to_pylist()):
-            record = values.loc[label]
-            rule = "formula_without_value" if cell.startswith("=") else "invalid_value"
-            findings.append(
-                new_finding(
-                    rule,
-                    file=name,
-                    row=int(record["row"]),
-                    la_code=None if pd.isna(record["la_code"]) else record["la_code"],
-                    period=None if pd.isna(record["period"]) else record["period"],
-                    column=indicator.column,
-                    value=cell,
-                    expected=RULES[rule].expected,
-                    cell=locators[values.index.get_loc(label)](indicator.column) if locators is not None else None,
-                )
+        positions = np.flatnonzero(unreadable.to_numpy(zero_copy_only=False).astype(bool))
+        for at, cell in zip(positions.tolist(), pc.filter(cells, unreadable).to_pylist()):
+            offset, position = divmod(at, rows)
+            unreadable_cells.append((batch[offset], position, cell))
+    values = pd.DataFrame(columns, index=text.index)
+    findings: list[Finding] = []
+    for column, position, cell in unreadable_cells:
+        record = values.iloc[position]
+        rule = "formula_without_value" if cell.startswith("=") else "invalid_value"
+        findings.append(
+            new_finding(
+                rule,
+                file=name,
+                row=int(record["row"]),
+                la_code=None if pd.isna(record["la_code"]) else record["la_code"],
+                period=None if pd.isna(record["period"]) else record["period"],
+                column=column,
+                value=cell,
+                expected=RULES[rule].expected,
+                cell=locators[position](column) if locators is not None else None,
             )
+        )
     return values, findings

@@ -139,4 +139,6 @@ def _reported(
     protection itself holds every release, later months' too: `found`, passed)."""
     if all(Month.parse(r.month) <= Month.parse(month) for r in releases):
         return found
-    return audit.audit_releases(layout, [r for r in releases if Month.parse(r.month) <= Month.parse(month)], month)
+    # Within reach, as a month published alone is audited (not every release since the series began).
+    earlier = [r for r in releases if Month.parse(r.month) <= Month.parse(month) and audit.within_reach(r.month, month)]
+    return audit.audit_releases(layout, earlier, month)

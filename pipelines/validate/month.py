@@ -82,8 +82,15 @@ def _about_the_file(finding: Finding) -> bool:
 def file_findings(parsed: ParsedReturn, sha256: str) -> pd.DataFrame:
     """A received file's own findings, as stored with no month: about the whole file, its header,
     or rows no month can hold (reading and structure)."""
-    findings = parsed.findings + (structure_findings(parsed.values, parsed.text) if parsed.readable else [])
     placed = placed_rows(parsed.values)
+    findings = list(parsed.findings)
+    if parsed.readable:
+        # Cell rules read one cell each: only the rows no month holds can give a finding kept here
+        # (a month's run checks the rest), so a file whose rows are all placed costs no pandera pass.
+        rows = parsed.values["row"]
+        unplaced = (~rows.isin(placed) | (rows == 1)).to_numpy(dtype=bool)
+        if unplaced.any():
+            findings += structure_findings(parsed.values[unplaced], parsed.text[unplaced])
     own = [f for f in findings if _about_the_file(f) or f.row not in placed]
     frame = findings_frame(own).assign(sha256=sha256, period=None)
     frame["family"] = frame["rule"].map(FAMILY_OF_RULE)
