@@ -23,7 +23,7 @@ import pandas as pd
 from pipelines.derive.months import derive_return
 from pipelines.derive.reconcile import reconcile
 from pipelines.home import DataHome
-from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
+from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, read_child_level
 from pipelines.ingest.pseudonyms import ephemeral_key
 from pipelines.ingest.readers import read_return
 from pipelines.reference import load_reference
@@ -64,8 +64,7 @@ def validate_files(
             continue
         if path.suffix.lower() in CHILD_LEVEL_SUFFIXES:
             data = path.read_bytes()
-            if holds_annex_a_lists(data):
-                read = read_annex_a(data, path.name, ephemeral_key(), la_code, extract_date)
+            if (read := read_child_level(data, path.name, ephemeral_key(), la_code, extract_date)) is not None:
                 checked.findings.extend(read.findings)
                 child_level.append(read)
                 checked.files.append(
