@@ -7,10 +7,10 @@ cells and shared strings as openpyxl's write-only mode writes them) and copied u
 authority codes (the code and extract date are read from each file's name; each copy's ZIP
 comment names its authority, so every file is a version of its own). They land in a new data
 home and the pipeline's own step takes them in: `archive_landing` hashes and archives each,
-reads the new versions (`steps/child_level.read_versions`: a pool of two processes, each
-workbook read, pseudonymised with an ephemeral key and derived whole in one) and registers
-them. The memory of the whole process tree (this process and every descendant) is the sum of
-their resident sets, sampled every 20 ms from /proc; beside it, the bound no sampling can miss:
+reads the new versions (`steps/child_level.each_version_read`: a pool of two processes reading
+ahead, each workbook read, pseudonymised with an ephemeral key and derived whole in one) and
+registers each as it comes. The memory of the whole process tree (this process and every descendant) is the sum of
+their resident sets, sampled every 50 ms from /proc; beside it, the bound no sampling can miss:
 this process's peak plus two workers' each at the largest worker's peak. openpyxl's read-only
 reading is timed on a few workbooks and scaled to 153 (one process), since reading them all that
 way takes about eight minutes.
@@ -76,7 +76,7 @@ class TreeMemory(threading.Thread):
         self.peak_kib, self.most_processes, self.stopping = 0, 0, threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(0.02):
+        while not self.stopping.wait(0.05):
             tree = [os.getpid(), *descendants(os.getpid())]
             self.peak_kib = max(self.peak_kib, sum(resident_kib(pid) for pid in tree))
             self.most_processes = max(self.most_processes, len(tree))

@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import multiprocessing
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -65,25 +66,38 @@ POOL_FROM = 4
 def read_versions(
     home: DataHome, versions: list[tuple[str, str]], workers: int | None = None
 ) -> dict[tuple[str, str], ParsedReturn]:
-    """Each archived version `(sha256, file name)` as `read_version` reads it. The workbooks
-    (whose reading is most of a run's) are read by a pool of `workers` processes (POOL_WORKERS,
-    never more than the cores this process may use), each workbook whole in one process, so
-    what a version reads to does not depend on the pool; typed returns are read here."""
+    """Each archived version `(sha256, file name)` as `read_version` reads it (`each_version_read`)."""
+    return dict(each_version_read(home, versions, workers))
+
+
+def each_version_read(
+    home: DataHome, versions: list[tuple[str, str]], workers: int | None = None
+) -> Iterator[tuple[tuple[str, str], ParsedReturn]]:
+    """Each archived version `(sha256, file name)`, in order, with what `read_version` reads it to.
+    The workbooks (whose reading is most of a run's) are read ahead by a pool of `workers` processes
+    (POOL_WORKERS, never more than the cores this process may use), each workbook whole in one
+    process, so what a version reads to does not depend on the pool; typed returns are read here,
+    in their turn. A caller recording each version as it comes works while the pool reads on."""
     versions = list(dict.fromkeys(versions))
     workbooks = [version for version in versions if version[1].lower().endswith(CHILD_LEVEL_SUFFIXES)]
     workers = min(workers or POOL_WORKERS, len(os.sched_getaffinity(0)), len(workbooks))
-    read: dict[tuple[str, str], ParsedReturn] = {}
     # A daemonic process (a pool's own worker) may start none: it reads them itself.
-    if workers > 1 and len(workbooks) >= POOL_FROM and not multiprocessing.current_process().daemon:
-        # Started afresh (spawn), not forked: the caller may hold threads and a database connection.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(home,)) as pool:
-            chunk = max(1, min(8, len(workbooks) // (workers * 4)))
-            read.update(zip(workbooks, pool.map(_read_in_worker, workbooks, chunksize=chunk)))
-    reference = load_reference(home) if any(version not in read for version in workbooks) else None
-    return {
-        version: read[version] if version in read else read_version(home, *version, reference) for version in versions
-    }
+    if workers < 2 or len(workbooks) < POOL_FROM or multiprocessing.current_process().daemon:
+        reference = load_reference(home) if workbooks else None
+        for version in versions:
+            yield version, read_version(home, *version, reference)
+        return
+    # Started afresh (spawn), not forked: the caller may hold threads and a database connection.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(home,))
+    try:
+        chunk = max(1, min(4, len(workbooks) // (workers * 8)))
+        read = iter(pool.map(_read_in_worker, workbooks, chunksize=chunk))  # in order, as they finish
+        pooled = set(workbooks)
+        for version in versions:
+            yield version, next(read) if version in pooled else read_version(home, *version)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 _worker: tuple[DataHome, Reference] | None = None  # a pool process's home and its reference data, loaded once

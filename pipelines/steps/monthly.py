@@ -28,7 +28,7 @@ from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, re
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.steps.child_level import read_version, read_versions, with_reconciliation
+from pipelines.steps.child_level import each_version_read, read_version, read_versions, with_reconciliation
 from pipelines.store import month as stored_months
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
@@ -64,8 +64,8 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
         if refused is not None:
             record_refusals(connection, refused)  # links out of the folder, names that are not UTF-8
         memory = landing_memory(connection)
-        # Each file hashed and copied in order; the new versions then read together (workbooks by a
-        # pool of processes: read_versions); then each recorded in order, as if read one by one.
+        # Each file hashed and copied in order; then the new versions read (workbooks by a pool of
+        # processes, reading ahead: each_version_read) and each recorded in order, as one by one.
         landed_files = []
         new_versions: set[tuple[str, str]] = set()
         for path in files:
@@ -82,7 +82,7 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
             except (FileNotFoundError, LandingChanged):  # moved away or swapped since listing: the next scan says
                 continue
             landed_files.append((path, sha256, size, sighting, False))
-        parsed_versions = read_versions(home, [(sha256, path.name) for path, sha256, _, _, new in landed_files if new])
+        reads = each_version_read(home, [(sha256, path.name) for path, sha256, _, _, new in landed_files if new])
         for path, sha256, size, sighting, new in landed_files:
             _, suffix = sighting.version
             if not new:
@@ -91,13 +91,15 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
                 record_sighting(connection, path.name, sha256, suffix, sighting.arrived)
                 archived.append(ArchivedFile(sha256, path.name, known.periods, known.readable, new=sighting.arrived))
                 continue
-            parsed = parsed_versions[(sha256, path.name)]  # a child-level workbook: the return derived from it
+            read, parsed = next(reads)  # a child-level workbook: the return derived from it
+            assert read == (sha256, path.name)
             if parsed.child_level:
                 archive_path(home, sha256, path.name).chmod(0o600)  # identifiable children: the owner only
             version = RecordedVersion(contents_of(parsed).months, parsed.readable)
             register_file(connection, path.name, sha256, suffix, size, version, file_findings(parsed, sha256))
             memory.versions[sighting.version] = version
             archived.append(ArchivedFile(sha256, path.name, version.periods, version.readable, new=True))
+        reads.close()  # the pool, if one was started, ends here
     return archived
 
 
