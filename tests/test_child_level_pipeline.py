@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
-from pipelines.ingest.arrivals import read_contents
+from pipelines.ingest.arrivals import contents_of, read_contents
+from pipelines.steps.child_level import read_versions
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
 from pipelines.steps.steward import waive
 from tests.conftest import write_return
@@ -196,3 +197,25 @@ def test_among_workbooks_the_latest_extract_decides_a_month_whichever_arrived_la
     assert stored[("E06000009", "2023-08")]["contacts"] == synthetic.truth["2023-08"]["contacts"]
     for period in ("2023-09", "2023-12", "2024-01", "2024-02"):
         assert stored[("E06000009", period)]["contacts"] == later.truth[period]["contacts"], period
+
+
+def test_many_workbooks_landed_at_once_are_read_by_the_pool_as_one_by_one(home):
+    """Five SYNTHETIC workbooks landed together (one a copy of another: the same version) are read
+    by archive_landing's pool of two processes; each reads to what it reads to alone."""
+    names = [f"E0600000{n}_annex_a_2024-01-31_SYNTHETIC.xlsx" for n in range(1, 6)]
+    books = [
+        workbook_bytes(synthetic_annex_a(n, la_code=names[n][:9], children=60), front_sheet=False) for n in range(4)
+    ]
+    for name, data in zip(names, [*books, books[0]]):
+        (home.landing / name).write_bytes(data)
+    archived = {a.file_name: a for a in archive_landing(home)}
+    assert set(archived) == set(names)
+    versions = [(archived[name].sha256, name) for name in names[:4]]
+    pooled = read_versions(home, versions, workers=2)
+    alone = read_versions(home, versions, workers=1)
+    for version in versions:
+        assert pooled[version].values.equals(alone[version].values)
+        assert pooled[version].findings == alone[version].findings
+        assert archived[version[1]].periods == contents_of(alone[version]).months
+    months = archived[names[0]].periods
+    assert len(months) == 6 and archived[names[4]].periods == months  # the copy: as its version was read
