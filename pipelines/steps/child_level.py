@@ -52,7 +52,7 @@ def read_version(home: DataHome, sha256: str, file_name: str, reference: Referen
     if file_name.lower().endswith(CHILD_LEVEL_SUFFIXES):
         data = verified_archive_path(home, sha256, file_name).read_bytes()
         if (read := read_child_level(data, file_name, ephemeral_key())) is not None:
-            return derived_as_return(data, file_name, reference or load_reference(home), read)
+            return derived_as_return(data, file_name, load_reference(home) if reference is None else reference, read)
     return read_archived(home, sha256, file_name)
 
 
@@ -190,7 +190,7 @@ def derived_as_return(
     """The return an Annex A workbook gives, in the standard layout, with the reader's findings
     (which name sheet cells, not the derived rows, so they are about the file as a whole).
     `read` is the workbook as `read_annex_a` read it, when already read."""
-    read = read or read_annex_a(data, file_name, ephemeral_key())
+    read = read_annex_a(data, file_name, ephemeral_key()) if read is None else read
     result = derive_return([read])
     own = [dataclasses.replace(finding, row=None) for finding in [*read.findings, *result.findings]]
     derived = result.rows if read.derivable else pd.DataFrame()
