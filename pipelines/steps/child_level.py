@@ -23,7 +23,7 @@ import dataclasses
 import datetime as dt
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -72,7 +72,7 @@ def read_versions(
 
 def each_version_read(
     home: DataHome, versions: list[tuple[str, str]], workers: int | None = None
-) -> Iterator[tuple[tuple[str, str], ParsedReturn]]:
+) -> Generator[tuple[tuple[str, str], ParsedReturn], None, None]:
     """Each archived version `(sha256, file name)`, in order, with what `read_version` reads it to.
     The workbooks (whose reading is most of a run's) are read ahead by a pool of `workers` processes
     (POOL_WORKERS, never more than the cores this process may use), each workbook whole in one
