@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from pipelines.demo.annex_a_synthetic import synthetic_annex_a, workbook_bytes
-from pipelines.ingest.arrivals import read_contents
-from pipelines.steps.child_level import explain_differences, state_landed_workbooks
+from pipelines.ingest.arrivals import contents_of, read_contents
+from pipelines.steps.child_level import explain_differences, read_versions, state_landed_workbooks
 from pipelines.steps.monthly import archive_landing, store_accepted_months, validate_months
 from pipelines.steps.retention import look_up_child
 from pipelines.steps.steward import waive
@@ -311,3 +311,45 @@ def test_the_operator_s_key_outside_the_home_is_the_one_made_and_used(home, synt
     finally:
         use_child_level_key_file(None)
     assert home.child_level_key == home.root / "keys" / "child-level.key"
+
+
+def test_many_workbooks_landed_at_once_are_read_by_the_pool_as_one_by_one(home):
+    """Five SYNTHETIC workbooks landed together (one a copy of another: the same version) are read
+    by archive_landing's pool of two processes; each reads to what it reads to alone."""
+    names = [f"E0600000{n}_annex_a_2024-01-31_SYNTHETIC.xlsx" for n in range(1, 6)]
+    books = [
+        workbook_bytes(synthetic_annex_a(n, la_code=names[n][:9], children=60), front_sheet=False) for n in range(4)
+    ]
+    for name, data in zip(names, [*books, books[0]]):
+        (home.landing / name).write_bytes(data)
+    archived = {a.file_name: a for a in archive_landing(home)}
+    assert set(archived) == set(names)
+    versions = [(archived[name].sha256, name) for name in names[:4]]
+    pooled = read_versions(home, versions, workers=2)
+    alone = read_versions(home, versions, workers=1)
+    for version in versions:
+        assert pooled[version].values.equals(alone[version].values)
+        assert pooled[version].findings == alone[version].findings
+        assert archived[version[1]].periods == contents_of(alone[version]).months
+    months = archived[names[0]].periods
+    assert len(months) == 6 and archived[names[4]].periods == months  # the copy: as its version was read
+
+
+def test_the_pool_s_processes_use_the_operator_s_key_not_one_of_the_home(home, tmp_path):
+    """Workbooks read by the pool's processes (started afresh) are pseudonymised under the key the
+    edge named, as this process reads them: no key is made in the home."""
+    from pipelines.home import use_child_level_key_file
+
+    outside = tmp_path / "secrets" / "csc.key"
+    use_child_level_key_file(outside)
+    try:
+        names = [f"E0600000{n}_annex_a_2024-01-31_SYNTHETIC.xlsx" for n in range(1, 5)]
+        for n, name in enumerate(names):
+            data = workbook_bytes(synthetic_annex_a(n, la_code=name[:9], children=40), front_sheet=False)
+            (home.landing / name).write_bytes(data)
+        archived = archive_landing(home)  # four workbooks: read by the pool of two
+        assert len(archived) == 4 and outside.exists()
+        assert not (home.root / "keys").exists()
+        assert len(list(home.child_level_rows.iterdir())) == 4
+    finally:
+        use_child_level_key_file(None)

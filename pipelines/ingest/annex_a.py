@@ -169,6 +169,7 @@ class ChildLevel:
     extract_date: dt.date | None
     lists: dict[int, pd.DataFrame] = field(default_factory=dict)  # list number -> rows
     findings: list[Finding] = field(default_factory=list)
+    holds_lists: bool = False  # whether a sheet's first rows name a list (`holds_annex_a_lists`)
 
     @property
     def months(self) -> list[str]:
@@ -238,7 +239,8 @@ def read_annex_a(
         message = (
             str(problem) if isinstance(problem, LimitExceeded) else "not an XLSX or XLSM workbook that can be opened"
         )
-        return ChildLevel(file_name, None, None, findings=[_finding(UNREADABLE_WORKBOOK, ERROR, file_name, message)])
+        unreadable = _finding(UNREADABLE_WORKBOOK, ERROR, file_name, message)
+        return ChildLevel(file_name, None, None, findings=[unreadable], holds_lists=holds_annex_a_lists(data))
     result = ChildLevel(file_name, None, None)
     found: dict[int, tuple[str, int, list[list]]] = {}  # list -> (sheet, header row index, rows)
     front_rows: list[list] = []
@@ -260,6 +262,7 @@ def read_annex_a(
             )
             continue
         found[number] = (name, position, rows)
+    result.holds_lists = bool(found)
     result.la_code, result.extract_date = _authority_and_date(front_rows, file_name, la_code, extract_date, result)
     if not found:
         result.findings.append(
@@ -284,6 +287,7 @@ def read_annex_a(
     if result.la_code is None:
         return result
     formulas = _holds_formulas(data)
+    known: dict[str, str] = {}  # each child's pseudonym, hashed once for all the lists
     for number, (sheet, position, rows) in sorted(found.items()):
         if len(rows) > limits.max_child_level_rows:
             result.findings.append(
@@ -296,9 +300,19 @@ def read_annex_a(
             )
             continue
         result.lists[number] = _read_list(
-            LIST_BY_NUMBER[number], sheet, position, rows, key, result, data if formulas else None
+            LIST_BY_NUMBER[number], sheet, position, rows, key, result, data if formulas else None, known
         )
     return result
+
+
+def read_child_level(
+    data: bytes, file_name: str, key: bytes, la_code: str | None = None, extract_date: dt.date | None = None
+) -> ChildLevel | None:
+    """`read_annex_a`, or None for a workbook no sheet of which names a list in its first rows
+    (a typed return saved as a workbook: its own reader reads it). The workbook is opened once:
+    asking `holds_annex_a_lists` first parsed every sheet twice."""
+    read = read_annex_a(data, file_name, key, la_code, extract_date)
+    return read if read.holds_lists else None
 
 
 def holds_annex_a_lists(data: bytes) -> bool:
@@ -411,7 +425,21 @@ def _holds_formulas(data: bytes) -> bool:
     """Whether any sheet's XML holds a formula (whose saved value may be missing)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = [m for m in archive.namelist() if m.startswith("xl/worksheets/") and m.endswith(".xml")]
-        return any(_FORMULA_ELEMENT.search(archive.read(m)) for m in members)
+        return any(_holds_formula_element(archive.read(m)) for m in members)
+
+
+def _holds_formula_element(xml: bytes) -> bool:
+    """`_FORMULA_ELEMENT.search(xml)`, found faster: the regular expression tries every `<` of a
+    sheet's XML; here only the places a literal search finds `<f` or a prefix's `:f` are tried,
+    each from its tag's `<` (a prefix holds no `<`)."""
+    for marker in (b"<f", b":f"):
+        start = xml.find(marker)
+        while start >= 0:
+            opening = start if marker == b"<f" else xml.rfind(b"<", 0, start)
+            if opening >= 0 and _FORMULA_ELEMENT.match(xml, opening):
+                return True
+            start = xml.find(marker, start + 1)
+    return False
 
 
 def _formulas_without_values(data: bytes, sheet: str, cached: list[list], first_row: int) -> list[tuple[int, int]]:
@@ -434,19 +462,45 @@ def _formulas_without_values(data: bytes, sheet: str, cached: list[list], first_
     return missing
 
 
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
+def _each_distinct(parse, cells: pd.Series) -> tuple[pd.Series, ...]:
+    """`parse(cells, kinds)` (each cell's reading depends on that cell alone) worked on each distinct
+    cell once and spread back over the column: a list repeats its dates and IDs many times.
+
+    Cells are told apart by value and type, since `1`, `1.0` and `True` are equal in Python: a
+    column holding booleans is parsed cell by cell (an integer and the float equal to it read alike).
+    """
+    kinds = pd.Series(_TYPE_OF(cells.to_numpy(dtype=object)), index=cells.index, dtype=object)
+    if len(cells) == 0 or kinds.isin([bool]).any():
+        return parse(cells, kinds)
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
+    once = pd.Series([*distinct, None], dtype=object, name=cells.name)
+    results = parse(once, pd.Series(_TYPE_OF(once.to_numpy()), dtype=object))
+    where = np.where(codes < 0, len(distinct), codes)
+    return tuple(pd.Series(result.array.take(where), index=cells.index, name=result.name) for result in results)
+
+
 def parse_dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(dates as datetime64 with NaT where blank or unreadable, which cells are unreadable), for a
     column of cells as calamine gives them: dates, serial numbers, text `DD/MM/YYYY` or ISO."""
-    kinds = cells.map(type)
+    return _each_distinct(_parse_dates, cells)
+
+
+def _parse_dates(cells: pd.Series, kinds: pd.Series) -> tuple[pd.Series, pd.Series]:
     dates = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
     unreadable = np.zeros(len(cells), dtype=bool)
     as_date = kinds.isin([dt.date, dt.datetime]).to_numpy(dtype=bool)
     if as_date.any():
         # Years outside 1900-2099 are unreadable (and beyond what a datetime64 column can hold).
+        # Whole columns: dates and date-times to microseconds, then to their day (a time dropped).
+        days = cells[as_date].to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+        years = days.astype("datetime64[Y]").astype("int64") + 1970
         plausible = np.zeros(len(cells), dtype=bool)
-        plausible[as_date] = cells[as_date].map(lambda d: 1900 <= d.year <= 2099).to_numpy(dtype=bool)
+        plausible[as_date] = (years >= 1900) & (years <= 2099)
         if plausible.any():
-            dates.iloc[plausible] = pd.to_datetime(cells[plausible].map(lambda d: dt.date(d.year, d.month, d.day)))
+            dates.iloc[plausible] = days[plausible[as_date]].astype("datetime64[ns]")
         unreadable |= as_date & ~plausible
     as_number = (kinds.isin([float, int]) & cells.notna()).to_numpy(dtype=bool)  # NaN is a blank
     if as_number.any():
@@ -478,7 +532,10 @@ def parse_dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parse_ids(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(IDs as text, which cells are unreadable): numbers lose a trailing `.0`, text is trimmed
     (non-breaking spaces too) and keeps its leading zeros; a blank ID is unreadable."""
-    kinds = cells.map(type)
+    return _each_distinct(_parse_ids, cells)
+
+
+def _parse_ids(cells: pd.Series, kinds: pd.Series) -> tuple[pd.Series, pd.Series]:
     ids = pd.Series(pd.NA, index=cells.index, dtype="string")
     as_number = kinds.isin([float, int])
     numbers = pd.to_numeric(cells[as_number], errors="coerce").astype("float64")
@@ -494,8 +551,12 @@ def parse_ids(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_counts(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(whole numbers, which cells are unreadable): numbers or digits as text; blanks missing."""
-    text = cells.map(lambda v: v if isinstance(v, str) else None).astype("string").str.strip()
-    numbers = pd.to_numeric(cells.where(cells.map(type).isin([float, int])), errors="coerce").astype("float64")
+    return _each_distinct(_parse_counts, cells)
+
+
+def _parse_counts(cells: pd.Series, kinds: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = cells.where(kinds.isin([str]), None).astype("string").str.strip()
+    numbers = pd.to_numeric(cells.where(kinds.isin([float, int])), errors="coerce").astype("float64")
     from_text = pd.to_numeric(text.where(text.str.fullmatch(r"\d+(\.0)?").fillna(False)), errors="coerce")
     values = numbers.fillna(from_text.astype("float64"))
     blank = cells.isna() | text.str.upper().isin(BLANKS).fillna(False)
@@ -511,7 +572,14 @@ def parse_codes(cells: pd.Series) -> pd.Series:
 
 
 def _read_list(
-    spec: ListSpec, sheet: str, header: int, rows: list[list], key: bytes, result: ChildLevel, formulas: bytes | None
+    spec: ListSpec,
+    sheet: str,
+    header: int,
+    rows: list[list],
+    key: bytes,
+    result: ChildLevel,
+    formulas: bytes | None,
+    known: dict[str, str],
 ) -> pd.DataFrame:
     headings = [folded(cell) if isinstance(cell, str) else "" for cell in rows[header]]
     body = pd.DataFrame(rows[header + 1 :], dtype=object)
@@ -545,13 +613,19 @@ def _read_list(
         position = positions.get(name)
         if position is None or position >= width:
             return pd.Series(None, index=body.index, dtype=object)
-        return body[position].where(body[position].notna(), None).replace({"": None})
+        column = body[position]
+        return column.where(column.notna() & (column != ""), None)  # blanks as None
 
     # Totals and notes rows below the data: no child's ID (or a `Total` label where it goes) and no
     # date of the list's own; a row with its date but no ID is a record whose ID cannot be read.
     child_cells = cells(CHILD.name)
     own_date_cells = cells(spec.fields[0].name)
-    label = child_cells.map(lambda v: v is None or (isinstance(v, str) and v.strip().lower().startswith("total")))
+    (label,) = _each_distinct(
+        lambda distinct, _: (
+            distinct.map(lambda v: v is None or (isinstance(v, str) and v.strip().lower().startswith("total"))),
+        ),
+        child_cells,
+    )
     totals = label & own_date_cells.isna()
     for row in body.index[totals]:
         result.findings.append(
@@ -582,7 +656,7 @@ def _read_list(
     out = pd.DataFrame(index=body.index)
     unreadable: dict[str, pd.Series] = {}
     ids, unreadable[CHILD.name] = parse_ids(cells(CHILD.name))
-    out["child"] = pseudonyms(key, result.la_code or "", ids)
+    out["child"] = pseudonyms(key, result.la_code or "", ids, known)
     births, unreadable[BIRTH.name] = parse_dates(cells(BIRTH.name))
     out["birth_month"] = (births.dt.year * 12 + births.dt.month - 1).astype("Int64")  # Month ordinal only
     out["birth_unreadable"] = unreadable[BIRTH.name]

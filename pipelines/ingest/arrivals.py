@@ -41,7 +41,7 @@ from typing import BinaryIO, Generic, TypeVar
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
+from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, read_child_level
 from pipelines.ingest.pseudonyms import ephemeral_key
 from pipelines.ingest.readers import ParsedReturn, read_return
 from schemas.catalogue import PERIOD_PATTERN
@@ -237,8 +237,7 @@ def read_contents(path: Path, home: DataHome, display_name: str | None = None) -
     name = display_name or path.name
     if Path(name).suffix.lower() in CHILD_LEVEL_SUFFIXES:
         data = path.read_bytes()
-        if holds_annex_a_lists(data):
-            read = read_annex_a(data, name, ephemeral_key())
+        if (read := read_child_level(data, name, ephemeral_key())) is not None:
             months = tuple(read.months)
             return FileContents(bool(months), months, None if months else read.problem or "no month wholly covered")
     return contents_of(read_return(path, display_name=display_name, home=home))

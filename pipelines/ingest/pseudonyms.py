@@ -69,13 +69,20 @@ def home_key(home: DataHome, key_file: Path | None = None) -> bytes:
     return key
 
 
-def pseudonyms(key: bytes, la_code: str, ids: pd.Series) -> pd.Series:
-    """Each ID's pseudonym (missing where the ID is); each distinct ID is hashed once."""
+def pseudonyms(key: bytes, la_code: str, ids: pd.Series, known: dict[str, str] | None = None) -> pd.Series:
+    """Each ID's pseudonym (missing where the ID is); each distinct ID is hashed once, and once
+    across calls given the same `known` (ID -> pseudonym under this key and authority: the lists
+    of one workbook name the same children; a reader's own, never kept)."""
     codes, distinct = pd.factorize(ids, use_na_sentinel=True)
-    prefix = la_code.encode("utf-8") + b"\x1f"
-    hashed = [
-        hmac.new(key, prefix + str(child).encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_CHARS]
-        for child in distinct
-    ]
+    # The key and the authority's prefix are taken in once; each ID continues a copy of that state.
+    keyed = hmac.new(key, la_code.encode("utf-8") + b"\x1f", hashlib.sha256)
+
+    def pseudonym(child: object) -> str:
+        state = keyed.copy()
+        state.update(str(child).encode("utf-8"))
+        return state.hexdigest()[:PSEUDONYM_CHARS]
+
+    known = {} if known is None else known
+    hashed = [known[child] if child in known else known.setdefault(child, pseudonym(child)) for child in distinct]
     table = np.array([*hashed, None], dtype=object)
     return pd.Series(table[np.where(codes < 0, len(hashed), codes)], index=ids.index, dtype="string")

@@ -28,7 +28,13 @@ from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, re
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
-from pipelines.steps.child_level import derived_rows, read_version, with_reconciliation
+from pipelines.steps.child_level import (
+    derived_rows,
+    each_version_read,
+    read_version,
+    read_versions,
+    with_reconciliation,
+)
 from pipelines.store import month as stored_months
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
@@ -64,32 +70,42 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
         if refused is not None:
             record_refusals(connection, refused)  # links out of the folder, names that are not UTF-8
         memory = landing_memory(connection)
+        # Each file hashed and copied in order; then the new versions read (workbooks by a pool of
+        # processes, reading ahead: each_version_read) and each recorded in order, as one by one.
+        landed_files = []
+        new_versions: set[tuple[str, str]] = set()
         for path in files:
             # Opened once: the descriptor checked is the one hashed and copied (never a link swapped since).
             try:
                 with open_landed(home, path.name) as landed:
                     sha256, size = sha256_of_handle(landed)
                     sighting = memory.observe(path.name, sha256)
-                    if sighting.known is None:
+                    if sighting.known is None and sighting.version not in new_versions:
                         copy_into_archive(home, landed, path.name, sha256, size)
+                        new_versions.add(sighting.version)
+                        landed_files.append((path, sha256, size, sighting, True))
+                        continue
             except (FileNotFoundError, LandingChanged):  # moved away or swapped since listing: the next scan says
                 continue
+            landed_files.append((path, sha256, size, sighting, False))
+        reads = each_version_read(home, [(sha256, path.name) for path, sha256, _, _, new in landed_files if new])
+        for path, sha256, size, sighting, new in landed_files:
             _, suffix = sighting.version
-            if sighting.known is not None:
+            if not new:
+                # Known before this scan, or a copy of a version this scan has just recorded.
+                known = sighting.known or memory.versions[sighting.version]
                 record_sighting(connection, path.name, sha256, suffix, sighting.arrived)
-                archived.append(
-                    ArchivedFile(
-                        sha256, path.name, sighting.known.periods, sighting.known.readable, new=sighting.arrived
-                    )
-                )
+                archived.append(ArchivedFile(sha256, path.name, known.periods, known.readable, new=sighting.arrived))
                 continue
-            parsed = read_version(home, sha256, path.name)  # a child-level workbook: the return derived from it
+            read, parsed = next(reads)  # a child-level workbook: the return derived from it
+            assert read == (sha256, path.name)
             if parsed.child_level:
                 archive_path(home, sha256, path.name).chmod(0o600)  # identifiable children: the owner only
             version = RecordedVersion(contents_of(parsed).months, parsed.readable)
             register_file(connection, path.name, sha256, suffix, size, version, file_findings(parsed, sha256))
             memory.versions[sighting.version] = version
             archived.append(ArchivedFile(sha256, path.name, version.periods, version.readable, new=True))
+        reads.close()  # the pool, if one was started, ends here
     return archived
 
 
@@ -155,7 +171,8 @@ def validate_months(
     reference = load_reference(home)
     targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
     targets = load_targets(targets_path) if targets_path.exists() else None
-    parsed: dict[tuple[str, str], ParsedReturn] = {}
+    # Every file of the months read once, before assembling them (workbooks by a pool of processes).
+    parsed = read_versions(home, [(sha256, name) for month in months for sha256, name, _ in files[month]])
     settings = reconciliation_settings(home)
     received = [_assemble(home, month, files[month], parsed, settings) for month in months]
     validations = check_months(

@@ -9,7 +9,8 @@ it: each count that differs is a finding.
 
 This is an analyst's quick check, so it pays for nothing it does not use: no Great Expectations,
 no Dagster, and DuckDB only when the home has a warehouse to read history from (tests/test_cli.py
-holds that a new home's `validate` imports none of them).
+holds that a new home's `validate` imports none of them); the rule book (pandera) only when a typed
+return is given.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from pipelines.derive.reconcile import reconcile
 from pipelines.derive.settings import ChildLevelSettingsError as ChildLevelSettingsError  # the CLI's refusal
 from pipelines.derive.settings import reconciliation_settings
 from pipelines.home import DataHome
-from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, holds_annex_a_lists, read_annex_a
+from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, read_child_level
 from pipelines.ingest.pseudonyms import ephemeral_key
 from pipelines.ingest.readers import read_return
 from pipelines.reference import load_reference
-from pipelines.validate.rulebook import validate_rows
 from schemas.findings import ERROR, Finding
 from schemas.rules import new_finding
 
@@ -66,8 +66,7 @@ def validate_files(
             continue
         if path.suffix.lower() in CHILD_LEVEL_SUFFIXES:
             data = path.read_bytes()
-            if holds_annex_a_lists(data):
-                read = read_annex_a(data, path.name, ephemeral_key(), la_code, extract_date)
+            if (read := read_child_level(data, path.name, ephemeral_key(), la_code, extract_date)) is not None:
                 checked.findings.extend(read.findings)
                 child_level.append(read)
                 checked.files.append(
@@ -78,6 +77,9 @@ def validate_files(
         checked.files.append({"file": name, "rows": len(parsed.values)})
         checked.findings.extend(parsed.findings)
         if parsed.readable:
+            # The rule book (pandera's import, a few tenths of a second) only when a typed return is given.
+            from pipelines.validate.rulebook import validate_rows
+
             checked.findings.extend(validate_rows(parsed.values, parsed.text, reference, history, engine="pandas"))
             typed.append(parsed.values)
     if child_level:
