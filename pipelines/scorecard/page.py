@@ -143,7 +143,10 @@ def page_frame(scorecard: pd.DataFrame, benchmarks: pd.DataFrame | None) -> pd.D
     frame = card.merge(
         bench.rename(columns={"value": "benchmark_value"}), on=["la_code", "period", "indicator"], how="outer"
     )
-    frame["value"] = frame["value"].fillna(frame["benchmark_value"])
+    # Where the card has no figure the benchmark's stands; figures stay numbers where they all are
+    # (the downcast pandas did silently, now asked for).
+    given = frame["value"].notna()
+    frame["value"] = frame["value"].where(given, frame["benchmark_value"]).infer_objects()
     polarity = frame["indicator"].map({c: i.polarity for c, i in indicators_by_column().items()})
     frame["polarity"] = frame["polarity"].fillna(polarity.where(polarity.isin(["high", "low"])))
     return frame.reindex(columns=PAGE_COLUMNS).sort_values(["la_code", "indicator", "period"]).reset_index(drop=True)
