@@ -114,7 +114,7 @@ def protected_months(
             continue
         candidate = audit.month_release(month, release.figures)
         try:
-            chosen, _ = protection.protect(candidate)
+            chosen, _ = protection.protect(candidate, report=False)  # `published` reports it
         except audit.Unprotectable as exc:
             decided[month] = f"{month}: not published: {exc}"
             continue
