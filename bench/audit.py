@@ -191,14 +191,14 @@ def whole_range(geographies: Geographies, months: list[str], returns: dict[str, 
 
         return run
 
-    audit.Protection.protect, audit.Protection.published = timed(protect_month), timed(report_month)
+    audit.Protection.protect, audit.Protection.published = timed(protect_month), timed(report_month)  # type: ignore[method-assign]
     started = time.perf_counter()
     try:
         decided = protected_months(
             geographies, [], built, lambda m, withheld: release_rows(m, geographies, returns[m], withheld=withheld)
         )
     finally:
-        audit.Protection.protect, audit.Protection.published = protect_month, report_month
+        audit.Protection.protect, audit.Protection.published = protect_month, report_month  # type: ignore[method-assign]
     total = time.perf_counter() - started
     refused = [m for m, outcome in decided.items() if isinstance(outcome, str)]
     slowest = max(spent, key=spent.__getitem__)
