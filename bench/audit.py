@@ -1,6 +1,6 @@
 """The attacker's audit for a national month over ten years of releases (issue 20; goal <= 10 s).
 
-    .venv/bin/python bench/audit.py [--months 120] [--authorities 152]
+    .venv/bin/python bench/audit.py [--months 120] [--authorities 152] [--range-only]
 
 SYNTHETIC: 152 made-up authorities in the nine regions (`bench.national`), 120 months of returns
 that obey every declared identity (children looked after move by those who started and ceased,
@@ -8,7 +8,9 @@ plans rise by no more than plans started, parts within wholes, twelve-month sums
 small authorities with small counts often. Each month is built by the release code
 (`assembly.release_rows`: disclosure control within the month) and the audit protects it in
 turn (`audit.protect`) over the months before. Timed: building the attacker's constraints from
-ten years of releases, then the audit (and complementary suppression) of the last month.
+ten years of releases, then the audit (and complementary suppression) of the last month; then the
+whole range from the first month as a range publish runs it (`across_releases.protected_months`: each
+month protected in turn, rebuilt with its complements, its summary audited), each month's time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ sys.path.insert(0, str(REPO))
 import pandas as pd  # noqa: E402
 
 from bench.national import REGIONS, SEED  # noqa: E402
+from pipelines.publish import audit  # noqa: E402
+from pipelines.publish.across_releases import protected_months  # noqa: E402
 from pipelines.publish.assembly import Geographies, release_rows  # noqa: E402
 from pipelines.publish.audit import Auditor, Layout, audit_releases, month_release, protect, within_reach  # noqa: E402
 from pipelines.publish.ees import ENGLAND_CODE, published_indicators  # noqa: E402
@@ -116,12 +120,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--months", type=int, default=120)
     parser.add_argument("--authorities", type=int, default=152)
+    parser.add_argument("--range-only", action="store_true", help="only the whole range from the first month")
     args = parser.parse_args()
     frame = register(args.authorities)
     geographies = Geographies.of(frame)
     layout = Layout({r.code: r.authorities for r in geographies.regions}, ENGLAND_CODE)
     months = [str(Month.parse("2015-04") + k) for k in range(args.months)]
     returns = months_of_returns(list(geographies.authorities), months)
+    if args.range_only:
+        whole_range(geographies, months, returns)
+        return
     started = time.perf_counter()
     built = [month_release(m, release_rows(m, geographies, returns[m]).figures) for m in months]
     print(f"built {len(built)} months with disclosure control within the month: {time.perf_counter() - started:.1f} s")
@@ -161,6 +169,64 @@ def main() -> None:
         f"{whole:.1f} s; {summary['cells_audited']} withheld small figures audited, "
         f"narrowest interval width {summary['narrowest_interval_width']}, {added} complement(s) withheld"
     )
+
+    whole_range(geographies, months, returns)
+
+
+def whole_range(geographies: Geographies, months: list[str], returns: dict[str, pd.DataFrame]) -> None:
+    """Every month of the range protected in turn from the first, as a range publish does
+    (`protected_months` over an empty record): each month's time (its `protect` and its reported
+    audit), the slowest and the total; and the last month's reported summary against the exact audit's."""
+    built = {m: release_rows(m, geographies, returns[m]) for m in months}
+    spent: dict[str, float] = {}
+    protect_month, report_month = audit.Protection.protect, audit.Protection.published
+
+    def timed(method):  # the bench's stopwatch around the two calls a month makes
+        def run(self, release, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(self, release, *args, **kwargs)
+            finally:
+                spent[release.month] = spent.get(release.month, 0.0) + time.perf_counter() - started
+
+        return run
+
+    audit.Protection.protect, audit.Protection.published = timed(protect_month), timed(report_month)  # type: ignore[method-assign]
+    started = time.perf_counter()
+    try:
+        decided = protected_months(
+            geographies, [], built, lambda m, withheld: release_rows(m, geographies, returns[m], withheld=withheld)
+        )
+    finally:
+        audit.Protection.protect, audit.Protection.published = protect_month, report_month  # type: ignore[method-assign]
+    total = time.perf_counter() - started
+    refused = [m for m, outcome in decided.items() if isinstance(outcome, str)]
+    slowest = max(spent, key=spent.__getitem__)
+    complements = sum(
+        len(built[m].figures.query("published")) - len(outcome.release.figures.query("published"))
+        for m, outcome in decided.items()
+        if not isinstance(outcome, str)
+    )
+    print(
+        f"the whole range from {months[0]} as one range publish protects it ({len(months)} months, "
+        f"protected_months): {total:.1f} s in all (the release code's rebuilds included); "
+        f"audit and protect {sum(spent.values()):.1f} s, slowest month {slowest} {spent[slowest]:.1f} s; "
+        f"{complements} complement(s) withheld, {len(refused)} month(s) refused"
+    )
+    for k in range(0, len(months), 12):
+        year = months[k : k + 12]
+        print("  " + " ".join(f"{m}:{spent.get(m, 0.0):.1f}" for m in year))
+    last = decided[months[-1]]
+    if not isinstance(last, str):
+        releases = [
+            month_release(m, outcome.release.figures) for m, outcome in decided.items() if not isinstance(outcome, str)
+        ]
+        exact = audit_releases(_layout(geographies), releases, months[-1])
+        print(f"  {months[-1]}: reported summary {last.audit.summary()}; exact audit's {exact.summary()}")
+
+
+def _layout(geographies: Geographies) -> Layout:
+    return Layout({r.code: r.authorities for r in geographies.regions}, ENGLAND_CODE)
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ def protected_months(
             continue
         candidate = audit.month_release(month, release.figures)
         try:
-            chosen, _ = protection.protect(candidate)
+            chosen, _ = protection.protect(candidate, report=False)  # `published` reports it
         except audit.Unprotectable as exc:
             decided[month] = f"{month}: not published: {exc}"
             continue
@@ -141,4 +141,4 @@ def _reported(
         return found
     # Within reach, as a month published alone is audited (not every release since the series began).
     earlier = [r for r in releases if Month.parse(r.month) <= Month.parse(month) and audit.within_reach(r.month, month)]
-    return audit.audit_releases(layout, earlier, month)
+    return audit.audit_releases(layout, earlier, month, mode="report")  # as `found` was solved

@@ -38,7 +38,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, vstack
 
 from pipelines.publish.disclosure import WINDOW_MONTHS, round_to_ten
 from schemas.catalogue import indicators_by_column
@@ -424,9 +424,9 @@ class Auditor:
                 found.append(variable)
         return sorted(found)
 
-    def audit(self, month: str) -> Audit:
+    def audit(self, month: str, mode: str = "exact") -> Audit:
         """The interval of each withheld small figure of `month` (and of the months linked to it by
-        an identity), from everything the public holds now."""
+        an identity), from everything the public holds now; `mode` as `_solve` reads it."""
         near = {_month_shift(month, k) for k in range(-REACH, REACH + 1)}
         targets = [t for m in sorted(near) for t in self.targets(m)]
         result = Audit(broken=sorted({line for key, line in self.broken.items() if key[1] in near}))
@@ -437,7 +437,7 @@ class Auditor:
             if not touched:
                 continue  # nothing of this month's takes part: its protection is unchanged
             wanted = [t for t in targets if t in members]
-            result.intervals += _solve(self, members, constraint_keys, wanted)
+            result.intervals += _solve(self, members, constraint_keys, wanted, mode=mode)
         result.intervals.sort(key=lambda interval: interval.cell)
         return result
 
@@ -474,9 +474,14 @@ def _solve(
     keys: list[tuple],
     wanted: list[Variable],
     sides: _Sides | None = None,
+    mode: str = "exact",
 ) -> list[Interval]:
-    """Least and most of each wanted variable over the group's constraints (two LPs each; one, for a
-    single target, when `sides` gives a side that needs no solving: withholding more only widens)."""
+    """Least and most of each wanted variable over the group's constraints (one side only, for a single
+    target, when `sides` gives a side that needs no solving: withholding more only widens). `mode`:
+    "exact", every interval exact; "check", a most side that one point takes to 6 or more given as 6
+    (enough to tell protected from not: the search); "report", exact where the interval could be the
+    narrowest, elsewhere a most side no narrower than it and at least 6 (the release's summary: the
+    cells audited, the narrowest width and whether protected are those of "exact")."""
     order = sorted(members)
     index = {variable: k for k, variable in enumerate(order)}
     rows: list[int] = []
@@ -500,27 +505,91 @@ def _solve(
             upper.append(float(sign * (bound - known)))
     bounds = [(float(auditor.bounds_of(v)[0]), float(auditor.bounds_of(v)[1])) for v in order]
     matrix = csr_matrix((values, (rows, columns)), shape=(len(upper), len(order))) if upper else None
-    found = []
-    for target in wanted:
+    b_ub = np.array(upper) if upper else None
+
+    def extreme(objective: np.ndarray, fallback: float) -> float:
+        solved = linprog(objective, A_ub=matrix, b_ub=b_ub, bounds=bounds, method="highs")
+        return fallback if solved.status != 0 else float(solved.fun)  # infeasible cannot happen: the truth fits
+
+    # The least sides first, many at once: the point with the sum of the open ones least puts some at
+    # 0, and a figure at 0 there has least exactly 0 (every figure is at least 0); again for the rest
+    # while that finds more; an LP of its own for each figure still open.
+    least: dict[Variable, float] = {}
+    if sides is not None and sides.least is not None:
+        least = {target: float(sides.least) for target in wanted}
+    open_ = [t for t in wanted if t not in least and bounds[index[t]][0] == 0]
+    while len(open_) > 1:
         objective = np.zeros(len(order))
-        extremes: list[float] = []
-        for direction in (1.0, -1.0):
-            side = None if sides is None else sides.least if direction > 0 else sides.most
-            if side is not None:
-                extremes.append(float(side))
-                continue
-            objective[index[target]] = direction
-            solved = linprog(
-                objective, A_ub=matrix, b_ub=np.array(upper) if upper else None, bounds=bounds, method="highs"
-            )
-            if solved.status != 0:  # cannot happen: the true figures satisfy every constraint
-                extremes.append(bounds[index[target]][0 if direction > 0 else 1])
-            else:
-                extremes.append(direction * solved.fun)
-        least = math.ceil(extremes[0] - _TOLERANCE)
-        most = math.floor(extremes[1] + _TOLERANCE)
-        found.append(Interval(target, least, most))
-    return found
+        objective[[index[t] for t in open_]] = 1.0
+        solved = linprog(objective, A_ub=matrix, b_ub=b_ub, bounds=bounds, method="highs")
+        at_zero = [t for t in open_ if solved.status == 0 and solved.x[index[t]] <= _TOLERANCE]
+        if not at_zero:
+            break
+        least.update(dict.fromkeys(at_zero, 0.0))
+        open_ = [t for t in open_ if t not in least]
+    for target in wanted:
+        if target not in least:
+            objective = np.zeros(len(order))
+            objective[index[target]] = 1.0
+            least[target] = extreme(objective, bounds[index[target]][0])
+    # The most sides: exact, each its own LP; or, for a check, 6 where a point reaches it (`_reaching`);
+    # or, for a report, exact only where it could be the narrowest interval.
+    most: dict[Variable, float] = {}
+    if sides is not None and sides.most is not None:
+        most = {target: float(sides.most) for target in wanted}
+    open_ = [t for t in wanted if t not in most]
+
+    def exact_most(target: Variable) -> None:
+        objective = np.zeros(len(order))
+        objective[index[target]] = -1.0
+        most[target] = -extreme(objective, -bounds[index[target]][1])
+
+    if mode == "check":
+        while len(open_) > 1:
+            reached = _reaching(matrix, b_ub, bounds, {index[t]: float(PROTECTED_ABOVE) for t in open_})
+            if not reached:
+                break
+            most.update({t: float(PROTECTED_ABOVE) for t in open_ if index[t] in reached})
+            open_ = [t for t in open_ if t not in most]
+    elif mode == "report":
+        narrowest = math.inf
+        while len(open_) > 1:
+            exact_most(open_[0])  # one exact: no interval given a capped side is narrower than it
+            narrowest = min(narrowest, most[open_[0]] - least[open_[0]])
+            open_ = open_[1:]
+            caps = {t: max(least[t] + narrowest, float(PROTECTED_ABOVE)) for t in open_}
+            reached = _reaching(matrix, b_ub, bounds, {index[t]: cap for t, cap in caps.items()})
+            most.update({t: caps[t] for t in open_ if index[t] in reached})  # a point reaches its cap
+            open_ = [t for t in open_ if t not in most]
+    for target in open_:
+        exact_most(target)
+    return [Interval(t, math.ceil(least[t] - _TOLERANCE), math.floor(most[t] + _TOLERANCE)) for t in wanted]
+
+
+def _reaching(
+    matrix: csr_matrix | None, b_ub: np.ndarray | None, bounds: list[tuple[float, float]], caps: dict[int, float]
+) -> set[int]:
+    """The targets (columns) that one point of the constraints takes to their cap or beyond: an LP over
+    the figures and a capped copy of each target (y <= target, 0 <= y <= cap) with the copies' sum most."""
+    width, targets = len(bounds), list(caps)
+    extra = len(targets)
+    rows = list(range(extra))
+    link = csr_matrix(
+        ([1.0] * extra + [-1.0] * extra, (rows + rows, [width + k for k in range(extra)] + targets)),
+        shape=(extra, width + extra),
+    )
+    if matrix is not None:
+        padded = csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width + extra))
+        a_ub = vstack([padded, link]).tocsr()
+        b = np.concatenate([b_ub if b_ub is not None else np.zeros(0), np.zeros(extra)])
+    else:
+        a_ub, b = link, np.zeros(extra)
+    objective = np.zeros(width + extra)
+    objective[width:] = -1.0
+    solved = linprog(objective, A_ub=a_ub, b_ub=b, bounds=bounds + [(0.0, caps[t]) for t in targets], method="highs")
+    if solved.status != 0:
+        return set()
+    return {column for k, column in enumerate(targets) if solved.x[width + k] >= caps[column] - _TOLERANCE}
 
 
 def protect(
@@ -551,7 +620,7 @@ class Protection:
                 self._auditor.add(before)
         return self._auditor
 
-    def protect(self, release: MonthRelease) -> tuple[MonthRelease, Audit]:
+    def protect(self, release: MonthRelease, report: bool = True) -> tuple[MonthRelease, Audit]:
         """`release` with further cells withheld until the audit passes, and that audit; the attacker
         then holds it. First the cheap pass (`_withhold_partners`: a partner through each identity that
         alone pins a figure), then, for the figures still pinned, the search (`_protect_one`)."""
@@ -561,7 +630,7 @@ class Protection:
         auditor.add(release)
         partners_tried = False
         while True:
-            result = auditor.audit(release.month)
+            result = auditor.audit(release.month, mode="check")
             if not result.failures:
                 break
             if not partners_tried:
@@ -570,6 +639,8 @@ class Protection:
                     continue
             for failure in result.failures:
                 _protect_one(auditor, failure, release.month, public_before)
+        if report:  # the summary a release reports (else `published` gives it, after the rebuild)
+            result = auditor.audit(release.month, mode="report")
         protected = auditor.state.latest[release.month]
         self._auditor = auditor
         self.releases.append(protected)
@@ -584,7 +655,7 @@ class Protection:
         for cell in sorted(holds.published - release.published):
             auditor.withhold(release.month, cell)
         self.releases[-1] = auditor.state.latest[release.month]
-        return auditor.audit(release.month)
+        return auditor.audit(release.month, mode="report")
 
     def audit(self, month: str) -> Audit:
         """The audit of `month` as the attacker stands now (after later months of a range, say)."""
@@ -707,29 +778,45 @@ CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
 
 def _candidates(auditor: Auditor, target: Variable, month: str, public_before: set[Variable]) -> list[Cell]:
     """The figures of this release that could protect `target`: printed by it alone, in an identity of
-    the target's group; those in an identity holding the target first, then an authority's before a
-    total, the smallest non-zero first."""
-    [(_, keys)] = auditor._components([target])
+    the target's group; the nearest to the target first (the identities between them, through figures
+    the public lacks: a stock that pins an earlier month's flow is two steps away), then an
+    authority's before a total, the smallest non-zero first."""
+    distance = {target: 0}
+    queue = [target]
     found = set()
-    for key in keys:
-        constraint = auditor.constraints[key]
-        direct = target in constraint.terms
-        for variable in constraint.terms:
-            if variable[0] != month or variable == target or variable in public_before:
+    seen_keys: set[tuple] = set()
+    for variable in queue:  # breadth first: `queue` grows as it is read
+        for key in auditor.by_variable.get(variable, ()):
+            constraint = auditor.constraints.get(key)
+            if key in seen_keys or constraint is None or variable not in constraint.terms:
                 continue
-            if variable not in auditor.state.bounds:
-                continue
-            found.add((not direct, variable[1] in auditor.layout.rounded, variable[3] == 0, variable[3], variable))
+            seen_keys.add(key)
+            for other in constraint.terms:
+                if (
+                    other[0] == month
+                    and other != target
+                    and other not in public_before
+                    and other in auditor.state.bounds
+                ):
+                    found.add((distance[variable], other[1] in auditor.layout.rounded, other[3] == 0, other[3], other))
+                if other not in distance and auditor.unknown(other):
+                    distance[other] = distance[variable] + 1
+                    queue.append(other)
     ranked = sorted(found)
     cells = list(dict.fromkeys((variable[1], variable[2]) for *_, variable in ranked))
     return cells[:CANDIDATES_TRIED]
 
 
 def audit_releases(
-    layout: Layout, releases: Iterable[MonthRelease], month: str, ceiling: Ceiling = catalogue_ceiling
+    layout: Layout,
+    releases: Iterable[MonthRelease],
+    month: str,
+    ceiling: Ceiling = catalogue_ceiling,
+    mode: str = "exact",
 ) -> Audit:
-    """The audit of `month` after every release in `releases` (in the order they were made)."""
+    """The audit of `month` after every release in `releases` (in the order they were made); `mode`
+    as `Auditor.audit` reads it ("report": what a release's summary needs)."""
     auditor = Auditor(layout, ceiling)
     for release in releases:
         auditor.add(release)
-    return auditor.audit(month)
+    return auditor.audit(month, mode=mode)

@@ -115,20 +115,43 @@ class EarlierFigures:
         return {cell for cell, value in counts.items() if (cell, value) in self.withheld}
 
     def lone_change_behind(
-        self, total: Total, counts: Mapping[Cell, int | None], public: Callable[[Cell], bool]
+        self,
+        total: Total,
+        counts: Mapping[Cell, int | None],
+        public: Callable[[Cell], bool],
+        parts_of: Mapping[Cell, tuple[Cell, ...]] | None = None,
     ) -> bool:
         """Whether the total, published now and by an earlier release, differs from it by the change
         of one figure the public does not have (a part hidden now, or hidden then): the difference
-        of the two totals, less the changes the public can see, would give that figure back."""
+        of the two totals, less the changes the public can see, would give that figure back. A part
+        that is itself a total (a region within England: `parts_of`) counts as the unknowns of its
+        own parts where they are fewer: the attacker differences whichever level gives away more."""
+        parts_of = parts_of or {}
         for release in self.releases:
             if total.whole not in release.published or counts.get(total.whole) is None or not public(total.whole):
                 continue  # not two published totals to difference
-            changed = [part for part in total.parts if counts.get(part) != release.figures.get(part)]
-            unknown = [part for part in changed if not public(part)]
-            unknown += [part for part in changed if (part, release.figures.get(part)) not in self.published]
-            if len(unknown) == 1:
+            if sum(self._unknown_changes(part, counts, public, release, parts_of) for part in total.parts) == 1:
                 return True
         return False
+
+    def _unknown_changes(
+        self,
+        cell: Cell,
+        counts: Mapping[Cell, int | None],
+        public: Callable[[Cell], bool],
+        release: EarlierRelease,
+        parts_of: Mapping[Cell, tuple[Cell, ...]],
+    ) -> int:
+        """How many figures the public lacks in the change of `cell` since `release`: none if it did
+        not change, else one for its figure now if hidden and one for its figure then if that was not
+        published; or, if fewer, those of its parts (it is their sum)."""
+        if counts.get(cell) == release.figures.get(cell):
+            return 0
+        direct = (not public(cell)) + ((cell, release.figures.get(cell)) not in self.published)
+        parts = parts_of.get(cell)
+        if not parts or direct <= 1:
+            return direct
+        return min(direct, sum(self._unknown_changes(part, counts, public, release, parts_of) for part in parts))
 
     def changed_parts(self, total: Total, counts: Mapping[Cell, int | None]) -> set[Cell]:
         """Parts of the total whose figure differs from an earlier release's."""
@@ -186,6 +209,7 @@ def suppressed_counts(
     def public(cell: Cell) -> bool:
         return cell not in suppressed or cell in known
 
+    parts_of = {total.whole: total.parts for total in totals}
     geographies = sorted({geography for geography, _ in counts})
     for geography in geographies:
         for part, whole in pairs:
@@ -202,7 +226,7 @@ def suppressed_counts(
             hidden = [cell for cell in (total.whole, *total.parts) if counts.get(cell) is None or not public(cell)]
             if len(hidden) == 1 and hidden[0] in suppressed:
                 complement = _complementary_cell(total, counts, suppressed, known)
-            elif earlier.lone_change_behind(total, counts, public):
+            elif earlier.lone_change_behind(total, counts, public, parts_of):
                 # Hide one more changed figure the public lacks (or the total), so the change is two unknowns.
                 complement = _complementary_cell(total, counts, suppressed, known, earlier.changed_parts(total, counts))
             else:

@@ -230,9 +230,15 @@ def test_the_solver_agrees_with_a_brute_force_over_every_completion(drawn):
         auditor.add(release)
     enumerated = brute_force(authorities, world, releases)
     for month in sorted(world):
-        for interval in auditor.audit(month).intervals:
+        exact = auditor.audit(month)
+        for interval in exact.intervals:
             month_, code, column, _ = interval.cell
             assert (interval.least, interval.most) == enumerated[(month_, code, column)], interval
+        # The release's summary from the cheaper "report" solve, and the search's "check", agree with it.
+        assert auditor.audit(month, mode="report").summary() == exact.summary()
+        checked = auditor.audit(month, mode="check")
+        assert [i.cell for i in checked.failures] == [i.cell for i in exact.failures]
+        assert [i.least for i in checked.intervals] == [i.least for i in exact.intervals]
 
 
 # ---- the attacker over every declared identity, release after release ----------------------------

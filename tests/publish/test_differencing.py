@@ -24,6 +24,7 @@ published as a number.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.publish.assembly import release_rows
+from pipelines.publish import audit
+from pipelines.publish.across_releases import protected_months
+from pipelines.publish.assembly import Geographies, release_rows
 from pipelines.publish.disclosure import EarlierFigures, format_number, geography_code
 from pipelines.publish.ees import (
     ENGLAND_CODE,
@@ -277,6 +280,8 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
     suppression across months: what we published before this rule, for the control tests.
     """
     world, register = plan.world, plan.world.register()
+    geographies = Geographies.of(register)
+    made: list[audit.MonthRelease] = []  # every release so far, in the order made: the record the audit reads
     published: dict[int, list[dict[str, str]]] = {}
     disclosed: dict[int, pd.DataFrame] = {}  # the private record publish_month keeps in the warehouse
     releases = []
@@ -287,10 +292,21 @@ def publish_all(plan: Plan, folder: Path, across_months: bool = True) -> list[Re
         earlier = EarlierFigures.from_record(
             record["release"], zip(record["geography"], record["indicator"]), record["figure"], record["published"]
         )
-        built = release_rows(month, register, world.accepted_values(t), earlier)
+        values = world.accepted_values(t)
+        built = release_rows(month, geographies, values, earlier)
+        if across_months:  # the attacker's audit over every release so far, as `publish_months` runs it
+            decided = protected_months(
+                geographies,
+                made,
+                {month: built},
+                lambda month, withheld: release_rows(month, geographies, values, earlier, withheld=withheld),
+            )[month]
+            assert not isinstance(decided, str), decided
+            built = decided.release
         rows = built.rows
         assert built.problems == []
         disclosed[t] = pd.concat([record, built.figures.assign(release=str(len(releases)))], ignore_index=True)
+        made.append(audit.month_release(month, built.figures))
         published[t] = rows
         if across_months:
             folder_series = PublishedSeries.read(
@@ -421,8 +437,11 @@ def assert_revisions_hold_only_published_figures(folder: Path, releases: list[Re
 
 # --- the properties ---------------------------------------------------------------------------
 
+# CSC_ATTACK_EXAMPLES=300 for a long local run (40 keeps CI's time; the attacks below run the audit).
 ATTACKS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=int(os.environ.get("CSC_ATTACK_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 
@@ -627,4 +646,24 @@ def test_two_releases_totals_do_not_give_back_the_one_figure_that_changed(tmp_pa
     first, again = ({geography_code(r): r[FLOW] for r in release.series} for release in releases)
     assert first == {"E92000001": "20", "E12000002": "20", "E06000000": "0", "E06000001": "c", "E06000002": "c"}
     assert again == {"E92000001": "c", "E12000002": "c", "E06000000": "c", "E06000001": "c", "E06000002": "c"}
+    assert recovered(plan, releases, with_totals=True) == []
+
+
+def test_englands_totals_do_not_give_back_one_authoritys_change_across_regions(tmp_path):
+    """SYNTHETIC, found by the attacker above: two regions of three; January 2024 is 2, 0, 0 and 0, 0, 6.
+    England publishes its total (10: 8 rounded), both regions `c`. The second authority, whose 0 was
+    published, resubmits 6: England's total (now 14) less the first differs by exactly that 6, though
+    each region's total was `c` both times. England's total goes."""
+    world = World([Authority(f"E0{6 + r}00000{n}", f"E1200000{r + 1}", 30000) for r in range(2) for n in range(3)])
+    for n, value in enumerate((2, 0, 0, 0, 0, 6)):
+        for t in range(-(WINDOW - 1), 1):
+            world.new_value(n, t, value)
+        world.submit(n, 0, "accepted")
+    plan = Plan(world, 1, [("publish", 0), ("resubmit", 1, 0, 6, "accepted")])
+
+    releases = publish_all(plan, tmp_path)
+
+    first, again = ({geography_code(r): r[FLOW] for r in release.series} for release in releases)
+    assert (first["E92000001"], first["E06000001"], again["E06000001"]) == ("10", "0", "c")
+    assert again["E92000001"] == "c"
     assert recovered(plan, releases, with_totals=True) == []
