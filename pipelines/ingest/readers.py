@@ -331,7 +331,7 @@ def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -
     pass near `_CELLS_PER_PASS` cells: a file of a few hundred rows is one pass (its cost is a
     file's, not sixty columns'), a million rows one column a pass (its memory a column's)."""
     rows = len(text)
-    columns: dict[str, pd.Series] = {"file": text["file"], "row": text["row"].astype("int64")}
+    columns: dict[str, pd.Series] = {"file": text["file"].copy(), "row": text["row"].astype("int64")}
     for column in ("la_code", "la_name", "period"):
         columns[column] = python_strings(text[column], lambda cells: cells.str.strip().replace("", pd.NA))
     columns["la_code"] = python_strings(columns["la_code"], lambda codes: codes.str.upper())
@@ -358,7 +358,7 @@ def _typed_values(name: str, text: pd.DataFrame, locators: list | None = None) -
         for at, cell in zip(positions.tolist(), pc.filter(cells, unreadable).to_pylist()):
             offset, position = divmod(at, rows)
             unreadable_cells.append((batch[offset], position, cell))
-    values = pd.DataFrame(columns, index=text.index)
+    values = pd.DataFrame(columns, index=text.index, copy=False)  # the columns are this frame's own: no second copy
     findings: list[Finding] = []
     for column, position, cell in unreadable_cells:
         record = values.iloc[position]
