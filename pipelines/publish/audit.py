@@ -30,6 +30,7 @@ No Dagster here; `release.py` calls `protect` on each month it builds.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -155,7 +156,9 @@ class _Constraint:
     month: str  # the month whose release made it
 
 
+@functools.lru_cache(maxsize=4096)
 def _month_shift(month: str, by: int) -> str:
+    """`month` moved by `by` months, as text (called for every identity instance: a lookup once known)."""
     return str(Month.parse(month) + by) if by else month
 
 
@@ -283,13 +286,16 @@ class Auditor:
             for region, members in self.layout.regions.items():
                 self._sum(month, (region, column), [(a, column) for a in members])
             self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
+        # Each identity's name is made once, not once an authority (this runs for every release added).
         for at_most in identities.parts_within_wholes():
+            name = str(at_most)
             for geography in authorities:
                 terms = [(month, (geography, part), 1) for part in at_most.parts]
                 terms.append((month, (geography, at_most.whole), -1))
-                self._instance(("at_most", month, geography, str(at_most)), month, terms, None, 0, at_most)
+                self._instance(("at_most", month, geography, name), month, terms, None, 0, name)
         previous = _month_shift(month, -1)
         for flow in identities.stock_and_flows():
+            name = str(flow)
             for geography in authorities:
                 terms = [
                     (month, (geography, flow.stock), 1),
@@ -297,22 +303,25 @@ class Auditor:
                     (month, (geography, flow.inflow), -1),
                     (month, (geography, flow.outflow), 1),
                 ]
-                self._instance(("flow", month, geography, str(flow)), month, terms, 0, 0, flow)
+                self._instance(("flow", month, geography, name), month, terms, 0, 0, name)
         for within in identities.stocks_within_inflows():
+            name = str(within)
             for geography in authorities:
                 terms = [
                     (month, (geography, within.stock), 1),
                     (previous, (geography, within.stock), -1),
                     (month, (geography, within.inflow), -1),
                 ]
-                self._instance(("within", month, geography, str(within)), month, terms, None, 0, within)
+                self._instance(("within", month, geography, name), month, terms, None, 0, name)
         for rolling in identities.rolling_sums():
+            name = str(rolling)
+            shifted = [_month_shift(month, -k) for k in range(rolling.months)]
             for geography in authorities:
                 if (geography, rolling.column) not in cells:
                     continue
                 terms = [(month, (geography, rolling.column), 1)]
-                terms += [(_month_shift(month, -k), (geography, rolling.flow), -1) for k in range(rolling.months)]
-                self._instance(("rolling", month, geography, str(rolling)), month, terms, 0, 0, rolling)
+                terms += [(at, (geography, rolling.flow), -1) for at in shifted]
+                self._instance(("rolling", month, geography, name), month, terms, 0, 0, name)
 
     def _sum(self, month: str, whole: Cell, parts: list[Cell]) -> None:
         terms = [(month, whole, -1), *((month, part, 1) for part in parts)]
@@ -330,10 +339,13 @@ class Auditor:
         """One identity instance over the months' current revisions; skipped where a figure of it is
         not held (never returned, not available), widened where the real figures break it."""
         linear: dict[Variable, Number] = {}
+        latest = self.state.latest
         for at, cell, coefficient in terms:
-            variable = self.state.figure(at, cell)
-            if variable is None:
+            # `_State.figure`, inlined: this runs for every term of every instance of every release.
+            release = latest.get(at)
+            if release is None or cell not in release.figures:
                 return
+            variable = (at, cell[0], cell[1], int(release.figures[cell]))
             linear[variable] = linear.get(variable, 0) + coefficient
         key = (*key, tuple(sorted(linear)))
         if key in self.constraints:
