@@ -339,13 +339,11 @@ class Auditor:
         """One identity instance over the months' current revisions; skipped where a figure of it is
         not held (never returned, not available), widened where the real figures break it."""
         linear: dict[Variable, Number] = {}
-        latest = self.state.latest
+        figure = self.state.figure  # bound once: this runs for every term of every instance of every release
         for at, cell, coefficient in terms:
-            # `_State.figure`, inlined: this runs for every term of every instance of every release.
-            release = latest.get(at)
-            if release is None or cell not in release.figures:
+            variable = figure(at, cell)
+            if variable is None:
                 return
-            variable = (at, cell[0], cell[1], int(release.figures[cell]))
             linear[variable] = linear.get(variable, 0) + coefficient
         key = (*key, tuple(sorted(linear)))
         if key in self.constraints:
