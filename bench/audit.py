@@ -222,7 +222,7 @@ def whole_range(geographies: Geographies, months: list[str], returns: dict[str, 
             month_release(m, outcome.release.figures) for m, outcome in decided.items() if not isinstance(outcome, str)
         ]
         exact = audit_releases(_layout(geographies), releases, months[-1])
-        print(f"  {months[-1]}: reported summary {last.audit.summary()}; exact audit's {exact.summary()}")
+        print(f"  {months[-1]}: reported summary {last.audit}; exact audit's {exact.summary()}")
 
 
 def _layout(geographies: Geographies) -> Layout:

@@ -36,15 +36,20 @@ def earlier_figures(record: Sequence[tuple[str, str, str, int, bool]]) -> Earlie
     )
 
 
-def record_releases(home: DataHome, releases: Mapping[str, pd.DataFrame], recorded: Mapping[str, set[str]]) -> None:
-    """Add each month's release (the figures it disclosed) to the record, unless the record holds it
-    already (`recorded`: the names of each month's releases on it): a release published again adds
-    nothing, and then the warehouse is not opened for writing at all."""
+def record_releases(
+    home: DataHome,
+    releases: Mapping[str, pd.DataFrame],
+    recorded: Mapping[str, set[str]],
+    audits: Mapping[str, Mapping[str, object]],
+) -> None:
+    """Add each month's release (the figures it disclosed, and the audit summary it reports) to the
+    record, unless the record holds it already (`recorded`: the names of each month's releases on it):
+    a release published again adds nothing, and then the warehouse is not opened for writing at all."""
     names = {month: release_name(figures) for month, figures in releases.items()}
     new = {month: figures for month, figures in releases.items() if names[month] not in recorded.get(month, set())}
     if new:
         with connect(home) as connection:
-            record_disclosed(connection, new, names)
+            record_disclosed(connection, new, names, {month: audits[month] for month in new if month in audits})
 
 
 def stale_totals(
@@ -64,10 +69,11 @@ def stale_totals(
 
 @dataclass(frozen=True)
 class Protected:
-    """A month as it will be published, after the attacker's audit, and that audit."""
+    """A month as it will be published, after the attacker's audit, and the audit's summary it reports
+    (`audit.Audit.summary`)."""
 
     release: MonthRelease
-    audit: audit.Audit
+    audit: dict[str, object]
 
 
 def layout_of(geographies: Geographies) -> audit.Layout:
@@ -96,13 +102,19 @@ def protected_months(
     record: Sequence[audit.MonthRelease],
     built: Mapping[str, MonthRelease],
     rebuild: Callable[[str, Collection[Cell]], MonthRelease],
+    reported: Mapping[str, tuple[str, dict]] | None = None,
 ) -> dict[str, Protected | str]:
     """Each month of `built`, in calendar order, held by the attacker's audit to every release on the
     record (`record`, in the order made) and to the months before it here (published before it, as if
     each were): the cells the audit withholds besides are withheld by rebuilding the month with them
     (`rebuild`: the release code, whose rules then protect them in turn). A month the audit cannot
     protect: why (one line), and it is not published. A month whose build has problems is left as
-    built (it is blocked anyway)."""
+    built (it is blocked anyway).
+
+    Each month reports its audit as the attacker stands at its publication (every release within
+    reach, later months' too), except a month published again unchanged: it reports what its release
+    reported when first made (`reported`: each month's latest release on the record and its summary,
+    `store.disclosed.latest_audits`), so that publishing it again changes no byte."""
     layout = layout_of(geographies)
     months = sorted(built)
     protection = audit.Protection(layout, [r for r in record if any(audit.within_reach(r.month, m) for m in months)])
@@ -110,7 +122,7 @@ def protected_months(
     for month in months:
         release = built[month]
         if release.problems:
-            decided[month] = Protected(release, audit.Audit())
+            decided[month] = Protected(release, audit.Audit().summary())
             continue
         candidate = audit.month_release(month, release.figures)
         try:
@@ -126,19 +138,10 @@ def protected_months(
         final = audit.month_release(month, release.figures)
         if not final.published <= chosen.published:  # the rules never publish what the audit withheld
             raise ValueError(f"{month}: the rebuilt release publishes a cell the attacker's audit withheld")
-        found = protection.published(final)
-        decided[month] = Protected(release, _reported(layout, protection.releases, month, found))
+        served = (reported or {}).get(month)
+        if served is not None and served[0] == release_name(release.figures):
+            protection.published(final, report=False)
+            decided[month] = Protected(release, served[1])
+        else:
+            decided[month] = Protected(release, protection.published(final).summary())
     return decided
-
-
-def _reported(
-    layout: audit.Layout, releases: Sequence[audit.MonthRelease], month: str, found: audit.Audit
-) -> audit.Audit:
-    """The audit a month's release reports: over the releases of it and of the months before it, so
-    that the same month published again, or in a range rather than alone, reports the same (the
-    protection itself holds every release, later months' too: `found`, passed)."""
-    if all(Month.parse(r.month) <= Month.parse(month) for r in releases):
-        return found
-    # Within reach, as a month published alone is audited (not every release since the series began).
-    earlier = [r for r in releases if Month.parse(r.month) <= Month.parse(month) and audit.within_reach(r.month, month)]
-    return audit.audit_releases(layout, earlier, month, mode="report")  # as `found` was solved

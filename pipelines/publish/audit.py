@@ -65,9 +65,9 @@ class Layout:
     regions: Mapping[str, tuple[str, ...]]
     england: str
 
-    @property
-    def rounded(self) -> set[str]:
-        return {self.england, *self.regions}
+    @functools.cached_property
+    def rounded(self) -> frozenset[str]:
+        return frozenset({self.england, *self.regions})
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,12 @@ class MonthRelease:
     month: str
     figures: Mapping[Cell, int]
     published: frozenset[Cell]
+
+    @functools.cached_property
+    def variables(self) -> dict[Cell, Variable]:
+        """Each cell's variable in this release (made once: every identity instance reads them)."""
+        month = self.month
+        return {cell: (month, cell[0], cell[1], int(value)) for cell, value in self.figures.items()}
 
 
 def month_release(month: str, figures: pd.DataFrame) -> MonthRelease:
@@ -173,9 +179,7 @@ class _State:
 
     def figure(self, month: str, cell: Cell) -> Variable | None:
         release = self.latest.get(month)
-        if release is None or cell not in release.figures:
-            return None
-        return (month, cell[0], cell[1], int(release.figures[cell]))
+        return None if release is None else release.variables.get(cell)
 
     def is_public_number(self, month: str, cell: Cell) -> bool:
         variable = self.figure(month, cell)
@@ -209,6 +213,10 @@ class Auditor:
         self.months_of: dict[str, set[str]] = {}  # month -> months whose identities it took part in
         self._rolling = {r.column: r.flow for r in identities.rolling_sums()}
         self._ratios = identities.ratios()
+        self._authorities = [a for members in layout.regions.values() for a in members]
+        # How far back an identity of a month reaches: adding a month's release rebuilds, in it and
+        # the months after it, only the identities that reach back to it.
+        self._reach_back = max([1, *(r.months - 1 for r in identities.rolling_sums())])
 
     # ---- what the public holds --------------------------------------------------------------------
 
@@ -220,9 +228,10 @@ class Auditor:
         for cell in published:
             self._learn(release.month, cell, release.figures[cell])
         self._learn_rates(release, published)
-        for month in (release.month, *(_month_shift(release.month, k) for k in range(1, REACH))):
+        for back in range(self._reach_back + 1):
+            month = _month_shift(release.month, back)
             if month in self.state.latest:
-                self._instances_of(month)
+                self._instances_of(month, back)
 
     def _published_now(self, release: MonthRelease) -> set[Cell]:
         """The cells printed, less twelve-month sums whose window is not all printed (the series
@@ -277,24 +286,25 @@ class Auditor:
 
     # ---- the identities ---------------------------------------------------------------------------
 
-    def _instances_of(self, month: str) -> None:
-        """Every declared identity instance whose latest month is `month`, as the months stand now."""
-        release = self.state.latest[month]
-        cells = release.figures
-        authorities = [a for members in self.layout.regions.values() for a in members]
-        for column in identities.additive_columns():
-            for region, members in self.layout.regions.items():
-                self._sum(month, (region, column), [(a, column) for a in members])
-            self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
-        # Each identity's name is made once, not once an authority (this runs for every release added).
-        for at_most in identities.parts_within_wholes():
-            name = str(at_most)
-            for geography in authorities:
-                terms = [(month, (geography, part), 1) for part in at_most.parts]
-                terms.append((month, (geography, at_most.whole), -1))
-                self._instance(("at_most", month, geography, name), month, terms, None, 0, name)
+    def _instances_of(self, month: str, back: int = 0) -> None:
+        """Every declared identity instance whose latest month is `month` and which holds a figure of
+        the month `back` months before it, as the months stand now (the others are unchanged)."""
+        cells = self.state.latest[month].figures
+        authorities = self._authorities
+        if back == 0:
+            for column in identities.additive_columns():
+                for region, members in self.layout.regions.items():
+                    self._sum(month, (region, column), [(a, column) for a in members])
+                self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
+            # Each identity's name is made once, not once an authority (this runs for every release added).
+            for at_most in identities.parts_within_wholes():
+                name = str(at_most)
+                for geography in authorities:
+                    terms = [(month, (geography, part), 1) for part in at_most.parts]
+                    terms.append((month, (geography, at_most.whole), -1))
+                    self._instance(("at_most", month, geography, name), month, terms, None, 0, name)
         previous = _month_shift(month, -1)
-        for flow in identities.stock_and_flows():
+        for flow in identities.stock_and_flows() if back <= 1 else ():
             name = str(flow)
             for geography in authorities:
                 terms = [
@@ -304,7 +314,7 @@ class Auditor:
                     (month, (geography, flow.outflow), 1),
                 ]
                 self._instance(("flow", month, geography, name), month, terms, 0, 0, name)
-        for within in identities.stocks_within_inflows():
+        for within in identities.stocks_within_inflows() if back <= 1 else ():
             name = str(within)
             for geography in authorities:
                 terms = [
@@ -314,6 +324,8 @@ class Auditor:
                 ]
                 self._instance(("within", month, geography, name), month, terms, None, 0, name)
         for rolling in identities.rolling_sums():
+            if back >= rolling.months:
+                continue
             name = str(rolling)
             shifted = [_month_shift(month, -k) for k in range(rolling.months)]
             for geography in authorities:
@@ -656,16 +668,17 @@ class Protection:
         self.releases.append(protected)
         return protected, result
 
-    def published(self, release: MonthRelease) -> Audit:
+    def published(self, release: MonthRelease, report: bool = True) -> Audit:
         """The month as it is published after all (the release code may withhold more than `protect`
         chose: the rules protect its complements in turn; never less): the attacker holds that, and its
-        audit (withholding more only widens every interval, so it passes too)."""
+        audit (withholding more only widens every interval, so it passes too; not solved unless
+        `report`)."""
         auditor = self._attacker()
         holds = auditor.state.latest[release.month]
         for cell in sorted(holds.published - release.published):
             auditor.withhold(release.month, cell)
         self.releases[-1] = auditor.state.latest[release.month]
-        return auditor.audit(release.month, mode="report")
+        return auditor.audit(release.month, mode="report") if report else Audit()
 
     def audit(self, month: str) -> Audit:
         """The audit of `month` as the attacker stands now (after later months of a range, say)."""

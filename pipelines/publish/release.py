@@ -39,6 +39,7 @@ from pipelines.publish.inputs import ReleaseInputs, read_inputs
 from pipelines.publish.screener import screen_release, screen_releases
 from pipelines.publish.series import PublishedSeries, rolling_sums
 from pipelines.reference import load_reference
+from pipelines.store.disclosed import latest_audits
 from pipelines.store.warehouse import connect
 from schemas.month import span_text
 
@@ -100,7 +101,7 @@ def publish_months(
         return list(summaries.values())
     register = _register(home)
     geographies = Geographies.of(register)
-    inputs, stale, record = _read_months(home, wanted, geographies)
+    inputs, stale, record, reported = _read_months(home, wanted, geographies)
     for month in wanted:
         if isinstance(inputs[month], str):
             summaries[month].refusal = str(inputs[month])
@@ -111,7 +112,7 @@ def publish_months(
     read = {month: month_inputs for month, month_inputs in inputs.items() if isinstance(month_inputs, ReleaseInputs)}
     built = {month: release_rows(month, geographies, read[month].values, read[month].earlier) for month in wanted}
     # The attacker's audit over every release on the record: the cells it withholds besides, before any file.
-    audits: dict[str, audit.Audit] = {}
+    audits: dict[str, dict[str, object]] = {}
     decided = protected_months(
         geographies,
         record,
@@ -119,6 +120,7 @@ def publish_months(
         lambda month, withheld: release_rows(
             month, geographies, read[month].values, read[month].earlier, withheld=withheld
         ),
+        reported,
     )
     for month, outcome in decided.items():
         if isinstance(outcome, str):
@@ -174,7 +176,7 @@ class _Release:
     built: dict[str, MonthRelease]
     stale_totals: set[tuple[str, str, str]]
     settings: PublishSettings
-    audits: dict[str, audit.Audit] = field(default_factory=dict)
+    audits: dict[str, dict[str, object]] = field(default_factory=dict)  # each month's audit summary
 
     def publish(self, months: list[str], summaries: dict[str, ReleaseSummary]) -> bool:
         """Replace the months in the series in order, write every format into a staging copy of the
@@ -218,7 +220,7 @@ class _Release:
         summary.la_rows = sum(r["geographic_level"] == LOCAL_AUTHORITY for r in rows)
         summary.revisions = len(revised)
         summary.suppressed_cells = sum(v == SUPPRESSED for r in rows for v in r.values())
-        summary.audit = self.audits.get(month, audit.Audit()).summary()
+        summary.audit = self.audits.get(month) or audit.Audit().summary()
         if summary.revisions:
             notes.append(
                 f"{summary.revisions} published figure(s) for {month_words(month)} revised after "
@@ -240,7 +242,7 @@ class _Release:
     def _record(self, figures: dict[str, pd.DataFrame]) -> None:
         recorded = {month: self.inputs[month].recorded for month in figures}
         try:
-            record_releases(self.home, figures, recorded)
+            record_releases(self.home, figures, recorded, self.audits)
         except duckdb.Error as exc:
             raise PublishingError(f"warehouse cannot record the release: {str(exc).splitlines()[0]}") from None
 
@@ -270,17 +272,23 @@ def _refusals_of_the_guard(home: DataHome, months: list[str]) -> dict[str, str]:
 
 def _read_months(
     home: DataHome, months: list[str], geographies: Geographies
-) -> tuple[dict[str, ReleaseInputs | str], set[tuple[str, str, str]], list[audit.MonthRelease]]:
+) -> tuple[
+    dict[str, ReleaseInputs | str],
+    set[tuple[str, str, str]],
+    list[audit.MonthRelease],
+    dict[str, tuple[str, dict]],
+]:
     """Each month's inputs to its release, in one connection (a month with nothing to publish: why),
-    the regional and England sums over an authority's stale sum, and every release on the record the
-    attacker's audit of the months holds."""
+    the regional and England sums over an authority's stale sum, every release on the record the
+    attacker's audit of the months holds, and each month's served release with the audit it reported."""
     if not home.warehouse.exists():
         raise PublishingError(f"no warehouse at {home.warehouse}: nothing has been accepted yet")
     try:
         with connect(home, read_only=True) as connection:
             inputs = read_inputs(connection, months, set(geographies.authorities))
             record = read_record_for_audit(connection, months)
-            return inputs, stale_totals(connection, geographies, rolling_sums()), record
+            reported = latest_audits(connection, months)
+            return inputs, stale_totals(connection, geographies, rolling_sums()), record, reported
     except duckdb.Error as exc:
         raise PublishingError(f"warehouse cannot be read: {str(exc).splitlines()[0]}") from None
 

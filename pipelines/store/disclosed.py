@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections.abc import Mapping, Sequence
 
 import duckdb
@@ -64,18 +65,41 @@ def release_name(figures: pd.DataFrame) -> str:
     return hashlib.sha256(text.getvalue().encode()).hexdigest()
 
 
+def latest_audits(connection: duckdb.DuckDBPyConnection, months: Sequence[str]) -> dict[str, tuple[str, dict]]:
+    """Each of `months`' latest release on the record (the one served) and the audit summary it reported,
+    where the record holds one (a release recorded before summaries were kept has none)."""
+    if not months or not has_table(connection, "disclosed_audits"):
+        return {}
+    rows = connection.execute(
+        "WITH latest AS (SELECT period, arg_max(release, recorded_at) AS release FROM disclosed_figures "
+        "WHERE list_contains(?, period) GROUP BY period) "
+        "SELECT latest.period, latest.release, disclosed_audits.summary FROM latest "
+        "JOIN disclosed_audits USING (period, release)",
+        [list(months)],
+    ).fetchall()
+    return {period: (release, json.loads(summary)) for period, release, summary in rows}
+
+
 def record_disclosed(
-    connection: duckdb.DuckDBPyConnection, releases: Mapping[str, pd.DataFrame], names: Mapping[str, str] | None = None
+    connection: duckdb.DuckDBPyConnection,
+    releases: Mapping[str, pd.DataFrame],
+    names: Mapping[str, str] | None = None,
+    audits: Mapping[str, Mapping[str, object]] | None = None,
 ) -> None:
-    """Add each month's release (its figures, columns `DISCLOSED_COLUMNS`; its name, if known) to the
-    record, in one statement; a release recorded before adds nothing."""
+    """Add each month's release (its figures, columns `DISCLOSED_COLUMNS`; its name, if known; the
+    audit summary it reports, if any) to the record, in one statement each; a release recorded before
+    adds nothing."""
     if not releases:
         return
+    names = {month: (names or {}).get(month) or release_name(figures) for month, figures in releases.items()}
+    reported = [
+        (month, names[month], json.dumps(dict(summary)))  # in its own order: printed as read
+        for month, summary in (audits or {}).items()
+        if month in releases
+    ]
     named = pd.concat(
         [
-            figures[list(DISCLOSED_COLUMNS)].assign(
-                period=month, release=(names or {}).get(month) or release_name(figures)
-            )
+            figures[list(DISCLOSED_COLUMNS)].assign(period=month, release=names[month])
             for month, figures in releases.items()
         ],
         ignore_index=True,
@@ -87,6 +111,10 @@ def record_disclosed(
                 "INSERT OR IGNORE INTO disclosed_figures SELECT period, release, geography, indicator, "
                 "CAST(figure AS BIGINT), published, now() FROM release_figures"
             )
+            if reported:
+                connection.executemany(
+                    "INSERT OR IGNORE INTO disclosed_audits VALUES (?, ?, ?, now())", [list(row) for row in reported]
+                )
     finally:
         connection.unregister("release_figures")
 

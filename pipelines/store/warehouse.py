@@ -73,6 +73,11 @@ def _schema_sql() -> list[str]:
             period VARCHAR NOT NULL, release VARCHAR NOT NULL, geography VARCHAR NOT NULL,
             indicator VARCHAR NOT NULL, figure BIGINT NOT NULL, published BOOLEAN NOT NULL,
             recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (period, release, geography, indicator))""",
+        # What each release reported of the attacker's audit (`audit.Audit.summary`: no figure), so that
+        # a release published again unchanged reports it again (publish/across_releases.py).
+        """CREATE TABLE IF NOT EXISTS disclosed_audits (
+            period VARCHAR NOT NULL, release VARCHAR NOT NULL, summary JSON NOT NULL,
+            recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (period, release))""",
         # The only deletion the project makes: archived child-level workbooks past the home's
         # retention (steps/retention.py), one row per file, recorded before the file goes; never contents.
         """CREATE TABLE IF NOT EXISTS child_level_purges (

@@ -103,3 +103,48 @@ def test_the_same_months_in_one_range_are_protected_alike(tmp_path, example_rows
     october, november = what_the_files_show(home)
     layout = Layout({NORTH_WEST: tuple(sorted(register_of([NORTH_WEST])["new_la_code"]))}, ENGLAND_CODE)
     assert not audit_releases(layout, [october, november], "2024-11").failures
+
+
+def test_a_month_published_again_unchanged_reports_what_its_release_reported(tmp_path, example_rows):
+    """October published again after November (nothing of it changed) keeps its release's bytes: its
+    summary comes from the private record, not from an audit over November's release too."""
+    from .synthetic import make_home
+
+    home = make_home(tmp_path, register_of([NORTH_WEST]))
+    accept_the_example(home, example_rows)
+    [first] = publish_months(home, ["2024-10"])
+    october_file = home.publish / release_metadata("2024-10")
+    before = october_file.read_bytes()
+    publish_months(home, ["2024-11"])
+
+    [again] = publish_months(home, ["2024-10"])
+
+    assert again.screen_passed and again.audit == first.audit
+    assert october_file.read_bytes() == before
+    with connect(home, read_only=True) as connection:
+        recorded = connection.execute("SELECT period, summary FROM disclosed_audits ORDER BY period").fetchall()
+    assert [period for period, _ in recorded] == list(MONTHS)  # one per release: October's not twice
+    assert json.loads(recorded[0][1]) == first.audit
+
+
+def test_a_month_whose_release_changed_reports_a_new_audit_and_records_it(tmp_path, example_rows):
+    from .synthetic import make_home
+
+    home = make_home(tmp_path, register_of([NORTH_WEST]))
+    accept_the_example(home, example_rows)
+    publish_months(home, list(MONTHS))
+    numeric = set(numeric_columns())
+    corrected = {
+        row["la_code"]: {column: float(value) for column, value in row.items() if column in numeric and value}
+        for row in example_rows
+        if row["period"] == "2024-10"
+    }
+    corrected[HALTON]["cla"] += 1  # a resubmission: one more child looked after at the end of October
+    accept_returns(home, "2024-10", corrected)
+
+    [again] = publish_months(home, ["2024-10"])
+
+    assert again.screen_passed and set(again.audit) == SUMMARY_KEYS
+    with connect(home, read_only=True) as connection:
+        periods = [p for (p,) in connection.execute("SELECT period FROM disclosed_audits ORDER BY recorded_at").fetchall()]
+    assert periods.count("2024-10") == 2  # the new release's summary beside the first's
