@@ -113,7 +113,7 @@ def _dev(args: argparse.Namespace, home: DataHome) -> int:
     The home, the instance and the URLs of the reports and the UI reach that other program the one
     way they can: its environment (a URL already configured is kept, as behind a proxy).
     """
-    from pipelines.orchestration.runner import dagster_environment
+    from pipelines.orchestration.runner import CODE_ROOT, dagster_environment
     from pipelines.steps.reports import serving
 
     env = dagster_environment(home)
@@ -139,7 +139,7 @@ def _dev(args: argparse.Namespace, home: DataHome) -> int:
             f"reports of {home.root} on {reports_url}/ (linked from the UI as {env[environment.REPORTS_URL]})",
             flush=True,
         )
-        ui = subprocess.Popen(command, env=env)
+        ui = subprocess.Popen(command, env=env, cwd=CODE_ROOT)
         # SIGTERM stops the UI as Ctrl-C does; a Ctrl-C reaches the UI's process group itself.
         signal.signal(signal.SIGTERM, lambda *_: ui.send_signal(signal.SIGINT))
         while True:

@@ -328,6 +328,11 @@ def dagster_environment(home: DataHome) -> dict[str, str]:
     }
 
 
+# Where a Dagster program started here runs: the folder holding the code location's packages, so that
+# `-m pipelines.orchestration.definitions` imports ours, never a same-named module of the caller's folder.
+CODE_ROOT = Path(__file__).resolve().parents[2]
+
+
 def range_command(first: str, last: str, home: DataHome, quiet: bool = True) -> list[str]:
     """Dagster's own command for one run of `monthly_release` over the months first..last.
 
@@ -380,7 +385,12 @@ def start_run(first: str, last: str, home: DataHome, quiet: bool = True) -> Laun
         launch.said = f"Dagster's command line is not installed beside {sys.executable} (dagster-dg-cli)"
         return launch
     launch.running = subprocess.Popen(
-        command, env=dagster_environment(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        env=dagster_environment(home),
+        cwd=CODE_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     launch.process = f"{socket.gethostname()}:{launch.running.pid}"
     return launch

@@ -143,3 +143,20 @@ def test_a_range_run_left_behind_by_an_interrupted_command_is_stopped(tmp_path, 
     assert launch.running is not None and launch.running.poll() is None
     stop_unfinished(launch)
     assert launch.running.poll() is not None
+
+
+def test_a_range_run_started_from_a_folder_with_its_own_assets_module_runs_ours(tmp_path, demo_files, monkeypatch):
+    """`dg launch -m` puts its working folder first on the import path: started from an analyst's folder
+    holding an `assets.py`, the run would import that instead of our code location."""
+    from pipelines.orchestration.definitions import defs
+
+    home = _home(tmp_path / "home", demo_files, MONTHS[:2])
+    caller = tmp_path / "analyst"
+    caller.mkdir()
+    (caller / "assets.py").write_text("raise SystemExit('the caller folder assets.py was imported')\n")
+    monkeypatch.chdir(caller)
+    with project_instance(home) as instance:
+        launch = launch_run(defs.resolve_job_def("monthly_release"), instance, MONTHS[0], MONTHS[1], home)
+        run = launched_run(instance, launch)
+        assert run is not None and run_failure(run, launch) is None, launch.said
+        assert published_months(instance, run, since=0.0) == MONTHS[:2]
