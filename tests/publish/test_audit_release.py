@@ -146,5 +146,7 @@ def test_a_month_whose_release_changed_reports_a_new_audit_and_records_it(tmp_pa
 
     assert again.screen_passed and set(again.audit) == SUMMARY_KEYS
     with connect(home, read_only=True) as connection:
-        periods = [p for (p,) in connection.execute("SELECT period FROM disclosed_audits ORDER BY recorded_at").fetchall()]
+        periods = [
+            p for (p,) in connection.execute("SELECT period FROM disclosed_audits ORDER BY recorded_at").fetchall()
+        ]
     assert periods.count("2024-10") == 2  # the new release's summary beside the first's
