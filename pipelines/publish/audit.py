@@ -10,7 +10,7 @@ the interval it was rounded from (`round_to_ten`), a rate at a rounded geography
 numerators it rounds from (over the exact denominator: the safe side). A figure withheld is a
 variable from 0 to its ceiling; each revision of a figure is its own variable (two releases that
 printed or withheld the same figure for a cell share one: the safe side, the public sees no
-revision). Linear programming (`scipy.optimize.linprog`, HiGHS) then gives each withheld figure's
+revision). Linear programming (HiGHS through `highspy`, each group's model kept between objectives) then gives each withheld figure's
 interval [least, most] over the real numbers, rounded inward to whole numbers.
 
 **Protected** means: the interval of every withheld count from 1 to 5 holds both 0 and 6.
@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from pipelines.publish.disclosure import WINDOW_MONTHS, round_to_ten
 from schemas.catalogue import indicators_by_column
@@ -160,12 +161,25 @@ class _Constraint:
     upper: Number | None
     name: str
     month: str  # the month whose release made it
+    first: int = 0  # the earliest and latest month of its figures (`_ordinal`)
+    last: int = 0
 
 
 @functools.lru_cache(maxsize=4096)
 def _month_shift(month: str, by: int) -> str:
     """`month` moved by `by` months, as text (called for every identity instance: a lookup once known)."""
     return str(Month.parse(month) + by) if by else month
+
+
+@functools.lru_cache(maxsize=4096)
+def _ordinal(month: str) -> int:
+    return Month.parse(month).months_since(Month.parse("2000-01"))
+
+
+def _reach(month: str) -> tuple[int, int]:
+    """The months whose releases the audit of `month` holds (`within_reach`), as ordinals."""
+    at = _ordinal(month)
+    return at - 2 * REACH, at + REACH
 
 
 class _State:
@@ -377,7 +391,8 @@ class Auditor:
         upper: Number | None,
         name: str,
     ) -> None:
-        self.constraints[key] = _Constraint(terms, lower, upper, name, month)
+        months = [_ordinal(variable[0]) for variable in terms]
+        self.constraints[key] = _Constraint(terms, lower, upper, name, month, min(months), max(months))
         for variable in terms:
             self.months_of.setdefault(variable[0], set()).add(month)
             self.by_variable.setdefault(variable, []).append(key)
@@ -408,10 +423,11 @@ class Auditor:
 
         return undo
 
-    def interval(self, target: Variable, before: Interval | None = None) -> Interval:
-        """The target's interval now (its group alone). Given its interval `before` cells were withheld,
-        a side already far enough (0 reached, or 6) is kept, not solved: withholding only widens."""
-        [(members, keys)] = self._components([target])
+    def interval(self, target: Variable, around: str, before: Interval | None = None) -> Interval:
+        """The target's interval now (its group alone, within the reach of the month `around`). Given its
+        interval `before` cells were withheld, a side already far enough (0 reached, or 6) is kept, not
+        solved: withholding only widens."""
+        [(members, keys)] = self._components([target], around)
         sides = None
         if before is not None:
             sides = _Sides(
@@ -452,7 +468,7 @@ class Auditor:
         near = {_month_shift(month, k) for k in range(-REACH, REACH + 1)}
         targets = [t for m in sorted(near) for t in self.targets(m)]
         result = Audit(broken=sorted({line for key, line in self.broken.items() if key[1] in near}))
-        for members, constraint_keys in self._components(targets):
+        for members, constraint_keys in self._components(targets, month):
             touched = any(v[0] == month for v in members) or any(
                 self.constraints[key].month == month for key in constraint_keys
             )
@@ -463,8 +479,12 @@ class Auditor:
         result.intervals.sort(key=lambda interval: interval.cell)
         return result
 
-    def _components(self, targets: Sequence[Variable]) -> list[tuple[set[Variable], list[tuple]]]:
-        """The connected groups of unknown figures (through constraints) that hold a target."""
+    def _components(self, targets: Sequence[Variable], around: str) -> list[tuple[set[Variable], list[tuple]]]:
+        """The connected groups of unknown figures (through constraints) that hold a target, over the
+        constraints within the reach of the month `around` only: what an auditor of the releases within
+        its reach holds (`within_reach`), so that a month audited in a range of months, whose auditor
+        holds them all, is audited as it is alone."""
+        first, last = _reach(around)
         seen: set[Variable] = set()
         groups = []
         for start in targets:
@@ -478,7 +498,7 @@ class Auditor:
                     constraint = self.constraints.get(key)
                     if key in keys or constraint is None:
                         continue
-                    if variable not in constraint.terms:
+                    if variable not in constraint.terms or constraint.first < first or constraint.last > last:
                         continue
                     keys.add(key)
                     for other in constraint.terms:
@@ -488,6 +508,61 @@ class Auditor:
                             queue.append(other)
             groups.append((members, sorted(keys, key=repr)))
         return groups
+
+
+class _Program:
+    """A group's constraints (A x <= b, each x within its bounds) as one HiGHS model, kept between
+    objectives: every minimum after the first starts from the last one's basis (the same constraints,
+    another objective), a few simplex steps instead of a solve from scratch."""
+
+    def __init__(self, matrix: csr_matrix | None, upper: np.ndarray | None, bounds: list[tuple[float, float]]) -> None:
+        width = len(bounds)
+        columns = csc_matrix(matrix) if matrix is not None else csc_matrix((0, width))
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = width, columns.shape[0]
+        model.col_cost_ = np.zeros(width)
+        model.col_lower_ = np.array([low for low, _ in bounds], dtype=float)
+        model.col_upper_ = np.array([high for _, high in bounds], dtype=float)
+        model.row_lower_ = np.full(columns.shape[0], -highspy.kHighsInf)
+        model.row_upper_ = upper if upper is not None else np.zeros(0)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = columns.indptr
+        model.a_matrix_.index_ = columns.indices
+        model.a_matrix_.value_ = columns.data
+        self.highs = _quiet_highs()
+        self.highs.passModel(model)
+        self.every_column = np.arange(width, dtype=np.int32)
+
+    def minimum(self, objective: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The least of `objective` . x and a point reaching it (None: not solved, which the true
+        figures, a feasible point, rule out but for the solver's own failure)."""
+        self.highs.changeColsCost(len(self.every_column), self.every_column, objective)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return self.highs.getInfo().objective_function_value, np.asarray(self.highs.getSolution().col_value)
+
+
+@functools.cache
+def _banner_said() -> bool:
+    """HiGHS prints its banner to the process's standard output (the C stream, whatever its options)
+    when its first model is made: made here once with that stream sent to /dev/null."""
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return True
+
+
+def _quiet_highs() -> highspy.Highs:
+    _banner_said()
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def _solve(
@@ -528,10 +603,11 @@ def _solve(
     bounds = [(float(auditor.bounds_of(v)[0]), float(auditor.bounds_of(v)[1])) for v in order]
     matrix = csr_matrix((values, (rows, columns)), shape=(len(upper), len(order))) if upper else None
     b_ub = np.array(upper) if upper else None
+    program = _Program(matrix, b_ub, bounds)
 
     def extreme(objective: np.ndarray, fallback: float) -> float:
-        solved = linprog(objective, A_ub=matrix, b_ub=b_ub, bounds=bounds, method="highs")
-        return fallback if solved.status != 0 else float(solved.fun)  # infeasible cannot happen: the truth fits
+        found = program.minimum(objective)
+        return fallback if found is None else float(found[0])  # infeasible cannot happen: the truth fits
 
     # The least sides first, many at once: the point with the sum of the open ones least puts some at
     # 0, and a figure at 0 there has least exactly 0 (every figure is at least 0); again for the rest
@@ -543,8 +619,8 @@ def _solve(
     while len(open_) > 1:
         objective = np.zeros(len(order))
         objective[[index[t] for t in open_]] = 1.0
-        solved = linprog(objective, A_ub=matrix, b_ub=b_ub, bounds=bounds, method="highs")
-        at_zero = [t for t in open_ if solved.status == 0 and solved.x[index[t]] <= _TOLERANCE]
+        found = program.minimum(objective)
+        at_zero = [t for t in open_ if found is not None and found[1][index[t]] <= _TOLERANCE]
         if not at_zero:
             break
         least.update(dict.fromkeys(at_zero, 0.0))
@@ -608,10 +684,10 @@ def _reaching(
         a_ub, b = link, np.zeros(extra)
     objective = np.zeros(width + extra)
     objective[width:] = -1.0
-    solved = linprog(objective, A_ub=a_ub, b_ub=b, bounds=bounds + [(0.0, caps[t]) for t in targets], method="highs")
-    if solved.status != 0:
+    found = _Program(a_ub, b, bounds + [(0.0, caps[t]) for t in targets]).minimum(objective)
+    if found is None:
         return set()
-    return {column for k, column in enumerate(targets) if solved.x[width + k] >= caps[column] - _TOLERANCE}
+    return {column for k, column in enumerate(targets) if found[1][width + k] >= caps[column] - _TOLERANCE}
 
 
 def protect(
@@ -770,13 +846,13 @@ def within_reach(month: str, released: str) -> bool:
 
 def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before: set[Variable]) -> None:
     target = failure.cell
-    interval = auditor.interval(target)
+    interval = auditor.interval(target, month)
     while not interval.protected:
         best: tuple[int, Cell] | None = None
         candidates = _candidates(auditor, target, month, public_before)
         for cell in candidates:
             undo = auditor.withhold(month, cell)
-            trial = auditor.interval(target, interval)
+            trial = auditor.interval(target, month, interval)
             undo()
             if trial.protected:
                 best = (1 << 62, cell)
@@ -793,7 +869,7 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
                 "to exclude 0 or 6, and no figure of the release could protect it"  # no figure in the line
             )
         auditor.withhold(month, best[1])
-        interval = auditor.interval(target, interval)
+        interval = auditor.interval(target, month, interval)
 
 
 CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
