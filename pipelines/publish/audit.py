@@ -236,16 +236,21 @@ class Auditor:
 
     def add(self, release: MonthRelease) -> None:
         """A release the public now holds: its printed figures, and every identity instance its figures
-        take part in with the other months as they stood then."""
+        take part in with the other months as they stood then (a month's new release rebuilds only the
+        instances of the geographies whose figures it changed: the others' are on record already)."""
+        before = self.state.latest.get(release.month)
+        changed = None if before is None else _geographies_changed(before, release)
         self.state.latest[release.month] = release
         published = self._published_now(release)
         for cell in published:
             self._learn(release.month, cell, release.figures[cell])
         self._learn_rates(release, published)
+        if changed is not None and not changed:
+            return
         for back in range(self._reach_back + 1):
             month = _month_shift(release.month, back)
             if month in self.state.latest:
-                self._instances_of(month, back)
+                self._instances_of(month, back, changed)
 
     def _published_now(self, release: MonthRelease) -> set[Cell]:
         """The cells printed, less twelve-month sums whose window is not all printed (the series
@@ -300,16 +305,23 @@ class Auditor:
 
     # ---- the identities ---------------------------------------------------------------------------
 
-    def _instances_of(self, month: str, back: int = 0) -> None:
+    def _instances_of(self, month: str, back: int = 0, changed: frozenset[str] | None = None) -> None:
         """Every declared identity instance whose latest month is `month` and which holds a figure of
-        the month `back` months before it, as the months stand now (the others are unchanged)."""
+        the month `back` months before it, as the months stand now (the others are unchanged); of the
+        geographies `changed` only, when given."""
         cells = self.state.latest[month].figures
-        authorities = self._authorities
+        authorities = self._authorities if changed is None else [a for a in self._authorities if a in changed]
         if back == 0:
+            regions = {
+                region: members
+                for region, members in self.layout.regions.items()
+                if changed is None or region in changed or not changed.isdisjoint(members)
+            }
             for column in identities.additive_columns():
-                for region, members in self.layout.regions.items():
+                for region, members in regions.items():
                     self._sum(month, (region, column), [(a, column) for a in members])
-                self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
+                if changed is None or self.layout.england in changed or regions:
+                    self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
             # Each identity's name is made once, not once an authority (this runs for every release added).
             for at_most in identities.parts_within_wholes():
                 name = str(at_most)
@@ -563,6 +575,13 @@ def _quiet_highs() -> highspy.Highs:
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     return highs
+
+
+def _geographies_changed(before: MonthRelease, after: MonthRelease) -> frozenset[str]:
+    """The geographies with a cell whose figure differs between two releases of a month (or that only
+    one of them holds)."""
+    cells = before.figures.keys() | after.figures.keys()
+    return frozenset(cell[0] for cell in cells if before.figures.get(cell) != after.figures.get(cell))
 
 
 def _solve(

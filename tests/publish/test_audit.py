@@ -322,6 +322,31 @@ def test_no_withheld_count_is_pinned_or_bounded_into_one_to_five_after_any_relea
             assert interval.least <= 0 and interval.most >= 6, interval
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(identity_worlds())
+def test_a_month_released_again_rebuilds_only_what_it_changed_and_the_attacker_holds_the_same(drawn):
+    """A month's new release rebuilds the identity instances of the geographies it changed only
+    (`Auditor.add`): the attacker then holds exactly what rebuilding every instance gives."""
+    import pipelines.publish.audit as audit_module
+
+    authorities, world, (month, code, started) = drawn
+    releases = [built(each, authorities, world[each]) for each in sorted(world)]
+    again = _resubmit(world, month, code, started)
+    releases += [built(each, authorities, again[each]) for each in sorted(again) if each >= month]
+
+    incremental, everything = Auditor(layout_of(authorities)), Auditor(layout_of(authorities))
+    for each in releases:
+        incremental.add(each)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audit_module, "_geographies_changed", lambda before, after: None)
+        for each in releases:
+            everything.add(each)
+
+    assert set(incremental.constraints) == set(everything.constraints)
+    assert incremental.broken == everything.broken
+    assert incremental.state.bounds == everything.state.bounds
+
+
 def test_disclosure_control_reads_the_declared_identities():
     """One home: the rolling sums, rates, part/whole pairs and totals disclosure control uses are the
     declared identities (schemas/rules/identities.py), and they are what the catalogue says."""
