@@ -228,6 +228,7 @@ class Auditor:
         self._rolling = {r.column: r.flow for r in identities.rolling_sums()}
         self._ratios = identities.ratios()
         self._authorities = [a for members in layout.regions.values() for a in members]
+        self._priors: dict[Variable, tuple[int, int]] = {}
         # How far back an identity of a month reaches: adding a month's release rebuilds, in it and
         # the months after it, only the identities that reach back to it.
         self._reach_back = max([1, *(r.months - 1 for r in identities.rolling_sums())])
@@ -241,6 +242,7 @@ class Auditor:
         before = self.state.latest.get(release.month)
         changed = None if before is None else _geographies_changed(before, release)
         self.state.latest[release.month] = release
+        self._priors.clear()  # a ceiling reads the population of its month's latest release
         published = self._published_now(release)
         for cell in published:
             self._learn(release.month, cell, release.figures[cell])
@@ -455,8 +457,14 @@ class Auditor:
         known = self.state.bounds.get(variable)
         if known is not None:
             return known
-        population = self.state.figure(variable[0], (variable[1], "population_0_17"))
-        return 0, self.ceiling(variable[1], variable[2], population[3] if population else None)
+        prior = self._priors.get(variable)
+        if prior is None:  # a withheld figure's prior, asked for every constraint it is in: made once
+            population = self.state.figure(variable[0], (variable[1], "population_0_17"))
+            prior = self._priors[variable] = (
+                0,
+                self.ceiling(variable[1], variable[2], population[3] if population else None),
+            )
+        return prior
 
     def unknown(self, variable: Variable) -> bool:
         low, high = self.bounds_of(variable)
