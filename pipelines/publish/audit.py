@@ -562,6 +562,11 @@ class _Program:
             return None
         return self.highs.getInfo().objective_function_value, np.asarray(self.highs.getSolution().col_value)
 
+    def duals(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last minimum's row and column duals: nonzero where a constraint, or a figure's bound, holds it."""
+        solution = self.highs.getSolution()
+        return np.asarray(solution.row_dual), np.asarray(solution.col_dual)
+
 
 @functools.cache
 def _banner_said() -> bool:
@@ -592,6 +597,39 @@ def _geographies_changed(before: MonthRelease, after: MonthRelease) -> frozenset
     return frozenset(cell[0] for cell in cells if before.figures.get(cell) != after.figures.get(cell))
 
 
+class _Group:
+    """A group's constraints as rows A x <= b over its unknown figures (`order`), the figures the public
+    holds folded into b, each row's constraint kept (`row_keys`)."""
+
+    def __init__(self, auditor: Auditor, members: set[Variable], keys: Sequence[tuple]) -> None:
+        self.order = sorted(members)
+        self.index = {variable: k for k, variable in enumerate(self.order)}
+        rows: list[int] = []
+        columns: list[int] = []
+        values: list[float] = []
+        upper: list[float] = []
+        self.row_keys: list[tuple] = []
+        for key in keys:
+            constraint = auditor.constraints[key]
+            known = sum((c * auditor.bounds_of(v)[0] for v, c in constraint.terms.items() if v not in self.index), 0)
+            terms = [(self.index[v], float(c)) for v, c in constraint.terms.items() if v in self.index and c]
+            if not terms:
+                continue
+            for sign, bound in ((1, constraint.upper), (-1, constraint.lower)):
+                if bound is None:
+                    continue
+                row = len(upper)
+                for column, coefficient in terms:
+                    rows.append(row)
+                    columns.append(column)
+                    values.append(sign * coefficient)
+                upper.append(float(sign * (bound - known)))
+                self.row_keys.append(key)
+        self.bounds = [(float(auditor.bounds_of(v)[0]), float(auditor.bounds_of(v)[1])) for v in self.order]
+        self.matrix = csr_matrix((values, (rows, columns)), shape=(len(upper), len(self.order))) if upper else None
+        self.upper = np.array(upper) if upper else None
+
+
 def _solve(
     auditor: Auditor,
     members: set[Variable],
@@ -606,30 +644,9 @@ def _solve(
     (enough to tell protected from not: the search); "report", exact where the interval could be the
     narrowest, elsewhere a most side no narrower than it and at least 6 (the release's summary: the
     cells audited, the narrowest width and whether protected are those of "exact")."""
-    order = sorted(members)
-    index = {variable: k for k, variable in enumerate(order)}
-    rows: list[int] = []
-    columns: list[int] = []
-    values: list[float] = []
-    upper: list[float] = []
-    for key in keys:
-        constraint = auditor.constraints[key]
-        known = sum((c * auditor.bounds_of(v)[0] for v, c in constraint.terms.items() if v not in index), 0)
-        terms = [(index[v], float(c)) for v, c in constraint.terms.items() if v in index and c]
-        if not terms:
-            continue
-        for sign, bound in ((1, constraint.upper), (-1, constraint.lower)):
-            if bound is None:
-                continue
-            row = len(upper)
-            for column, coefficient in terms:
-                rows.append(row)
-                columns.append(column)
-                values.append(sign * coefficient)
-            upper.append(float(sign * (bound - known)))
-    bounds = [(float(auditor.bounds_of(v)[0]), float(auditor.bounds_of(v)[1])) for v in order]
-    matrix = csr_matrix((values, (rows, columns)), shape=(len(upper), len(order))) if upper else None
-    b_ub = np.array(upper) if upper else None
+    group = _Group(auditor, members, keys)
+    order, index, bounds = group.order, group.index, group.bounds
+    matrix, b_ub = group.matrix, group.upper
     program = _Program(matrix, b_ub, bounds)
 
     def extreme(objective: np.ndarray, fallback: float) -> float:
@@ -876,7 +893,9 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
     interval = auditor.interval(target, month)
     while not interval.protected:
         best: tuple[int, Cell] | None = None
-        candidates = _candidates(auditor, target, month, public_before)
+        holding = _holding(auditor, target, month, public_before, least_side=interval.least > PROTECTED_BELOW)
+        candidates = list(dict.fromkeys([*holding, *_candidates(auditor, target, month, public_before)]))
+        candidates = candidates[:CANDIDATES_TRIED]
         for cell in candidates:
             undo = auditor.withhold(month, cell)
             trial = auditor.interval(target, month, interval)
@@ -900,6 +919,44 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
 
 
 CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
+
+
+def _holding(
+    auditor: Auditor, target: Variable, month: str, public_before: set[Variable], least_side: bool
+) -> list[Cell]:
+    """The figures of this release that hold the target's failing side where it is: in a constraint, or
+    a bound, that the LP's optimum rests on (a nonzero dual), the strongest first. Withholding one of
+    them is what can move that side; the search tries them before the nearest."""
+    [(members, keys)] = auditor._components([target], month)
+    group = _Group(auditor, members, keys)
+    program = _Program(group.matrix, group.upper, group.bounds)
+    objective = np.zeros(len(group.order))
+    objective[group.index[target]] = 1.0 if least_side else -1.0
+    if program.minimum(objective) is None:
+        return []
+    row_duals, column_duals = program.duals()
+    strength: dict[Cell, float] = {}
+
+    def ours(variable: Variable) -> bool:
+        return (
+            variable[0] == month
+            and variable != target
+            and variable not in public_before
+            and variable in auditor.state.bounds
+        )
+
+    for row in np.flatnonzero(np.abs(row_duals) > _TOLERANCE):
+        constraint = auditor.constraints[group.row_keys[row]]
+        for variable, coefficient in constraint.terms.items():
+            if ours(variable):
+                weight = abs(float(row_duals[row]) * float(coefficient))
+                strength[(variable[1], variable[2])] = max(strength.get((variable[1], variable[2]), 0.0), weight)
+    for column in np.flatnonzero(np.abs(column_duals) > _TOLERANCE):  # a rounded total's interval
+        variable = group.order[column]
+        if ours(variable):
+            cell = (variable[1], variable[2])
+            strength[cell] = max(strength.get(cell, 0.0), abs(float(column_duals[column])))
+    return sorted(strength, key=lambda cell: (-strength[cell], cell))
 
 
 def _candidates(auditor: Auditor, target: Variable, month: str, public_before: set[Variable]) -> list[Cell]:
