@@ -893,8 +893,9 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
     interval = auditor.interval(target, month)
     while not interval.protected:
         best: tuple[int, Cell] | None = None
-        holding = _holding(auditor, target, month, public_before, least_side=interval.least > PROTECTED_BELOW)
-        candidates = list(dict.fromkeys([*holding, *_candidates(auditor, target, month, public_before)]))
+        holding = set(_holding(auditor, target, month, public_before, least_side=interval.least > PROTECTED_BELOW))
+        ranked = _candidates(auditor, target, month, public_before)
+        candidates = [c for c in ranked if c in holding] + [c for c in ranked if c not in holding]
         candidates = candidates[:CANDIDATES_TRIED]
         for cell in candidates:
             undo = auditor.withhold(month, cell)
@@ -926,7 +927,7 @@ def _holding(
 ) -> list[Cell]:
     """The figures of this release that hold the target's failing side where it is: in a constraint, or
     a bound, that the LP's optimum rests on (a nonzero dual), the strongest first. Withholding one of
-    them is what can move that side; the search tries them before the nearest."""
+    them is what can move that side; the search tries them first (nearest first among them)."""
     [(members, keys)] = auditor._components([target], month)
     group = _Group(auditor, members, keys)
     program = _Program(group.matrix, group.upper, group.bounds)
@@ -986,8 +987,7 @@ def _candidates(auditor: Auditor, target: Variable, month: str, public_before: s
                     distance[other] = distance[variable] + 1
                     queue.append(other)
     ranked = sorted(found)
-    cells = list(dict.fromkeys((variable[1], variable[2]) for *_, variable in ranked))
-    return cells[:CANDIDATES_TRIED]
+    return list(dict.fromkeys((variable[1], variable[2]) for *_, variable in ranked))
 
 
 def audit_releases(
