@@ -56,6 +56,7 @@ EVENT_CEILING = 10**7  # an event count, and a stock where no population is publ
 POPULATION_CEILING = 2 * 10**7
 REACH = WINDOW_MONTHS  # months either side of the released month whose identities are audited
 _TOLERANCE = 1e-6
+PRIMAL_SIMPLEX = 4  # HiGHS's `simplex_strategy` value for the primal simplex
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,10 @@ class Auditor:
         self._ratios = identities.ratios()
         self._authorities = [a for members in layout.regions.values() for a in members]
         self._priors: dict[Variable, tuple[int, int]] = {}
+        self._made: dict[tuple, int] = {}  # each constraint's place in the order made: a group's row order
+        # Each constraint's figures the public holds, summed, and its unknown terms (`_split`): read for
+        # every group the audit and the search build; forgotten where a figure's bounds change.
+        self._splits: dict[tuple, tuple[Number, list[tuple[Variable, Number]]]] = {}
         # How far back an identity of a month reaches: adding a month's release rebuilds, in it and
         # the months after it, only the identities that reach back to it.
         self._reach_back = max([1, *(r.months - 1 for r in identities.rolling_sums())])
@@ -243,6 +248,7 @@ class Auditor:
         changed = None if before is None else _geographies_changed(before, release)
         self.state.latest[release.month] = release
         self._priors.clear()  # a ceiling reads the population of its month's latest release
+        self._splits.clear()  # and whether a withheld figure is unknown reads its ceiling
         published = self._published_now(release)
         for cell in published:
             self._learn(release.month, cell, release.figures[cell])
@@ -285,6 +291,7 @@ class Auditor:
         if old is not None:
             low, high = max(low, old[0]), min(high, old[1])
         self.state.bounds[variable] = (low, high)
+        self._forget([variable])
 
     def _learn_rates(self, release: MonthRelease, published: set[Cell]) -> None:
         """A rate printed at a rounded geography narrows its numerator (over the exact denominator)."""
@@ -407,6 +414,8 @@ class Auditor:
     ) -> None:
         months = [_ordinal(variable[0]) for variable in terms]
         self.constraints[key] = _Constraint(terms, lower, upper, name, month, min(months), max(months))
+        self._made.setdefault(key, len(self._made))
+        self._splits.pop(key, None)
         for variable in terms:
             self.months_of.setdefault(variable[0], set()).add(month)
             self.by_variable.setdefault(variable, []).append(key)
@@ -426,21 +435,25 @@ class Auditor:
             variable = self.state.figure(month, each)
             if variable is not None and variable in self.state.bounds:
                 bounds[variable] = self.state.bounds.pop(variable)
+                self._forget([variable])
                 for key in [k for k in self.by_variable.get(variable, ()) if k[0] == "rate" and k in self.constraints]:
                     constraints[key] = self.constraints.pop(key)
         self.state.latest[month] = MonthRelease(month, release.figures, release.published - cells)
 
         def undo() -> None:
             self.state.bounds.update(bounds)
+            self._forget(bounds)
             self.constraints.update(constraints)
             self.state.latest[month] = release
 
         return undo
 
-    def interval(self, target: Variable, around: str, before: Interval | None = None) -> Interval:
+    def interval(
+        self, target: Variable, around: str, before: Interval | None = None, held: _Held | None = None
+    ) -> Interval:
         """The target's interval now (its group alone, within the reach of the month `around`). Given its
         interval `before` cells were withheld, a side already far enough (0 reached, or 6) is kept, not
-        solved: withholding only widens."""
+        solved: withholding only widens. `held`, when given, is filled with what holds each side solved."""
         [(members, keys)] = self._components([target], around)
         sides = None
         if before is not None:
@@ -448,7 +461,7 @@ class Auditor:
                 before.least if before.least <= PROTECTED_BELOW else None,
                 before.most if before.most >= PROTECTED_ABOVE else None,
             )
-        [found] = _solve(self, members, keys, [target], sides)
+        [found] = _solve(self, members, keys, [target], sides, held=held)
         return found
 
     # ---- the attack -------------------------------------------------------------------------------
@@ -469,6 +482,28 @@ class Auditor:
     def unknown(self, variable: Variable) -> bool:
         low, high = self.bounds_of(variable)
         return low != high
+
+    def _split(self, key: tuple) -> tuple[Number, list[tuple[Variable, Number]]]:
+        """The constraint's figures the public holds, summed with their coefficients, and its unknown
+        terms: its row over a group's unknown figures is `unknown terms <= bound - known`."""
+        found = self._splits.get(key)
+        if found is None:
+            known: Number = 0
+            unknown = []
+            for variable, coefficient in self.constraints[key].terms.items():
+                low, high = self.bounds_of(variable)
+                if low != high:
+                    unknown.append((variable, coefficient))
+                else:
+                    known += coefficient * low
+            found = self._splits[key] = (known, unknown)
+        return found
+
+    def _forget(self, variables: Iterable[Variable]) -> None:
+        """The splits of the constraints these figures are in, whose bounds have just changed."""
+        for variable in variables:
+            for key in self.by_variable.get(variable, ()):
+                self._splits.pop(key, None)
 
     def targets(self, month: str) -> list[Variable]:
         """The month's withheld figures of 1 to 5 as it stands now."""
@@ -507,6 +542,7 @@ class Auditor:
         first, last = _reach(around)
         seen: set[Variable] = set()
         groups = []
+        constraints, by_variable, split = self.constraints, self.by_variable, self._split
         for start in targets:
             if start in seen:
                 continue
@@ -514,19 +550,19 @@ class Auditor:
             seen.add(start)
             while queue:
                 variable = queue.pop()
-                for key in self.by_variable.get(variable, ()):
-                    constraint = self.constraints.get(key)
+                for key in by_variable.get(variable, ()):
+                    constraint = constraints.get(key)
                     if key in keys or constraint is None:
                         continue
                     if variable not in constraint.terms or constraint.first < first or constraint.last > last:
                         continue
                     keys.add(key)
-                    for other in constraint.terms:
-                        if other not in members and self.unknown(other):
+                    for other, _ in split(key)[1]:
+                        if other not in members:
                             members.add(other)
                             seen.add(other)
                             queue.append(other)
-            groups.append((members, sorted(keys, key=repr)))
+            groups.append((members, sorted(keys, key=self._made.__getitem__)))
         return groups
 
 
@@ -587,6 +623,9 @@ def _quiet_highs() -> highspy.Highs:
     _banner_said()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    # Primal simplex: a model is solved again with only its objective changed, and the last optimum's
+    # basis stays primal feasible, so each minimum after the first starts from a feasible vertex.
+    highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
     return highs
 
 
@@ -609,10 +648,11 @@ class _Group:
         values: list[float] = []
         upper: list[float] = []
         self.row_keys: list[tuple] = []
+        index = self.index
         for key in keys:
             constraint = auditor.constraints[key]
-            known = sum((c * auditor.bounds_of(v)[0] for v, c in constraint.terms.items() if v not in self.index), 0)
-            terms = [(self.index[v], float(c)) for v, c in constraint.terms.items() if v in self.index and c]
+            known, unknown = auditor._split(key)  # the figures the public holds, folded into the bound
+            terms = [(index[variable], float(coefficient)) for variable, coefficient in unknown if coefficient]
             if not terms:
                 continue
             for sign, bound in ((1, constraint.upper), (-1, constraint.lower)):
@@ -630,6 +670,15 @@ class _Group:
         self.upper = np.array(upper) if upper else None
 
 
+@dataclass
+class _Held:
+    """What holds a single target's sides where the LP left them: the group, and each side's row and
+    column duals (nonzero where a constraint, or a figure's bound, holds it), by side ("least", "most")."""
+
+    group: _Group | None = None
+    duals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
 def _solve(
     auditor: Auditor,
     members: set[Variable],
@@ -637,21 +686,29 @@ def _solve(
     wanted: list[Variable],
     sides: _Sides | None = None,
     mode: str = "exact",
+    held: _Held | None = None,
 ) -> list[Interval]:
     """Least and most of each wanted variable over the group's constraints (one side only, for a single
     target, when `sides` gives a side that needs no solving: withholding more only widens). `mode`:
     "exact", every interval exact; "check", a most side that one point takes to 6 or more given as 6
     (enough to tell protected from not: the search); "report", exact where the interval could be the
     narrowest, elsewhere a most side no narrower than it and at least 6 (the release's summary: the
-    cells audited, the narrowest width and whether protected are those of "exact")."""
+    cells audited, the narrowest width and whether protected are those of "exact"). `held`, for a single
+    target: filled with the group and the duals of each side solved (`_Held`)."""
     group = _Group(auditor, members, keys)
     order, index, bounds = group.order, group.index, group.bounds
     matrix, b_ub = group.matrix, group.upper
     program = _Program(matrix, b_ub, bounds)
+    if held is not None:
+        held.group = group
 
-    def extreme(objective: np.ndarray, fallback: float) -> float:
+    def extreme(objective: np.ndarray, fallback: float, side: str) -> float:
         found = program.minimum(objective)
-        return fallback if found is None else float(found[0])  # infeasible cannot happen: the truth fits
+        if found is None:
+            return fallback  # infeasible cannot happen: the truth fits
+        if held is not None:
+            held.duals[side] = program.duals()
+        return float(found[0])
 
     # The least sides first, many at once: the point with the sum of the open ones least puts some at
     # 0, and a figure at 0 there has least exactly 0 (every figure is at least 0); again for the rest
@@ -673,7 +730,7 @@ def _solve(
         if target not in least:
             objective = np.zeros(len(order))
             objective[index[target]] = 1.0
-            least[target] = extreme(objective, bounds[index[target]][0])
+            least[target] = extreme(objective, bounds[index[target]][0], "least")
     # The most sides: exact, each its own LP; or, for a check, 6 where a point reaches it (`_reaching`);
     # or, for a report, exact only where it could be the narrowest interval.
     most: dict[Variable, float] = {}
@@ -684,7 +741,7 @@ def _solve(
     def exact_most(target: Variable) -> None:
         objective = np.zeros(len(order))
         objective[index[target]] = -1.0
-        most[target] = -extreme(objective, -bounds[index[target]][1])
+        most[target] = -extreme(objective, -bounds[index[target]][1], "most")
 
     if mode == "check":
         while len(open_) > 1:
@@ -890,52 +947,48 @@ def within_reach(month: str, released: str) -> bool:
 
 def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before: set[Variable]) -> None:
     target = failure.cell
-    interval = auditor.interval(target, month)
+    held = _Held()
+    interval = auditor.interval(target, month, held=held)
     while not interval.protected:
-        best: tuple[int, Cell] | None = None
-        holding = set(_holding(auditor, target, month, public_before, least_side=interval.least > PROTECTED_BELOW))
+        failing = "least" if interval.least > PROTECTED_BELOW else "most"
+        holding = set(_holding(auditor, held, failing, target, month, public_before))
         ranked = _candidates(auditor, target, month, public_before)
         candidates = [c for c in ranked if c in holding] + [c for c in ranked if c not in holding]
         candidates = candidates[:CANDIDATES_TRIED]
-        for cell in candidates:
-            undo = auditor.withhold(month, cell)
-            trial = auditor.interval(target, month, interval)
-            undo()
-            if trial.protected:
-                best = (1 << 62, cell)
-                break
-            width = trial.most - trial.least
-            if width > interval.most - interval.least:
-                best = (width, cell)  # the first that widens it: trying them all costs two LPs each
-                break
-        if best is None and candidates:
-            best = (0, candidates[0])  # no one figure widens it: the nearest goes, and the next is tried with it
-        if best is None:
+        if not candidates:
             raise Unprotectable(
                 f"{target[0]} {target[1]} {target[2]}: the attacker's audit narrows a withheld small figure "
                 "to exclude 0 or 6, and no figure of the release could protect it"  # no figure in the line
             )
-        auditor.withhold(month, best[1])
-        interval = auditor.interval(target, month, interval)
+        widened = False
+        for cell in candidates:  # the first that protects or widens it stays withheld: trying them all costs an LP each
+            undo = auditor.withhold(month, cell)
+            trial_held = _Held()
+            trial = auditor.interval(target, month, interval, held=trial_held)
+            if trial.protected or trial.most - trial.least > interval.most - interval.least:
+                interval, held, widened = trial, trial_held, True  # solved as the attacker now stands
+                break
+            undo()
+        if not widened:  # no one figure widens it: the nearest goes, and the next is tried with it
+            auditor.withhold(month, candidates[0])
+            held = _Held()
+            interval = auditor.interval(target, month, interval, held=held)
 
 
 CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
 
 
 def _holding(
-    auditor: Auditor, target: Variable, month: str, public_before: set[Variable], least_side: bool
+    auditor: Auditor, held: _Held, side: str, target: Variable, month: str, public_before: set[Variable]
 ) -> list[Cell]:
-    """The figures of this release that hold the target's failing side where it is: in a constraint, or
-    a bound, that the LP's optimum rests on (a nonzero dual), the strongest first. Withholding one of
-    them is what can move that side; the search tries them first (nearest first among them)."""
-    [(members, keys)] = auditor._components([target], month)
-    group = _Group(auditor, members, keys)
-    program = _Program(group.matrix, group.upper, group.bounds)
-    objective = np.zeros(len(group.order))
-    objective[group.index[target]] = 1.0 if least_side else -1.0
-    if program.minimum(objective) is None:
+    """The figures of this release that hold the target's failing `side` where the LP left it (`held`,
+    from the solve that found it): in a constraint, or a bound, that the optimum rests on (a nonzero
+    dual), the strongest first. Withholding one of them is what can move that side; the search tries
+    them first (nearest first among them)."""
+    group = held.group
+    if group is None or side not in held.duals:
         return []
-    row_duals, column_duals = program.duals()
+    row_duals, column_duals = held.duals[side]
     strength: dict[Cell, float] = {}
 
     def ours(variable: Variable) -> bool:
