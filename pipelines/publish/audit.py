@@ -524,11 +524,15 @@ class Auditor:
         targets = [t for m in sorted(near) for t in self.targets(m)]
         result = Audit(broken=sorted({line for key, line in self.broken.items() if key[1] in near}))
         for members, constraint_keys in self._components(targets, month):
+            # A figure of this month's in the group, unknown or folded into a constraint's bound (a figure
+            # printed now that an earlier release withheld can pin a later month's), or a constraint its
+            # release made: else its protection is unchanged.
             touched = any(v[0] == month for v in members) or any(
-                self.constraints[key].month == month for key in constraint_keys
+                self.constraints[key].month == month or any(v[0] == month for v in self.constraints[key].terms)
+                for key in constraint_keys
             )
             if not touched:
-                continue  # nothing of this month's takes part: its protection is unchanged
+                continue
             wanted = [t for t in targets if t in members]
             result.intervals += _solve(self, members, constraint_keys, wanted, mode=mode)
         result.intervals.sort(key=lambda interval: interval.cell)
