@@ -706,40 +706,54 @@ def _solve(
     if held is not None:
         held.group = group
 
+    least: dict[Variable, float] = {}
+    if sides is not None and sides.least is not None:
+        least = {target: float(sides.least) for target in wanted}
+    most: dict[Variable, float] = {}
+    if sides is not None and sides.most is not None:
+        most = {target: float(sides.most) for target in wanted}
+    wanted_columns = np.array([index[t] for t in wanted], dtype=np.int64)
+
+    def learn(point: np.ndarray) -> None:
+        """Every point an LP finds satisfies the constraints: a target at 0 there has least exactly 0
+        (every figure is at least 0); for a check, one at 6 or more there has its most given as 6."""
+        values = point[wanted_columns]
+        for k in np.flatnonzero(values <= _TOLERANCE):
+            least.setdefault(wanted[k], 0.0)
+        if mode == "check":
+            for k in np.flatnonzero(values >= PROTECTED_ABOVE - _TOLERANCE):
+                most.setdefault(wanted[k], float(PROTECTED_ABOVE))
+
     def extreme(objective: np.ndarray, fallback: float, side: str) -> float:
         found = program.minimum(objective)
         if found is None:
             return fallback  # infeasible cannot happen: the truth fits
         if held is not None:
             held.duals[side] = program.duals()
+        learn(found[1])
         return float(found[0])
 
     # The least sides first, many at once: the point with the sum of the open ones least puts some at
-    # 0, and a figure at 0 there has least exactly 0 (every figure is at least 0); again for the rest
-    # while that finds more; an LP of its own for each figure still open.
-    least: dict[Variable, float] = {}
-    if sides is not None and sides.least is not None:
-        least = {target: float(sides.least) for target in wanted}
+    # 0; again for the rest while that finds more; an LP of its own for each figure still open.
     open_ = [t for t in wanted if t not in least and bounds[index[t]][0] == 0]
     while len(open_) > 1:
         objective = np.zeros(len(order))
         objective[[index[t] for t in open_]] = 1.0
         found = program.minimum(objective)
-        at_zero = [t for t in open_ if found is not None and found[1][index[t]] <= _TOLERANCE]
-        if not at_zero:
+        if found is None:
             break
-        least.update(dict.fromkeys(at_zero, 0.0))
-        open_ = [t for t in open_ if t not in least]
+        learn(found[1])
+        still = [t for t in open_ if t not in least]
+        if len(still) == len(open_):
+            break
+        open_ = still
     for target in wanted:
         if target not in least:
             objective = np.zeros(len(order))
             objective[index[target]] = 1.0
             least[target] = extreme(objective, bounds[index[target]][0], "least")
-    # The most sides: exact, each its own LP; or, for a check, 6 where a point reaches it (`_reaching`);
-    # or, for a report, exact only where it could be the narrowest interval.
-    most: dict[Variable, float] = {}
-    if sides is not None and sides.most is not None:
-        most = {target: float(sides.most) for target in wanted}
+    # The most sides: exact, each its own LP; or, for a check, 6 where a point reaches it (`_reaching`,
+    # and the points found so far); or, for a report, exact only where it could be the narrowest interval.
     open_ = [t for t in wanted if t not in most]
 
     def exact_most(target: Variable) -> None:
@@ -765,7 +779,8 @@ def _solve(
             most.update({t: caps[t] for t in open_ if index[t] in reached})  # a point reaches its cap
             open_ = [t for t in open_ if t not in most]
     for target in open_:
-        exact_most(target)
+        if target not in most:  # a check may have learnt it from an earlier target's point
+            exact_most(target)
     return [Interval(t, math.ceil(least[t] - _TOLERANCE), math.floor(most[t] + _TOLERANCE)) for t in wanted]
 
 
