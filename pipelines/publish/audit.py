@@ -56,7 +56,10 @@ EVENT_CEILING = 10**7  # an event count, and a stock where no population is publ
 POPULATION_CEILING = 2 * 10**7
 REACH = WINDOW_MONTHS  # months either side of the released month whose identities are audited
 _TOLERANCE = 1e-6
-PRIMAL_SIMPLEX = 4  # HiGHS's `simplex_strategy` value for the primal simplex
+# HiGHS's `simplex_strategy`. A model solved again with only its objective changed keeps its last basis
+# primal feasible: the primal simplex starts from there. One solved again with changed bounds keeps it
+# dual feasible: the dual simplex does (the search's trials).
+DUAL_SIMPLEX, PRIMAL_SIMPLEX = 1, 4
 
 
 @dataclass(frozen=True)
@@ -425,19 +428,13 @@ class Auditor:
         the series then withholds): the public no longer holds its figure from this release. Returns
         what puts it back (a trial that did not help)."""
         release = self.state.latest[month]
-        cells = {cell} | {
-            (cell[0], column)
-            for column, flow in self._rolling.items()
-            if flow == cell[1] and (cell[0], column) in release.figures
-        }
+        cells = self._cells_withheld_with(month, cell)
         bounds, constraints = {}, {}
-        for each in cells:
-            variable = self.state.figure(month, each)
-            if variable is not None and variable in self.state.bounds:
-                bounds[variable] = self.state.bounds.pop(variable)
-                self._forget([variable])
-                for key in [k for k in self.by_variable.get(variable, ()) if k[0] == "rate" and k in self.constraints]:
-                    constraints[key] = self.constraints.pop(key)
+        for variable in self._taken_by_withholding(month, cell):
+            bounds[variable] = self.state.bounds.pop(variable)
+            self._forget([variable])
+            for key in self._rates_of(variable):
+                constraints[key] = self.constraints.pop(key)
         self.state.latest[month] = MonthRelease(month, release.figures, release.published - cells)
 
         def undo() -> None:
@@ -447,6 +444,33 @@ class Auditor:
             self.state.latest[month] = release
 
         return undo
+
+    def _cells_withheld_with(self, month: str, cell: Cell) -> set[Cell]:
+        """The cell and its twelve-month sums (the series withholds them with it)."""
+        figures = self.state.latest[month].figures
+        return {cell} | {
+            (cell[0], column)
+            for column, flow in self._rolling.items()
+            if flow == cell[1] and (cell[0], column) in figures
+        }
+
+    def _taken_by_withholding(self, month: str, cell: Cell) -> list[Variable]:
+        """The figures the public would no longer hold if the cell were withheld now."""
+        found = [self.state.figure(month, each) for each in sorted(self._cells_withheld_with(month, cell))]
+        return [variable for variable in found if variable is not None and variable in self.state.bounds]
+
+    def _rates_of(self, variable: Variable) -> list[tuple]:
+        """The constraints a printed rate puts on the figure (its numerator at a rounded geography)."""
+        return [key for key in self.by_variable.get(variable, ()) if key[0] == "rate" and key in self.constraints]
+
+    def public_interval(self, variable: Variable) -> tuple[float, float]:
+        """What the public holds of a figure: its bounds, narrowed by the rates printed over it."""
+        low, high = self.bounds_of(variable)
+        for key in self._rates_of(variable):
+            constraint = self.constraints[key]
+            low = low if constraint.lower is None else max(low, constraint.lower)
+            high = high if constraint.upper is None else min(high, constraint.upper)
+        return float(low), float(high)
 
     def interval(
         self, target: Variable, around: str, before: Interval | None = None, held: _Held | None = None
@@ -575,7 +599,13 @@ class _Program:
     objectives: every minimum after the first starts from the last one's basis (the same constraints,
     another objective), a few simplex steps instead of a solve from scratch."""
 
-    def __init__(self, matrix: csr_matrix | None, upper: np.ndarray | None, bounds: list[tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        matrix: csr_matrix | None,
+        upper: np.ndarray | None,
+        bounds: list[tuple[float, float]],
+        simplex: int = PRIMAL_SIMPLEX,
+    ) -> None:
         width = len(bounds)
         columns = csc_matrix(matrix) if matrix is not None else csc_matrix((0, width))
         model = highspy.HighsLp()
@@ -589,7 +619,7 @@ class _Program:
         model.a_matrix_.start_ = columns.indptr
         model.a_matrix_.index_ = columns.indices
         model.a_matrix_.value_ = columns.data
-        self.highs = _quiet_highs()
+        self.highs = _quiet_highs(simplex)
         self.highs.passModel(model)
         self.every_column = np.arange(width, dtype=np.int32)
 
@@ -607,6 +637,16 @@ class _Program:
         solution = self.highs.getSolution()
         return np.asarray(solution.row_dual), np.asarray(solution.col_dual)
 
+    def bound(self, columns: Sequence[int], bounds: Sequence[tuple[float, float]]) -> None:
+        """New bounds for these columns (the next minimum starts from the last basis all the same)."""
+        if columns:
+            self.highs.changeColsBounds(
+                len(columns),
+                np.array(columns, dtype=np.int32),
+                np.array([low for low, _ in bounds], dtype=float),
+                np.array([high for _, high in bounds], dtype=float),
+            )
+
 
 @functools.cache
 def _banner_said() -> bool:
@@ -623,13 +663,11 @@ def _banner_said() -> bool:
     return True
 
 
-def _quiet_highs() -> highspy.Highs:
+def _quiet_highs(simplex: int) -> highspy.Highs:
     _banner_said()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
-    # Primal simplex: a model is solved again with only its objective changed, and the last optimum's
-    # basis stays primal feasible, so each minimum after the first starts from a feasible vertex.
-    highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
+    highs.setOptionValue("simplex_strategy", simplex)
     return highs
 
 
@@ -979,19 +1017,70 @@ def _protect_one(auditor: Auditor, failure: Interval, month: str, public_before:
                 f"{target[0]} {target[1]} {target[2]}: the attacker's audit narrows a withheld small figure "
                 "to exclude 0 or 6, and no figure of the release could protect it"  # no figure in the line
             )
-        widened = False
-        for cell in candidates:  # the first that protects or widens it stays withheld: trying them all costs an LP each
-            undo = auditor.withhold(month, cell)
-            trial_held = _Held()
-            trial = auditor.interval(target, month, interval, held=trial_held)
+        trials = _Trials(auditor, target, month, candidates)
+        for cell in candidates:  # the first that protects or widens it is withheld: trying them all costs an LP each
+            trial, trial_held = trials.interval(cell, interval)
             if trial.protected or trial.most - trial.least > interval.most - interval.least:
-                interval, held, widened = trial, trial_held, True  # solved as the attacker now stands
+                auditor.withhold(month, cell)
+                interval, held = trial, trial_held  # solved as the attacker now stands
                 break
-            undo()
-        if not widened:  # no one figure widens it: the nearest goes, and the next is tried with it
+        else:  # no one figure widens it: the nearest goes, and the next is tried with it
             auditor.withhold(month, candidates[0])
             held = _Held()
             interval = auditor.interval(target, month, interval, held=held)
+
+
+class _Trials:
+    """The search's trials for one target at one step, on one model: the target's group as it would be
+    with every candidate withheld, each candidate held at what the public knows of it (`public_interval`)
+    until its trial frees it. A trial is then a change of bounds solved from the last trial's basis, not a
+    group found, built and solved anew. The constraints that only a held candidate joins to the group are
+    satisfied by the true figures apart from it, so they leave the target's interval as it is."""
+
+    def __init__(self, auditor: Auditor, target: Variable, month: str, candidates: Sequence[Cell]) -> None:
+        self.target = target
+        taken = {cell: auditor._taken_by_withholding(month, cell) for cell in candidates}
+        held = {variable: auditor.public_interval(variable) for variables in taken.values() for variable in variables}
+        undos = [auditor.withhold(month, cell) for cell in candidates]
+        try:
+            [(members, keys)] = auditor._components([target], month)
+            self.group = _Group(auditor, members, keys)
+        finally:
+            for undo in reversed(undos):
+                undo()
+        index = self.group.index
+        self.freed = {cell: [index[v] for v in variables if v in index] for cell, variables in taken.items()}
+        self.held_at = {index[v]: bounds for v, bounds in held.items() if v in index}
+        start = [self.held_at.get(column, bounds) for column, bounds in enumerate(self.group.bounds)]
+        self.program = _Program(self.group.matrix, self.group.upper, start, simplex=DUAL_SIMPLEX)
+
+    def interval(self, cell: Cell, before: Interval) -> tuple[Interval, _Held]:
+        """The target's interval with `cell` withheld (a side of `before` already far enough kept), and
+        what holds each side solved."""
+        columns = self.freed[cell]
+        self.program.bound(columns, [self.group.bounds[column] for column in columns])
+        try:
+            held = _Held(group=self.group)
+            column = self.group.index[self.target]
+            least, most = float(before.least), float(before.most)
+            for side, sign in (("least", 1.0), ("most", -1.0)):
+                if (side == "least" and before.least <= PROTECTED_BELOW) or (
+                    side == "most" and before.most >= PROTECTED_ABOVE
+                ):
+                    continue  # withholding only widens
+                objective = np.zeros(len(self.group.order))
+                objective[column] = sign
+                found = self.program.minimum(objective)
+                if found is None:
+                    continue  # the solver's own failure: the side stays as it was (never narrower)
+                held.duals[side] = self.program.duals()
+                if side == "least":
+                    least = found[0]
+                else:
+                    most = -found[0]
+        finally:
+            self.program.bound(columns, [self.held_at[column] for column in columns])
+        return Interval(self.target, math.ceil(least - _TOLERANCE), math.floor(most + _TOLERANCE)), held
 
 
 CANDIDATES_TRIED = 24  # per step: the nearest figures of the group, in order
