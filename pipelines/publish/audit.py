@@ -465,6 +465,8 @@ class Auditor:
 
     def public_interval(self, variable: Variable) -> tuple[float, float]:
         """What the public holds of a figure: its bounds, narrowed by the rates printed over it."""
+        low: Number
+        high: Number
         low, high = self.bounds_of(variable)
         for key in self._rates_of(variable):
             constraint = self.constraints[key]
