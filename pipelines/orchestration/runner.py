@@ -197,24 +197,32 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
         if month not in valid:
             raise UnknownMonth(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}")
     # A new home's Dagster storage is made (SQLite writes, mostly waiting on the disk) while the
-    # landing folder is archived; the first run needs both.
+    # landing folder is archived, and so is the process of a range run, loading Dagster and the code
+    # location (the months are known once the folder is archived); the first run needs them.
     preparing = threading.Thread(target=_ready_quietly, args=(home,), name="instance-storage", daemon=True)
     preparing.start()
+    launcher = ready_launcher(home) if months is None else None
     try:
         if months is None:
             progress(Progress(0, 0, stage="archiving the landing folder"))
             wanted, outside = months_in_landing(home)
         else:
             wanted, outside = months, {}
+    except BaseException:
+        dismiss(launcher)
+        raise
     finally:
         preparing.join()
     # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
     summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
     summary.months = list(wanted)
+    ranges = month_ranges(wanted)
+    if not ranges or ranges[0][0] == ranges[0][1]:
+        dismiss(launcher)  # no range to run first: one month runs in this process
+        launcher = None
     if wanted:
-        # A range's process starts first: it loads the code location while this one does.
-        ranges = month_ranges(wanted)
-        first_launch = start_run(*ranges[0], home)
+        # A range's process started first: it loads the code location while this one does.
+        first_launch = start_run(*ranges[0], home, launcher=launcher)
         try:
             from pipelines.orchestration.definitions import defs
             from pipelines.orchestration.jobs import RELEASE_JOB
@@ -317,14 +325,15 @@ def run_config(home: DataHome, quiet: bool = True) -> dict[str, Any]:
 PLANNED_EVENTS_AS_ONE = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
-def dagster_environment(home: DataHome) -> dict[str, str]:
+def dagster_environment(home: DataHome, storage_ready: bool = True) -> dict[str, str]:
     """The environment of a Dagster program started for `home` (a range run, `csc-returns dev`):
-    the home and its instance reach another program the one way they can."""
+    the home and its instance reach another program the one way they can. `storage_ready`: the
+    instance's storage is made first if new (else the program must not open it before it is)."""
     return {
         PLANNED_EVENTS_AS_ONE: "true",  # an operator's own setting wins
         **environment.current(),
         environment.HOME: str(home.root),
-        environment.DAGSTER_HOME: str(ready_instance_home(home)),
+        environment.DAGSTER_HOME: str(ready_instance_home(home) if storage_ready else instance_home(home)),
     }
 
 
@@ -333,17 +342,18 @@ def dagster_environment(home: DataHome) -> dict[str, str]:
 CODE_ROOT = Path(__file__).resolve().parents[2]
 
 
-def range_command(first: str, last: str, home: DataHome, quiet: bool = True) -> list[str]:
-    """Dagster's own command for one run of `monthly_release` over the months first..last.
+def range_arguments(first: str, last: str, home: DataHome, quiet: bool = True) -> list[str]:
+    """The arguments of Dagster's own command (`dg`) for one run of `monthly_release` over the months
+    first..last.
 
     Dagster 1.13 launches a run over a partition range only from its command line (`dg launch
     --partition-range`, as the UI's single-run backfill does): `execute_in_process` takes one
-    `partition_key`. `dg` is installed beside this Python (dagster-dg-cli, pinned with dagster).
+    `partition_key`. `dg` is installed with this Python (dagster-dg-cli, pinned with dagster) and
+    run by `launcher.py`.
     """
     from pipelines.orchestration.jobs import RELEASE_JOB
 
     return [
-        str(Path(sys.executable).with_name("dg")),
         "launch",
         "-m",
         "pipelines.orchestration.definitions",
@@ -372,27 +382,47 @@ class Launch:
     running: subprocess.Popen[str] | None = field(default=None, repr=False)
 
 
-def start_run(first: str, last: str, home: DataHome, quiet: bool = True) -> Launch:
-    """Start one run of `monthly_release` over the consecutive months first..last on `home`: a
-    range in Dagster's command line, whose process starts now; one month waits for `finish_run`
-    to run it in this process."""
-    launch = Launch(first, last)
-    if first == last:
-        launch.run_id = str(uuid.uuid4())
-        return launch
-    command = range_command(first, last, home, quiet)
-    if not Path(command[0]).exists():
-        launch.said = f"Dagster's command line is not installed beside {sys.executable} (dagster-dg-cli)"
-        return launch
-    launch.running = subprocess.Popen(
-        command,
-        env=dagster_environment(home),
+def ready_launcher(home: DataHome) -> subprocess.Popen[str]:
+    """A process that loads Dagster, its command line and the code location now, and runs `dg` with
+    the arguments it is given later (`launcher.py`; `start_run`, or `dismiss` when no range runs).
+    It opens the instance only then: the caller has made its storage by that time."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.orchestration.launcher"],
+        env=dagster_environment(home, storage_ready=False),
         cwd=CODE_ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    launch.process = f"{socket.gethostname()}:{launch.running.pid}"
+
+
+def dismiss(launcher: subprocess.Popen[str] | None) -> None:
+    """End a launcher that will run nothing (it has written nothing: stopped at once, not waited for)."""
+    if launcher is not None and launcher.poll() is None:
+        launcher.kill()
+        launcher.communicate()
+
+
+def start_run(
+    first: str, last: str, home: DataHome, quiet: bool = True, launcher: subprocess.Popen[str] | None = None
+) -> Launch:
+    """Start one run of `monthly_release` over the consecutive months first..last on `home`: a
+    range in Dagster's command line, in `launcher` (one started ahead, `ready_launcher`) or in a
+    process started now; one month waits for `finish_run` to run it in this process."""
+    launch = Launch(first, last)
+    if first == last:
+        launch.run_id = str(uuid.uuid4())
+        return launch
+    process = launcher or ready_launcher(home)
+    assert process.stdin is not None  # a pipe: `ready_launcher`
+    try:
+        process.stdin.write(json.dumps(range_arguments(first, last, home, quiet)) + "\n")
+        process.stdin.flush()  # one line is all it reads (`finish_run` closes the pipe)
+    except BrokenPipeError:  # it ended before reading them (it could not load): `finish_run` reads why
+        pass
+    launch.running = process
+    launch.process = f"{socket.gethostname()}:{process.pid}"
     return launch
 
 
