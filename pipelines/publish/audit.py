@@ -233,6 +233,7 @@ class Auditor:
         self._ratios = identities.ratios()
         self._authorities = [a for members in layout.regions.values() for a in members]
         self._priors: dict[Variable, tuple[int, int]] = {}
+        self._small: dict[str, tuple[Mapping[Cell, int], list[Variable]]] = {}  # month: its figures of 1 to 5
         self._made: dict[tuple, int] = {}  # each constraint's place in the order made: a group's row order
         # Each constraint's figures the public holds, summed, and its unknown terms (`_split`): read for
         # every group the audit and the search build; forgotten where a figure's bounds change.
@@ -536,12 +537,15 @@ class Auditor:
         release = self.state.latest.get(month)
         if release is None:
             return []
-        found = []
-        for cell, value in release.figures.items():
-            variable = (month, cell[0], cell[1], int(value))
-            if int(value) in SMALL and variable not in self.state.bounds:
-                found.append(variable)
-        return sorted(found)
+        small = self._small.get(month)
+        if small is None or small[0] is not release.figures:  # a release's figures, once: every audit asks
+            variables = release.variables
+            small = self._small[month] = (
+                release.figures,
+                sorted(variables[cell] for cell, value in release.figures.items() if int(value) in SMALL),
+            )
+        bounds = self.state.bounds
+        return [variable for variable in small[1] if variable not in bounds]
 
     def audit(self, month: str, mode: str = "exact") -> Audit:
         """The interval of each withheld small figure of `month` (and of the months linked to it by
