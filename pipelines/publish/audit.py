@@ -228,7 +228,6 @@ class Auditor:
         self.constraints: dict[tuple, _Constraint] = {}
         self.by_variable: dict[Variable, list[tuple]] = {}  # the constraints each figure is in
         self.broken: dict[tuple, str] = {}
-        self.months_of: dict[str, set[str]] = {}  # month -> months whose identities it took part in
         self._rolling = {r.column: r.flow for r in identities.rolling_sums()}
         self._ratios = identities.ratios()
         self._authorities = [a for members in layout.regions.values() for a in members]
@@ -416,13 +415,13 @@ class Auditor:
         upper: Number | None,
         name: str,
     ) -> None:
-        months = [_ordinal(variable[0]) for variable in terms]
+        months = [_ordinal(at) for at in {variable[0] for variable in terms}]
         self.constraints[key] = _Constraint(terms, lower, upper, name, month, min(months), max(months))
         self._made.setdefault(key, len(self._made))
         self._splits.pop(key, None)
+        by_variable = self.by_variable
         for variable in terms:
-            self.months_of.setdefault(variable[0], set()).add(month)
-            self.by_variable.setdefault(variable, []).append(key)
+            by_variable.setdefault(variable, []).append(key)
 
     def withhold(self, month: str, cell: Cell) -> Callable[[], None]:
         """Withhold a printed cell of the month's latest release (and its twelve-month sums, which
