@@ -3,6 +3,9 @@ result per month, and a resubmission re-runs only the months it touches."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pandas as pd
@@ -160,3 +163,34 @@ def test_a_range_run_started_from_a_folder_with_its_own_assets_module_runs_ours(
         run = launched_run(instance, launch)
         assert run is not None and run_failure(run, launch) is None, launch.said
         assert published_months(instance, run, since=0.0) == MONTHS[:2]
+
+
+def _launchers_of_this_process() -> list[int]:
+    """The live processes this one started to run `dg launch` (`runner.ready_launcher`), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError, ValueError):
+            continue  # ended while read
+        if parent == os.getpid() and b"pipelines.orchestration.launcher" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_range_process_started_ahead_ends_when_the_months_are_one_month(tmp_path, demo_files, monkeypatch):
+    """`run` starts the process of a range run before it knows the months; when they are one month, that
+    month runs in the command's own process, and the process started ahead must not outlive the command."""
+    from pipelines.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    (tmp_path / "dagster").mkdir()
+    home = _home(tmp_path / "home", demo_files, MONTHS[:1])
+    assert main(["--home", str(home.root), "run"]) in (OK, FINDINGS)
+    assert _launchers_of_this_process() == []
+    with project_instance(home) as instance:
+        [run] = instance.get_runs()
+        assert published_months(instance, run, since=0.0) == MONTHS[:1]
