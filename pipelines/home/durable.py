@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -61,7 +62,9 @@ def fsync_tree(folder: Path) -> None:
 
 
 def _temporary_beside(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid()}.incoming")
+    # Each process and thread its own: two threads writing one target at once (the runner makes a new
+    # home's instance folder from two) must not rename each other's file away.
+    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.incoming")
 
 
 def copy_stream_durably(source: BinaryIO, target: Path) -> Path:

@@ -16,7 +16,6 @@ import datetime
 import fcntl
 import graphlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
 from pipelines.home import DataHome, environment
+from pipelines.home.durable import write_durably
 from pipelines.orchestration.progress import Progress, ProgressCallback, ignore_progress
 from schemas.month import consecutive_ranges, span_text
 
@@ -48,11 +48,9 @@ def instance_home(home: DataHome) -> Path:
         return shared
     folder = home.instance
     config = folder / "dagster.yaml"
-    if not config.exists():
+    if not config.exists():  # two threads may both find it missing: each writes the same file whole
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".dagster.yaml.{os.getpid()}.partial"
-        partial.write_text(INSTANCE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
-        os.replace(partial, config)
+        write_durably(config, INSTANCE_TEMPLATE.read_bytes())
     return folder
 
 

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -127,3 +128,39 @@ def test_a_new_instance_opened_by_processes_at_once_is_created_once(tmp_path, mo
             assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,), database
     with project_instance(home) as instance:
         assert instance.get_runs() == []
+
+
+def test_a_new_homes_instance_folder_made_by_threads_at_once_is_whole(tmp_path, monkeypatch):
+    """`run` makes a new home's instance folder from two threads at once (the storage's and the range
+    process's): each writes the configuration whole, and neither renames the other's file away."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns between almost every step: the race shows
+    try:
+        for attempt in range(50):
+            _make_at_once(DataHome(tmp_path / f"home-{attempt}").ensure())
+    finally:
+        sys.setswitchinterval(switching)
+
+
+def _make_at_once(home: DataHome) -> None:
+    """`instance_home` from four threads released together; none fails, and the folder holds the
+    configuration whole and nothing else."""
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def make() -> None:
+        start.wait()
+        try:
+            instance_home(home)
+        except Exception as exc:  # the test's finding, asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(path.name for path in home.instance.iterdir()) == ["dagster.yaml"]
+    assert (home.instance / "dagster.yaml").read_text() == INSTANCE_TEMPLATE.read_text()
