@@ -517,11 +517,10 @@ class Auditor:
             known: Number = 0
             unknown = []
             for variable, coefficient in self.constraints[key].terms.items():
-                low, high = self.bounds_of(variable)
-                if low != high:
+                if self.unknown(variable):
                     unknown.append((variable, coefficient))
                 else:
-                    known += coefficient * low
+                    known += coefficient * self.bounds_of(variable)[0]
             found = self._splits[key] = (known, unknown)
         return found
 
