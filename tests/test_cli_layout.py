@@ -15,20 +15,23 @@ import time
 
 import pytest
 
-from pipelines.cli import build_parser, main
+from pipelines.cli import main
+from pipelines.cli.commands import build_parser
 from pipelines.exit_codes import LOCKED, USAGE
 from pipelines.home import DataHome
 from tests.conftest import REPO, hold_writer_lock, write_return
 
 CLI = REPO / "pipelines" / "cli"
-# What the command line may import of the project: the steps, the runner and its progress display
-# (`run`, `demo`, `dev`), the data home and its lock, the demo, the exit codes, how text is shown, and the catalogue it
+# What the command line may import of the project: the steps, the runner, the process it starts ahead
+# and its progress display (`run`, `demo`, `dev`), how its process treats Python's collector, the data home and its lock, the demo, the exit codes, how text is shown, and the catalogue it
 # checks at start-up. Never a stage (ingest, validate, store, publish, scorecard) nor the reference module.
 ALLOWED = (
     "pipelines.cli",
     "pipelines.steps",
     "pipelines.orchestration.runner",
+    "pipelines.orchestration.launcher",
     "pipelines.orchestration.progress",
+    "pipelines.collector",
     "pipelines.home",
     "pipelines.demo",
     "pipelines.exit_codes",

@@ -1,7 +1,5 @@
 """`python -m pipelines.cli`: the `csc-returns` command (tests and benchmarks start it this way)."""
 
-import sys
+from pipelines.cli import entry
 
-from pipelines.cli import main
-
-sys.exit(main())
+entry()

@@ -113,7 +113,8 @@ def _dev(args: argparse.Namespace, home: DataHome) -> int:
     The home, the instance and the URLs of the reports and the UI reach that other program the one
     way they can: its environment (a URL already configured is kept, as behind a proxy).
     """
-    from pipelines.orchestration.runner import CODE_ROOT, dagster_environment
+    from pipelines.orchestration.launcher import CODE_ROOT
+    from pipelines.orchestration.runner import dagster_environment
     from pipelines.steps.reports import serving
 
     env = dagster_environment(home)

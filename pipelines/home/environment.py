@@ -89,6 +89,13 @@ def current() -> Mapping[str, str]:
     return os.environ
 
 
+def adopt(environ: Mapping[str, str]) -> None:
+    """This process's environment becomes `environ`: a process started before its work was known
+    (`pipelines/orchestration/launcher.py`) takes the environment it would have been started with."""
+    os.environ.clear()
+    os.environ.update(environ)
+
+
 def value(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The variable's value, stripped ('' when unset)."""
     if name not in VARIABLES and not name.startswith(LIMIT_PREFIX):

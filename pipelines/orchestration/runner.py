@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from pipelines.exit_codes import FINDINGS, OK, RUN_FAILED
 from pipelines.home import DataHome, environment
 from pipelines.home.durable import write_durably
+from pipelines.orchestration.launcher import dismiss, send, take_ahead
+from pipelines.orchestration.launcher import start as start_launcher
 from pipelines.orchestration.progress import Progress, ProgressCallback, ignore_progress
 from schemas.month import consecutive_ranges, span_text
 
@@ -185,6 +187,14 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
     UnknownMonth when a month asked for cannot be run.
     """
     started = time.monotonic()
+    # The process of a range run loads while this one archives the landing folder (the months are
+    # known then): started by the command line's entry point if it could tell, else now.
+    launcher = take_ahead()
+    if months is not None:
+        dismiss(launcher)  # months given: a range, if any, starts once they are checked
+        launcher = None
+    elif launcher is None:
+        launcher = start_launcher()
     progress(Progress(0, len(months or []), stage="loading the pipeline"))
     from pipelines.orchestration.partitions import MONTHS
     from pipelines.steps.monthly import unreadable_landed_files
@@ -195,11 +205,9 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
         if month not in valid:
             raise UnknownMonth(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}")
     # A new home's Dagster storage is made (SQLite writes, mostly waiting on the disk) while the
-    # landing folder is archived, and so is the process of a range run, loading Dagster and the code
-    # location (the months are known once the folder is archived); the first run needs them.
+    # landing folder is archived; the first run needs it.
     preparing = threading.Thread(target=_ready_quietly, args=(home,), name="instance-storage", daemon=True)
     preparing.start()
-    launcher = ready_launcher(home) if months is None else None
     try:
         if months is None:
             progress(Progress(0, 0, stage="archiving the landing folder"))
@@ -323,21 +331,16 @@ def run_config(home: DataHome, quiet: bool = True) -> dict[str, Any]:
 PLANNED_EVENTS_AS_ONE = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
-def dagster_environment(home: DataHome, storage_ready: bool = True) -> dict[str, str]:
-    """The environment of a Dagster program started for `home` (a range run, `csc-returns dev`):
-    the home and its instance reach another program the one way they can. `storage_ready`: the
-    instance's storage is made first if new (else the program must not open it before it is)."""
+def dagster_environment(home: DataHome) -> dict[str, str]:
+    """The environment of a Dagster program run for `home` (a range run, `csc-returns dev`): the
+    home and its instance reach another program the one way they can. Its storage is made first if
+    new: the program may open it at once."""
     return {
         PLANNED_EVENTS_AS_ONE: "true",  # an operator's own setting wins
         **environment.current(),
         environment.HOME: str(home.root),
-        environment.DAGSTER_HOME: str(ready_instance_home(home) if storage_ready else instance_home(home)),
+        environment.DAGSTER_HOME: str(ready_instance_home(home)),
     }
-
-
-# Where a Dagster program started here runs: the folder holding the code location's packages, so that
-# `-m pipelines.orchestration.definitions` imports ours, never a same-named module of the caller's folder.
-CODE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def range_arguments(first: str, last: str, home: DataHome, quiet: bool = True) -> list[str]:
@@ -380,45 +383,20 @@ class Launch:
     running: subprocess.Popen[str] | None = field(default=None, repr=False)
 
 
-def ready_launcher(home: DataHome) -> subprocess.Popen[str]:
-    """A process that loads Dagster, its command line and the code location now, and runs `dg` with
-    the arguments it is given later (`launcher.py`; `start_run`, or `dismiss` when no range runs).
-    It opens the instance only then: the caller has made its storage by that time."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.orchestration.launcher"],
-        env=dagster_environment(home, storage_ready=False),
-        cwd=CODE_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def dismiss(launcher: subprocess.Popen[str] | None) -> None:
-    """End a launcher that will run nothing (it has written nothing: stopped at once, not waited for)."""
-    if launcher is not None and launcher.poll() is None:
-        launcher.kill()
-        launcher.communicate()
-
-
 def start_run(
     first: str, last: str, home: DataHome, quiet: bool = True, launcher: subprocess.Popen[str] | None = None
 ) -> Launch:
     """Start one run of `monthly_release` over the consecutive months first..last on `home`: a
-    range in Dagster's command line, in `launcher` (one started ahead, `ready_launcher`) or in a
+    range in Dagster's command line, in `launcher` (one started ahead: `launcher.py`) or in a
     process started now; one month waits for `finish_run` to run it in this process."""
     launch = Launch(first, last)
     if first == last:
         launch.run_id = str(uuid.uuid4())
         return launch
-    process = launcher or ready_launcher(home)
-    assert process.stdin is not None  # a pipe: `ready_launcher`
-    try:
-        process.stdin.write(json.dumps(range_arguments(first, last, home, quiet)) + "\n")
-        process.stdin.flush()  # one line is all it reads (`finish_run` closes the pipe)
-    except BrokenPipeError:  # it ended before reading them (it could not load): `finish_run` reads why
-        pass
+    process = launcher or start_launcher()
+    # A launcher that ended before reading them (it could not load): `finish_run` reads why.
+    with contextlib.suppress(BrokenPipeError):
+        send(process, dagster_environment(home), range_arguments(first, last, home, quiet))
     launch.running = process
     launch.process = f"{socket.gethostname()}:{process.pid}"
     return launch

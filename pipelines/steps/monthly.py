@@ -51,7 +51,7 @@ from pipelines.store.status import stored_months as validated_months
 from pipelines.store.validations import ValidationBasis, reference_fingerprint, waiver_states
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
-from pipelines.validate.month import MonthValidation, RangeInputs, check_months, file_findings
+from pipelines.validate.month import MonthValidation, RangeInputs, check_months, file_findings, load_engine
 from schemas.month import months_after
 from schemas.rules import HISTORY_MONTHS
 
@@ -148,6 +148,12 @@ def validate_month(
     """
     [validation] = validate_months(home, [month], engine=engine, today=today, write_report=write_report)
     return validation
+
+
+def load_validation_engine(engine: str = "gx") -> None:
+    """Load what `validate_months` with `engine` loads first in a process (GX: seconds), for a process
+    that waits for its run to load it meanwhile (`orchestration/launcher.py`)."""
+    load_engine(engine)
 
 
 def validate_months(

@@ -156,6 +156,16 @@ def check_month(
     return validation
 
 
+def load_engine(engine: str = GX) -> None:
+    """Load what validating with `engine` loads once in a process, ahead of need: for GX its context,
+    suites and Data Docs renderer (seconds: Great Expectations is the longest import of a run)."""
+    if engine == GX:
+        from pipelines.validate import gx_docs  # noqa: F401  (imports the engine too)
+        from pipelines.validate.engines.gx_engine import validations
+
+        validations()
+
+
 def check_months(
     inputs: RangeInputs,
     engine: str = GX,

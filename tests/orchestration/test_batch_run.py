@@ -166,7 +166,7 @@ def test_a_range_run_started_from_a_folder_with_its_own_assets_module_runs_ours(
 
 
 def _launchers_of_this_process() -> list[int]:
-    """The live processes this one started to run `dg launch` (`runner.ready_launcher`), from /proc."""
+    """The live processes this one started to run `dg launch` (`launcher.start`), from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -194,3 +194,42 @@ def test_the_range_process_started_ahead_ends_when_the_months_are_one_month(tmp_
     with project_instance(home) as instance:
         [run] = instance.get_runs()
         assert published_months(instance, run, since=0.0) == MONTHS[:1]
+
+
+def test_the_range_process_started_ahead_ends_when_the_command_stops_before_its_run(tmp_path, demo_files):
+    """The entry point starts the range's process before the command takes the writer lock: a
+    command that gives up waiting for the lock must not leave that process behind."""
+    from pipelines.cli import main
+    from pipelines.exit_codes import LOCKED
+    from tests.conftest import hold_writer_lock
+
+    home = _home(tmp_path / "home", demo_files, MONTHS[:2])
+    holder = hold_writer_lock(home, 30)
+    try:
+        assert main(["--home", str(home.root), "run", "--wait", "0"]) == LOCKED
+        assert _launchers_of_this_process() == []
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize(
+    ("argv", "ranges"),
+    [
+        (["run"], True),
+        (["--home", "run", "run"], True),  # a home named `run`
+        (["--home=/tmp/h", "run", "--json"], True),
+        (["run", "--quiet", "--wait", "5"], True),
+        (["run", "--month", "2024-06"], False),
+        (["run", "--month=2024-06"], False),
+        (["run", "--help"], False),
+        (["--home", "run", "validate", "run"], False),
+        (["validate", "run"], False),
+        (["demo"], False),
+        ([], False),
+    ],
+)
+def test_the_entry_point_starts_a_range_process_only_for_a_run_of_the_landing_folder(argv, ranges):
+    from pipelines.orchestration.launcher import runs_the_landing_folder
+
+    assert runs_the_landing_folder(argv) is ranges
