@@ -268,11 +268,13 @@ def _tabulate(name: str, grid: Grid, header_index: int) -> ParsedReturn:
     ragged = (
         {} if grid.sheet is not None else dict(zip(body.numbers[wrong_width].tolist(), lengths[wrong_width].tolist()))
     )
-    text = pd.DataFrame({"file": name, "row": body.numbers})
-    for column in all_columns():
-        text[column] = (
-            text_column(body.column(keep[column])) if column in keep else text_column(pa.nulls(len(body), pa.string()))
-        )
+    cells = {
+        column: text_column(body.column(keep[column]))
+        if column in keep
+        else text_column(pa.nulls(len(body), pa.string()))
+        for column in all_columns()
+    }
+    text = pd.DataFrame({"file": name, "row": body.numbers, **cells})  # built whole: a column at a time copies
     locators = None
     if grid.sheet is not None:
         positions = dict(keep)  # shared by every row's locator

@@ -195,30 +195,12 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
         launcher = None
     elif launcher is None:
         launcher = start_launcher()
-    progress(Progress(0, len(months or []), stage="loading the pipeline"))
-    from pipelines.orchestration.partitions import MONTHS
-    from pipelines.steps.monthly import unreadable_landed_files
-
-    valid = MONTHS.get_partition_keys()
-    summary = RunSummary()
-    for month in months or []:
-        if month not in valid:
-            raise UnknownMonth(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}")
-    # A new home's Dagster storage is made (SQLite writes, mostly waiting on the disk) while the
-    # landing folder is archived; the first run needs it.
-    preparing = threading.Thread(target=_ready_quietly, args=(home,), name="instance-storage", daemon=True)
-    preparing.start()
     try:
-        if months is None:
-            progress(Progress(0, 0, stage="archiving the landing folder"))
-            wanted, outside = months_in_landing(home)
-        else:
-            wanted, outside = months, {}
+        wanted, outside = _months_wanted(home, months, progress)
     except BaseException:
         dismiss(launcher)
         raise
-    finally:
-        preparing.join()
+    summary = RunSummary()
     # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
     summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
     summary.months = list(wanted)
@@ -238,9 +220,36 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
                 _run_ranges(job, instance, home, wanted, first_launch, asset_order(defs), summary, progress)
         finally:
             stop_unfinished(first_launch)
+    from pipelines.steps.monthly import unreadable_landed_files
+
     summary.unreadable = unreadable_landed_files(home)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _months_wanted(
+    home: DataHome, months: list[str] | None, progress: ProgressCallback
+) -> tuple[list[str], dict[str, list[str]]]:
+    """(the months to run, {month that cannot run: its files}): `months` checked, or the landing
+    folder archived (`months_in_landing`). UnknownMonth when a month asked for cannot be run."""
+    progress(Progress(0, len(months or []), stage="loading the pipeline"))
+    from pipelines.orchestration.partitions import MONTHS
+
+    valid = MONTHS.get_partition_keys()
+    for month in months or []:
+        if month not in valid:
+            raise UnknownMonth(f"--month {month}: not a completed month from {valid[0]} to {valid[-1]}")
+    # A new home's Dagster storage is made (SQLite writes, mostly waiting on the disk) while the
+    # landing folder is archived; the first run needs it.
+    preparing = threading.Thread(target=_ready_quietly, args=(home,), name="instance-storage", daemon=True)
+    preparing.start()
+    try:
+        if months is None:
+            progress(Progress(0, 0, stage="archiving the landing folder"))
+            return months_in_landing(home)
+        return months, {}
+    finally:
+        preparing.join()
 
 
 def _ready_quietly(home: DataHome) -> None:
@@ -394,9 +403,13 @@ def start_run(
         launch.run_id = str(uuid.uuid4())
         return launch
     process = launcher or start_launcher()
-    # A launcher that ended before reading them (it could not load): `finish_run` reads why.
-    with contextlib.suppress(BrokenPipeError):
-        send(process, dagster_environment(home), range_arguments(first, last, home, quiet))
+    try:
+        # A launcher that ended before reading them (it could not load): `finish_run` reads why.
+        with contextlib.suppress(BrokenPipeError):
+            send(process, dagster_environment(home), range_arguments(first, last, home, quiet))
+    except BaseException:  # the instance could not be made, say: the launcher has nothing to run
+        dismiss(process)
+        raise
     launch.running = process
     launch.process = f"{socket.gethostname()}:{process.pid}"
     return launch
