@@ -2,12 +2,12 @@
 modules first (Dagster, Great Expectations, pandas), keep them to their end, and then make objects
 that mostly die young without cycles.
 
-Nothing is frozen at a process's exit, though it would spare the interpreter's last passes (half a
-second after a run): DuckDB's bindings count their objects still alive then and print each as a leak.
-
 By default the collector passes over the young objects every 700 allocations and, now and then,
 over every object: loading the range run's process made it pass over the modules' objects again
 and again (0.8 s of 4.4 s), and a 24-month run made 3,200 passes (1.5 s), most over what was loaded.
+
+Nothing is frozen at a process's exit, though it would spare the interpreter's last passes (half a
+second after a run): DuckDB's bindings count their objects still alive then and print each as a leak.
 """
 
 from __future__ import annotations

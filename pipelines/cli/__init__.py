@@ -17,7 +17,8 @@ __all__ = ["entry", "main"]
 
 
 def entry() -> NoReturn:
-    """The `csc-returns` program: `main`, in a process of its own (`pipelines/collector.py`)."""
+    """The `csc-returns` program: `main` in a process of its own, its commands loaded with Python's
+    collector off and then collecting less often (`pipelines/collector.py`)."""
     start_ahead(sys.argv[1:])
     with loading():
         import pipelines.cli.commands  # noqa: F401
