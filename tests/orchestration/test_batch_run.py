@@ -10,6 +10,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from orchestration_support import HELD_BACK_LA, HELD_BACK_MONTH, land, run_config
 
 from pipelines.exit_codes import FINDINGS, OK
@@ -233,3 +235,51 @@ def test_the_entry_point_starts_a_range_process_only_for_a_run_of_the_landing_fo
     from pipelines.orchestration.launcher import runs_the_landing_folder
 
     assert runs_the_landing_folder(argv) is ranges
+
+
+# Whole words a command line may hold (no abbreviated option: argparse would take `--mon` for
+# `--month`, which the guess misses, harmlessly: the run then starts its own process).
+_WORDS = [
+    "run",
+    "validate",
+    "demo",
+    "--home",
+    "--month",
+    "--month=2024-06",
+    "2024-06",
+    "--json",
+    "--quiet",
+    "--wait",
+    "5",
+    "--la-code",
+    "E06000009",
+    "--la-code=--month",
+    "-h",
+    "--help",
+    "x.csv",
+]
+_COMMAND_LINES = st.builds(
+    lambda before, command, after: [*before, *command, *after],
+    st.lists(st.sampled_from(_WORDS), max_size=3) | st.sampled_from([[], ["--home", "run"], ["--home", "x.csv"]]),
+    st.sampled_from([["run"], ["validate", "x.csv"], ["status"], []]),
+    st.lists(st.sampled_from(_WORDS), max_size=4),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_COMMAND_LINES)
+def test_the_entry_points_guess_agrees_with_the_parser_on_every_command_it_accepts(argv):
+    """Whatever the words, when the real parser accepts them, the guess made before it is loaded says
+    a run of the landing folder exactly when the parser does (a command it refuses runs nothing)."""
+    import contextlib
+    import io
+
+    from pipelines.cli.commands import build_parser
+    from pipelines.orchestration.launcher import runs_the_landing_folder
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            args = build_parser().parse_args(argv)
+    except SystemExit:
+        return  # refused, or --help: no run
+    assert runs_the_landing_folder(argv) is (args.command == "run" and not args.month)
