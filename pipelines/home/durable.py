@@ -83,6 +83,18 @@ def write_durably(target: Path, data: bytes) -> Path:
     return _commit(temporary, target)
 
 
+def write_durably_with(target: Path, write: Callable[[Path], object]) -> Path:
+    """`write(temporary)` fills a temporary file beside `target` (a database's own writer, say), then
+    fsync, rename and fsync of the folder, as `write_durably`."""
+    temporary = _temporary_beside(target)
+    try:
+        write(temporary)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return _commit(temporary, target)
+
+
 def _commit(temporary: Path, target: Path) -> Path:
     try:
         fsync_file(temporary)

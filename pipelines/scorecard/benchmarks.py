@@ -45,6 +45,21 @@ BENCHMARK_COLUMNS = [
     "band",
     "source",
 ]
+# Part of what every stored month's benchmarks were built on: bump it when `build_benchmarks` computes
+# differently, and every month is built again on the next run.
+BUILD_VERSION = 1
+# The columns' types where a reader would guess otherwise (whole numbers with blanks, codes, months).
+BENCHMARK_DTYPES = {
+    "la_code": str,
+    "period": str,
+    "indicator": str,
+    "band": str,
+    "source": str,
+    "quartile": "Int64",
+    "england_authorities": "Int64",
+    "region_authorities": "Int64",
+    "neighbours_authorities": "Int64",
+}
 MIN_AUTHORITIES = 20  # fewer authorities in a month than this: England and the region from annual figures
 SOURCE_RETURNS = "returns"
 SOURCE_NONE = "none"
@@ -227,33 +242,9 @@ def build_benchmarks(
 BENCHMARKS_FILE = "benchmarks.csv"
 
 
-def write_benchmarks(table: pd.DataFrame, folder: Path) -> Path:
-    """Write `benchmarks.csv` whole (every month), through a temporary file renamed into place."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / BENCHMARKS_FILE
-    partial = path.with_suffix(".csv.partial")
-    table.reindex(columns=BENCHMARK_COLUMNS).to_csv(partial, index=False)
-    partial.replace(path)
-    return path
-
-
 def read_benchmarks(folder: Path) -> pd.DataFrame | None:
-    """The benchmarks written by `write_benchmarks`, or None when there are none yet."""
+    """The benchmarks CSV (`store.benchmarks.export_benchmarks`), or None when there are none yet."""
     path = Path(folder) / BENCHMARKS_FILE
     if not path.exists():
         return None
-    return pd.read_csv(
-        path,
-        dtype={
-            "la_code": str,
-            "period": str,
-            "indicator": str,
-            "band": str,
-            "source": str,
-            "quartile": "Int64",
-            "england_authorities": "Int64",
-            "region_authorities": "Int64",
-            "neighbours_authorities": "Int64",
-        },
-    )
+    return pd.read_csv(path, dtype=BENCHMARK_DTYPES)

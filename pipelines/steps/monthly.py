@@ -8,6 +8,7 @@ transaction) -> publish. The Dagster assets in `assets/` and the command line ca
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +24,16 @@ from pipelines.publish.dataset import PublishSettings
 from pipelines.publish.destinations import Destination, DestinationError, destination_for
 from pipelines.publish.guard import guard_blockers_by_month
 from pipelines.publish.release import PublishingError, ReleaseSummary
-from pipelines.reference import TARGETS_FILE, load_reference
-from pipelines.scorecard.benchmarks import MIN_AUTHORITIES, build_benchmarks, read_benchmarks, write_benchmarks
+from pipelines.reference import ANNUAL_FILE, NEIGHBOURS_FILE, REGISTER_FILE, TARGETS_FILE, load_reference
+from pipelines.scorecard.benchmarks import (
+    BENCHMARK_COLUMNS,
+    BENCHMARK_DTYPES,
+    BENCHMARKS_FILE,
+    BUILD_VERSION,
+    MIN_AUTHORITIES,
+    build_benchmarks,
+    read_benchmarks,
+)
 from pipelines.scorecard.page import ScorecardFiles, write_scorecard
 from pipelines.scorecard.rag import build_scorecard
 from pipelines.scorecard.targets import load_targets
@@ -36,6 +45,14 @@ from pipelines.steps.child_level import (
     with_reconciliation,
 )
 from pipelines.store import month as stored_months
+from pipelines.store.benchmarks import (
+    accepted_digests,
+    benchmark_rows,
+    built_digests,
+    export_benchmarks,
+    month_benchmarks,
+    store_benchmarks,
+)
 from pipelines.store.month import accepted_history, month_findings, store_validations
 from pipelines.store.received import (
     RecordedVersion,
@@ -223,21 +240,46 @@ def refresh_scorecard(home: DataHome) -> tuple[pd.DataFrame, ScorecardFiles] | N
     )
 
 
-def refresh_benchmarks(home: DataHome, min_authorities: int = MIN_AUTHORITIES) -> tuple[pd.DataFrame, Path]:
-    """Rebuild the benchmarks of every accepted month (England, region, statistical neighbours,
-    quartile and band) into DuckDB table `benchmarks` and `reports/scorecard/benchmarks.csv`."""
-    reference = load_reference(home)
+# The reference files benchmarks read: a change to any of them builds every month again.
+BENCHMARK_REFERENCE = (REGISTER_FILE, NEIGHBOURS_FILE, ANNUAL_FILE)
+
+
+def refresh_benchmarks(
+    home: DataHome, shown_month: str, min_authorities: int = MIN_AUTHORITIES
+) -> tuple[pd.DataFrame, int, Path]:
+    """Bring the benchmarks of every accepted month (England, region, statistical neighbours, quartile
+    and band) up to date in DuckDB table `benchmarks` and `reports/scorecard/benchmarks.csv`:
+    (`shown_month`'s rows, the rows of every month, the CSV).
+
+    Only the months whose accepted figures, reference files or settings changed since they were built
+    are built again (`store.benchmarks`); the CSV is written whole each time."""
+    basis = json.dumps(
+        {
+            "reference": reference_fingerprint(home, BENCHMARK_REFERENCE),
+            "min_authorities": min_authorities,
+            "build": BUILD_VERSION,
+        },
+        sort_keys=True,
+    )
     with connect(home) as connection:
-        table = build_benchmarks(
-            accepted_history(connection),
-            reference.register,
-            reference.neighbours,
-            reference.annual,
-            min_authorities=min_authorities,
-        )
-        with transaction(connection):
-            replace_table(connection, "benchmarks", table)
-    return table, write_benchmarks(table, home.reports / "scorecard")
+        digests = accepted_digests(connection)
+        built = built_digests(connection, basis)
+        stale = sorted(month for month, digest in digests.items() if built.get(month) != digest)
+        gone = sorted(set(built) - set(digests))
+        whole = not built
+        if stale or gone or whole:
+            reference = load_reference(home)
+            table = build_benchmarks(
+                accepted_history(connection, months=stale),
+                reference.register,
+                reference.neighbours,
+                reference.annual,
+                min_authorities=min_authorities,
+            )
+            store_benchmarks(connection, table, stale + gone, digests, basis, whole)
+        path = export_benchmarks(connection, BENCHMARK_COLUMNS, home.reports / "scorecard" / BENCHMARKS_FILE)
+        shown = month_benchmarks(connection, shown_month).astype(BENCHMARK_DTYPES)
+        return shown, benchmark_rows(connection), path
 
 
 def store_accepted_months(home: DataHome, months: list[str]) -> pd.DataFrame:

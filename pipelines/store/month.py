@@ -88,14 +88,19 @@ def store_accepted_months(home: DataHome, months: Sequence[str]) -> pd.DataFrame
     return accepted
 
 
-def accepted_history(connection: duckdb.DuckDBPyConnection, except_month: str | None = None) -> pd.DataFrame:
-    """Accepted monthly figures (la_code, period, indicators), but for `except_month`, the month
-    being validated afresh: the history rolling sums and continuity rules read."""
-    query = "SELECT * EXCLUDE (period_start, sha256) FROM indicator_values"
+def accepted_history(
+    connection: duckdb.DuckDBPyConnection, except_month: str | None = None, months: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Accepted monthly figures (la_code, period, indicators): of every month but `except_month` (the
+    month being validated afresh: the history rolling sums and continuity rules read), or of `months`."""
+    query = "SELECT * EXCLUDE (period_start, sha256) FROM indicator_values WHERE true"
     params: list = []
     if except_month:
-        query += " WHERE period <> ?"
+        query += " AND period <> ?"
         params.append(except_month)
+    if months is not None:
+        query += " AND list_contains(?, period)"
+        params.append(list(months))
     return connection.execute(query, params).df()
 
 

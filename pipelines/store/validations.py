@@ -42,12 +42,10 @@ def waiver_states(waivers: pd.DataFrame, month: str) -> dict[str, bool]:
     return {str(int(w)): bool(pd.notna(r)) for w, r in zip(mine["waiver_id"], mine["revoked_at"])}
 
 
-def reference_fingerprint(home: DataHome) -> dict[str, str]:
-    """The content of each reference file now: a re-import of the same bytes changes nothing."""
-    return {
-        name: sha256_of(home.reference / name) if (home.reference / name).is_file() else NO_FILE
-        for name in REFERENCE_FILES
-    }
+def reference_fingerprint(home: DataHome, names: Sequence[str] = REFERENCE_FILES) -> dict[str, str]:
+    """The content of each reference file of `names` (default: those validation reads) now: a
+    re-import of the same bytes changes nothing."""
+    return {name: sha256_of(home.reference / name) if (home.reference / name).is_file() else NO_FILE for name in names}
 
 
 def latest_arrival(connection: duckdb.DuckDBPyConnection, month: str) -> tuple[int, str | None]:

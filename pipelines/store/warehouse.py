@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
+from pipelines.home.durable import write_durably_with
 from pipelines.home.lock import POLL_SECONDS, WriterLockTimeout, holds_writer_lock, writer_lock
 from schemas.catalogue import numeric_columns
 
@@ -283,6 +284,18 @@ def replace_rows(
             connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
         finally:
             connection.unregister("incoming_rows")
+
+
+def export_csv(connection: duckdb.DuckDBPyConnection, query: str, target: Path) -> Path:
+    """Write what `query` selects to `target` as CSV with a header (DuckDB's writer: NULL as an empty
+    cell, quotes only where needed, as pandas writes it), durably: the old file or the new, never half."""
+
+    def write(temporary: Path) -> None:
+        quoted = str(temporary).replace("'", "''")
+        connection.execute(f"COPY ({query}) TO '{quoted}' (FORMAT csv, HEADER)")
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_durably_with(target, write)
 
 
 def replace_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

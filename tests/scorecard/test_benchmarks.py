@@ -7,6 +7,7 @@ import csv
 import re
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,12 +18,14 @@ from pipelines.home import DataHome
 from pipelines.reference import ReferenceError, import_reference, load_reference
 from pipelines.scorecard.benchmarks import (
     BENCHMARK_COLUMNS,
+    BENCHMARKS_FILE,
     SOURCE_NONE,
     SOURCE_RETURNS,
     build_benchmarks,
     read_benchmarks,
-    write_benchmarks,
 )
+from pipelines.store.benchmarks import export_benchmarks
+from pipelines.store.warehouse import replace_table
 from tests.conftest import REFERENCE, requires_shared
 
 REGISTER = REFERENCE / "la_register_2025.csv"
@@ -228,7 +231,9 @@ def test_neighbours_that_did_not_return_give_a_blank_mean_never_a_mean_of_nothin
     blackpool = table[table["la_code"] == "E06000009"].iloc[0]
     assert pd.isna(blackpool["neighbours"]) and blackpool["neighbours_authorities"] == 0
     assert pd.isna(blackpool["region"])  # not on a register: no region
-    path = write_benchmarks(table, tmp_path)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        replace_table(connection, "benchmarks", table)
+        path = export_benchmarks(connection, BENCHMARK_COLUMNS, tmp_path / BENCHMARKS_FILE)
     text = path.read_text(encoding="utf-8").splitlines()
     assert text[0] == ",".join(BENCHMARK_COLUMNS)
     assert read_benchmarks(path.parent)["neighbours_authorities"].tolist() == [0, 0]
