@@ -61,16 +61,17 @@ def fsync_tree(folder: Path) -> None:
         fsync_directory(Path(parent))
 
 
-def _temporary_beside(target: Path) -> Path:
-    # Each process and thread its own: two threads writing one target at once (the runner makes a new
-    # home's instance folder from two) must not rename each other's file away.
-    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.incoming")
+def temporary_beside(target: Path, suffix: str = "incoming") -> Path:
+    """A hidden name beside `target` for what becomes it: each process and thread its own (two threads
+    writing one target at once, as the runner makes a new home's instance folder from two, must not
+    rename or remove each other's file)."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.{suffix}")
 
 
 def copy_stream_durably(source: BinaryIO, target: Path) -> Path:
     """Copy what the open file `source` holds (from where it stands) to `target`, durably: the
     descriptor that was checked is the one copied, never a path that may lead elsewhere since."""
-    temporary = _temporary_beside(target)
+    temporary = temporary_beside(target)
     with temporary.open("wb") as out:
         shutil.copyfileobj(source, out, 1 << 20)
     return _commit(temporary, target)
@@ -78,7 +79,7 @@ def copy_stream_durably(source: BinaryIO, target: Path) -> Path:
 
 def write_durably(target: Path, data: bytes) -> Path:
     """Write `data` to `target` by temporary file, fsync, rename and fsync of the folder."""
-    temporary = _temporary_beside(target)
+    temporary = temporary_beside(target)
     temporary.write_bytes(data)
     return _commit(temporary, target)
 
@@ -86,7 +87,7 @@ def write_durably(target: Path, data: bytes) -> Path:
 def write_durably_with(target: Path, write: Callable[[Path], object]) -> Path:
     """`write(temporary)` fills a temporary file beside `target` (a database's own writer, say), then
     fsync, rename and fsync of the folder, as `write_durably`."""
-    temporary = _temporary_beside(target)
+    temporary = temporary_beside(target)
     try:
         write(temporary)
     except BaseException:

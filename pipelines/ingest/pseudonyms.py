@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.home.durable import fsync_directory
+from pipelines.home.durable import fsync_directory, temporary_beside
 
 KEY_BYTES = 32
 PSEUDONYM_CHARS = 32  # 128 bits of the HMAC: no two of a country's children alike
@@ -43,7 +43,7 @@ def home_key(home: DataHome, key_file: Path | None = None) -> bytes:
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Written whole beside it, then linked into place: a second process sees no key or a whole one.
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.incoming")
+        temporary = temporary_beside(path)
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(secrets.token_hex(KEY_BYTES) + "\n")

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.home import DataHome
-from pipelines.home.durable import fsync_directory
+from pipelines.home.durable import fsync_directory, temporary_beside
 from pipelines.home.privacy import PRIVATE_FILE, PRIVATE_FOLDER
 from pipelines.ingest.annex_a import ChildLevel
 
@@ -43,7 +43,7 @@ def keep_rows(home: DataHome, sha256: str, read: ChildLevel) -> None:
         return
     home.child_level_rows.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     os.chmod(home.child_level_rows, PRIVATE_FOLDER)
-    temporary = home.child_level_rows / f".{sha256}.{os.getpid()}.incoming"
+    temporary = temporary_beside(home.child_level_rows / sha256)
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(mode=PRIVATE_FOLDER)
     for number, rows in read.lists.items():
@@ -104,7 +104,7 @@ def state(home: DataHome, sha256: str, la_code: str | None, extract_date: dt.dat
     version `sha256`, a workbook stating neither: every later read of it uses them."""
     home.child_level_rows.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     path = _stated_path(home, sha256)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.incoming")
+    temporary = temporary_beside(path)
     text = json.dumps({"la_code": la_code, "extract_date": extract_date.isoformat() if extract_date else None})
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

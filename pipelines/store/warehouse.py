@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.home import DataHome
-from pipelines.home.durable import write_durably_with
+from pipelines.home.durable import temporary_beside, write_durably_with
 from pipelines.home.lock import POLL_SECONDS, WriterLockTimeout, holds_writer_lock, writer_lock
 from schemas.catalogue import numeric_columns
 
@@ -204,7 +204,7 @@ def refresh_snapshot(home: DataHome, changed: bool = True) -> None:
     before, now = _signature(target), _signature(source)
     if not changed and before is not None and now is not None and before[1:] == now[1:]:
         return
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial = temporary_beside(target, "partial")
     try:
         shutil.copy2(source, partial)
         with partial.open("rb") as handle:
