@@ -300,7 +300,7 @@ class Auditor:
         """A rate printed at a rounded geography narrows its numerator (over the exact denominator)."""
         for ratio in self._ratios:
             dp = indicators_by_column()[ratio.column].publish_dp or 0
-            for geography in self.layout.rounded:
+            for geography in sorted(self.layout.rounded):  # the same constraint order in every process
                 numerator, denominator = (geography, ratio.numerator), (geography, ratio.denominator)
                 if numerator not in published or denominator not in published:
                     continue
@@ -321,7 +321,11 @@ class Auditor:
         """Every declared identity instance whose latest month is `month` and which holds a figure of
         the month `back` months before it, as the months stand now (the others are unchanged); of the
         geographies `changed` only, when given."""
-        cells = self.state.latest[month].figures
+        latest = self.state.latest
+        cells = latest[month].figures
+        # Each month's figures as variables, looked up once here, not once a term (this runs for every
+        # instance of every release added); a month without a release has none.
+        here = latest[month].variables
         authorities = self._authorities if changed is None else [a for a in self._authorities if a in changed]
         if back == 0:
             regions = {
@@ -331,67 +335,71 @@ class Auditor:
             }
             for column in identities.additive_columns():
                 for region, members in regions.items():
-                    self._sum(month, (region, column), [(a, column) for a in members])
+                    self._sum(month, here, (region, column), [(a, column) for a in members])
                 if changed is None or self.layout.england in changed or regions:
-                    self._sum(month, (self.layout.england, column), [(r, column) for r in self.layout.regions])
-            # Each identity's name is made once, not once an authority (this runs for every release added).
+                    self._sum(month, here, (self.layout.england, column), [(r, column) for r in self.layout.regions])
+            # Each identity's name is made once, not once an authority.
             for at_most in identities.parts_within_wholes():
                 name = str(at_most)
                 for geography in authorities:
-                    terms = [(month, (geography, part), 1) for part in at_most.parts]
-                    terms.append((month, (geography, at_most.whole), -1))
+                    terms = [(here, (geography, part), 1) for part in at_most.parts]
+                    terms.append((here, (geography, at_most.whole), -1))
                     self._instance(("at_most", month, geography, name), month, terms, None, 0, name)
-        previous = _month_shift(month, -1)
+        before = self._variables_at(_month_shift(month, -1))
         for flow in identities.stock_and_flows() if back <= 1 else ():
             name = str(flow)
             for geography in authorities:
                 terms = [
-                    (month, (geography, flow.stock), 1),
-                    (previous, (geography, flow.stock), -1),
-                    (month, (geography, flow.inflow), -1),
-                    (month, (geography, flow.outflow), 1),
+                    (here, (geography, flow.stock), 1),
+                    (before, (geography, flow.stock), -1),
+                    (here, (geography, flow.inflow), -1),
+                    (here, (geography, flow.outflow), 1),
                 ]
                 self._instance(("flow", month, geography, name), month, terms, 0, 0, name)
         for within in identities.stocks_within_inflows() if back <= 1 else ():
             name = str(within)
             for geography in authorities:
                 terms = [
-                    (month, (geography, within.stock), 1),
-                    (previous, (geography, within.stock), -1),
-                    (month, (geography, within.inflow), -1),
+                    (here, (geography, within.stock), 1),
+                    (before, (geography, within.stock), -1),
+                    (here, (geography, within.inflow), -1),
                 ]
                 self._instance(("within", month, geography, name), month, terms, None, 0, name)
         for rolling in identities.rolling_sums():
             if back >= rolling.months:
                 continue
             name = str(rolling)
-            shifted = [_month_shift(month, -k) for k in range(rolling.months)]
+            window = [self._variables_at(_month_shift(month, -k)) for k in range(rolling.months)]
             for geography in authorities:
                 if (geography, rolling.column) not in cells:
                     continue
-                terms = [(month, (geography, rolling.column), 1)]
-                terms += [(at, (geography, rolling.flow), -1) for at in shifted]
+                terms = [(here, (geography, rolling.column), 1)]
+                terms += [(at, (geography, rolling.flow), -1) for at in window]
                 self._instance(("rolling", month, geography, name), month, terms, 0, 0, name)
 
-    def _sum(self, month: str, whole: Cell, parts: list[Cell]) -> None:
-        terms = [(month, whole, -1), *((month, part, 1) for part in parts)]
+    def _variables_at(self, month: str) -> Mapping[Cell, Variable]:
+        release = self.state.latest.get(month)
+        return {} if release is None else release.variables
+
+    def _sum(self, month: str, here: Mapping[Cell, Variable], whole: Cell, parts: list[Cell]) -> None:
+        terms = [(here, whole, -1), *((here, part, 1) for part in parts)]
         self._instance(("sum", month, whole), month, terms, 0, 0, f"{whole[0]} total")
 
     def _instance(
         self,
         key: tuple,
         month: str,
-        terms: list[tuple[str, Cell, int]],
+        terms: list[tuple[Mapping[Cell, Variable], Cell, int]],
         lower: int | None,
         upper: int | None,
         what: object,
     ) -> None:
-        """One identity instance over the months' current revisions; skipped where a figure of it is
-        not held (never returned, not available), widened where the real figures break it."""
+        """One identity instance over the months' current revisions (each term: its month's variables,
+        its cell, its coefficient); skipped where a figure of it is not held (never returned, not
+        available), widened where the real figures break it."""
         linear: dict[Variable, Number] = {}
-        figure = self.state.figure  # bound once: this runs for every term of every instance of every release
-        for at, cell, coefficient in terms:
-            variable = figure(at, cell)
+        for variables, cell, coefficient in terms:
+            variable = variables.get(cell)
             if variable is None:
                 return
             linear[variable] = linear.get(variable, 0) + coefficient

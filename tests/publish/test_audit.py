@@ -6,6 +6,10 @@ figures are those the issue quotes from the example return (../shared/examples).
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -25,6 +29,7 @@ from pipelines.publish.audit import (
 )
 from pipelines.publish.disclosure import round_to_ten
 from pipelines.publish.ees import ENGLAND_CODE, published_indicators
+from tests.conftest import REPO
 
 COUNTS = [i.column for i in published_indicators() if i.is_count]
 REGION = "E12000002"
@@ -406,3 +411,27 @@ def test_the_audit_summary_carries_no_figure():
         "protected": True,
         "identities_broken_by_real_figures": 0,
     }
+
+
+def test_the_attackers_constraints_are_made_in_the_same_order_whatever_the_hash_seed():
+    """A group's rows follow the order its constraints were made, and the solver's path follows its rows:
+    the same releases must give the same order in every process (string hashing differs per process)."""
+    script = (
+        "import json\n"
+        "from tests.publish.test_audit import EXAMPLE, BLACKPOOL, HALTON, built, layout_of\n"
+        "from pipelines.publish.audit import Auditor\n"
+        "codes = [HALTON, BLACKPOOL]\n"
+        "auditor = Auditor(layout_of(codes))\n"
+        "for month, figures in EXAMPLE.items():\n"
+        "    auditor.add(built(month, codes, figures))\n"
+        "print(json.dumps([repr(key) for key in auditor.constraints]))\n"
+    )
+    orders = []
+    for seed in ("1", "2", "3", "4"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=environment, check=True
+        )
+        orders.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert any(key.startswith("('rate'") for key in orders[0])  # the rates printed at rounded geographies
+    assert all(order == orders[0] for order in orders[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import subprocess
@@ -96,9 +97,7 @@ print(json.dumps({"loaded_before_use": before, "loaded_after_use": "scipy.stats.
 
 
 def test_deferring_a_loaded_or_unknown_module_changes_nothing():
-    import scipy.sparse
-
-    loaded = sys.modules["scipy.sparse"]
+    loaded = importlib.import_module("scipy.sparse")
     defer_import("scipy.sparse")
     defer_import("scipy.no_such_module_here")
     assert sys.modules["scipy.sparse"] is loaded and "scipy.no_such_module_here" not in sys.modules
