@@ -325,7 +325,7 @@ class Auditor:
         cells = latest[month].figures
         # Each month's figures as variables, looked up once here, not once a term (this runs for every
         # instance of every release added); a month without a release has none.
-        here = latest[month].variables
+        here: Mapping[Cell, Variable] = latest[month].variables
         authorities = self._authorities if changed is None else [a for a in self._authorities if a in changed]
         if back == 0:
             regions = {
@@ -389,7 +389,7 @@ class Auditor:
         self,
         key: tuple,
         month: str,
-        terms: list[tuple[Mapping[Cell, Variable], Cell, int]],
+        terms: Sequence[tuple[Mapping[Cell, Variable], Cell, int]],
         lower: int | None,
         upper: int | None,
         what: object,

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.store.warehouse import export_csv, has_table, replace_rows, replace_table, transaction
+from pipelines.store.warehouse import export_csv, has_table, replace_rows, replace_table, scalar, transaction
 
 BENCHMARKS_TABLE = "benchmarks"
 INPUTS_TABLE = "benchmark_inputs"
@@ -68,7 +68,7 @@ def month_benchmarks(connection: duckdb.DuckDBPyConnection, month: str) -> pd.Da
 
 
 def benchmark_rows(connection: duckdb.DuckDBPyConnection) -> int:
-    return int(connection.execute(f"SELECT count(*) FROM {BENCHMARKS_TABLE}").fetchone()[0])
+    return int(scalar(connection, f"SELECT count(*) FROM {BENCHMARKS_TABLE}"))
 
 
 def export_benchmarks(connection: duckdb.DuckDBPyConnection, columns: Sequence[str], target: Path) -> Path:
