@@ -16,8 +16,11 @@ def defer_import(name: str) -> None:
     if name in sys.modules:
         return
     package, _, module_name = name.rpartition(".")
-    spec = importlib.util.find_spec(name)
-    if not package or spec is None or spec.loader is None:
+    try:
+        spec = importlib.util.find_spec(name) if package else None
+    except ModuleNotFoundError:  # its package is not installed: nothing to defer
+        return
+    if spec is None or spec.loader is None:
         return
     loader = importlib.util.LazyLoader(spec.loader)
     spec.loader = loader

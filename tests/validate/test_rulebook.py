@@ -100,4 +100,6 @@ def test_deferring_a_loaded_or_unknown_module_changes_nothing():
     loaded = importlib.import_module("scipy.sparse")
     defer_import("scipy.sparse")
     defer_import("scipy.no_such_module_here")
+    defer_import("no_such_package_here.module")
     assert sys.modules["scipy.sparse"] is loaded and "scipy.no_such_module_here" not in sys.modules
+    assert "no_such_package_here.module" not in sys.modules
