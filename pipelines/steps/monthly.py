@@ -278,7 +278,9 @@ def refresh_benchmarks(
             )
             store_benchmarks(connection, table, stale + gone, digests, basis, whole)
         path = export_benchmarks(connection, BENCHMARK_COLUMNS, home.reports / "scorecard" / BENCHMARKS_FILE)
-        shown = month_benchmarks(connection, shown_month).astype(BENCHMARK_DTYPES)
+        # Whole numbers with blanks as the CSV's reader types them (DuckDB hands them over as floats).
+        whole_numbers = {column: kind for column, kind in BENCHMARK_DTYPES.items() if kind == "Int64"}
+        shown = month_benchmarks(connection, shown_month).astype(whole_numbers)
         return shown, benchmark_rows(connection), path
 
 

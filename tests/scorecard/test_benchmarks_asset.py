@@ -35,6 +35,10 @@ def test_benchmarks_asset_writes_every_month_once_and_shows_the_boards_table(hom
         # the board with targets is Blackpool's: its table for the month materialised
         assert {(r.data["la_code"], r.data["period"]) for r in shown.records} == {("E06000009", MONTHS[-1])}
         assert {r.data["indicator"] for r in shown.records} == {i.column for i in benchmarked_indicators()}
+        # a blank is null, never the text of one; whole numbers stay whole
+        bands = {r.data["band"] for r in shown.records}
+        assert None in bands and bands <= {"A", "B", "C", "D", None}
+        assert all(isinstance(r.data["quartile"], int) for r in shown.records)
 
         written = pd.read_csv(home.reports / "scorecard" / "benchmarks.csv", dtype={"period": str})
         assert written.columns.tolist() == BENCHMARK_COLUMNS
