@@ -65,6 +65,8 @@ class ReportsHandler(http.server.SimpleHTTPRequestHandler):
         if "\x00" in path:
             return None
         relative = path.lstrip("/")
+        if any(part.startswith(".") for part in relative.split("/")):
+            return None  # hidden: a file being written (`durable.temporary_beside`), a marker; never a report
         target = (root / relative).resolve()
         if not target.is_file() and (shared := _GX_MONTH_STATIC.match(relative)):
             # GX 1.24 links a validation page to static/ one level short (`gx/<month>/static/`):

@@ -98,6 +98,17 @@ def test_nothing_outside_reports_nor_a_folder_listing_is_served(served, path):
     assert "content-security-policy" in headers
 
 
+def test_a_hidden_file_is_never_served_a_file_being_written_beside_a_report_say(served):
+    home, port = served
+    being_written = home.reports / "scorecard" / f".benchmarks.csv.{os.getpid()}.1.incoming"
+    being_written.write_text("la_code,value\nE06000006,half written\n")
+    (home.reports / "gx" / "static" / ".marker").write_text("SYNTHETIC marker")
+    for path in (f"/scorecard/{being_written.name}", "/gx/static/.marker", "/gx/./2024-06/index.html"):
+        status, _, body = get(port, path)
+        assert status == 404 and b"half written" not in body and b"marker" not in body
+    assert get(port, "/scorecard/benchmarks.csv")[0] == 200
+
+
 def test_the_server_only_reads(served):
     home, port = served
     for method in ("POST", "PUT", "DELETE"):
