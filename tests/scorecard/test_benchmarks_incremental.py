@@ -133,3 +133,15 @@ def test_a_month_whose_figures_did_not_change_is_not_built_again(home):
     neighbours.write_text(neighbours.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     _, _, path = refresh_benchmarks(home, MONTHS[1])
     assert "MARK" not in path.read_text(encoding="utf-8")
+
+
+def test_a_home_from_before_benchmark_inputs_is_built_whole_once(home, tmp_path):
+    """A warehouse with a `benchmarks` table and no record of what it was built from (every home before
+    this): everything is built again, then kept up to date."""
+    for month in MONTHS[:2]:
+        _store_month(home, month, ROWS[ROWS["period"] == month])
+    stale = pd.DataFrame({"la_code": ["E06000009"], "period": [MONTHS[0]], "indicator": ["cla_rate_per_10k"]})
+    with connect(home) as connection, transaction(connection):
+        replace_table(connection, "benchmarks", stale.reindex(columns=BENCHMARK_COLUMNS))
+    _, rows, path = refresh_benchmarks(home, MONTHS[1])
+    assert path.read_bytes() == _built_whole(home, 20, tmp_path) and rows > 1
