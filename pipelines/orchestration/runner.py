@@ -38,6 +38,8 @@ from schemas.month import consecutive_ranges, span_text
 if TYPE_CHECKING:
     import dagster as dg
 
+    from pipelines.steps.monthly import MonthsToRun
+
 # The instance configuration every data home starts from (package data: installed copies have it too).
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
@@ -95,8 +97,8 @@ def project_instance(home: DataHome) -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def months_in_landing(home: DataHome) -> tuple[list[str], dict[str, list[str]]]:
-    """Archive what has landed; (months that can run, {month that cannot: its files})."""
+def months_in_landing(home: DataHome) -> tuple[MonthsToRun, dict[str, list[str]]]:
+    """Archive what has landed; (the months to run and to check, {month that cannot run: its files})."""
     from pipelines.orchestration.partitions import MONTHS, releasable
     from pipelines.steps.monthly import archive_landing, months_to_run
 
@@ -123,6 +125,9 @@ class RunSummary:
     """What a run did, for the command line to say as text or JSON (`as_json`, docs/operations.md)."""
 
     months: list[str] = field(default_factory=list)  # the months run, in order
+    # Months whose history rules read an arrival, checked against it after its run and left as they
+    # were: validated again, they would change nothing (`steps.monthly.months_validated_differently`).
+    unchanged: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # month: the first failed step and its error
     held_back: list[dict] = field(default_factory=list)  # {month, la_code, errors, first_error}
@@ -140,6 +145,7 @@ class RunSummary:
     def as_json(self) -> dict:
         return {
             "months": self.months,
+            "unchanged": self.unchanged,
             "published": self.published,
             "failed": [{"month": m, "error": e} for m, e in self.failed.items()],
             "held_back": self.held_back,
@@ -163,6 +169,11 @@ class RunSummary:
             out.append(f"no returns for a completed month in {landing}")
         else:
             out.append(f"published {len(self.published)} month(s) to {publish}: {span_text(self.published)}")
+            if self.unchanged:
+                out.append(
+                    f"checked {len(self.unchanged)} later month(s) whose history rules read them: "
+                    f"unchanged, left as published ({span_text(self.unchanged)})"
+                )
             out.append(f"held back {len(self.held_back)} return(s):" if self.held_back else "held back: none")
             out += [
                 f"  {h['month']} {h['la_code']}: {h['errors']} error(s), first: {h['first_error'] or ''}"
@@ -196,28 +207,30 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
     elif launcher is None:
         launcher = start_launcher()
     try:
-        wanted, outside = _months_wanted(home, months, progress)
+        plan, outside = _months_wanted(home, months, progress)
     except BaseException:
         dismiss(launcher)
         raise
     summary = RunSummary()
     # A month that has not ended (or predates the series) cannot be released: say so, never drop silently.
     summary.not_processed = {month: sorted(set(files)) for month, files in sorted(outside.items())}
+    wanted = plan.now
     summary.months = list(wanted)
-    ranges = month_ranges(wanted)
-    if not ranges or ranges[0][0] == ranges[0][1]:
-        dismiss(launcher)  # no range to run first: one month runs in this process
-        launcher = None
-    if wanted:
-        # A range's process started first: it loads the code location while this one does.
-        first_launch = start_run(*ranges[0], home, launcher=launcher)
+    if not wanted:
+        dismiss(launcher)
+    else:
+        # The first range's process started first (one month too: it has loaded the validation engine
+        # meanwhile): it loads the code location while this one does.
+        first_launch = start_run(*month_ranges(wanted)[0], home, launcher=launcher)
         try:
             from pipelines.orchestration.definitions import defs
             from pipelines.orchestration.jobs import RELEASE_JOB
 
             job = defs.resolve_job_def(RELEASE_JOB)
+            stages = asset_order(defs)
             with project_instance(home) as instance:
-                _run_ranges(job, instance, home, wanted, first_launch, asset_order(defs), summary, progress)
+                _run_ranges(job, instance, home, wanted, first_launch, stages, summary, progress)
+                _run_history_readers(job, instance, home, plan.history_readers, stages, summary, progress)
         finally:
             stop_unfinished(first_launch)
     from pipelines.steps.monthly import unreadable_landed_files
@@ -229,9 +242,9 @@ def run_months(home: DataHome, months: list[str] | None, progress: ProgressCallb
 
 def _months_wanted(
     home: DataHome, months: list[str] | None, progress: ProgressCallback
-) -> tuple[list[str], dict[str, list[str]]]:
-    """(the months to run, {month that cannot run: its files}): `months` checked, or the landing
-    folder archived (`months_in_landing`). UnknownMonth when a month asked for cannot be run."""
+) -> tuple[MonthsToRun, dict[str, list[str]]]:
+    """(the months to run and to check, {month that cannot run: its files}): `months` checked, or the
+    landing folder archived (`months_in_landing`). UnknownMonth when a month asked for cannot be run."""
     progress(Progress(0, len(months or []), stage="loading the pipeline"))
     from pipelines.orchestration.partitions import MONTHS
 
@@ -247,7 +260,9 @@ def _months_wanted(
         if months is None:
             progress(Progress(0, 0, stage="archiving the landing folder"))
             return months_in_landing(home)
-        return months, {}
+        from pipelines.steps.monthly import MonthsToRun
+
+        return MonthsToRun(months), {}
     finally:
         preparing.join()
 
@@ -259,30 +274,61 @@ def _ready_quietly(home: DataHome) -> None:
         ready_instance_home(home)
 
 
+def _run_history_readers(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    home: DataHome,
+    readers: list[str],
+    stages: list[dg.AssetKey],
+    summary: RunSummary,
+    progress: ProgressCallback,
+) -> None:
+    """After the arrivals' runs: the stored months whose history rules read them, each run again only
+    if its validation now would change (`months_validated_differently`: the months checked together,
+    each against the months before it as they now stand); then the months reading those, until none
+    changes. The others are `summary.unchanged`."""
+    from pipelines.steps.monthly import history_readers, months_validated_differently
+
+    checked: set[str] = set()
+    while readers:
+        progress(Progress(len(summary.months), len(summary.months), stage="checking the later months' history rules"))
+        changed = months_validated_differently(home, readers)
+        checked.update(readers)
+        summary.unchanged = sorted((set(summary.unchanged) | set(readers)) - set(changed))
+        if not changed:
+            return
+        summary.months += changed
+        _run_ranges(job, instance, home, changed, None, stages, summary, progress)
+        readers = [month for month in history_readers(home, changed) if month not in checked]
+
+
 def _run_ranges(
     job: dg.JobDefinition,
     instance: dg.DagsterInstance,
     home: DataHome,
     wanted: list[str],
-    first_launch: Launch,
+    first_launch: Launch | None,
     stages: list[dg.AssetKey],
     summary: RunSummary,
     progress: ProgressCallback,
 ) -> None:
-    """One run per range of consecutive months of `wanted` (the first already started as
-    `first_launch`), one after the other, each added to `summary` as it ends."""
+    """One run per range of consecutive months of `wanted` (the first perhaps already started as
+    `first_launch`), one after the other, each added to `summary` as it ends (whose `months` hold
+    `wanted` already: the progress counts them all)."""
     from pipelines.steps.monthly import held_back_report
 
-    done = 0
+    done = len(summary.months) - len(wanted)
     for first, last in month_ranges(wanted):
         span = [month for month in wanted if first <= month <= last]
         label = span_text(span)
         launch = (
-            first_launch if (first_launch.first, first_launch.last) == (first, last) else start_run(first, last, home)
+            first_launch
+            if first_launch is not None and (first_launch.first, first_launch.last) == (first, last)
+            else start_run(first, last, home)
         )
 
         def show(stage: str, done: int = done, label: str = label) -> None:
-            progress(Progress(done, len(wanted), label, stage))
+            progress(Progress(done, len(summary.months), label, stage))
 
         with following_run(instance, launch, stages, show):
             finish_run(launch, job, instance, home)
@@ -303,7 +349,7 @@ def _run_ranges(
         outcome = (
             f"failed: {failure}" if failure else f"published, {len(held)} return(s) held back" if held else "published"
         )
-        progress(Progress(done, len(wanted), label, finished=outcome))
+        progress(Progress(done, len(summary.months), label, finished=outcome))
 
 
 def tell_run(instance: dg.DagsterInstance, run: dg.DagsterRun, home: DataHome, months: list[str]) -> None:
@@ -397,9 +443,10 @@ def start_run(
 ) -> Launch:
     """Start one run of `monthly_release` over the consecutive months first..last on `home`: a
     range in Dagster's command line, in `launcher` (one started ahead: `launcher.py`) or in a
-    process started now; one month waits for `finish_run` to run it in this process."""
+    process started now; one month without `launcher` waits for `finish_run` to run it in this
+    process."""
     launch = Launch(first, last)
-    if first == last:
+    if first == last and launcher is None:
         launch.run_id = str(uuid.uuid4())
         return launch
     process = launcher or start_launcher()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +54,7 @@ from pipelines.store.benchmarks import (
     month_benchmarks,
     store_benchmarks,
 )
-from pipelines.store.month import accepted_history, month_findings, store_validations
+from pipelines.store.month import accepted_history, month_findings, months_history_findings_differ, store_validations
 from pipelines.store.received import (
     RecordedVersion,
     file_errors,
@@ -65,12 +66,25 @@ from pipelines.store.received import (
 )
 from pipelines.store.status import held_back_returns, records
 from pipelines.store.status import stored_months as validated_months
-from pipelines.store.validations import ValidationBasis, reference_fingerprint, waiver_states
+from pipelines.store.validations import (
+    ValidationBasis,
+    changes_since_validation_by_month,
+    reference_fingerprint,
+    waiver_states,
+)
 from pipelines.store.waivers import list_waivers
 from pipelines.store.warehouse import connect, replace_table, transaction
-from pipelines.validate.month import MonthValidation, RangeInputs, check_months, file_findings, load_engine
+from pipelines.validate.month import (
+    MonthValidation,
+    RangeInputs,
+    check_months,
+    file_findings,
+    history_findings,
+    load_engine,
+)
+from pipelines.validate.waivers import unwaived_errors
 from schemas.month import months_after
-from schemas.rules import HISTORY_MONTHS
+from schemas.rules import HISTORY_MONTHS, HISTORY_RULES
 
 
 def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[ArchivedFile]:
@@ -187,6 +201,19 @@ def validate_months(
     """
     months = sorted(months)
     reference_files = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
+    inputs, settings = _validation_inputs(home, months)
+    report_folders = {month: home.data_docs(month) for month in months} if write_report else None
+    validations = _validated(inputs, settings, engine, today, report_folders)
+    bases = [validation_basis(month_received, inputs.waivers, reference_files) for month_received in inputs.months]
+    with connect(home) as connection:
+        store_validations(connection, validations, bases, derived_rows(list(inputs.months)))
+    return validations
+
+
+def _validation_inputs(home: DataHome, months: list[str]) -> tuple[RangeInputs, ReconciliationSettings]:
+    """What validating `months` reads, each thing once: their files (each once, however many months
+    it holds; workbooks by a pool of processes), the accepted history, the reference data, the
+    targets, the waivers; and the home's reconciliation settings."""
     with connect(home) as connection:
         files = {month: month_files(connection, month) for month in months}
         history = accepted_history(connection)
@@ -194,24 +221,56 @@ def validate_months(
     reference = load_reference(home)
     targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
     targets = load_targets(targets_path) if targets_path.exists() else None
-    # Every file of the months read once, before assembling them (workbooks by a pool of processes).
     parsed = read_versions(home, [(sha256, name) for month in months for sha256, name, _ in files[month]])
     settings = reconciliation_settings(home)
     received = [_assemble(home, month, files[month], parsed, settings) for month in months]
-    validations = check_months(
-        RangeInputs(received, history, reference, waivers, targets),
-        engine=engine,
-        today=today,
-        report_folders={month: home.data_docs(month) for month in months} if write_report else None,
-    )
-    # A typed return beside a return derived from the authority's child-level records: each count that differs.
-    validations = [
-        with_reconciliation(v, month_received, waivers, settings) for v, month_received in zip(validations, received)
+    return RangeInputs(received, history, reference, waivers, targets), settings
+
+
+def _validated(
+    inputs: RangeInputs,
+    settings: ReconciliationSettings,
+    engine: str,
+    today: dt.date | None,
+    report_folders: dict[str, Path] | None,
+) -> list[MonthValidation]:
+    """Every rule over the months of `inputs`, and the reconciliation of each typed return beside a
+    return derived from the authority's child-level records (each count that differs)."""
+    validations = check_months(inputs, engine=engine, today=today, report_folders=report_folders)
+    return [
+        with_reconciliation(v, month_received, inputs.waivers, settings)
+        for v, month_received in zip(validations, inputs.months)
     ]
-    bases = [validation_basis(month_received, waivers, reference_files) for month_received in received]
+
+
+def months_validated_differently(home: DataHome, months: list[str], today: dt.date | None = None) -> list[str]:
+    """Of `months` (each validated before, in the order they run), those a validation now would
+    change; nothing is written.
+
+    From the first whose validation's inputs have changed since (a file arrived, a waiver, a reference
+    file: the publication guard's test), every month: each is run again. Before it, only the history
+    rules read anything but the month's own files, reference files and waivers, so a month whose
+    history rules find now, settled over these months against the history as it now stands (each
+    month against the months before it, the other rules' holds as stored), what is stored finds,
+    accepts and publishes what is stored: its files, findings, Data Docs, figures and release stand.
+    """
+    months = sorted(months)
+    if not months:
+        return []
     with connect(home) as connection:
-        store_validations(connection, validations, bases, derived_rows(received))
-    return validations
+        moved = [m for m, causes in changes_since_validation_by_month(home, connection, months).items() if causes]
+        unmoved = [m for m in months if not moved or m < min(moved)]
+        stored = month_findings(connection, unmoved)
+    changed = set(months) - set(unmoved)
+    if unmoved:
+        inputs, _ = _validation_inputs(home, unmoved)
+        other_rules = unwaived_errors(stored[~stored["rule"].isin(list(HISTORY_RULES))])
+        other_rules = other_rules[other_rules["la_code"].notna() & other_rules["period"].notna()]
+        held = set(zip(other_rules["la_code"], other_rules["period"]))
+        found = history_findings(inputs, held, today)
+        with connect(home) as connection:
+            changed |= months_history_findings_differ(connection, unmoved, found)
+    return sorted(changed)
 
 
 def validation_basis(received: ReceivedMonth, waivers: pd.DataFrame, reference: dict[str, str]) -> ValidationBasis:
@@ -350,22 +409,41 @@ def published_audits(home: DataHome, months: list[str]) -> dict[str, dict]:
 # (`csc-returns run`, pipelines/orchestration/runner.py).
 
 
-def months_to_run(home: DataHome, landed: list[str], arrived: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class MonthsToRun:
+    """What a run over the landing folder does: the months it runs, and the stored months whose
+    history rules read an arrival, run only if that changes their validation (`months_validated_differently`)."""
+
+    now: list[str]
+    history_readers: list[str] = field(default_factory=list)
+
+
+def months_to_run(home: DataHome, landed: list[str], arrived: list[str]) -> MonthsToRun:
     """The months a run over the landing folder must process.
 
     Nothing new arrived: every landed month (running again re-checks them all). Otherwise only
-    what the arrivals touch: their months, the stored or landed months whose history rules read
-    them (up to HISTORY_MONTHS later: rolling sums, movement), and landed months never validated.
+    what the arrivals touch: their months and landed months never validated, run; and the validated
+    months whose history rules read an arrival (up to HISTORY_MONTHS later: rolling sums, movement),
+    checked once the arrivals are stored.
     """
     if not arrived:
-        return landed
+        return MonthsToRun(landed)
     with connect(home) as connection:
         validated = set(validated_months(connection))
-    known = validated | set(landed)
-    touched = set(arrived) | {month for month in landed if month not in validated}
-    for month in arrived:
-        touched.update(known.intersection(months_after(month, HISTORY_MONTHS)))
-    return sorted(touched)
+    now = sorted(set(arrived) | {month for month in landed if month not in validated})
+    return MonthsToRun(now, [month for month in _later_within_history(validated, arrived) if month not in now])
+
+
+def history_readers(home: DataHome, months: list[str]) -> list[str]:
+    """The validated months, besides `months`, whose history rules read one of `months`."""
+    with connect(home) as connection:
+        validated = set(validated_months(connection))
+    return [month for month in _later_within_history(validated, months) if month not in months]
+
+
+def _later_within_history(candidates: set[str], months: list[str]) -> list[str]:
+    """Of `candidates`, those up to HISTORY_MONTHS after one of `months`, in order."""
+    return sorted({later for month in months for later in candidates.intersection(months_after(month, HISTORY_MONTHS))})
 
 
 def held_back_report(home: DataHome, months: list[str]) -> list[dict]:

@@ -14,10 +14,11 @@ from pipelines.home import DataHome
 from pipelines.home.durable import crash_point
 from pipelines.store.lake import write_lake_month
 from pipelines.store.validations import ValidationBasis, record_basis
-from pipelines.store.warehouse import connect, replace_rows, transaction
+from pipelines.store.warehouse import connect, periods_stored_differently, replace_rows, transaction
 from pipelines.validate.month import ACCEPTED, HELD_BACK, MonthValidation
 from schemas.catalogue import numeric_columns
 from schemas.findings import FINDING_COLUMNS, findings_frame
+from schemas.rules import HISTORY_RULES
 
 _STORED_FINDING_COLUMNS = [*FINDING_COLUMNS, "family", "waived", "waiver_reason"]
 
@@ -47,28 +48,35 @@ def store_validations(
     with what each validation depended on (`bases`, for the publication guard) and the returns
     derived from child-level workbooks (`derived`, table derived_returns)."""
     months = [v.month for v in validations]
-    findings = [v.findings for v in validations if not v.findings.empty]
-    returns = [v.returns for v in validations if not v.returns.empty]
+    tables = _validation_tables(validations)
     with transaction(connection):
-        replace_rows(
-            connection,
-            "findings",
-            pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
-            "list_contains(?, period)",
-            [months],
-        )
+        replace_rows(connection, "findings", tables["findings"], "list_contains(?, period)", [months])
         crash_point("storing")  # test hook: killed inside the transaction, nothing of it stays
-        replace_rows(
-            connection,
-            "returns",
-            pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
-            "list_contains(?, period)",
-            [months],
-        )
+        replace_rows(connection, "returns", tables["returns"], "list_contains(?, period)", [months])
         for basis in bases:
             record_basis(connection, basis)
         if derived is not None:
             replace_rows(connection, "derived_returns", derived, "list_contains(?, period)", [months])
+
+
+def _validation_tables(validations: Sequence[MonthValidation]) -> dict[str, pd.DataFrame]:
+    """The rows `store_validations` stores for `validations`, by table."""
+    findings = [v.findings for v in validations if not v.findings.empty]
+    returns = [v.returns for v in validations if not v.returns.empty]
+    return {
+        "findings": pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
+        "returns": pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
+    }
+
+
+def months_history_findings_differ(
+    connection: duckdb.DuckDBPyConnection, months: Sequence[str], found: pd.DataFrame
+) -> set[str]:
+    """The months of `months` whose stored findings of the history rules are not `found` (a findings
+    table as `store_validations` stores it), cell by cell."""
+    return periods_stored_differently(
+        connection, "findings", found, months, "list_contains($rules, rule)", {"rules": sorted(HISTORY_RULES)}
+    )
 
 
 def store_accepted_months(home: DataHome, months: Sequence[str]) -> pd.DataFrame:

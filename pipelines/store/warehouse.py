@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -277,13 +277,47 @@ def replace_rows(
     Call it inside `transaction`, with the other writes that belong with it.
     """
     connection.execute(f"DELETE FROM {table} WHERE {where}", params)
-    if not frame.empty:
-        connection.register("incoming_rows", frame)
-        try:
-            columns = ", ".join(f'"{c}"' for c in frame.columns)
-            connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
-        finally:
-            connection.unregister("incoming_rows")
+    insert_rows(connection, table, frame)
+
+
+def insert_rows(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert `frame` into `table` by column name (columns it lacks take their defaults)."""
+    if frame.empty:
+        return
+    connection.register("incoming_rows", frame)
+    try:
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
+    finally:
+        connection.unregister("incoming_rows")
+
+
+def periods_stored_differently(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    months: Sequence[str],
+    condition: str = "true",
+    parameters: dict[str, Any] | None = None,
+) -> set[str]:
+    """The months of `months` whose rows in `table` that meet `condition` (SQL over its columns, with
+    named `parameters`) differ from those of `frame`, as `replace_rows` would store it: each cell
+    compared as stored, NULLs alike, rows as a multiset. Only a temporary table of this connection is
+    written."""
+    candidate = f"candidate_{table}"
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {candidate} AS SELECT * FROM {table} LIMIT 0")
+    try:
+        insert_rows(connection, candidate, frame)
+        selected = f"list_contains($months, period) AND ({condition})"
+        rows = connection.execute(
+            f"SELECT DISTINCT period FROM ((SELECT * FROM {candidate} WHERE {selected} EXCEPT ALL "
+            f"SELECT * FROM {table} WHERE {selected}) UNION ALL (SELECT * FROM {table} WHERE {selected} "
+            f"EXCEPT ALL SELECT * FROM {candidate} WHERE {selected}))",
+            {**(parameters or {}), "months": list(months)},
+        ).fetchall()
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {candidate}")
+    return {period for (period,) in rows}
 
 
 def export_csv(connection: duckdb.DuckDBPyConnection, query: str, target: Path) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from pipelines.ingest.readers import ParsedReturn
 from pipelines.ingest.received import ReceivedFile, ReceivedMonth, placed_rows
 from pipelines.reference import Reference
 from pipelines.validate.engines.base import Checked, listed
-from pipelines.validate.rulebook import evaluate, rows_of
+from pipelines.validate.rulebook import evaluate, rows_of, settle_history
 from pipelines.validate.structure import structure_findings
 from pipelines.validate.waivers import match_waivers, unwaived_errors
 from schemas.catalogue import all_columns, numeric_columns
@@ -184,11 +184,8 @@ def check_months(
     structure = file_structure(months)
     received_findings = {received.month: _received_findings(received, structure) for received in inputs.months}
     given = [received for received in inputs.months if not received.values.empty]
-    values = pd.concat([r.values for r in given], ignore_index=True) if given else inputs.months[0].values
-    text = pd.concat([r.text for r in given], ignore_index=True) if given else inputs.months[0].text
-    stored = inputs.history
-    stored = stored[~stored["period"].isin(months)] if not stored.empty else None
-    checked = Checked(values, text, inputs.reference, today, stored)
+    checked = _checked(inputs, today)
+    values = checked.values
     shas = _sha256_of(values)
     run = None
     if engine == GX and not values.empty:
@@ -196,18 +193,10 @@ def check_months(
 
         run = GxRun(checked, by_month=True, targets=inputs.targets if report_folders else None)
 
-    def held(rows: pd.DataFrame, findings: list[Finding]) -> pd.Series:
-        """Rows whose authority-month has an unwaived error among `findings`."""
-        errors = [f for f in findings if f.severity == ERROR and f.la_code and f.period]
-        if not errors:
-            return pd.Series(False, index=rows.index)
-        frame = _with_sha256(findings_frame(errors), shas)
-        blocking = unwaived_errors(match_waivers(frame, inputs.waivers))
-        return rows_of(rows, set(zip(blocking["la_code"], blocking["period"])))
-
     other = [finding for month in months for finding in received_findings[month]]
     rule_findings: dict[str | None, list[Finding]] = {}
     if not values.empty:
+        held = _held_by_unwaived_errors(shas, inputs.waivers)
         failings = evaluate(checked, engine, include_structure=False, run=run, other_findings=other, held=held)
         for finding in listed(failings, checked):
             rule_findings.setdefault(finding.period, []).append(finding)
@@ -221,7 +210,7 @@ def check_months(
         reports = {m: folder / "index.html" for m, folder in written.items()}
     labelled = [(month, f) for month in months for f in received_findings[month] + rule_findings.get(month, [])]
     frame = _findings_table(labelled, shas, inputs.waivers)
-    returns = _returns_table(values, text, frame)
+    returns = _returns_table(values, checked.text, frame)
     findings_by_month = dict(tuple(frame.groupby("period", sort=False)))
     returns_by_month = dict(tuple(returns.groupby("period", sort=False))) if not returns.empty else {}
     return [
@@ -236,6 +225,50 @@ def check_months(
         )
         for month, received in zip(months, inputs.months)
     ]
+
+
+def _checked(inputs: RangeInputs, today: dt.date | None) -> Checked:
+    """The months' current returns as the rules read them, beside the accepted history of the months before."""
+    months = [received.month for received in inputs.months]
+    given = [received for received in inputs.months if not received.values.empty]
+    values = pd.concat([r.values for r in given], ignore_index=True) if given else inputs.months[0].values
+    text = pd.concat([r.text for r in given], ignore_index=True) if given else inputs.months[0].text
+    stored = inputs.history
+    stored = stored[~stored["period"].isin(months)] if not stored.empty else None
+    return Checked(values, text, inputs.reference, today, stored)
+
+
+def _held_by_unwaived_errors(
+    shas: dict[str, pd.Series], waivers: pd.DataFrame, held_already: Collection[tuple[str, str]] = ()
+) -> Callable[[pd.DataFrame, list[Finding]], pd.Series]:
+    """Which rows findings hold back: those whose authority-month has an unwaived error among them,
+    or is one of `held_already` ((la_code, period) pairs)."""
+
+    def held(rows: pd.DataFrame, findings: list[Finding]) -> pd.Series:
+        pairs = set(held_already)
+        errors = [f for f in findings if f.severity == ERROR and f.la_code and f.period]
+        if errors:
+            blocking = unwaived_errors(match_waivers(_with_sha256(findings_frame(errors), shas), waivers))
+            pairs |= set(zip(blocking["la_code"], blocking["period"]))
+        return rows_of(rows, pairs) if pairs else pd.Series(False, index=rows.index)
+
+    return held
+
+
+def history_findings(
+    inputs: RangeInputs, held_by_other_rules: Collection[tuple[str, str]], today: dt.date | None = None
+) -> pd.DataFrame:
+    """The history rules' findings over the months of `inputs`, as `check_months` stores them (the
+    rule book's pandas engine deciding them, as it and Great Expectations decide them alike), when
+    the other rules hold back the authority-months `held_by_other_rules` ((la_code, period) pairs):
+    the history rules settled over the months at once, each against the months before it."""
+    checked = _checked(inputs, today)
+    shas = _sha256_of(checked.values)
+    labelled: list[tuple[str, Finding]] = []
+    if not checked.values.empty:
+        failings, _ = settle_history(checked, [], _held_by_unwaived_errors(shas, inputs.waivers, held_by_other_rules))
+        labelled = [(str(finding.period), finding) for finding in listed(failings, checked)]
+    return _findings_table(labelled, shas, inputs.waivers)
 
 
 def _findings_table(

@@ -47,3 +47,5 @@ FAMILY_OF_RULE: dict[str, str] = {rule.id: rule.family for rule in RULE_LIST}
 # The furthest back a history rule reads (x(m-12) in a rolling sum, twelve months of flows): a
 # month's figures can change the findings of the HISTORY_MONTHS months after it.
 HISTORY_MONTHS: int = max(rule.kind.lookback for rule in RULE_LIST if rule.kind.reads == Reads.HISTORY)
+# The rules that read other months: the only findings of a month that another month's figures change.
+HISTORY_RULES: frozenset[str] = frozenset(rule.id for rule in RULE_LIST if rule.kind.reads == Reads.HISTORY)

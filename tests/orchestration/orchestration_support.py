@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 from pipelines.home import DataHome
@@ -76,3 +78,15 @@ def write_instance_yaml(dagster_home: Path, source: Path | None = None) -> Path:
     target = dagster_home / "dagster.yaml"
     shutil.copyfile(source, target)
     return target
+
+
+def warehouse_tables(home: DataHome) -> dict[str, pd.DataFrame]:
+    """What a run stores, in a fixed order (arrivals aside: when a file came is not what it says)."""
+    queries = {
+        "returns": "SELECT * EXCLUDE (arrival) FROM returns ORDER BY period, la_code",
+        "findings": 'SELECT rule, severity, la_code, period, "column", value, expected, message, file, "row", waived '
+        "FROM findings ORDER BY ALL",
+        "indicator_values": "SELECT * FROM indicator_values ORDER BY period, la_code",
+    }
+    with duckdb.connect(str(home.warehouse), read_only=True) as connection:
+        return {name: connection.execute(sql).df() for name, sql in queries.items()}
