@@ -18,7 +18,7 @@ from typing import Any, Protocol, TextIO
 
 from pipelines.exit_codes import LOCKED, USAGE
 from pipelines.home import DataHome
-from pipelines.home.lock import WriterLockTimeout, writer_lock
+from pipelines.home.lock import WriterLockTimeout
 from pipelines.shown import terminal_text
 
 # A subcommand's handler: its parsed arguments and the data home, to its exit code (pipelines/exit_codes.py).
@@ -83,9 +83,11 @@ def writing_command(commands: Commands, name: str, handler: Handler, **options: 
 def _holding_the_writer_lock(handler: Handler) -> Handler:
     @functools.wraps(handler)
     def holding(args: argparse.Namespace, home: DataHome) -> int:
+        from pipelines.steps.session import writing
+
         with contextlib.ExitStack() as held:
             try:
-                held.enter_context(writer_lock(home, timeout=args.wait))
+                held.enter_context(writing(home, timeout=args.wait))
             except WriterLockTimeout as exc:
                 return say(str(exc), LOCKED)
             except OSError as exc:  # the home cannot be made (a file of that name, no permission)

@@ -19,7 +19,6 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from pipelines.home import DataHome
-from pipelines.home.lock import writer_lock
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -75,7 +74,9 @@ class WarehouseWriterResource(dg.ConfigurableResource):
             if context.log is not None:
                 context.log.info(line)
 
-        with writer_lock(home, announce=announce):
+        from pipelines.steps.session import writing
+
+        with writing(home, announce=announce):
             run = context.run
             if context.instance is not None and run is not None:
                 _fail_runs_that_died_writing(context.instance, home, run.run_id)

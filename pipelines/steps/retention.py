@@ -30,12 +30,11 @@ from pipelines.derive.settings import RETENTION, SETTINGS_FILE, retention_days
 from pipelines.derive.settings import ChildLevelSettingsError as ChildLevelSettingsError  # the CLI's refusal
 from pipelines.home import DataHome
 from pipelines.home.durable import crash_point, fsync_directory
-from pipelines.home.lock import writer_lock
 from pipelines.ingest.annex_a import CHILD_LEVEL_SUFFIXES, child_id_behind, holds_annex_a_lists
 from pipelines.ingest.archive import archive_path, sha256_of
 from pipelines.ingest.pseudonyms import PSEUDONYM_CHARS, KeyUnsafe, home_key
 from pipelines.store.child_rows import delete_rows
-from pipelines.store.warehouse import connect
+from pipelines.store.warehouse import connect, writing
 
 
 class LookupRefused(PermissionError):
@@ -73,7 +72,7 @@ def purge(home: DataHome, who: str, now: dt.datetime | None = None) -> PurgeSumm
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
     cutoff = now - dt.timedelta(days=days)
     purged: list[Purged] = []
-    with writer_lock(home), connect(home) as connection:
+    with writing(home), connect(home) as connection:
         # First: what an interrupted purge recorded but had not yet deleted.
         recorded = connection.execute("SELECT sha256, suffix, file_name FROM child_level_purges").fetchall()
         finished = sum(_delete(home, sha256, suffix, name) for sha256, suffix, name in recorded)
@@ -145,7 +144,7 @@ def look_up_child(home: DataHome, pseudonym: str, who: str, reason: str, key_fil
     except KeyUnsafe as exc:  # a key others can read, or no key
         raise LookupRefused(str(exc)) from None
     found: str | None = None
-    with writer_lock(home), connect(home) as connection:
+    with writing(home), connect(home) as connection:
         files = connection.execute(
             """SELECT DISTINCT sha256, file_name, suffix FROM received_files AS f WHERE list_contains(?, suffix)
                AND NOT EXISTS (SELECT 1 FROM child_level_purges AS p WHERE p.sha256 = f.sha256 AND p.suffix = f.suffix)

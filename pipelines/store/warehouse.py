@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +142,11 @@ def connect(home: DataHome, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
 
     Writing (the default) holds the home's writer lock (`pipelines/home/lock.py`, re-entrant: a run
     that already holds it goes straight on) and, when this process's last write connection
-    closes, refreshes the readers' snapshot. Reading (`read_only=True`) opens the live warehouse
-    only for the lock's holder; anyone else reads the snapshot, so a reader never blocks a
-    writer and is never blocked by one (docs/architecture.md, "Readers read a snapshot").
+    closes, refreshes the readers' snapshot, unless it writes within a writing session (`writing`,
+    here or in the process that started this one), which refreshes it once when it ends. Reading
+    (`read_only=True`) opens the live warehouse only for the lock's holder; anyone else reads the
+    snapshot, so a reader never blocks a writer and is never blocked by one (docs/architecture.md,
+    "Readers read a snapshot").
     """
     if read_only and not holds_writer_lock(home):
         with _snapshot_connection(home) as connection:
@@ -154,8 +156,10 @@ def connect(home: DataHome, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
         raise FileNotFoundError(home.warehouse)
     with contextlib.ExitStack() as stack:
         if not read_only:
+            in_session = holds_writer_lock(home)  # its session refreshes the snapshot when it ends
             stack.enter_context(writer_lock(home))
-            stack.enter_context(_refreshing_snapshot(home))
+            if not in_session or not home.warehouse_snapshot.exists():  # a first snapshot at once
+                stack.enter_context(_refreshing_snapshot(home))
         home.root.mkdir(parents=True, exist_ok=True)
         connection = stack.enter_context(contextlib.closing(duckdb.connect(str(home.warehouse), read_only=read_only)))
         # A misspelt table name must fail, not silently scan a pandas frame of that name.
@@ -165,6 +169,25 @@ def connect(home: DataHome, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
                 connection.execute(statement)
             migrate_figure_columns(connection)
         yield connection
+
+
+@contextlib.contextmanager
+def writing(
+    home: DataHome, *, timeout: float | None = None, announce: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """A writing session: the home's writer lock held for many writes (a command, a Dagster run),
+    and the readers' snapshot refreshed once, when the outermost session ends (here, or in the
+    process that started this one), not after each write: a reader sees the warehouse as it was
+    before the session or after it, never half way (a run's findings stored, its figures not yet),
+    and a session does not copy the warehouse once a step. `WriterLockTimeout` as `writer_lock`."""
+    outermost = not holds_writer_lock(home)
+    before = _signature(home.warehouse)
+    with writer_lock(home, timeout=timeout, announce=announce):
+        try:
+            yield
+        finally:
+            if outermost and not _open_writes.get(home.warehouse):
+                refresh_snapshot(home, changed=_signature(home.warehouse) != before)
 
 
 # Write connections open in this process, by warehouse: the snapshot is refreshed when the last closes.

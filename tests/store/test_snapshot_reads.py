@@ -1,5 +1,6 @@
 """Readers outside the writer read a snapshot of the warehouse that the writer refreshes after each
-write: a reader never blocks a writer (another process) and always sees a committed state."""
+write (a writing session: once, at its end): a reader never blocks a writer (another process) and
+always sees a committed state."""
 
 from __future__ import annotations
 
@@ -70,3 +71,36 @@ def test_a_warehouse_made_before_snapshots_gets_one_from_its_first_reader(tmp_pa
         connection.execute("INSERT INTO notes VALUES ('old')")
     home.warehouse_snapshot.unlink()
     assert _notes(home) == ["old"] and home.warehouse_snapshot.exists()
+
+
+def _snapshot_notes(home: DataHome) -> list[str]:
+    """What a reader outside the writer sees: the snapshot."""
+    import duckdb
+
+    with duckdb.connect(str(home.warehouse_snapshot), read_only=True) as connection:
+        return [text for (text,) in connection.execute("SELECT text FROM notes ORDER BY text").fetchall()]
+
+
+def test_a_writing_session_refreshes_the_snapshot_once_when_it_ends(tmp_path):
+    """A command or a Dagster run writes in one session, in its process and in the processes it starts:
+    readers outside see the warehouse as it was before it, then as it is after it, never half way."""
+    from pipelines.steps.session import writing
+
+    home = DataHome(tmp_path / "home")
+    with connect(home) as connection:
+        connection.execute("CREATE TABLE notes (text VARCHAR)")
+        connection.execute("INSERT INTO notes VALUES ('first')")
+    taken = home.warehouse_snapshot.stat().st_mtime_ns
+    with writing(home, timeout=1):
+        with connect(home) as connection:
+            connection.execute("INSERT INTO notes VALUES ('second')")
+        written = _write_in_another_process(home, "third")  # a run's process: the session's lock is its own
+        assert written.returncode == 0, written.stderr
+        assert home.warehouse_snapshot.stat().st_mtime_ns == taken
+        assert _snapshot_notes(home) == ["first"]
+        assert _notes(home) == ["first", "second", "third"]  # the session itself reads the live warehouse
+    assert _snapshot_notes(home) == ["first", "second", "third"]
+    untouched = home.warehouse_snapshot.stat().st_mtime_ns
+    with writing(home, timeout=1), connect(home) as connection:  # a session that writes nothing copies nothing
+        connection.execute("SELECT count(*) FROM notes").fetchone()
+    assert home.warehouse_snapshot.stat().st_mtime_ns == untouched
