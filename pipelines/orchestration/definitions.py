@@ -26,12 +26,12 @@ privacy.configure(dg.EnvVar(environment.PUBLISH_MODE).get_value("") or "")
 use_child_level_key_file(dg.EnvVar(environment.CHILD_LEVEL_KEY).get_value("") or None)
 
 import assets  # noqa: E402
-from pipelines.orchestration.jobs import JOBS, monthly_release_job  # noqa: E402
+from pipelines.orchestration.jobs import JOBS, monthly_release_job, reprocess_month_job  # noqa: E402
 from pipelines.orchestration.notifications import build_notification_sensors  # noqa: E402
 from pipelines.orchestration.resources import PublishingResource, ReportsResource, pipeline_resources  # noqa: E402
 from pipelines.orchestration.retention import build_purge_schedule, purge_child_level_job  # noqa: E402
 from pipelines.orchestration.schedules import automation_running, build_release_schedule, release_cron  # noqa: E402
-from pipelines.orchestration.sensors import build_landing_sensor  # noqa: E402
+from pipelines.orchestration.sensors import build_history_readers_sensor, build_landing_sensor  # noqa: E402
 from pipelines.orchestration.steward_jobs import STEWARD_JOBS  # noqa: E402
 
 
@@ -84,6 +84,11 @@ def build_definitions() -> dg.Definitions:
         sensors=[
             build_landing_sensor(
                 monthly_release_job,
+                default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
+            ),
+            build_history_readers_sensor(
+                monthly_release_job,
+                [reprocess_month_job],
                 default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
             ),
             *build_notification_sensors(

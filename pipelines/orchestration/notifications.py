@@ -56,7 +56,7 @@ def notify_dagster_run(
         return {}
 
 
-def _home_of(run: dg.DagsterRun, data_home: DataHomeResource) -> DataHome:
+def home_of_run(run: dg.DagsterRun, data_home: DataHomeResource) -> DataHome:
     """The home the run wrote (its writer tag: `csc-returns run` may name another), else the location's."""
     written = run.tags.get(WRITER_TAG)
     return DataHome.resolve(written) if written else data_home.location()
@@ -99,4 +99,4 @@ def _tell(context: dg.RunStatusSensorContext, data_home: DataHomeResource, repor
     """The run's word to the home's channels (once per run: the ledger decides)."""
     run = context.dagster_run
     months = _months_of(context.partition_key)
-    notify_dagster_run(context.instance, run, _home_of(run, data_home), reports.ui(), context.log.info, months)
+    notify_dagster_run(context.instance, run, home_of_run(run, data_home), reports.ui(), context.log.info, months)

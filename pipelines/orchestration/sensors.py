@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -46,6 +47,7 @@ from pipelines.ingest.arrivals import (
 from pipelines.orchestration.jobs import monthly_release_job
 from pipelines.orchestration.partitions import MONTHS, releasable
 from pipelines.orchestration.resources import DataHomeResource
+from schemas.month import span_text
 
 SENSOR_NAME = "landing_sensor"
 MINIMUM_INTERVAL_SECONDS = 30
@@ -207,3 +209,49 @@ def build_landing_sensor(
         return dg.SensorResult(run_requests=requests, cursor=cursor, skip_reason=skip)
 
     return landing_sensor
+
+
+HISTORY_SENSOR = "history_readers_sensor"
+
+
+def build_history_readers_sensor(
+    job: dg.UnresolvedAssetJobDefinition = monthly_release_job,
+    monitored: Sequence[dg.UnresolvedAssetJobDefinition] = (),
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    """After a run of the monthly jobs succeeds: the stored months whose history rules read the months
+    whose figures it stored, each run again if that changes its validation, as `csc-returns run` does
+    after a resubmission (`steps.monthly.months_validated_differently`); their runs, when they succeed,
+    are looked at in turn."""
+
+    @dg.run_status_sensor(
+        name=HISTORY_SENSOR,
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job, *monitored],
+        request_job=job,
+        default_status=default_status,
+        description=(
+            "After a monthly run succeeds, checks the later months whose history rules (rolling sums, "
+            "stock jumps, flow outliers) read its months, and starts the monthly release of each month "
+            "whose validation that changes (a resubmission landed while automation runs)."
+        ),
+    )
+    def history_readers_sensor(context: dg.RunStatusSensorContext, data_home: DataHomeResource):
+        from pipelines.orchestration.notifications import home_of_run
+        from pipelines.orchestration.runner import materialised_months
+        from pipelines.steps.monthly import history_readers, months_validated_differently
+
+        run = context.dagster_run
+        home = home_of_run(run, data_home)
+        record = context.instance.get_run_record_by_id(run.run_id)
+        since = record.create_timestamp.timestamp() - 1 if record else 0.0
+        stored = materialised_months(context.instance, run, since, "indicator_values")
+        readers = history_readers(home, stored) if stored else []
+        changed = months_validated_differently(home, readers)
+        context.log.info(
+            f"{len(readers)} later month(s) read {span_text(stored) or 'none'}; to run again: {span_text(changed) or 'none'}"
+        )
+        # Each month its own run, queued in calendar order behind the writer's pool; run keys never repeat.
+        return [dg.RunRequest(run_key=f"history:{run.run_id}:{month}", partition_key=month) for month in changed]
+
+    return history_readers_sensor

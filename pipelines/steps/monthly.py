@@ -210,11 +210,13 @@ def validate_months(
     return validations
 
 
-def _validation_inputs(home: DataHome, months: list[str]) -> tuple[RangeInputs, ReconciliationSettings]:
+def _validation_inputs(
+    home: DataHome, months: list[str], read_only: bool = False
+) -> tuple[RangeInputs, ReconciliationSettings]:
     """What validating `months` reads, each thing once: their files (each once, however many months
     it holds; workbooks by a pool of processes), the accepted history, the reference data, the
     targets, the waivers; and the home's reconciliation settings."""
-    with connect(home) as connection:
+    with connect(home, read_only=read_only) as connection:
         files = {month: month_files(connection, month) for month in months}
         history = accepted_history(connection)
         waivers = list_waivers(connection, include_revoked=True)
@@ -257,18 +259,19 @@ def months_validated_differently(home: DataHome, months: list[str], today: dt.da
     months = sorted(months)
     if not months:
         return []
-    with connect(home) as connection:
+    # Read-only: the live warehouse for the writer's own process, the readers' snapshot for anyone else.
+    with connect(home, read_only=True) as connection:
         moved = [m for m, causes in changes_since_validation_by_month(home, connection, months).items() if causes]
         unmoved = [m for m in months if not moved or m < min(moved)]
         stored = month_findings(connection, unmoved)
     changed = set(months) - set(unmoved)
     if unmoved:
-        inputs, _ = _validation_inputs(home, unmoved)
+        inputs, _ = _validation_inputs(home, unmoved, read_only=True)
         other_rules = unwaived_errors(stored[~stored["rule"].isin(list(HISTORY_RULES))])
         other_rules = other_rules[other_rules["la_code"].notna() & other_rules["period"].notna()]
         held = set(zip(other_rules["la_code"], other_rules["period"]))
         found = history_findings(inputs, held, today)
-        with connect(home) as connection:
+        with connect(home, read_only=True) as connection:  # a temporary table only
             changed |= months_history_findings_differ(connection, unmoved, found)
     return sorted(changed)
 
@@ -436,7 +439,7 @@ def months_to_run(home: DataHome, landed: list[str], arrived: list[str]) -> Mont
 
 def history_readers(home: DataHome, months: list[str]) -> list[str]:
     """The validated months, besides `months`, whose history rules read one of `months`."""
-    with connect(home) as connection:
+    with connect(home, read_only=True) as connection:
         validated = set(validated_months(connection))
     return [month for month in _later_within_history(validated, months) if month not in months]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from orchestration_support import land, warehouse_tables
+from orchestration_support import land, run_config, warehouse_tables
 
 from pipelines.cli import main
 from pipelines.exit_codes import FINDINGS, OK
@@ -108,6 +108,14 @@ def test_a_correction_the_later_months_do_not_feel_runs_its_month_alone(history,
     assert _published(narrowed) == _published(whole)  # the months after it republished unchanged, byte for byte
 
 
+def _a_hundred_more_contacts(row: pd.DataFrame) -> None:
+    """In the month and in its own twelve-month sum, not in the sums typed in the months after it."""
+    contacts = int(row["contacts"].iloc[0]) + 100
+    row["contacts"] = str(contacts)
+    row["contacts_12m"] = str(int(row["contacts_12m"].iloc[0]) + 100)
+    row["contacts_to_referral_percent"] = f"{int(row['referrals'].iloc[0]) / contacts * 100:.1f}"
+
+
 def test_a_correction_that_breaks_later_rolling_sums_runs_the_months_it_changes(
     history, demo_files, tmp_path, monkeypatch
 ):
@@ -115,13 +123,7 @@ def test_a_correction_that_breaks_later_rolling_sums_runs_the_months_it_changes(
     the months after it: a later month's rolling-sum rule now fails and holds it back, which changes
     the history of the months after that (checked in turn, past the first twelve)."""
 
-    def a_hundred_more_contacts(row: pd.DataFrame) -> None:
-        contacts = int(row["contacts"].iloc[0]) + 100
-        row["contacts"] = str(contacts)
-        row["contacts_12m"] = str(int(row["contacts_12m"].iloc[0]) + 100)
-        row["contacts_to_referral_percent"] = f"{int(row['referrals'].iloc[0]) / contacts * 100:.1f}"
-
-    summary, narrowed, whole = _narrowed_and_whole(history, demo_files, tmp_path, monkeypatch, a_hundred_more_contacts)
+    summary, narrowed, whole = _narrowed_and_whole(history, demo_files, tmp_path, monkeypatch, _a_hundred_more_contacts)
     assert summary.failed == {}
     _assert_the_same(narrowed, whole)
     # Exactly the months whose validation a run of everything after it changes are run, besides it.
@@ -137,6 +139,41 @@ def test_a_correction_that_breaks_later_rolling_sums_runs_the_months_it_changes(
         left, right = _printed_figures(narrowed, month), _printed_figures(whole, month)
         both = left.index.intersection(right.index)
         assert len(both) and (left[both] == right[both]).all(), month
+
+    # Landed while automation runs: the sensor's run of the month alone, then the history sensor
+    # asks for exactly the months `run` ran besides it.
+    sensed = _copy(history, tmp_path / "sensed")
+    land(sensed, _resubmission(demo_files, tmp_path, _a_hundred_more_contacts))
+    assert _history_sensor_requests(sensed, tmp_path) == sorted(changed)
+
+
+def _history_sensor_requests(home: DataHome, tmp_path: Path) -> list[str]:
+    """The months the history sensor asks to run after a run of the resubmitted month alone (as the
+    landing sensor starts it: in Dagster, holding the writer lock itself)."""
+    import dagster as dg
+
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.resources import DataHomeResource
+    from pipelines.orchestration.runner import project_instance
+    from pipelines.orchestration.sensors import HISTORY_SENSOR
+
+    with project_instance(home) as instance:
+        result = defs.resolve_job_def("monthly_release").execute_in_process(
+            partition_key=RESUBMITTED, instance=instance, run_config=run_config(home)
+        )
+        assert result.success
+        run = instance.get_run_by_id(result.run_id)
+        [success] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+        context = dg.build_run_status_sensor_context(
+            sensor_name=HISTORY_SENSOR,
+            dagster_event=success.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+            resources={"data_home": DataHomeResource(path=str(tmp_path / "elsewhere"))},
+        )
+        requests = defs.resolve_sensor_def(HISTORY_SENSOR)(context) or []
+    assert all(request.run_key and result.run_id in request.run_key for request in requests)
+    return [request.partition_key for request in requests]
 
 
 def test_the_check_sees_a_stored_history_finding_that_a_validation_would_not_make(history, tmp_path):
