@@ -125,7 +125,8 @@ def archive_landing(home: DataHome, files: list[Path] | None = None) -> list[Arc
             if not new:
                 # Known before this scan, or a copy of a version this scan has just recorded.
                 known = sighting.known or memory.versions[sighting.version]
-                record_sighting(connection, path.name, sha256, suffix, sighting.arrived)
+                if sighting.arrived:  # else the name is on record with this version already
+                    record_sighting(connection, path.name, sha256, suffix, arrived=True)
                 archived.append(ArchivedFile(sha256, path.name, known.periods, known.readable, new=sighting.arrived))
                 continue
             read, parsed = next(reads)  # a child-level workbook: the return derived from it
