@@ -203,8 +203,17 @@ def validate_months(
     months = sorted(months)
     reference_files = reference_fingerprint(home)  # before reading: a re-import meanwhile shows as a change
     inputs, settings = _validation_inputs(home, months)
-    report_folders = {month: home.data_docs(month) for month in months} if write_report else None
-    validations = _validated(inputs, settings, engine, today, report_folders)
+    validations = check_months(
+        inputs,
+        engine=engine,
+        today=today,
+        report_folders={month: home.data_docs(month) for month in months} if write_report else None,
+    )
+    # A typed return beside a return derived from the authority's child-level records: each count that differs.
+    validations = [
+        with_reconciliation(v, month_received, inputs.waivers, settings)
+        for v, month_received in zip(validations, inputs.months)
+    ]
     bases = [validation_basis(month_received, inputs.waivers, reference_files) for month_received in inputs.months]
     with connect(home) as connection:
         store_validations(connection, validations, bases, derived_rows(list(inputs.months)))
@@ -224,26 +233,11 @@ def _validation_inputs(
     reference = load_reference(home)
     targets_path = home.reference / TARGETS_FILE  # the Data Docs ask the board's question too
     targets = load_targets(targets_path) if targets_path.exists() else None
+    # Every file of the months read once, before assembling them (workbooks by a pool of processes).
     parsed = read_versions(home, [(sha256, name) for month in months for sha256, name, _ in files[month]])
     settings = reconciliation_settings(home)
     received = [_assemble(home, month, files[month], parsed, settings) for month in months]
     return RangeInputs(received, history, reference, waivers, targets), settings
-
-
-def _validated(
-    inputs: RangeInputs,
-    settings: ReconciliationSettings,
-    engine: str,
-    today: dt.date | None,
-    report_folders: dict[str, Path] | None,
-) -> list[MonthValidation]:
-    """Every rule over the months of `inputs`, and the reconciliation of each typed return beside a
-    return derived from the authority's child-level records (each count that differs)."""
-    validations = check_months(inputs, engine=engine, today=today, report_folders=report_folders)
-    return [
-        with_reconciliation(v, month_received, inputs.waivers, settings)
-        for v, month_received in zip(validations, inputs.months)
-    ]
 
 
 def months_validated_differently(home: DataHome, months: list[str], today: dt.date | None = None) -> list[str]:

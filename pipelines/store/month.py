@@ -48,25 +48,28 @@ def store_validations(
     with what each validation depended on (`bases`, for the publication guard) and the returns
     derived from child-level workbooks (`derived`, table derived_returns)."""
     months = [v.month for v in validations]
-    tables = _validation_tables(validations)
+    findings = [v.findings for v in validations if not v.findings.empty]
+    returns = [v.returns for v in validations if not v.returns.empty]
     with transaction(connection):
-        replace_rows(connection, "findings", tables["findings"], "list_contains(?, period)", [months])
+        replace_rows(
+            connection,
+            "findings",
+            pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
+            "list_contains(?, period)",
+            [months],
+        )
         crash_point("storing")  # test hook: killed inside the transaction, nothing of it stays
-        replace_rows(connection, "returns", tables["returns"], "list_contains(?, period)", [months])
+        replace_rows(
+            connection,
+            "returns",
+            pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
+            "list_contains(?, period)",
+            [months],
+        )
         for basis in bases:
             record_basis(connection, basis)
         if derived is not None:
             replace_rows(connection, "derived_returns", derived, "list_contains(?, period)", [months])
-
-
-def _validation_tables(validations: Sequence[MonthValidation]) -> dict[str, pd.DataFrame]:
-    """The rows `store_validations` stores for `validations`, by table."""
-    findings = [v.findings for v in validations if not v.findings.empty]
-    returns = [v.returns for v in validations if not v.returns.empty]
-    return {
-        "findings": pd.concat(findings, ignore_index=True) if findings else pd.DataFrame(),
-        "returns": pd.concat(returns, ignore_index=True) if returns else pd.DataFrame(),
-    }
 
 
 def months_history_findings_differ(

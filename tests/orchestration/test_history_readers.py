@@ -179,12 +179,12 @@ def _history_sensor_requests(home: DataHome, tmp_path: Path) -> list[str]:
 def test_the_check_sees_a_stored_history_finding_that_a_validation_would_not_make(history, tmp_path):
     """The check compares cell by cell: a history finding stored that validating again would not make
     (as a stale one would be) makes its month, and only it, one to run again."""
-    import duckdb
+    from pipelines.store.warehouse import connect
 
     home = _copy(history, tmp_path / "home")
     assert months_validated_differently(home, AFTER) == []
     stale = AFTER[3]
-    with duckdb.connect(str(home.warehouse)) as connection:
+    with connect(home) as connection:  # the writer: the readers' snapshot follows
         connection.execute(
             'INSERT INTO findings (rule, severity, la_code, period, "column", value, expected, message, family) '
             "VALUES ('stock_jump', 'warning', ?, ?, 'cla', '900', '496', 'cla moved from 496 to 900 in a month', "
@@ -192,7 +192,7 @@ def test_the_check_sees_a_stored_history_finding_that_a_validation_would_not_mak
             [AUTHORITY, stale],
         )
     assert months_validated_differently(home, AFTER) == [stale]
-    with duckdb.connect(str(home.warehouse)) as connection:
+    with connect(home) as connection:
         connection.execute("DELETE FROM findings WHERE rule = 'stock_jump' AND period = ?", [stale])
     assert months_validated_differently(home, AFTER) == []
 
